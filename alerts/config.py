@@ -1,0 +1,192 @@
+"""Typed configuration, read once from the environment (and optionally tocsin.toml) and
+validated before anything starts, so a bad deployment fails at boot rather than mid-alert."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+SIMULATOR_ACCOUNT_SID = "AC" + "5" * 32
+_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_MSID_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+class Secret:
+    """A string that never shows itself in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    account_sid: str
+    auth_token: Secret
+    from_number: str | None
+    messaging_service_sid: str | None
+    voice_number: str | None
+    api_base: str
+    # Twilio's async client ignores its own timeout; the SMS channel enforces this one.
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    host: str
+    port: int
+    public_url: str
+    secret_key: Secret
+    twilio: TwilioConfig
+    sms_rate: float
+    simulator: bool
+    var_dir: Path = field(default=Path("var"))
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+
+def to_async_url(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    return url
+
+
+def _check_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://alerts.example.org, got {value!r}")
+    return value.rstrip("/")
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path) -> Secret:
+    if env.get("TOCSIN_SECRET_KEY"):
+        key = env["TOCSIN_SECRET_KEY"]
+        if len(key) < 32:
+            raise ConfigError("TOCSIN_SECRET_KEY must be at least 32 characters long")
+        return Secret(key)
+    # Generated once and kept, so sessions and signatures survive restarts.
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return Secret(path.read_text().strip())
+
+
+def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = None) -> Config:
+    """Build the configuration; environment variables win over tocsin.toml."""
+    merged: dict[str, str] = {}
+    toml_path = toml_path or Path("tocsin.toml")
+    if toml_path.exists():
+        try:
+            data = tomllib.loads(toml_path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{toml_path}: {exc}") from None
+        merged.update({str(k).upper(): str(v) for k, v in data.items()})
+    merged.update(os.environ if env is None else env)
+    env = merged
+
+    var_dir = Path(env.get("TOCSIN_VAR_DIR", "var"))
+    database_url = env.get("TOCSIN_DATABASE_URL") or f"sqlite:///{var_dir}/tocsin.db"
+    if not database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError("TOCSIN_DATABASE_URL must start with sqlite:/// or postgresql://")
+
+    host = env.get("TOCSIN_HOST") or "127.0.0.1"
+    port_text = env.get("TOCSIN_PORT") or "8080"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"TOCSIN_PORT must be a port number (0-65535), got {port_text!r}")
+    port = int(port_text)
+    public_url = _check_url("TOCSIN_PUBLIC_URL", env.get("TOCSIN_PUBLIC_URL") or f"http://{host}:{port}")
+
+    rate_text = env.get("TOCSIN_SMS_RATE") or "100"
+    try:
+        sms_rate = float(rate_text)
+    except ValueError:
+        raise ConfigError(f"TOCSIN_SMS_RATE must be a number of messages per second, got {rate_text!r}") from None
+    if not 0 < sms_rate <= 10_000:
+        raise ConfigError(f"TOCSIN_SMS_RATE must be between 0 and 10000, got {rate_text}")
+
+    secret_key = _secret_key(env, var_dir)
+    sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
+    if bool(sid) != bool(token):
+        raise ConfigError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither for simulator mode")
+    simulator = not sid
+    from_number = env.get("TWILIO_FROM_NUMBER") or None
+    service_sid = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+    voice_number = env.get("TWILIO_VOICE_NUMBER") or None
+    for name, value in (("TWILIO_FROM_NUMBER", from_number), ("TWILIO_VOICE_NUMBER", voice_number)):
+        if value and not _E164_RE.match(value):
+            raise ConfigError(f"{name} must be an E.164 number such as +994125550100, got {value!r}")
+    if service_sid and not _MSID_RE.match(service_sid):
+        raise ConfigError("TWILIO_MESSAGING_SERVICE_SID must look like MG followed by 32 hex digits")
+
+    if simulator:
+        # The in-process simulator is mounted under /_twilio on our own server.
+        sid = SIMULATOR_ACCOUNT_SID
+        token = "sim-" + secret_key.reveal()[:24]
+        from_number = from_number or "+15005550006"
+        api_base = env.get("TWILIO_API_BASE") or f"http://{_loopback(host)}:{port}/_twilio"
+    else:
+        assert sid is not None and token is not None
+        if not _SID_RE.match(sid):
+            raise ConfigError("TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits")
+        if not (from_number or service_sid):
+            raise ConfigError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send SMS")
+        api_base = env.get("TWILIO_API_BASE") or "https://api.twilio.com"
+    api_base = _check_url("TWILIO_API_BASE", api_base)
+
+    return Config(
+        database_url=database_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+        secret_key=secret_key,
+        twilio=TwilioConfig(
+            account_sid=sid,
+            auth_token=Secret(token),
+            from_number=from_number,
+            messaging_service_sid=service_sid,
+            voice_number=voice_number,
+            api_base=api_base,
+        ),
+        sms_rate=sms_rate,
+        simulator=simulator,
+        var_dir=var_dir,
+    )
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host

@@ -1,0 +1,190 @@
+"""The database tables, as SQLAlchemy Core objects. Migrations in alerts/migrations mirror this."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('operator','approver','consular','admin')", name="role"),
+)
+
+# Consular officers act only for the countries listed here.
+user_countries = sa.Table(
+    "user_countries",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("country", sa.String(2), primary_key=True),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("label", sa.String(64), nullable=False),
+    # SHA-256 of a 256-bit random token: a slow hash buys nothing for random secrets,
+    # and a fast one lets every API call find its token by index.
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime()),
+)
+
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("phone", sa.String(16), nullable=False, index=True),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(8)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("city", sa.String(100)),
+    # region or country: one subscription per phone and area.
+    sa.Column("area", sa.String(8), nullable=False),
+    sa.Column("sms", sa.Boolean, nullable=False),
+    sa.Column("voice", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("consent_source", sa.String(16), nullable=False),
+    sa.Column("consent_at", UTCDateTime(), nullable=False),
+    sa.Column("consent_text_version", sa.String(32), nullable=False),
+    sa.Column("trip_ends", sa.Date),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("phone", "area"),
+    sa.Index("ix_subscribers_audience", "area", "status"),
+    sa.CheckConstraint("status IN ('pending','active','stopped')", name="status"),
+    sa.CheckConstraint("kind IN ('resident','migrant','citizen_abroad')", name="kind"),
+    sa.CheckConstraint("(region IS NULL) <> (country IS NULL)", name="one_area"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("identifier", sa.String(128), nullable=False, unique=True),
+    sa.Column("sender", sa.String(128), nullable=False),
+    sa.Column("sent", UTCDateTime()),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("msg_type", sa.String(8), nullable=False),
+    sa.Column("scope", sa.String(12), nullable=False),
+    sa.Column("references", sa.Text),
+    sa.Column("scenario", sa.String(64), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("category", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(128), nullable=False),
+    sa.Column("response_type", sa.String(16), nullable=False),
+    sa.Column("urgency", sa.String(12), nullable=False),
+    sa.Column("severity", sa.String(12), nullable=False),
+    sa.Column("certainty", sa.String(12), nullable=False),
+    sa.Column("onset", UTCDateTime()),
+    sa.Column("expires", UTCDateTime(), nullable=False),
+    sa.Column("regions", sa.JSON, nullable=False),
+    sa.Column("countries", sa.JSON, nullable=False),
+    sa.Column("kinds", sa.JSON, nullable=False),
+    sa.Column("channels", sa.JSON, nullable=False),
+    sa.Column("texts", sa.JSON, nullable=False),
+    sa.Column("fallback_language", sa.String(2)),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("send_at", UTCDateTime()),
+    sa.Column("author_id", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("approver_id", sa.ForeignKey("users.id")),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("submitted_at", UTCDateTime()),
+    sa.Column("approved_at", UTCDateTime()),
+    sa.Column("finished_at", UTCDateTime()),
+    sa.CheckConstraint("status IN ('Actual','Exercise','Test','Draft')", name="status"),
+    sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscriber_id", sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime()),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("provider_id", sa.String(64)),
+    sa.Column("error_code", sa.String(24)),
+    sa.Column("error_detail", sa.String(255)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("accepted_at", UTCDateTime()),
+    sa.Column("delivered_at", UTCDateTime()),
+    sa.UniqueConstraint("alert_id", "subscriber_id", "channel"),
+    sa.Index("ix_deliveries_work", "state", "next_attempt_at"),
+    sa.Index("ix_deliveries_provider_id", "provider_id"),
+    sa.Index("ix_deliveries_alert_state", "alert_id", "state"),
+)
+
+# Append-only; each row's hash covers the previous row's hash, so an edit breaks the chain.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(64), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+)
+
+# Status callbacks that arrived before the send that caused them was recorded; applied
+# (forward only) when it is, so a fast provider never loses a delivery report.
+early_statuses = sa.Table(
+    "early_statuses",
+    metadata,
+    sa.Column("provider_id", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("error_code", sa.String(24)),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,106 @@
+"""The database engine: SQLite for one process, PostgreSQL for many, behind one small interface."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from alerts.config import to_async_url
+from alerts.schema import audit_log
+
+_WRITE = "tocsin_write"
+_GENESIS = "0" * 64
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = to_async_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
+            path = self.url.split("///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(self.url, connect_args={"timeout": 30})
+            _tune_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that may write. On SQLite it takes the write lock up front
+        (BEGIN IMMEDIATE): a deferred transaction that reads then writes fails with
+        'database is locked' when another writer got in between."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            async with conn.begin():
+                yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def append_audit(
+    conn: AsyncConnection, *, at: datetime, actor: str, action: str, target: str, details: dict[str, Any]
+) -> None:
+    """Add one row to the hash-chained audit log, inside the caller's write transaction."""
+    if conn.dialect.name == "postgresql":
+        # Serialise appenders so two rows never claim the same predecessor.
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7312001)"))
+    prev = (
+        await conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
+    ).scalar_one_or_none() or _GENESIS
+    row = {"at": at, "actor": actor, "action": action, "target": target, "details": details}
+    await conn.execute(audit_log.insert().values(**row, prev_hash=prev, hash=audit_hash(prev, row)))
+
+
+def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {**row, "at": row["at"].isoformat(timespec="microseconds")}, sort_keys=True, ensure_ascii=False, default=str
+    )
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+async def upgrade(url: str) -> None:
+    """Bring the schema to the newest migration."""
+    from alembic import command
+
+    from alerts.migrations import alembic_config
+
+    store = Store(url)
+    try:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+    finally:
+        await store.close()
