@@ -1,0 +1,61 @@
+"""Languages and catalogs. The language is a context variable, set per message, so that
+concurrent renders in different languages (each asyncio task has its own context) never mix."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import io
+from pathlib import Path
+from typing import Iterator
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES: tuple[str, ...] = ("az", "en", "ru", "fr", "ar")
+SOURCE_LANGUAGE = "en"
+RTL_LANGUAGES = frozenset({"ar"})
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+
+current_language: contextvars.ContextVar[str] = contextvars.ContextVar("tocsin_language", default=SOURCE_LANGUAGE)
+
+
+@contextlib.contextmanager
+def language(lang: str) -> Iterator[None]:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+    token = current_language.set(lang)
+    try:
+        yield
+    finally:
+        current_language.reset(token)
+
+
+@functools.cache
+def translations(lang: str) -> NullTranslations:
+    """The catalog for one language, compiled from its .po in memory, so a checkout
+    never runs on stale .mo files."""
+    po_path = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def gettext(message: str) -> str:
+    return translations(current_language.get()).ugettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_language.get()).ungettext(singular, plural, n)
+
+
+def direction(lang: str) -> str:
+    return "rtl" if lang in RTL_LANGUAGES else "ltr"

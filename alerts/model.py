@@ -1,0 +1,95 @@
+"""Domain vocabulary: the closed sets of values the rest of the code speaks in."""
+
+from __future__ import annotations
+
+import enum
+
+
+class AlertStatus(enum.StrEnum):
+    ACTUAL = "Actual"
+    EXERCISE = "Exercise"
+    TEST = "Test"
+    DRAFT = "Draft"
+
+
+class MsgType(enum.StrEnum):
+    ALERT = "Alert"
+    UPDATE = "Update"
+    CANCEL = "Cancel"
+
+
+class AlertState(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class SubscriberKind(enum.StrEnum):
+    RESIDENT = "resident"
+    MIGRANT = "migrant"
+    CITIZEN_ABROAD = "citizen_abroad"
+
+
+class SubscriberStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    STOPPED = "stopped"
+
+
+class Role(enum.StrEnum):
+    OPERATOR = "operator"
+    APPROVER = "approver"
+    CONSULAR = "consular"
+    ADMIN = "admin"
+
+
+class DeliveryState(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    SKIPPED = "skipped"
+
+    @property
+    def rank(self) -> int:
+        return _DELIVERY_RANK[self]
+
+    @property
+    def terminal(self) -> bool:
+        return self.rank >= _TERMINAL_RANK
+
+
+# A delivery only moves to a higher rank; a late or duplicated callback never moves it back.
+_TERMINAL_RANK = 4
+_DELIVERY_RANK = {
+    DeliveryState.QUEUED: 0,
+    DeliveryState.SENDING: 1,
+    DeliveryState.ACCEPTED: 2,
+    DeliveryState.SENT: 3,
+    DeliveryState.DELIVERED: 4,
+    DeliveryState.UNDELIVERED: 4,
+    DeliveryState.FAILED: 4,
+    DeliveryState.CANCELLED: 4,
+    DeliveryState.EXPIRED: 4,
+    DeliveryState.SKIPPED: 4,
+}
+
+
+def states_below(state: DeliveryState) -> list[str]:
+    return [s.value for s in DeliveryState if s.rank < state.rank]
+
+
+SUBSCRIBER_CHANNELS = ("sms", "voice")
+CONSENT_SOURCES = ("sms", "hotline", "web", "consular_import", "api")
+CONSENT_TEXT_VERSION = "2026-11-v1"
