@@ -1,0 +1,64 @@
+"""What every channel speaks: one message out, one result or one SendError back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class ErrorCode(enum.StrEnum):
+    INVALID_NUMBER = "INVALID_NUMBER"
+    OPTED_OUT = "OPTED_OUT"
+    THROTTLED = "THROTTLED"
+    QUEUE_FULL = "QUEUE_FULL"
+    PROVIDER_ERROR = "PROVIDER_ERROR"
+    CONNECTION = "CONNECTION"
+    AMBIGUOUS = "AMBIGUOUS"
+    REJECTED = "REJECTED"
+    AUTH = "AUTH"
+
+
+class SendError(Exception):
+    """One failed attempt. `retryable` tells the dispatcher whether trying again can help;
+    AMBIGUOUS means the provider may have the message, so it must be reconciled, not re-sent."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        retryable: bool,
+        detail: str = "",
+        *,
+        provider_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail}" if detail else str(code))
+        self.code = code
+        self.retryable = retryable
+        self.detail = detail
+        self.provider_code = provider_code
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    delivery_id: int
+    to: str
+    body: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+
+
+class Channel(Protocol):
+    name: str
+
+    async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        """Make exactly one attempt; raise SendError on failure."""
+        ...
+
+    async def close(self) -> None: ...

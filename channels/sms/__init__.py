@@ -1,0 +1,107 @@
+"""SMS through Twilio's Messages API, with the real twilio library's async client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from alerts.config import Config, Secret
+from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
+from channels.sms.errors import from_transport, from_twilio
+
+# Twilio keeps a message queued at most this long (its documented maximum).
+MAX_VALIDITY_SECONDS = 36_000
+
+# The library drops response headers when it raises; this carries Retry-After from the
+# HTTP client back to the send() that awaited it (same task, same context).
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    account_sid: str
+    auth_token: Secret
+    from_number: str | None
+    messaging_service_sid: str | None
+    api_base: str
+    status_callback: str
+    timeout: float
+
+    @classmethod
+    def from_config(cls, config: Config) -> "SmsConfig":
+        t = config.twilio
+        return cls(
+            account_sid=t.account_sid,
+            auth_token=t.auth_token,
+            from_number=t.from_number,
+            messaging_service_sid=t.messaging_service_sid,
+            api_base=t.api_base,
+            status_callback=f"{config.public_url}/twilio/sms/status",
+            timeout=t.request_timeout,
+        )
+
+
+class _HttpClient(AsyncTwilioHttpClient):
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = await super().request(*args, **kwargs)
+        header = response.headers.get("Retry-After") if response.headers else None
+        _retry_after.set(_seconds(header))
+        return response
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
+
+
+class SmsChannel:
+    name = "sms"
+
+    def __init__(self, config: SmsConfig) -> None:
+        self.config = config
+        # No max_retries: the library would re-POST and could send the same alert twice.
+        self._http = _HttpClient(pool_connections=True)
+        self.client = Client(
+            config.account_sid, config.auth_token.reveal(), http_client=self._http, environment={}
+        )
+        self.client.api.base_url = config.api_base
+
+    async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        validity = int((message.expires - now).total_seconds())
+        sender: dict[str, str] = (
+            {"messaging_service_sid": self.config.messaging_service_sid}
+            if self.config.messaging_service_sid
+            else {"from_": self.config.from_number or ""}
+        )
+        _retry_after.set(None)
+        try:
+            # The library ignores its own timeout setting, so we bound the call here.
+            async with asyncio.timeout(self.config.timeout):
+                created = await self.client.messages.create_async(
+                    to=message.to,
+                    body=message.body,
+                    status_callback=self.config.status_callback,
+                    validity_period=max(1, min(validity, MAX_VALIDITY_SECONDS)),
+                    **sender,
+                )
+        except TwilioRestException as exc:
+            raise from_twilio(exc, _retry_after.get()) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise from_transport(exc) from None
+        if not created.sid:
+            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a message SID")
+        return SendResult(provider_id=created.sid)
+
+    async def close(self) -> None:
+        await self._http.close()
