@@ -1,0 +1,184 @@
+"""The `tocsin` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from alerts.config import Config, ConfigError, load_config
+from alerts.store import Store, audit_hash, upgrade
+from alerts.users import UserError, add_user, create_token
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _config() -> Config:
+    try:
+        return load_config()
+    except ConfigError as exc:
+        print(f"tocsin: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from alerts.web.app import make_app
+
+    config = _config()
+    if args.web_only and args.worker_only:
+        print("tocsin: choose --web-only or --worker-only, not both", file=sys.stderr)
+        return 2
+    asyncio.run(upgrade(config.database_url))
+    app = make_app(config, worker=not args.web_only)
+    if config.simulator:
+        print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
+    print(f"Tocsin on {config.public_url} (database: {config.database_url.split('://', 1)[0]})", flush=True)
+    # A worker-only instance still answers /healthz, on its own port.
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    asyncio.run(upgrade(_config().database_url))
+    print("database is at the newest schema")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Again: "):
+            raise UserError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _in_write(config: Config, fn: Any) -> Any:
+    await upgrade(config.database_url)
+    store = Store(config.database_url)
+    try:
+        async with store.write() as conn:
+            return await fn(conn)
+    finally:
+        await store.close()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    config = _config()
+    password = _read_password()
+    asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [], _now())))
+    print(f"user {args.name} added with role {args.role}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    config = _config()
+    token = asyncio.run(_in_write(config, lambda c: create_token(c, args.name, args.label, _now())))
+    print(f"API token for {args.name} (shown once; store it now):")
+    print(token)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from alerts.demo import seed
+
+    config = _config()
+    for line in asyncio.run(_in_write(config, lambda c: seed(c, _now()))):
+        print(line)
+    return 0
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    from alerts.simulator import run_simulator
+
+    run_simulator(args.host, args.port, args.account_sid, args.auth_token)
+    return 0
+
+
+async def _verify_audit(config: Config) -> list[str]:
+    from alerts.schema import audit_log
+
+    store = Store(config.database_url)
+    problems: list[str] = []
+    try:
+        async with store.read() as conn:
+            prev = "0" * 64
+            for row in await conn.execute(sa.select(audit_log).order_by(audit_log.c.id)):
+                fields = {k: getattr(row, k) for k in ("at", "actor", "action", "target", "details")}
+                if row.prev_hash != prev or row.hash != audit_hash(prev, fields):
+                    problems.append(f"audit row {row.id} ({row.action} by {row.actor}) does not match the chain")
+                prev = row.hash
+    finally:
+        await store.close()
+    return problems
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    problems = asyncio.run(_verify_audit(_config()))
+    for line in problems:
+        print(line)
+    print("audit log intact" if not problems else f"audit log BROKEN: {len(problems)} row(s)")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tocsin", description="Tocsin emergency alerts")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="web, dispatcher and scheduler")
+    s.add_argument("--web-only", action="store_true", help="serve HTTP, send nothing")
+    s.add_argument("--worker-only", action="store_true", help="send; serve only /healthz")
+    s.set_defaults(fn=cmd_serve)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(fn=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
+    ua = user.add_parser("add", help="add a user; the password is read from stdin")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["operator", "approver", "consular", "admin"])
+    ua.add_argument("--country", action="append", help="ISO 3166-1 alpha-2, for consular users; repeatable")
+    ua.set_defaults(fn=cmd_user_add)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    tc = token.add_parser("create", help="create an API token for a user; printed alone on the last line")
+    tc.add_argument("name", help="the user name")
+    tc.add_argument("--label", default="api")
+    tc.set_defaults(fn=cmd_token_create)
+
+    sub.add_parser("demo", help="demo users and subscribers in all 5 languages").set_defaults(fn=cmd_demo)
+
+    sim = sub.add_parser("simulator", help="run the Twilio-compatible simulator alone")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8081)
+    sim.add_argument("--account-sid", default="AC" + "5" * 32)
+    sim.add_argument("--auth-token", default="simulator-token")
+    sim.set_defaults(fn=cmd_simulator)
+
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the hash chain").set_defaults(fn=cmd_audit_verify)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except UserError as exc:
+        print(f"tocsin: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Subscribers: who receives alerts, where, in which language and by which channels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import i18n, phones, regions
+from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKind, SubscriberStatus
+from alerts.schema import subscribers
+from alerts.validation import Conflict, ValidationError
+
+_FIELDS = ("phone", "language", "kind", "region", "country", "city", "channels", "trip_ends")
+
+
+def parse_subscriber(body: Any, today: date) -> dict[str, Any]:
+    """Validate an API body into column values; every bad field is reported at once."""
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    for key in body:
+        if key not in _FIELDS:
+            errors[key] = "unknown field"
+    values: dict[str, Any] = {}
+    try:
+        values["phone"] = phones.normalize(body.get("phone"))
+    except phones.PhoneError as exc:
+        errors["phone"] = str(exc)
+
+    lang = body.get("language")
+    if lang not in i18n.LANGUAGES:
+        errors["language"] = f"must be one of {', '.join(i18n.LANGUAGES)}"
+    values["language"] = lang
+
+    region, country = body.get("region"), body.get("country")
+    if (region is None) == (country is None):
+        errors["region"] = "give either region (in Azerbaijan) or country (abroad), not both"
+    elif region is not None:
+        if not isinstance(region, str) or regions.get(region.upper()) is None:
+            errors["region"] = "unknown region; use an ISO 3166-2:AZ code such as AZ-BA"
+        else:
+            region = region.upper()
+    elif not isinstance(country, str) or not regions.is_country(country.upper()):
+        errors["country"] = "unknown country; use an ISO 3166-1 alpha-2 code other than AZ, such as TR"
+    else:
+        country = country.upper()
+    values.update(region=region, country=country, area=region or country)
+
+    kind = body.get("kind") or (SubscriberKind.CITIZEN_ABROAD if country else SubscriberKind.RESIDENT)
+    if kind not in SubscriberKind.__members__.values():
+        errors["kind"] = f"must be one of {', '.join(k.value for k in SubscriberKind)}"
+    elif (kind == SubscriberKind.CITIZEN_ABROAD) != (country is not None):
+        errors["kind"] = "citizen_abroad goes with a country; resident and migrant with a region"
+    values["kind"] = kind
+
+    city = body.get("city")
+    if city is not None and (not isinstance(city, str) or not 0 < len(city.strip()) <= 100 or country is None):
+        errors["city"] = "a city name of up to 100 characters, only with a country"
+    values["city"] = city.strip() if isinstance(city, str) else None
+
+    channels = body.get("channels", ["sms"])
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or any(c not in SUBSCRIBER_CHANNELS for c in channels)
+    ):
+        errors["channels"] = f"a non-empty list drawn from {', '.join(SUBSCRIBER_CHANNELS)}"
+        channels = []
+    values["sms"], values["voice"] = "sms" in channels, "voice" in channels
+
+    trip_ends = body.get("trip_ends")
+    if trip_ends is not None:
+        try:
+            values["trip_ends"] = date.fromisoformat(trip_ends)
+            if country is None:
+                errors["trip_ends"] = "only for subscribers abroad"
+            elif values["trip_ends"] < today:
+                errors["trip_ends"] = "is in the past"
+        except (TypeError, ValueError):
+            errors["trip_ends"] = "a date such as 2026-12-31"
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+async def create_subscriber(conn: AsyncConnection, values: dict[str, Any], source: str, now: datetime) -> dict[str, Any]:
+    exists = await conn.scalar(
+        sa.select(subscribers.c.id).where(subscribers.c.phone == values["phone"], subscribers.c.area == values["area"])
+    )
+    if exists:
+        raise Conflict(f"{phones.mask(values['phone'])} is already subscribed for {values['area']} (id {exists})")
+    row = {
+        **values,
+        "status": SubscriberStatus.ACTIVE,
+        "consent_source": source,
+        "consent_at": now,
+        "consent_text_version": CONSENT_TEXT_VERSION,
+        "created_at": now,
+        "updated_at": now,
+    }
+    sub_id = (await conn.execute(subscribers.insert().values(**row).returning(subscribers.c.id))).scalar_one()
+    return await get_subscriber(conn, sub_id) or {}
+
+
+async def get_subscriber(conn: AsyncConnection, sub_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(subscribers).where(subscribers.c.id == sub_id))).first()
+    return to_json(row._mapping) if row else None
+
+
+async def find_by_phone(conn: AsyncConnection, phone: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(sa.select(subscribers).where(subscribers.c.phone == phone).order_by(subscribers.c.id))
+    return [to_json(r._mapping) for r in rows]
+
+
+def to_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "phone": row["phone"],
+        "language": row["language"],
+        "kind": row["kind"],
+        "region": row["region"],
+        "country": row["country"],
+        "city": row["city"],
+        "channels": [c for c in SUBSCRIBER_CHANNELS if row[c]],
+        "status": row["status"],
+        "trip_ends": row["trip_ends"].isoformat() if row["trip_ends"] else None,
+        "consent": {
+            "source": row["consent_source"],
+            "at": row["consent_at"].isoformat(),
+            "text_version": row["consent_text_version"],
+        },
+        "created_at": row["created_at"].isoformat(),
+    }

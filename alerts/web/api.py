@@ -1,0 +1,239 @@
+"""REST API under /api/v1 (SPEC §11), bearer-token authenticated."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from alerts import audience, i18n, phones, subscribers, workflow
+from alerts.model import AlertState, Role
+from alerts.scenarios import SCENARIOS
+from alerts.schema import deliveries
+from alerts.users import User, user_for_token
+from alerts.validation import Forbidden, NotFound, ValidationError
+from alerts.web.errors import json_body
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, DISPATCHER, STORE
+
+PREFIX = "/api/v1"
+
+
+async def authenticate(request: web.Request) -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise web.HTTPUnauthorized(
+            text="send an API token as 'Authorization: Bearer <token>' (create one with: tocsin token create USER)",
+            headers={"WWW-Authenticate": 'Bearer realm="tocsin"'},
+        )
+    async with request.app[STORE].read() as conn:
+        user = await user_for_token(conn, token.strip())
+    if user is None:
+        raise web.HTTPUnauthorized(text="unknown or revoked API token", headers={"WWW-Authenticate": 'Bearer realm="tocsin"'})
+    return user
+
+
+def _int_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no such id {raw!r}")
+    return int(raw)
+
+
+def _may_manage_subscriber(user: User, sub: dict[str, Any]) -> bool:
+    if user.role in (Role.OPERATOR, Role.ADMIN):
+        return True
+    return user.role == Role.CONSULAR and sub.get("country") in user.countries
+
+
+# ---- subscribers ----
+
+async def create_subscriber(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    now = request.app[CLOCK]()
+    values = subscribers.parse_subscriber(body, now.date())
+    if not _may_manage_subscriber(user, values):
+        raise Forbidden(f"the {user.role} role cannot register subscribers for this area")
+    async with request.app[STORE].write() as conn:
+        sub = await subscribers.create_subscriber(conn, values, "api", now)
+    return web.json_response(sub, status=201)
+
+
+async def get_subscriber(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    async with request.app[STORE].read() as conn:
+        sub = await subscribers.get_subscriber(conn, _int_id(request))
+    if sub is None or not _may_manage_subscriber(user, sub):
+        raise NotFound(f"no subscriber {request.match_info['id']}")
+    return web.json_response(sub)
+
+
+async def find_subscribers(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    try:
+        phone = phones.normalize(request.query.get("phone"))
+    except phones.PhoneError as exc:
+        raise ValidationError({"phone": str(exc)}) from None
+    async with request.app[STORE].read() as conn:
+        found = await subscribers.find_by_phone(conn, phone)
+    return web.json_response({"subscribers": [s for s in found if _may_manage_subscriber(user, s)]})
+
+
+# ---- scenarios ----
+
+async def list_scenarios(request: web.Request) -> web.Response:
+    await authenticate(request)
+    result = []
+    for scenario in SCENARIOS.values():
+        names = {}
+        for lang in i18n.LANGUAGES:
+            with i18n.language(lang):
+                names[lang] = i18n.gettext(scenario.name)
+        result.append({
+            "id": scenario.id,
+            "names": names,
+            "channels": list(scenario.channels),
+            "cap": {
+                "category": scenario.category, "event": scenario.event, "response_type": scenario.response_type,
+                "urgency": scenario.urgency, "severity": scenario.severity, "certainty": scenario.certainty,
+            },
+            "params": [
+                {"name": p.name, "type": p.type, "required": p.required, "example": p.example, "help": p.help}
+                for p in scenario.params
+            ],
+        })
+    return web.json_response({"scenarios": result})
+
+
+# ---- alerts ----
+
+async def create_alert(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    body = await json_body(request)
+    now = request.app[CLOCK]()
+    config = request.app[CONFIG]
+    values = workflow.parse_draft(body, user, now, set(request.app[CHANNELS]))
+    sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
+    async with request.app[STORE].write() as conn:
+        alert_id = await workflow.create_draft(conn, values, user, sender, now)
+        alert = await workflow.load(conn, alert_id)
+    return web.json_response(workflow.to_json(alert), status=201)
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    await authenticate(request)
+    async with request.app[STORE].read() as conn:
+        alert = await workflow.load(conn, _int_id(request))
+    return web.json_response(workflow.to_json(alert))
+
+
+async def preview_alert(request: web.Request) -> web.Response:
+    await authenticate(request)
+    async with request.app[STORE].read() as conn:
+        alert = await workflow.load(conn, _int_id(request))
+        counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
+    renders = {
+        lang: {ch: {"text": text, "characters": len(text)} for ch, text in by_channel.items()}
+        for lang, by_channel in alert.texts.items()
+    }
+    rate = request.app[CONFIG].sms_rate
+    messages = counts["by_channel"].get("sms", 0)
+    return web.json_response({
+        "alert": workflow.to_json(alert),
+        "renders": renders,
+        "audience": counts,
+        "estimate": {"messages": messages, "seconds": round(messages / rate, 1)},
+    })
+
+
+async def _transition(request: web.Request, action: str) -> web.Response:
+    user = await authenticate(request)
+    alert_id = _int_id(request)
+    now = request.app[CLOCK]()
+    reason = ""
+    if action == "reject":
+        body = await json_body(request) if request.can_read_body else {}
+        reason = body.get("reason", "") if isinstance(body, dict) else ""
+        if not isinstance(reason, str):
+            raise ValidationError({"reason": "a string"})
+    async with request.app[STORE].write() as conn:
+        if action == "submit":
+            await workflow.submit(conn, alert_id, user, now)
+        elif action == "approve":
+            state = await workflow.approve(conn, alert_id, user, now)
+        else:
+            await workflow.reject(conn, alert_id, user, reason, now)
+        alert = await workflow.load(conn, alert_id)
+    if action == "approve" and state == AlertState.APPROVED and DISPATCHER in request.app:
+        request.app[DISPATCHER].wake()
+    return web.json_response(workflow.to_json(alert))
+
+
+async def submit_alert(request: web.Request) -> web.Response:
+    return await _transition(request, "submit")
+
+
+async def approve_alert(request: web.Request) -> web.Response:
+    return await _transition(request, "approve")
+
+
+async def reject_alert(request: web.Request) -> web.Response:
+    return await _transition(request, "reject")
+
+
+async def alert_deliveries(request: web.Request) -> web.StreamResponse:
+    await authenticate(request)
+    alert_id = _int_id(request)
+    async with request.app[STORE].read() as conn:
+        await workflow.load(conn, alert_id)
+        if request.query.get("format") == "csv":
+            rows = (
+                await conn.execute(
+                    sa.select(deliveries.c.id, deliveries.c.channel, deliveries.c.language, deliveries.c.state,
+                              deliveries.c.attempts, deliveries.c.error_code, deliveries.c.accepted_at,
+                              deliveries.c.delivered_at)
+                    .where(deliveries.c.alert_id == alert_id).order_by(deliveries.c.id)
+                )
+            ).all()
+        else:
+            grouped = (
+                await conn.execute(
+                    sa.select(deliveries.c.state, deliveries.c.language, deliveries.c.channel, sa.func.count())
+                    .where(deliveries.c.alert_id == alert_id)
+                    .group_by(deliveries.c.state, deliveries.c.language, deliveries.c.channel)
+                )
+            ).all()
+    if request.query.get("format") == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["delivery_id", "channel", "language", "state", "attempts", "error_code", "accepted_at", "delivered_at"])
+        for r in rows:
+            writer.writerow([r.id, r.channel, r.language, r.state, r.attempts, r.error_code or "",
+                             r.accepted_at.isoformat() if r.accepted_at else "",
+                             r.delivered_at.isoformat() if r.delivered_at else ""])
+        return web.Response(text=out.getvalue(), content_type="text/csv")
+    summary: dict[str, Any] = {"total": 0, "by_state": {}, "by_language": {}, "by_channel": {}}
+    for state, lang, channel, count in grouped:
+        summary["total"] += count
+        for key, value in (("by_state", state), ("by_language", lang), ("by_channel", channel)):
+            summary[key][value] = summary[key].get(value, 0) + count
+    return web.json_response({"alert_id": alert_id, **summary})
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_post(f"{PREFIX}/subscribers", create_subscriber)
+    r.add_get(f"{PREFIX}/subscribers", find_subscribers)
+    r.add_get(f"{PREFIX}/subscribers/{{id}}", get_subscriber)
+    r.add_get(f"{PREFIX}/scenarios", list_scenarios)
+    r.add_post(f"{PREFIX}/alerts", create_alert)
+    r.add_get(f"{PREFIX}/alerts/{{id}}", get_alert)
+    r.add_get(f"{PREFIX}/alerts/{{id}}/preview", preview_alert)
+    r.add_post(f"{PREFIX}/alerts/{{id}}/submit", submit_alert)
+    r.add_post(f"{PREFIX}/alerts/{{id}}/approve", approve_alert)
+    r.add_post(f"{PREFIX}/alerts/{{id}}/reject", reject_alert)
+    r.add_get(f"{PREFIX}/alerts/{{id}}/deliveries", alert_deliveries)

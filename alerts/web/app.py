@@ -1,0 +1,78 @@
+"""The aiohttp application: shared clients and background tasks live in cleanup_ctx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timezone
+from typing import AsyncIterator, Callable
+
+from aiohttp import web
+
+from alerts.config import Config
+from alerts.dispatch import Clock, DispatchSettings, Dispatcher
+from alerts.simulator import Simulator
+from alerts.store import Store
+from alerts.web import api, webhooks
+from alerts.web.errors import error_middleware
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, DISPATCHER, STORE
+from channels import Channel
+from channels.registry import build_channels
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def make_app(
+    config: Config,
+    *,
+    clock: Clock = utcnow,
+    worker: bool = True,
+    settings: DispatchSettings | None = None,
+    channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
+) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app[CONFIG] = config
+    app[CLOCK] = clock
+
+    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[STORE] = Store(config.database_url)
+        yield
+        await app[STORE].close()
+
+    async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[CHANNELS] = channel_factory(config)
+        yield
+        for channel in app[CHANNELS].values():
+            await channel.close()
+
+    async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(
+            app[STORE], app[CHANNELS], clock, settings or DispatchSettings(rate=config.sms_rate)
+        )
+        app[DISPATCHER] = dispatcher
+        task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.extend([store_ctx, channels_ctx])
+    if worker:
+        app.cleanup_ctx.append(dispatcher_ctx)
+    api.setup(app)
+    webhooks.setup(app)
+    app.router.add_get("/healthz", healthz)
+    if config.simulator:
+        simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())
+        app.add_subapp("/_twilio", simulator.app())
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    import sqlalchemy as sa
+
+    async with request.app[STORE].read() as conn:
+        await conn.execute(sa.text("SELECT 1"))
+    return web.json_response({"status": "ok", "simulator": request.app[CONFIG].simulator})

@@ -1,0 +1,17 @@
+"""Typed keys for what the application shares between handlers and background tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from alerts.config import Config
+from alerts.dispatch import Clock, Dispatcher
+from alerts.store import Store
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+CHANNELS = web.AppKey("channels", dict[str, Any])
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]

@@ -1,0 +1,51 @@
+"""Twilio webhooks. Each one checks X-Twilio-Signature against TOCSIN_PUBLIC_URL + path, so the
+check holds behind a proxy; a forged or unsigned request gets 403 and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from alerts.model import DeliveryState
+from alerts.statuses import apply_status
+from alerts.web.keys import CLOCK, CONFIG, STORE
+
+log = logging.getLogger(__name__)
+
+# Twilio's statuses we act on; queued/sending/accepted add nothing to our own "accepted".
+_TWILIO_STATUS = {
+    "sent": DeliveryState.SENT,
+    "delivered": DeliveryState.DELIVERED,
+    "read": DeliveryState.DELIVERED,
+    "undelivered": DeliveryState.UNDELIVERED,
+    "failed": DeliveryState.FAILED,
+}
+
+
+async def signed_form(request: web.Request) -> dict[str, str]:
+    config = request.app[CONFIG]
+    form = await request.post()
+    params = {k: str(v) for k, v in form.items()}
+    validator = RequestValidator(config.twilio.auth_token.reveal())
+    url = config.public_url + request.path_qs
+    if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+        log.warning("rejected %s with a missing or wrong Twilio signature", request.path)
+        raise web.HTTPForbidden(text="invalid Twilio signature")
+    return params
+
+
+async def sms_status(request: web.Request) -> web.Response:
+    params = await signed_form(request)
+    sid = params.get("MessageSid", "")
+    state = _TWILIO_STATUS.get(params.get("MessageStatus", ""))
+    if not sid or state is None:
+        return web.Response(status=204)
+    error_code = f"TWILIO_{params['ErrorCode']}"[:24] if params.get("ErrorCode") else None
+    async with request.app[STORE].write() as conn:
+        await apply_status(conn, sid, state, error_code, request.app[CLOCK]())
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms/status", sms_status)

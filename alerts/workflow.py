@@ -1,0 +1,237 @@
+"""An alert's life before sending: draft, submit, approve by a second person, or reject.
+Texts are rendered into the draft, so the approver approves exactly what will be sent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import i18n, regions, render
+from alerts.model import AlertState, AlertStatus, MsgType, Role, SubscriberKind
+from alerts.scenarios import SCENARIOS, ParamError
+from alerts.schema import alerts
+from alerts.store import append_audit
+from alerts.users import User
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+
+_FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts", "fallback_language"}
+_SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
+MAX_EXPIRY_MINUTES = 7 * 24 * 60
+
+
+def parse_draft(body: Any, user: User, now: datetime, channels_available: set[str]) -> dict[str, Any]:
+    """Validate a draft request into alert columns, or raise with every bad field named."""
+    if user.role not in (Role.OPERATOR, Role.CONSULAR):
+        raise Forbidden(f"the {user.role} role cannot compose alerts")
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "must be a JSON object"})
+    errors: dict[str, str] = {f: "unknown field" for f in body if f not in _FIELDS}
+    for field in ("texts", "fallback_language"):
+        if body.get(field) is not None:
+            errors[field] = "free-text overrides are not available yet; use the scenario's texts"
+
+    scenario = SCENARIOS.get(body.get("scenario"))  # type: ignore[arg-type]
+    params: dict[str, Any] = {}
+    if scenario is None:
+        errors["scenario"] = f"unknown scenario; one of: {', '.join(sorted(SCENARIOS))}"
+    else:
+        try:
+            params = scenario.validate(body.get("params", {}))
+        except ParamError as exc:
+            errors.update(exc.fields)
+
+    status = body.get("status")
+    if status not in [s.value for s in _SENDABLE]:
+        errors["status"] = "must be Actual, Exercise or Test"
+
+    audience = body.get("audience")
+    region_codes: list[str] = []
+    countries: list[str] = []
+    kinds = [k.value for k in SubscriberKind]
+    if not isinstance(audience, dict):
+        errors["audience"] = "an object with regions and/or countries"
+    else:
+        region_codes = _codes(audience.get("regions", []), "audience.regions", lambda c: regions.get(c) is not None, errors)
+        countries = _codes(audience.get("countries", []), "audience.countries", regions.is_country, errors)
+        if not region_codes and not countries and "audience.regions" not in errors and "audience.countries" not in errors:
+            errors["audience"] = "name at least one region or country"
+        if "kinds" in audience:
+            kinds = audience["kinds"]
+            if not isinstance(kinds, list) or not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
+                errors["audience.kinds"] = "a non-empty list of resident, migrant, citizen_abroad"
+
+    channels = body.get("channels", ["sms"])
+    offered = set(scenario.channels) & channels_available if scenario else channels_available
+    if not isinstance(channels, list) or not channels or any(c not in offered for c in channels):
+        errors["channels"] = f"a non-empty list drawn from {', '.join(sorted(offered))}"
+
+    minutes = body.get("expires_in_minutes", 360)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_EXPIRY_MINUTES:
+        errors["expires_in_minutes"] = f"a whole number of minutes from 1 to {MAX_EXPIRY_MINUTES}"
+        minutes = 1
+    expires = now + timedelta(minutes=minutes)
+
+    send_at = None
+    if body.get("send_at") is not None:
+        try:
+            send_at = datetime.fromisoformat(body["send_at"])
+            if send_at.tzinfo is None:
+                errors["send_at"] = "needs a time zone offset, such as 2026-12-01T09:00:00+04:00"
+            elif not now < send_at < expires:
+                errors["send_at"] = "must be in the future and before the alert expires"
+        except (TypeError, ValueError):
+            errors["send_at"] = "an ISO 8601 time such as 2026-12-01T09:00:00+04:00"
+    if errors:
+        raise ValidationError(errors)
+    assert scenario is not None
+
+    if user.role == Role.CONSULAR:
+        outside = [c for c in countries if c not in user.countries]
+        if region_codes or outside:
+            raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
+
+    texts = {
+        lang: {ch: render.render(scenario, ch, lang, params, status) for ch in channels} for lang in i18n.LANGUAGES
+    }
+    return {
+        "identifier": f"tocsin-{uuid.uuid4().hex}",
+        "status": status,
+        "msg_type": MsgType.ALERT,
+        "scope": "Public",
+        "scenario": scenario.id,
+        "params": params,
+        "category": scenario.category,
+        "event": scenario.event,
+        "response_type": scenario.response_type,
+        "urgency": scenario.urgency,
+        "severity": scenario.severity,
+        "certainty": scenario.certainty,
+        "expires": expires,
+        "regions": region_codes,
+        "countries": countries,
+        "kinds": kinds,
+        "channels": channels,
+        "texts": texts,
+        "send_at": send_at,
+    }
+
+
+def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors[field] = "a list of codes"
+        return []
+    codes = sorted({v.upper() for v in value})
+    unknown = [c for c in codes if not known(c)]
+    if unknown:
+        errors[field] = f"unknown code(s): {', '.join(unknown)}"
+    return codes
+
+
+async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User, sender: str, now: datetime) -> int:
+    alert_id = (
+        await conn.execute(
+            alerts.insert()
+            .values(**values, sender=sender, state=AlertState.DRAFT, author_id=user.id, created_at=now, updated_at=now)
+            .returning(alerts.c.id)
+        )
+    ).scalar_one()
+    await append_audit(
+        conn, at=now, actor=user.username, action="alert.draft", target=f"alert:{alert_id}",
+        details={"scenario": values["scenario"], "status": values["status"], "regions": values["regions"], "countries": values["countries"]},
+    )
+    return alert_id
+
+
+async def load(conn: AsyncConnection, alert_id: int) -> Any:
+    row = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return row
+
+
+def _may_review(user: User, alert: Any) -> bool:
+    if user.role == Role.APPROVER:
+        return True
+    # Consular check-ins and advisories are approved within the same country scope.
+    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
+
+
+def _may_author(user: User, alert: Any) -> bool:
+    if user.role == Role.OPERATOR:
+        return True
+    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
+
+
+async def _move(conn: AsyncConnection, alert: Any, src: AlertState, dst: AlertState, now: datetime, **extra: Any) -> None:
+    # Conditional on the current state, so two approvers racing cannot both win.
+    result = await conn.execute(
+        alerts.update()
+        .where(alerts.c.id == alert.id, alerts.c.state == src)
+        .values(state=dst, updated_at=now, **extra)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"alert {alert.id} is {alert.state}, not {src}")
+
+
+async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> None:
+    alert = await load(conn, alert_id)
+    if not _may_author(user, alert):
+        raise Forbidden(f"the {user.role} role cannot submit this alert")
+    await _move(conn, alert, AlertState.DRAFT, AlertState.PENDING_APPROVAL, now, submitted_at=now)
+    await append_audit(conn, at=now, actor=user.username, action="alert.submit", target=f"alert:{alert_id}", details={})
+
+
+async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
+    alert = await load(conn, alert_id)
+    if not _may_review(user, alert):
+        raise Forbidden(f"the {user.role} role cannot approve this alert")
+    if alert.author_id == user.id:
+        raise Forbidden("the author of an alert cannot approve it; a second person must")
+    if alert.expires <= now:
+        raise Conflict(f"alert {alert_id} expired at {alert.expires.isoformat()}; draft it again")
+    dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
+    await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, approved_at=now, approver_id=user.id)
+    await append_audit(conn, at=now, actor=user.username, action="alert.approve", target=f"alert:{alert_id}", details={})
+    return dst
+
+
+async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, now: datetime) -> None:
+    alert = await load(conn, alert_id)
+    if not _may_review(user, alert):
+        raise Forbidden(f"the {user.role} role cannot reject this alert")
+    await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now)
+    await append_audit(
+        conn, at=now, actor=user.username, action="alert.reject", target=f"alert:{alert_id}", details={"reason": reason[:500]}
+    )
+
+
+def to_json(alert: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": alert.id,
+        "identifier": alert.identifier,
+        "state": alert.state,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "scenario": alert.scenario,
+        "params": alert.params,
+        "cap": {
+            "category": alert.category, "event": alert.event, "response_type": alert.response_type,
+            "urgency": alert.urgency, "severity": alert.severity, "certainty": alert.certainty,
+            "sender": alert.sender, "scope": alert.scope,
+        },
+        "audience": {"regions": alert.regions, "countries": alert.countries, "kinds": alert.kinds},
+        "channels": alert.channels,
+        "expires": iso(alert.expires),
+        "send_at": iso(alert.send_at),
+        "created_at": iso(alert.created_at),
+        "submitted_at": iso(alert.submitted_at),
+        "approved_at": iso(alert.approved_at),
+        "finished_at": iso(alert.finished_at),
+    }
