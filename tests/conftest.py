@@ -1,0 +1,159 @@
+"""Shared fixtures: a loopback-only network guard, a real PostgreSQL server, and Tocsin apps
+wired to the Twilio simulator on port 0."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import socket
+import uuid
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from alerts.config import load_config
+from alerts.dispatch import DispatchSettings
+from alerts.simulator import Simulator
+from alerts.store import Store, upgrade
+from alerts.users import add_user, create_token
+from alerts.web.app import make_app, utcnow
+from alerts.web.keys import CONFIG
+from tests import pgserver
+
+SIM_SID = "AC" + "a1" * 16
+SIM_TOKEN = "simulated-auth-token-for-tests"
+
+# ---- the network guard: tests talk to loopback (and local unix sockets) only ----
+
+_violations: list[str] = []
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def check_address(family: int, address: Any) -> None:
+    if family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    host = address[0]
+    try:
+        loopback = ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        _violations.append(f"{host}:{address[1]}")
+        raise ConnectionRefusedError(f"test network guard: {host}:{address[1]} is not loopback")
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    check_address(self.family, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    check_address(self.family, address)
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[None]:
+    del _violations[:]
+    yield
+    if _violations:
+        found = ", ".join(_violations)
+        del _violations[:]
+        pytest.fail(f"test tried to reach non-loopback address(es): {found}")
+
+
+# ---- databases ----
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgserver.PgServer | None]:
+    server = pgserver.start()
+    if server is None and os.environ.get("CI") == "true":
+        pytest.fail("PostgreSQL is required under CI=true; run the tests with `make test`")
+    yield server
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any, postgres: pgserver.PgServer | None) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/tocsin.db"
+        asyncio.run(upgrade(url))
+        yield url
+        return
+    if postgres is None:
+        pytest.skip("PostgreSQL not available (make test installs and starts it)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    postgres.create_database(name)
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+# ---- apps ----
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[tuple[Simulator, str]]:
+    sim = Simulator(SIM_SID, SIM_TOKEN, callback_delay=0.01)
+    server = TestServer(sim.app(), host="127.0.0.1", port=0)
+    await server.start_server()
+    yield sim, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+def tocsin_env(db_url: str, port: int, sim_base: str, tmp_path: Any, **extra: str) -> dict[str, str]:
+    return {
+        "TOCSIN_DATABASE_URL": db_url,
+        "TOCSIN_HOST": "127.0.0.1",
+        "TOCSIN_PORT": str(port),
+        "TOCSIN_VAR_DIR": str(tmp_path / "var"),
+        "TOCSIN_SECRET_KEY": "x" * 40,
+        "TWILIO_ACCOUNT_SID": SIM_SID,
+        "TWILIO_AUTH_TOKEN": SIM_TOKEN,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE": sim_base,
+        **extra,
+    }
+
+
+class Tocsin:
+    """A running Tocsin app and the means to act on it as different users."""
+
+    def __init__(self, client: TestClient, store: Store, sim: Simulator) -> None:
+        self.client = client
+        self.store = store
+        self.sim = sim
+        self.config = client.server.app[CONFIG]
+
+    async def user(self, name: str, role: str, countries: list[str] | None = None) -> dict[str, str]:
+        now = utcnow()
+        async with self.store.write() as conn:
+            await add_user(conn, name, "a-long-test-password", role, countries or [], now)
+            token = await create_token(conn, name, "test", now)
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def tocsin(db_url: str, simulator: tuple[Simulator, str], tmp_path: Any) -> AsyncIterator[Tocsin]:
+    sim, sim_base = simulator
+    port = free_port()
+    config = load_config(tocsin_env(db_url, port, sim_base, tmp_path), toml_path=tmp_path / "none.toml")
+    app = make_app(config, settings=DispatchSettings(rate=200, idle_poll=0.05, base_backoff=0.05, max_backoff=0.5))
+    client = TestClient(TestServer(app, host="127.0.0.1", port=port))
+    await client.start_server()
+    store = Store(db_url)
+    yield Tocsin(client, store, sim)
+    await client.close()
+    await store.close()

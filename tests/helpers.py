@@ -1,0 +1,33 @@
+"""Small helpers for driving Tocsin over HTTP in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Awaitable, Callable
+
+PHONES = {
+    "az": "+994505550101",
+    "en": "+994505550102",
+    "ru": "+994505550103",
+    "fr": "+994505550104",
+    "ar": "+994505550105",
+}
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll until check() returns something truthy; its last value on success."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
+
+
+async def json_ok(response: Any, status: int = 200) -> Any:
+    body = await response.json()
+    assert response.status == status, (response.status, body)
+    return body

@@ -1,0 +1,107 @@
+"""A throwaway PostgreSQL cluster for the test session: initdb in a temporary directory,
+listening on loopback only. PostgreSQL refuses to run as root, so as root the cluster
+belongs to the `postgres` system user."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+import asyncpg
+
+from alerts.store import upgrade
+
+TEMPLATE = "tocsin_template"
+
+
+def _bin_dir() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PgServer:
+    bin_dir: str
+    data_dir: str
+    port: int
+    owner: str | None
+
+    def url(self, database: str) -> str:
+        return f"postgresql://tocsin@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self.owner:
+            cmd = ["runuser", "-u", self.owner, "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+    def _sql(self, *statements: str) -> None:
+        async def go() -> None:
+            conn = await asyncpg.connect(self.url("postgres"))
+            try:
+                for statement in statements:
+                    await conn.execute(statement)
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+    def create_database(self, name: str) -> None:
+        self._sql(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE}')
+
+    def drop_database(self, name: str) -> None:
+        self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        try:
+            self._run(os.path.join(self.bin_dir, "pg_ctl"), "-D", self.data_dir, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(os.path.dirname(self.data_dir), ignore_errors=True)
+
+
+def start() -> PgServer | None:
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        return None
+    owner = "postgres" if os.geteuid() == 0 else None
+    if owner:
+        try:
+            pwd.getpwnam(owner)
+        except KeyError:
+            return None
+    base = tempfile.mkdtemp(prefix="tocsin-pg-")
+    data_dir = os.path.join(base, "data")
+    if owner:
+        shutil.chown(base, user=owner)
+    server = PgServer(bin_dir, data_dir, _free_port(), owner)
+    server._run(os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "tocsin", "--auth=trust", "-E", "UTF8", "--no-sync")
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    server._run(os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l", os.path.join(base, "log"), "-w", "start")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            server._sql(f"CREATE DATABASE {TEMPLATE}")
+            break
+        except (OSError, asyncpg.PostgresError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    asyncio.run(upgrade(server.url(TEMPLATE)))
+    return server
