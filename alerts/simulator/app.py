@@ -18,6 +18,8 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, hdrs, web
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
+from alerts.phones import mask
+
 from .state import API_VERSION, FaultRule, SimulatorState, TwilioError, error_body, message_uri
 
 logger = logging.getLogger(__name__)
@@ -191,7 +193,7 @@ class Simulator(SimulatorState):
 
     async def _do_create(self, request: web.Request, form: dict[str, str]) -> web.Response:
         message = self.create_message(form)
-        logger.info("created %s to %s", message["sid"], message["to"])
+        logger.info("created %s to %s", message["sid"], mask(message["to"] or ""))
         if self.statuses:
             self._spawn(request.app, message["sid"], form.get("StatusCallback"))
         return _json(message, 201)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,11 @@ from channels.sms.errors import from_transport, from_twilio
 
 # Twilio keeps a message queued at most this long (its documented maximum).
 MAX_VALIDITY_SECONDS = 36_000
+
+# The library logs request URLs and query strings (phone numbers among them) at INFO;
+# its records go to a logger of ours that passes only warnings.
+_http_log = logging.getLogger("channels.sms.http")
+_http_log.setLevel(logging.WARNING)
 
 # The library drops response headers when it raises; this carries Retry-After from the
 # HTTP client back to the send() that awaited it (same task, same context).
@@ -71,7 +77,7 @@ class SmsChannel:
     def __init__(self, config: SmsConfig) -> None:
         self.config = config
         # No max_retries: the library would re-POST and could send the same alert twice.
-        self._http = _HttpClient(pool_connections=True)
+        self._http = _HttpClient(pool_connections=True, logger=_http_log)
         self.client = Client(
             config.account_sid, config.auth_token.reveal(), http_client=self._http, environment={}
         )

@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install i18n clean
+
+run: $(STAMP)
+	$(BIN)/tocsin db upgrade
+	$(BIN)/tocsin demo
+	$(BIN)/tocsin serve
+
+test: $(STAMP)
+	bash scripts/test-services.sh
+	$(BIN)/python -m pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	PYTHON=$(PYTHON) bash scripts/venv.sh $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Extract messages from code and templates, merge them into every catalog.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching -w 100
+	$(BIN)/pybabel compile -d locales --statistics --use-fuzzy -f >/dev/null
+	find locales -name '*.mo' -delete
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

@@ -1,0 +1,68 @@
+"""Configuration is validated at start with errors that name the variable."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from alerts.config import ConfigError, load_config
+
+
+def _load(tmp_path, **env):
+    return load_config({"TOCSIN_VAR_DIR": str(tmp_path / "var"), **env}, toml_path=tmp_path / "tocsin.toml")
+
+
+def test_defaults_are_simulator_mode_on_sqlite(tmp_path):
+    config = _load(tmp_path)
+    assert config.simulator
+    assert (config.host, config.port, config.public_url) == ("127.0.0.1", 8080, "http://127.0.0.1:8080")
+    assert config.database_url == f"sqlite:///{tmp_path}/var/tocsin.db"
+    assert config.twilio.api_base == "http://127.0.0.1:8080/_twilio"
+    assert config.sms_rate == 100
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    first = _load(tmp_path).secret_key
+    second = _load(tmp_path).secret_key
+    assert first == second
+    mode = stat.S_IMODE(os.stat(tmp_path / "var" / "secret_key").st_mode)
+    assert mode == 0o600
+
+
+def test_secrets_never_print(tmp_path):
+    config = _load(tmp_path, TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="supersecret-token-value",
+                   TWILIO_FROM_NUMBER="+994125550100", TOCSIN_SECRET_KEY="k" * 40)
+    text = repr(config) + str(config) + repr(config.twilio)
+    assert "supersecret-token-value" not in text and "k" * 40 not in text
+    assert config.twilio.auth_token.reveal() == "supersecret-token-value"
+    assert not config.simulator
+
+
+@pytest.mark.parametrize(
+    "env, names",
+    [
+        ({"TOCSIN_PORT": "eighty"}, "TOCSIN_PORT"),
+        ({"TOCSIN_PORT": "70000"}, "TOCSIN_PORT"),
+        ({"TOCSIN_SMS_RATE": "fast"}, "TOCSIN_SMS_RATE"),
+        ({"TOCSIN_SMS_RATE": "0"}, "TOCSIN_SMS_RATE"),
+        ({"TOCSIN_PUBLIC_URL": "alerts.example.org"}, "TOCSIN_PUBLIC_URL"),
+        ({"TOCSIN_DATABASE_URL": "mysql://x"}, "TOCSIN_DATABASE_URL"),
+        ({"TOCSIN_SECRET_KEY": "short"}, "TOCSIN_SECRET_KEY"),
+        ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "TWILIO_AUTH_TOKEN"),
+        ({"TWILIO_ACCOUNT_SID": "nope", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+994125550100"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
+        ({"TWILIO_FROM_NUMBER": "0501234567"}, "TWILIO_FROM_NUMBER"),
+        ({"TWILIO_API_BASE": "ftp://twilio"}, "TWILIO_API_BASE"),
+    ],
+)
+def test_bad_values_are_named(tmp_path, env, names):
+    with pytest.raises(ConfigError, match=names):
+        _load(tmp_path, **env)
+
+
+def test_toml_file_is_read_and_environment_wins(tmp_path):
+    (tmp_path / "tocsin.toml").write_text('tocsin_port = 9090\ntocsin_sms_rate = 5\n')
+    config = _load(tmp_path, TOCSIN_SMS_RATE="7")
+    assert config.port == 9090 and config.sms_rate == 7

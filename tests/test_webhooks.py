@@ -1,0 +1,109 @@
+"""Twilio status callbacks: signed, forward only, idempotent, order-proof."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from alerts.model import DeliveryState
+from alerts.schema import alerts, deliveries, early_statuses, subscribers, users
+from tests.conftest import SIM_SID, SIM_TOKEN
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+PATH = "/twilio/sms/status"
+
+
+async def _delivery(tocsin, sid: str, state: str = "accepted") -> int:
+    """A delivery that Twilio has accepted under `sid`, written straight to the store."""
+    async with tocsin.store.write() as conn:
+        user_id = (await conn.execute(users.insert().values(
+            username=f"u{sid[-4:]}", password_hash="x", role="operator", created_at=NOW).returning(users.c.id))).scalar_one()
+        alert_id = (await conn.execute(alerts.insert().values(
+            identifier=f"test-{sid}", sender="t", status="Actual", msg_type="Alert", scope="Public", scenario="earthquake",
+            params={}, category="Geo", event="Earthquake", response_type="Avoid", urgency="Immediate",
+            severity="Severe", certainty="Observed", expires=NOW, regions=["AZ-BA"], countries=[], kinds=["resident"],
+            channels=["sms"], texts={}, state="sending", author_id=user_id, created_at=NOW, updated_at=NOW,
+        ).returning(alerts.c.id))).scalar_one()
+        sub_id = (await conn.execute(subscribers.insert().values(
+            phone="+994505550101", language="az", kind="resident", region="AZ-BA", area="AZ-BA", sms=True, voice=False,
+            status="active", consent_source="api", consent_at=NOW, consent_text_version="t", created_at=NOW, updated_at=NOW,
+        ).returning(subscribers.c.id))).scalar_one()
+        return (await conn.execute(deliveries.insert().values(
+            alert_id=alert_id, subscriber_id=sub_id, channel="sms", language="az", state=state, provider_id=sid,
+            created_at=NOW, updated_at=NOW).returning(deliveries.c.id))).scalar_one()
+
+
+async def _state(tocsin, delivery_id: int) -> str:
+    async with tocsin.store.read() as conn:
+        return await conn.scalar(sa.select(deliveries.c.state).where(deliveries.c.id == delivery_id))
+
+
+async def _post(tocsin, params: dict[str, str], *, token: str = SIM_TOKEN, signature: str | None = None, url: str | None = None):
+    url = url or tocsin.config.public_url + PATH
+    if signature is None:
+        signature = RequestValidator(token).compute_signature(url, params)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    return await tocsin.client.post(PATH, data=params, headers=headers)
+
+
+def _params(sid: str, status: str) -> dict[str, str]:
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": SIM_SID, "MessageStatus": status,
+            "SmsStatus": status, "To": "+994505550101", "From": "+15005550006", "ApiVersion": "2010-04-01"}
+
+
+@pytest.mark.parametrize("forgery", ["wrong_token", "missing", "garbage", "other_url", "tampered_body"])
+async def test_forged_callback_is_403_and_changes_nothing(tocsin, forgery):
+    sid = "SM" + "1" * 32
+    delivery_id = await _delivery(tocsin, sid)
+    params = _params(sid, "delivered")
+    if forgery == "wrong_token":
+        resp = await _post(tocsin, params, token="not-the-token")
+    elif forgery == "missing":
+        resp = await _post(tocsin, params, signature="")
+    elif forgery == "garbage":
+        resp = await _post(tocsin, params, signature="AAAA")
+    elif forgery == "other_url":
+        resp = await _post(tocsin, params, url="https://evil.example/twilio/sms/status")
+    else:
+        signed = RequestValidator(SIM_TOKEN).compute_signature(tocsin.config.public_url + PATH, _params(sid, "failed"))
+        resp = await _post(tocsin, params, signature=signed)
+    assert resp.status == 403
+    assert await _state(tocsin, delivery_id) == "accepted"
+    async with tocsin.store.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(early_statuses)) == 0
+
+
+@pytest.mark.parametrize(
+    "sequence, final",
+    [
+        (["sent", "delivered"], "delivered"),
+        (["delivered", "sent"], "delivered"),  # reordered
+        (["sent", "sent", "delivered", "delivered"], "delivered"),  # duplicated
+        (["delivered", "undelivered", "failed", "sent"], "delivered"),  # nothing moves a final state
+        (["queued", "sending", "sent"], "sent"),  # Twilio's early statuses add nothing
+        (["undelivered", "delivered"], "undelivered"),
+    ],
+)
+async def test_callbacks_only_move_forward(tocsin, sequence, final):
+    sid = "SM" + "2" * 32
+    delivery_id = await _delivery(tocsin, sid)
+    for status in sequence:
+        resp = await _post(tocsin, _params(sid, status))
+        assert resp.status == 204
+    assert await _state(tocsin, delivery_id) == final
+
+
+async def test_callback_that_beats_its_send_is_kept_then_applied(tocsin):
+    from alerts.statuses import apply_early_statuses
+
+    sid = "SM" + "3" * 32
+    assert (await _post(tocsin, _params(sid, "delivered"))).status == 204
+    assert (await _post(tocsin, _params(sid, "sent"))).status == 204
+    delivery_id = await _delivery(tocsin, sid, state=DeliveryState.ACCEPTED)
+    async with tocsin.store.write() as conn:
+        await apply_early_statuses(conn, [sid], NOW)
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(early_statuses)) == 0
+    assert await _state(tocsin, delivery_id) == "delivered"
