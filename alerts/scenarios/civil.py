@@ -1,0 +1,7 @@
+"""Civil scenarios."""
+
+from __future__ import annotations
+
+from alerts.scenarios import Scenario
+
+SCENARIOS: tuple[Scenario, ...] = ()

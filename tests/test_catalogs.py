@@ -1,0 +1,80 @@
+"""The gettext catalogs: complete, not fuzzy, placeholders intact, plurals right."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from alerts import i18n
+
+PLACEHOLDER_RE = re.compile(r"%\((\w+)\)[sd]")
+
+
+def _catalog(lang):
+    with (i18n.LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return read_po(f, locale=lang)
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_catalog_is_complete_and_not_fuzzy(lang):
+    catalog = _catalog(lang)
+    messages = [m for m in catalog if m.id]
+    assert messages
+    for m in messages:
+        assert not m.fuzzy, m.id
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        assert strings and all(strings), f"{lang}: untranslated {m.id!r}"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_catalog_covers_the_template(lang):
+    with (i18n.LOCALES_DIR / "messages.pot").open("rb") as f:
+        template = read_po(f)
+    catalog = _catalog(lang)
+    missing = [m.id for m in template if m.id and m.id not in catalog]
+    assert not missing
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_translations_keep_their_placeholders(lang):
+    for m in _catalog(lang):
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        expected = set(PLACEHOLDER_RE.findall(ids[-1])) | set(PLACEHOLDER_RE.findall(ids[0]))
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        for s in strings:
+            assert set(PLACEHOLDER_RE.findall(s)) == expected, (lang, m.id, s)
+
+
+def test_plural_rules():
+    assert _catalog("az").num_plurals == 2
+    assert _catalog("ru").num_plurals == 3
+    assert _catalog("ar").num_plurals == 6
+    # CLDR's Arabic rule: zero, one, two, few (3-10), many (11-99), other.
+    ar = _catalog("ar").plural_expr.replace(" ", "")
+    assert ar == "(n==0?0:n==1?1:n==2?2:n%100>=3&&n%100<=10?3:n%100>=11?4:5)"
+
+
+def test_plural_forms_choose_the_right_form():
+    ar = _catalog("ar")
+    ar_message = next(m for m in ar if isinstance(m.id, tuple))
+    ar_forms = ar_message.string
+    with i18n.language("ar"):
+        chosen = [i18n.ngettext(ar_message.id[0], ar_message.id[1], n) for n in (0, 1, 2, 3, 11, 100, 102)]
+    assert chosen == [ar_forms[0], ar_forms[1], ar_forms[2], ar_forms[3], ar_forms[4], ar_forms[5], ar_forms[5]]
+
+    ru = _catalog("ru")
+    ru_message = next(m for m in ru if isinstance(m.id, tuple))
+    with i18n.language("ru"):
+        chosen = [i18n.ngettext(ru_message.id[0], ru_message.id[1], n) for n in (1, 2, 5, 21, 111)]
+    f = ru_message.string
+    assert chosen == [f[0], f[1], f[2], f[0], f[2]]
+
+    az = _catalog("az")
+    az_message = next(m for m in az if isinstance(m.id, tuple))
+    with i18n.language("az"):
+        chosen = [i18n.ngettext(az_message.id[0], az_message.id[1], n) for n in (1, 2)]
+    assert chosen == list(az_message.string[:2])
