@@ -50,6 +50,18 @@ async def audience_counts(conn: AsyncConnection, alert: Any, now: datetime) -> d
     return {"total": total, "by_language": by_language, "by_channel": by_channel}
 
 
+async def audience_languages(conn: AsyncConnection, alert: Any, now: datetime) -> dict[str, int]:
+    """How many people of the audience read each language (on the alert's channels)."""
+    ids = _audience_ids(alert, now).scalar_subquery()
+    on_channels = sa.or_(*(subscribers.c[ch].is_(True) for ch in alert.channels if ch in ("sms", "voice")))
+    rows = await conn.execute(
+        sa.select(subscribers.c.language, sa.func.count())
+        .where(subscribers.c.id.in_(ids), on_channels)
+        .group_by(subscribers.c.language)
+    )
+    return {lang: count for lang, count in rows}
+
+
 async def materialise(conn: AsyncConnection, alert: Any, now: datetime) -> int:
     """Queue one delivery per (audience member, channel), in one INSERT ... SELECT per channel.
     Re-running it adds nothing: (alert, subscriber, channel) is unique."""

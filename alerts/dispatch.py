@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from alerts import audience
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import alerts, deliveries, subscribers
+from alerts.regions import zone_for
 from alerts.statuses import apply_early_statuses
 from alerts.store import Store
+from alerts.texts import text_for
 from channels.base import Channel, OutboundMessage, SendError, SendResult
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class Dispatcher:
         self.limiter = RateLimiter(settings.rate)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.max_in_flight)
-        self._texts: dict[int, dict[str, dict[str, str]]] = {}
+        self._texts: dict[int, dict[str, Any]] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -137,7 +139,7 @@ class Dispatcher:
         )
         query = (
             sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.channel, deliveries.c.language,
-                      subscribers.c.phone, alerts.c.expires)
+                      subscribers.c.phone, subscribers.c.country, alerts.c.expires)
             .join(alerts, alerts.c.id == deliveries.c.alert_id)
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .where(
@@ -160,16 +162,16 @@ class Dispatcher:
                 )
         return rows
 
-    async def _text(self, alert_id: int, language: str, channel: str) -> str:
+    async def _text(self, alert_id: int, language: str, channel: str, country: str | None) -> str:
         # Texts were rendered into the alert when it was drafted: what was approved is what goes out.
         if alert_id not in self._texts:
             async with self.store.read() as conn:
                 self._texts[alert_id] = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
-        return self._texts[alert_id][language][channel]
+        return text_for(self._texts[alert_id], zone_for(country), language)[channel]
 
     async def _send_one(self, row: Any) -> _Outcome:
         channel = self.channels[row.channel]
-        message = OutboundMessage(row.id, row.phone, await self._text(row.alert_id, row.language, row.channel), row.expires)
+        message = OutboundMessage(row.id, row.phone, await self._text(row.alert_id, row.language, row.channel, row.country), row.expires)
         async with self._slots:
             await self.limiter.acquire()
             try:

@@ -1,14 +1,34 @@
-"""Azerbaijan's ISO 3166-2:AZ units and the world's countries, named in the recipient's language."""
+"""Azerbaijan's ISO 3166-2:AZ units and the world's countries: named in the reader's
+language, found from a name typed in any of the five languages, with or without diacritics."""
 
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 
 from babel import Locale
+from babel.core import get_global
 
 from alerts.gazetteer_data import SUBDIVISIONS, Subdivision
 
+LANGS = ("az", "en", "ru", "fr", "ar")
+HOME_ZONE = "Asia/Baku"
 _BY_CODE: dict[str, Subdivision] = {s.code: s for s in SUBDIVISIONS}
+
+# Letters that Unicode does not decompose into base + mark, or that people type differently.
+_FOLD = str.maketrans({
+    "ə": "e", "ı": "i", "ß": "ss", "ё": "е", "й": "и", "ъ": "", "ь": "",
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": "",
+})
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """A key for matching typed names: 'Bakı', 'BAKI', 'baki' and 'Baki!' all give 'baki'."""
+    text = text.casefold().translate(_FOLD)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _NOT_WORD.sub(" ", text).strip()
 
 
 def get(code: str) -> Subdivision | None:
@@ -25,9 +45,64 @@ def _territories(lang: str) -> dict[str, str]:
 
 
 def is_country(code: str) -> bool:
-    # Two-letter codes only: CLDR also lists regions such as "150" (Europe).
+    # Two-letter codes only: CLDR also lists regions such as "150" (Europe). AZ is home.
     return len(code) == 2 and code.isalpha() and code.isupper() and code in _territories("en") and code != "AZ"
 
 
 def country_name(code: str, lang: str) -> str:
     return _territories(lang)[code]
+
+
+# Names people type that CLDR does not list (it says "Türkiye", not "Turkey").
+_ALIASES = {
+    "turkey": "TR", "turkiye": "TR", "usa": "US", "america": "US", "uk": "GB", "britain": "GB",
+    "england": "GB", "uae": "AE", "emirates": "AE", "holland": "NL", "czechia": "CZ",
+}
+
+
+@functools.cache
+def _index() -> dict[str, tuple[str, str]]:
+    index: dict[str, tuple[str, str]] = {name: ("country", code) for name, code in _ALIASES.items()}
+    for lang in LANGS:
+        for code, name in _territories(lang).items():
+            if is_country(code):
+                index.setdefault(fold(name), ("country", code))
+    # Regions win over countries (none clash today), and a city over the district of the
+    # same name: Şəki city is where most people who type "Şəki" live.
+    for kind in ("autonomous_republic", "district", "city"):
+        for unit in SUBDIVISIONS:
+            if unit.kind == kind:
+                for lang in LANGS:
+                    index[fold(getattr(unit, lang))] = ("region", unit.code)
+    return index
+
+
+def match_area(text: str) -> tuple[str, str] | None:
+    """('region', 'AZ-BA') or ('country', 'TR') for a code or a name in any of our languages."""
+    raw = text.strip()
+    if raw.upper() in _BY_CODE:
+        return ("region", raw.upper())
+    if is_country(raw.upper()):
+        return ("country", raw.upper())
+    return _index().get(fold(raw))
+
+
+# Countries spanning several zones: the capital's zone (CLDR lists zones alphabetically).
+_CAPITAL_ZONES = {
+    "RU": "Europe/Moscow", "US": "America/New_York", "CA": "America/Toronto", "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo", "KZ": "Asia/Almaty", "MX": "America/Mexico_City", "ID": "Asia/Jakarta",
+    "CN": "Asia/Shanghai", "UA": "Europe/Kyiv", "ES": "Europe/Madrid", "PT": "Europe/Lisbon",
+    "DE": "Europe/Berlin", "AR": "America/Argentina/Buenos_Aires", "CL": "America/Santiago",
+    "MN": "Asia/Ulaanbaatar", "UZ": "Asia/Tashkent", "EC": "America/Guayaquil", "NZ": "Pacific/Auckland",
+    "CD": "Africa/Kinshasa", "MY": "Asia/Kuala_Lumpur", "GB": "Europe/London", "FR": "Europe/Paris",
+}
+
+
+def zone_for(country: str | None) -> str:
+    """The time zone a subscriber lives in: Baku at home, the country's (capital's) zone abroad."""
+    if not country:
+        return HOME_ZONE
+    if country in _CAPITAL_ZONES:
+        return _CAPITAL_ZONES[country]
+    zones = get_global("territory_zones").get(country)
+    return zones[0] if zones else "UTC"

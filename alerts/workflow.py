@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import i18n, regions, render
-from alerts.model import AlertState, AlertStatus, MsgType, Role, SubscriberKind
+from alerts import audience, i18n, regions, texts
+from alerts.model import SUBSCRIBER_CHANNELS, AlertState, AlertStatus, MsgType, Role, SubscriberKind
 from alerts.scenarios import SCENARIOS, ParamError
 from alerts.schema import alerts
 from alerts.store import append_audit
@@ -30,9 +30,10 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     if not isinstance(body, dict):
         raise ValidationError({"body": "must be a JSON object"})
     errors: dict[str, str] = {f: "unknown field" for f in body if f not in _FIELDS}
-    for field in ("texts", "fallback_language"):
-        if body.get(field) is not None:
-            errors[field] = "free-text overrides are not available yet; use the scenario's texts"
+    overrides = texts.parse_overrides(body.get("texts"), errors)
+    fallback = body.get("fallback_language")
+    if fallback is not None and fallback not in i18n.LANGUAGES:
+        errors["fallback_language"] = f"one of {', '.join(i18n.LANGUAGES)}"
 
     scenario = SCENARIOS.get(body.get("scenario"))  # type: ignore[arg-type]
     params: dict[str, Any] = {}
@@ -65,7 +66,7 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
                 errors["audience.kinds"] = "a non-empty list of resident, migrant, citizen_abroad"
 
     channels = body.get("channels", ["sms"])
-    offered = set(scenario.channels) & channels_available if scenario else channels_available
+    offered = channels_available & set(SUBSCRIBER_CHANNELS)
     if not isinstance(channels, list) or not channels or any(c not in offered for c in channels):
         errors["channels"] = f"a non-empty list drawn from {', '.join(sorted(offered))}"
 
@@ -94,9 +95,13 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         if region_codes or outside:
             raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
 
-    texts = {
-        lang: {ch: render.render(scenario, ch, lang, params, status) for ch in channels} for lang in i18n.LANGUAGES
-    }
+    composed = texts.compose(
+        scenario, params, status, texts.audience_zones(region_codes, countries), overrides, fallback
+    )
+    if not composed["language_used"]:
+        raise ValidationError({"texts": "a custom alert needs, in at least one language, an sms and a headline"})
+    if "sms" in channels:
+        texts.check_budget(composed)
     return {
         "identifier": f"tocsin-{uuid.uuid4().hex}",
         "status": status,
@@ -115,7 +120,8 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         "countries": countries,
         "kinds": kinds,
         "channels": channels,
-        "texts": texts,
+        "texts": composed,
+        "fallback_language": fallback,
         "send_at": send_at,
     }
 
@@ -131,6 +137,19 @@ def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[s
     return codes
 
 
+async def check_languages(conn: AsyncConnection, alert: Any, now: datetime) -> None:
+    """Nobody in the audience may be left without a text in a language they read: refuse
+    unless the operator named a fallback language."""
+    reading = await audience.audience_languages(conn, alert, now)
+    missing = [lang for lang in texts.missing_languages(alert.texts) if lang in reading]
+    if missing:
+        raise ValidationError(
+            {"texts": f"no text in {', '.join(missing)}, which {sum(reading[m] for m in missing)} subscriber(s) "
+                      "of this audience read; add texts or name a fallback_language"},
+            "the audience reads languages this alert has no text for",
+        )
+
+
 async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User, sender: str, now: datetime) -> int:
     alert_id = (
         await conn.execute(
@@ -139,6 +158,8 @@ async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User
             .returning(alerts.c.id)
         )
     ).scalar_one()
+    # Inside the insert's transaction: a refusal here leaves nothing written.
+    await check_languages(conn, await load(conn, alert_id), now)
     await append_audit(
         conn, at=now, actor=user.username, action="alert.draft", target=f"alert:{alert_id}",
         details={"scenario": values["scenario"], "status": values["status"], "regions": values["regions"], "countries": values["countries"]},
@@ -193,6 +214,7 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
         raise Forbidden("the author of an alert cannot approve it; a second person must")
     if alert.expires <= now:
         raise Conflict(f"alert {alert_id} expired at {alert.expires.isoformat()}; draft it again")
+    await check_languages(conn, alert, now)  # the audience may have grown new languages
     dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
     await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, approved_at=now, approver_id=user.id)
     await append_audit(conn, at=now, actor=user.username, action="alert.approve", target=f"alert:{alert_id}", details={})

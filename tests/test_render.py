@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from alerts import i18n
-from alerts.render import render
-from alerts.scenarios import EARTHQUAKE, ParamError
+from alerts.render import render, render_parts
+from alerts.scenarios import SCENARIOS, ParamError
+from alerts.scenarios.natural import EARTHQUAKE
 
 SIGNATURE = {"az": "zəlzələ", "en": "Earthquake", "ru": "Землетрясение", "fr": "Séisme", "ar": "زلزال"}
 
@@ -39,20 +41,30 @@ def test_missing_and_bad_parameters_are_named():
     }
 
 
-async def test_concurrent_renders_never_mix_languages():
-    params = EARTHQUAKE.validate(EARTHQUAKE.example_params())
+async def test_1000_concurrent_renders_never_mix_languages():
+    """Every render equals its sequential reference, so no word of one language can leak
+    into another's message, whether tasks or threads interleave."""
+    jobs = [(s, lang) for s in SCENARIOS.values() if s.has_templates for lang in i18n.LANGUAGES]
+    reference = {
+        (s.id, lang): render_parts(s, lang, s.validate(s.example_params()))
+        for s, lang in jobs
+    }
     rng = random.Random(7)
-    langs = [rng.choice(i18n.LANGUAGES) for _ in range(500)]
-    assert set(langs) == set(i18n.LANGUAGES)
+    picks = [rng.choice(jobs) for _ in range(1000)]
+    assert {lang for _, lang in picks} == set(i18n.LANGUAGES)
 
-    async def one(lang: str) -> tuple[str, str]:
+    async def in_task(s, lang):
         await asyncio.sleep(0)  # let the other tasks interleave
-        return lang, render(EARTHQUAKE, "sms", lang, params, "Actual")
+        return render_parts(s, lang, s.validate(s.example_params()))
 
-    results = await asyncio.gather(*(one(lang) for lang in langs))
-    for lang, text in results:
-        assert SIGNATURE[lang] in text
-        assert not any(word in text for other, word in SIGNATURE.items() if other != lang)
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = await asyncio.gather(
+            *(in_task(s, lang) if i % 2 else loop.run_in_executor(pool, render_parts, s, lang, s.validate(s.example_params()))
+              for i, (s, lang) in enumerate(picks))
+        )
+    for (s, lang), parts in zip(picks, results):
+        assert parts == reference[(s.id, lang)], (s.id, lang)
 
 
 def test_language_context_is_restored():

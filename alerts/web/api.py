@@ -17,6 +17,7 @@ from alerts.users import User, user_for_token
 from alerts.validation import Forbidden, NotFound, ValidationError
 from alerts.web.errors import json_body
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, DISPATCHER, STORE
+from channels.sms import segments
 
 PREFIX = "/api/v1"
 
@@ -136,18 +137,40 @@ async def preview_alert(request: web.Request) -> web.Response:
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, _int_id(request))
         counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
+    return web.json_response(preview(alert, counts, request.app[CONFIG].sms_rate))
+
+
+def preview(alert: Any, counts: dict[str, Any], rate: float) -> dict[str, Any]:
+    """What each language reads on each channel and what it costs, before anyone approves."""
+    zones = alert.texts["by_zone"]
+    first_zone = next(iter(zones))
+
+    def describe(text: str) -> dict[str, Any]:
+        sms = segments.count(text)
+        return {"text": text, "characters": sms.characters, "encoding": sms.encoding, "segments": sms.segments}
+
     renders = {
-        lang: {ch: {"text": text, "characters": len(text)} for ch, text in by_channel.items()}
-        for lang, by_channel in alert.texts.items()
+        lang: {"language": alert.texts["language_used"][lang], **{p: describe(t) for p, t in parts.items()}}
+        for lang, parts in zones[first_zone].items()
     }
-    rate = request.app[CONFIG].sms_rate
-    messages = counts["by_channel"].get("sms", 0)
-    return web.json_response({
+    total_segments = 0
+    sms_people = counts["by_channel"].get("sms", 0)
+    if "sms" in alert.channels:
+        for lang, people in counts["by_language"].items():
+            if lang in renders:
+                total_segments += people * renders[lang]["sms"]["segments"]
+    result: dict[str, Any] = {
         "alert": workflow.to_json(alert),
         "renders": renders,
         "audience": counts,
-        "estimate": {"messages": messages, "seconds": round(messages / rate, 1)},
-    })
+        "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
+        "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1)},
+    }
+    if len(zones) > 1:
+        result["zones"] = {
+            zone: {lang: parts["sms"] for lang, parts in by_lang.items()} for zone, by_lang in zones.items()
+        }
+    return result
 
 
 async def _transition(request: web.Request, action: str) -> web.Response:

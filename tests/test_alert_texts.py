@@ -1,0 +1,134 @@
+"""Texts at drafting: overrides, the fallback rule, markers, the segment budget, the preview."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from alerts.schema import alerts, audit_log
+from tests.helpers import PHONES, eventually, json_ok
+
+MARKERS = {"az": "TƏLİM", "en": "EXERCISE", "ru": "УЧЕНИЯ", "fr": "EXERCICE", "ar": "تمرين"}
+TEST_MARKERS = {"az": "SINAQ", "en": "TEST", "ru": "ТЕСТ", "fr": "TEST", "ar": "اختبار"}
+
+
+async def _subscribe(tocsin, headers, langs):
+    for lang in langs:
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=headers,
+                                               json={"phone": PHONES[lang], "language": lang, "region": "AZ-BA"}), 201)
+
+
+async def _alert_rows(tocsin):
+    async with tocsin.store.read() as conn:
+        return (await conn.scalar(sa.select(sa.func.count()).select_from(alerts)),
+                await conn.scalar(sa.select(sa.func.count()).select_from(audit_log)))
+
+
+def _custom(texts, **extra):
+    return {"scenario": "custom", "params": {}, "status": "Actual", "audience": {"regions": ["AZ-BA"]},
+            "texts": texts, **extra}
+
+
+async def test_actual_alert_without_text_for_an_audience_language_is_refused(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    await _subscribe(tocsin, operator, ["az", "ar", "ru"])
+    texts = {"az": {"sms": "Bakıda su kəsiləcək. Ehtiyat görün.", "headline": "Su kəsintisi"},
+             "en": {"sms": "Water cut in Baku. Store water.", "headline": "Water cut"}}
+    before = await _alert_rows(tocsin)
+    resp = await tocsin.client.post("/api/v1/alerts", headers=operator, json=_custom(texts))
+    body = await resp.json()
+    assert resp.status == 422
+    assert "ru, ar" in body["error"]["fields"]["texts"] and "fallback_language" in body["error"]["fields"]["texts"]
+    assert await _alert_rows(tocsin) == before
+
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator,
+                                                   json=_custom(texts, fallback_language="en")), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    assert preview["renders"]["ar"]["language"] == "en"
+    assert preview["renders"]["ar"]["sms"]["text"] == "Water cut in Baku. Store water."
+    assert preview["renders"]["az"]["language"] == "az"
+
+
+async def test_override_replaces_one_part_of_one_language(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    override = "Şamaxıda zəlzələ. Binalardan uzaq durun. 112."
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-SMI"}, "status": "Actual",
+        "audience": {"regions": ["AZ-SMI"]}, "texts": {"az": {"sms": override}},
+    }), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    assert preview["renders"]["az"]["sms"]["text"] == override
+    assert "Şamaxı" in preview["renders"]["az"]["voice"]["text"] and preview["renders"]["az"]["voice"]["text"] != override
+    assert "Shamakhi" in preview["renders"]["en"]["sms"]["text"]
+
+
+async def test_sms_over_budget_is_refused_naming_language_and_overshoot(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    long_ru = "Внимание. " * 22  # 220 characters of Cyrillic: UCS-2, 4 segments
+    before = await _alert_rows(tocsin)
+    resp = await tocsin.client.post("/api/v1/alerts", headers=operator, json=_custom(
+        {"ru": {"sms": long_ru, "headline": "Внимание"}, "en": {"sms": "Attention.", "headline": "Attention"}},
+        fallback_language="en"))
+    body = await resp.json()
+    assert resp.status == 422
+    assert body["error"]["message"].endswith("in: ru")
+    assert body["error"]["fields"]["sms.ru"].startswith("the ru SMS needs 4 segments, 1 over the budget of 3")
+    assert await _alert_rows(tocsin) == before
+
+
+@pytest.mark.parametrize("status, markers", [("Exercise", MARKERS), ("Test", TEST_MARKERS), ("Actual", None)])
+async def test_markers_in_every_language_and_channel(tocsin, status, markers):
+    operator = await tocsin.user("olga", "operator")
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-SMI"}, "status": status,
+        "audience": {"regions": ["AZ-SMI"]},
+    }), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    every_marker = set(MARKERS.values()) | set(TEST_MARKERS.values())
+    for lang, parts in preview["renders"].items():
+        for part in ("sms", "voice", "headline", "description"):
+            text = parts[part]["text"]
+            if markers:
+                assert text.startswith(markers[lang]), (lang, part, text)
+            else:
+                assert not any(m in text for m in every_marker), (lang, part, text)
+
+
+async def test_preview_counts_encoding_segments_and_time(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    await _subscribe(tocsin, operator, ["az", "en", "ru", "fr", "ar"])
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-BA"}, "status": "Actual",
+        "audience": {"regions": ["AZ-BA"]},
+    }), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    sms = {lang: preview["renders"][lang]["sms"] for lang in PHONES}
+    assert sms["en"]["encoding"] == "GSM-7" and sms["en"]["segments"] == 1 and sms["en"]["characters"] <= 160
+    for lang in ("az", "ru", "fr", "ar"):  # over 70 UCS-2 characters: split into 67-character parts
+        assert sms[lang]["encoding"] == "UCS-2" and sms[lang]["segments"] == -(-sms[lang]["characters"] // 67)
+    assert all(s["characters"] == len(s["text"]) for s in sms.values())
+    assert preview["audience"] == {"total": 5, "by_language": {l: 1 for l in PHONES}, "by_channel": {"sms": 5}}
+    assert preview["estimate"]["messages"] == 5
+    assert preview["estimate"]["segments"] == sum(s["segments"] for s in sms.values())
+    assert preview["estimate"]["seconds"] == round(5 / tocsin.config.sms_rate, 1)
+
+
+async def test_fallback_language_is_what_those_readers_receive(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    await _subscribe(tocsin, operator, ["az", "fr"])
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json=_custom(
+        {"az": {"sms": "Bakıda su kəsintisi. Su ehtiyatı görün.", "headline": "Su kəsintisi"},
+         "ru": {"sms": "В Баку отключение воды. Запаситесь водой.", "headline": "Отключение воды"}},
+        fallback_language="ru")), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    sent = await eventually(lambda: _created(tocsin, 2))
+    bodies = {m["to"]: m["body"] for m in sent}
+    assert bodies[PHONES["fr"]] == "В Баку отключение воды. Запаситесь водой."
+    assert bodies[PHONES["az"]].startswith("Bakıda")
+
+
+async def _created(tocsin, n):
+    created = tocsin.sim.created()
+    return created if len(created) >= n else None
