@@ -44,9 +44,17 @@ def _territories(lang: str) -> dict[str, str]:
     return dict(Locale.parse(lang).territories)
 
 
+@functools.cache
+def _countries() -> frozenset[str]:
+    # Two-letter codes named in every language we send in: CLDR also lists regions such
+    # as "150" (Europe), and some codes (CQ) only in English. AZ is home, not abroad.
+    named = [set(_territories(lang)) for lang in LANGS]
+    groupings = {"AZ", "EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}  # and unions, pseudo-codes, "Unknown"
+    return frozenset(c for c in set.intersection(*named) if len(c) == 2 and c.isalpha() and c not in groupings)
+
+
 def is_country(code: str) -> bool:
-    # Two-letter codes only: CLDR also lists regions such as "150" (Europe). AZ is home.
-    return len(code) == 2 and code.isalpha() and code.isupper() and code in _territories("en") and code != "AZ"
+    return code in _countries()
 
 
 def country_name(code: str, lang: str) -> str:

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import phonenumbers
-from babel.dates import format_date, format_datetime, format_time
+from babel import Locale
+from babel.dates import format_skeleton, format_time
 from babel.numbers import format_decimal
 
 from alerts import i18n, regions
@@ -42,8 +43,10 @@ def _moment(value: str) -> datetime:
 
 
 def _when(value: str) -> str:
-    # "25 November, 14:30" in the reader's words and zone; 24-hour clock everywhere.
-    return format_datetime(_moment(value), "d MMMM, HH:mm", locale=_lang())
+    # Day, month and time joined the way the reader's language does ("1 dekabr 06:00",
+    # "December 1, 06:00", "1 ديسمبر، 06:00"), in their zone; 24-hour clock everywhere.
+    pattern = str(Locale.parse(_lang()).datetime_formats["medium"])
+    return pattern.replace("{1}", _date(value)).replace("{0}", _time(value))
 
 
 def _time(value: str) -> str:
@@ -51,7 +54,7 @@ def _time(value: str) -> str:
 
 
 def _date(value: str) -> str:
-    return format_date(_moment(value), "d MMMM", locale=_lang())
+    return format_skeleton("MMMMd", _moment(value), tzinfo=None, locale=_lang())
 
 
 def _phone(value: str) -> str:

@@ -41,3 +41,11 @@ def test_zones():
     assert regions.zone_for("TR") == "Europe/Istanbul"
     assert regions.zone_for("RU") == "Europe/Moscow"
     assert regions.zone_for("GE") == "Asia/Tbilisi"
+
+
+@pytest.mark.parametrize("code, expected", [("TR", True), ("GE", True), ("XK", True), ("AZ", False),
+                                            ("EU", False), ("ZZ", False), ("CQ", False), ("tr", False), ("150", False)])
+def test_countries_are_those_named_in_every_language(code, expected):
+    assert regions.is_country(code) is expected
+    if expected:
+        assert all(regions.country_name(code, lang) for lang in regions.LANGS)
