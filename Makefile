@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 # Extract messages from code and templates, merge them into every catalog.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching -w 100
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --ignore-obsolete -w 100
 	$(BIN)/pybabel compile -d locales --statistics --use-fuzzy -f >/dev/null
 	find locales -name '*.mo' -delete
 

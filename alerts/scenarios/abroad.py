@@ -1,7 +1,166 @@
-"""Abroad scenarios."""
+"""Abroad scenarios: the Consular Department (Ministry of Foreign Affairs) warns citizens of
+Azerbaijan in a country. Every scenario names the country (rendered in the reader's language
+with `|country`, as "label: name" or in brackets, never inflected); all give the embassy's phone."""
 
 from __future__ import annotations
 
-from alerts.scenarios import Scenario
+from alerts.scenarios import N_, Param, Scenario
 
-SCENARIOS: tuple[Scenario, ...] = ()
+_EXAMPLE_PHONE = "+902124440000"
+
+
+def _country() -> Param:
+    return Param("country", "country", "TR", help="country the alert is about (ISO 3166-1 alpha-2, e.g. TR)")
+
+
+def _embassy_phone(help: str = "the embassy's phone number, in international form") -> Param:
+    return Param("embassy_phone", "phone", _EXAMPLE_PHONE, help=help)
+
+
+SECURITY_ADVISORY = Scenario(
+    id="security_advisory",
+    name=N_("Security advisory"),
+    category="Security",
+    event="Security advisory",
+    response_type="Avoid",
+    urgency="Expected",
+    severity="Severe",
+    certainty="Likely",
+    audience="abroad",
+    params=(
+        _country(),
+        Param(
+            "level",
+            "choice",
+            "avoid_area",
+            help="what citizens should do; with 'avoid the area', name the area",
+            options={
+                "avoid_travel": N_("Avoid all non-essential travel"),
+                "leave": N_("Leave the country"),
+                "avoid_area": N_("Avoid the area"),
+            },
+        ),
+        Param("area", "text", "Taksim, Istanbul", required=False, max_length=30,
+              help="city or district concerned, as written locally"),
+        _embassy_phone(),
+    ),
+)
+
+EVACUATION_ABROAD = Scenario(
+    id="evacuation_abroad",
+    name=N_("Evacuation of citizens abroad"),
+    category="Safety",
+    event="Evacuation of citizens",
+    response_type="Evacuate",
+    urgency="Immediate",
+    severity="Severe",
+    certainty="Observed",
+    audience="abroad",
+    params=(
+        _country(),
+        Param("assembly_point", "text", "Hotel Hilton, Taksim", max_length=30,
+              help="where citizens gather: a short name and district"),
+        Param("departure", "datetime", "2026-12-01T09:00:00+03:00",
+              help="departure time, with the offset; shown in the country's local time"),
+        Param(
+            "transport",
+            "choice",
+            "bus",
+            help="how citizens will be taken out",
+            options={
+                "bus": N_("bus"),
+                "train": N_("train"),
+                "flight": N_("flight"),
+                "ship": N_("ship"),
+                "convoy": N_("road convoy"),
+            },
+        ),
+        _embassy_phone(),
+    ),
+)
+
+SHELTER_ABROAD = Scenario(
+    id="shelter_abroad",
+    name=N_("Shelter in place abroad"),
+    category="Safety",
+    event="Shelter in place",
+    response_type="Shelter",
+    urgency="Immediate",
+    severity="Severe",
+    certainty="Observed",
+    audience="abroad",
+    params=(_country(), _embassy_phone()),
+)
+
+AIRPORT_CLOSURE = Scenario(
+    id="airport_closure",
+    name=N_("Airport closure abroad"),
+    category="Transport",
+    event="Airport closure",
+    response_type="Avoid",
+    urgency="Immediate",
+    severity="Moderate",
+    certainty="Observed",
+    audience="abroad",
+    params=(
+        _country(),
+        Param("airport", "text", "Istanbul Airport", max_length=35, help="the airport's name, as written locally"),
+        Param("until", "datetime", "2026-12-02T18:00:00+03:00", required=False,
+              help="when the airport is expected to reopen, if known; shown in the country's local time"),
+        _embassy_phone(),
+    ),
+)
+
+EMBASSY_CONTACT = Scenario(
+    id="embassy_contact",
+    name=N_("Embassy emergency contact"),
+    category="Other",
+    event="Consular information",
+    response_type="None",
+    urgency="Expected",
+    severity="Minor",
+    certainty="Observed",
+    audience="abroad",
+    params=(
+        _country(),
+        _embassy_phone("the embassy's new or emergency phone number, in international form"),
+        Param("address", "text", "Cumhuriyet Cad. 24, Şişli, İstanbul", required=False, max_length=50,
+              help="the embassy's address, if it changed or matters"),
+    ),
+)
+
+SAFETY_CHECKIN = Scenario(
+    id="safety_checkin",
+    name=N_("Safety check-in abroad"),
+    category="Safety",
+    event="Safety check-in",
+    response_type="Execute",
+    urgency="Immediate",
+    severity="Moderate",
+    certainty="Observed",
+    audience="abroad",
+    params=(_country(), _embassy_phone()),
+)
+
+ALL_CLEAR_ABROAD = Scenario(
+    id="all_clear_abroad",
+    name=N_("All clear abroad"),
+    category="Safety",
+    event="All clear",
+    response_type="AllClear",
+    urgency="Past",
+    severity="Minor",
+    certainty="Observed",
+    audience="abroad",
+    params=(_country(), _embassy_phone()),
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    SECURITY_ADVISORY,
+    EVACUATION_ABROAD,
+    SHELTER_ABROAD,
+    AIRPORT_CLOSURE,
+    EMBASSY_CONTACT,
+    SAFETY_CHECKIN,
+    ALL_CLEAR_ABROAD,
+)

@@ -2,6 +2,90 @@
 
 from __future__ import annotations
 
-from alerts.scenarios import Scenario
+from alerts.scenarios import N_, Param, Scenario
 
-SCENARIOS: tuple[Scenario, ...] = ()
+EVACUATION_ORDER = Scenario(
+    id="evacuation_order",
+    name=N_("Evacuation order"),
+    category="Safety",
+    event="Evacuation",
+    response_type="Evacuate",
+    urgency="Immediate",
+    severity="Severe",
+    certainty="Likely",
+    params=(
+        Param("region", "region", "AZ-QBA", help="city or district to evacuate"),
+        Param("assembly_point", "text", "Şəhər stadionu", max_length=40, help="where evacuees gather, as written locally"),
+        Param(
+            "deadline",
+            "datetime",
+            "2026-11-25T18:00:00+04:00",
+            required=False,
+            help="time by which residents must have left, if any",
+        ),
+    ),
+)
+
+SHELTER_IN_PLACE = Scenario(
+    id="shelter_in_place",
+    name=N_("Shelter in place"),
+    category="Safety",
+    event="Shelter in place",
+    response_type="Shelter",
+    urgency="Immediate",
+    severity="Severe",
+    certainty="Likely",
+    params=(
+        Param("region", "region", "AZ-SM", help="affected city or district"),
+        Param(
+            "until",
+            "datetime",
+            "2026-11-25T20:00:00+04:00",
+            required=False,
+            help="time until which people must stay indoors, if known",
+        ),
+    ),
+)
+
+ALL_CLEAR = Scenario(
+    id="all_clear",
+    name=N_("All clear"),
+    category="Safety",
+    event="All clear",
+    response_type="AllClear",
+    urgency="Past",
+    severity="Minor",
+    certainty="Observed",
+    params=(Param("region", "region", "AZ-SM", help="city or district where the danger has passed"),),
+)
+
+TEST_MESSAGE = Scenario(
+    id="test_message",
+    name=N_("Test message"),
+    category="Other",
+    event="Test",
+    response_type="None",
+    urgency="Unknown",
+    severity="Minor",
+    certainty="Unknown",
+    params=(Param("region", "region", "AZ-BA", required=False, help="region being tested, if only one"),),
+)
+
+WHERE_TO_GET_HELP = Scenario(
+    id="where_to_get_help",
+    name=N_("Where to get help"),
+    category="Other",
+    event="Emergency help information",
+    response_type="None",
+    urgency="Unknown",
+    severity="Minor",
+    certainty="Unknown",
+    audience="domestic",
+    params=(
+        Param("region", "region", "AZ-BA", help="city or district the message is for"),
+        Param("shelter", "text", "Məktəb 5, Nizami küçəsi 10", required=False, max_length=40,
+              help="address of the nearest open shelter, if any"),
+    ),
+)
+
+SCENARIOS: tuple[Scenario, ...] = (EVACUATION_ORDER, SHELTER_IN_PLACE, ALL_CLEAR, TEST_MESSAGE, WHERE_TO_GET_HELP)
