@@ -17,7 +17,6 @@ SPEC_SCENARIOS = {
     "safety_checkin", "all_clear_abroad",
     "where_to_get_help",
 }
-TEMPLATED = sorted(s for s in SCENARIOS.values() if s.has_templates)
 SEGMENT_BUDGET = 3
 
 

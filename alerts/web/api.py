@@ -97,13 +97,15 @@ async def list_scenarios(request: web.Request) -> web.Response:
         result.append({
             "id": scenario.id,
             "names": names,
-            "channels": list(scenario.channels),
+            "audience": scenario.audience,
+            "templated": scenario.has_templates,
             "cap": {
                 "category": scenario.category, "event": scenario.event, "response_type": scenario.response_type,
                 "urgency": scenario.urgency, "severity": scenario.severity, "certainty": scenario.certainty,
             },
             "params": [
-                {"name": p.name, "type": p.type, "required": p.required, "example": p.example, "help": p.help}
+                {"name": p.name, "type": p.type, "required": p.required, "example": p.example, "help": p.help,
+                 **({"options": list(p.options)} if p.options else {})}
                 for p in scenario.params
             ],
         })
