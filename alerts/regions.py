@@ -47,7 +47,7 @@ def _territories(lang: str) -> dict[str, str]:
 @functools.cache
 def _countries() -> frozenset[str]:
     # Two-letter codes named in every language we send in: CLDR also lists regions such
-    # as "150" (Europe), and some codes (CQ) only in English. AZ is home, not abroad.
+    # as "150" (Europe), and before Babel 2.19 some codes (CQ, Sark) only in English. AZ is home, not abroad.
     named = [set(_territories(lang)) for lang in LANGS]
     groupings = {"AZ", "EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}  # and unions, pseudo-codes, "Unknown"
     return frozenset(c for c in set.intersection(*named) if len(c) == 2 and c.isalpha() and c not in groupings)
