@@ -1,4 +1,4 @@
-"""Twilio-compatible SMS simulator (see ``app.Simulator``)."""
+"""Twilio-compatible simulator of Messages and Calls (see ``app.Simulator``)."""
 
 from .app import Simulator, run_simulator
 from .state import FaultRule, ReceivedRequest

@@ -1,4 +1,4 @@
-"""aiohttp front end of the Twilio SMS simulator.
+"""aiohttp front end of the Twilio simulator (Messages and Calls).
 
 Speaks Twilio's wire format (form bodies in, JSON out, Twilio error bodies,
 HTTP basic auth) so the real ``twilio`` library can be pointed at it, and
@@ -12,6 +12,7 @@ import base64
 import hmac
 import logging
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, hdrs, web
@@ -20,7 +21,17 @@ from yarl import URL
 
 from alerts.phones import mask
 
-from .state import API_VERSION, FaultRule, SimulatorState, TwilioError, error_body, message_uri
+from .state import (
+    API_VERSION,
+    CALL_EVENTS,
+    FaultRule,
+    SimulatorState,
+    TwilioError,
+    call_uri,
+    error_body,
+    message_uri,
+    rfc2822,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +88,30 @@ def callback_params(message: Mapping[str, Any]) -> dict[str, str]:
     return params
 
 
+def call_callback_params(call: Mapping[str, Any], status: str, sequence: int) -> dict[str, str]:
+    """The form Twilio POSTs to a call's StatusCallback; ``status`` is the CallStatus reported
+    (``initiated`` is reported while the resource still says ``queued``)."""
+    params = {
+        "AccountSid": call["account_sid"],
+        "ApiVersion": API_VERSION,
+        "CallSid": call["sid"],
+        "CallStatus": status,
+        "CallbackSource": "call-progress-events",
+        "Called": call["to"],
+        "Caller": call["from"],
+        "Direction": call["direction"],
+        "From": call["from"],
+        "SequenceNumber": str(sequence),
+        "Timestamp": rfc2822(datetime.now(timezone.utc)),
+        "To": call["to"],
+    }
+    if status == "completed" and call["duration"] is not None:
+        params["CallDuration"] = call["duration"]
+    return params
+
+
 class Simulator(SimulatorState):
-    """Twilio Messages API stand-in; ``app()`` builds the web application."""
+    """Twilio Messages and Calls API stand-in; ``app()`` builds the web application."""
 
     def reset(self) -> None:
         super().reset()
@@ -94,8 +127,12 @@ class Simulator(SimulatorState):
         router.add_post(_ACCOUNT + "/Messages.json", self._create)
         router.add_get(_ACCOUNT + "/Messages.json", self._list)
         router.add_get(_ACCOUNT + "/Messages/{sid}.json", self._fetch)
+        router.add_post(_ACCOUNT + "/Calls.json", self._create_call)
+        router.add_get(_ACCOUNT + "/Calls.json", self._list_calls)
+        router.add_get(_ACCOUNT + "/Calls/{sid}.json", self._fetch_call)
         router.add_get("/_sim/received", self._sim_received)
         router.add_get("/_sim/messages", self._sim_messages)
+        router.add_get("/_sim/calls", self._sim_calls)
         router.add_get("/_sim/faults", self._sim_faults)
         router.add_post("/_sim/faults", self._sim_add_faults)
         router.add_post("/_sim/reset", self._sim_reset)
@@ -136,6 +173,20 @@ class Simulator(SimulatorState):
     async def _fetch(self, request: web.Request) -> web.Response:
         return await self._handle(request, _fields(request.query), self._do_fetch)
 
+    async def _create_call(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        params = _fields(form)
+        # The twilio library repeats StatusCallbackEvent once per event.
+        if "StatusCallbackEvent" in form:
+            params["StatusCallbackEvent"] = " ".join(str(v) for v in form.getall("StatusCallbackEvent"))
+        return await self._handle(request, params, self._do_create_call)
+
+    async def _list_calls(self, request: web.Request) -> web.Response:
+        return await self._handle(request, _fields(request.query), self._do_list_calls)
+
+    async def _fetch_call(self, request: web.Request) -> web.Response:
+        return await self._handle(request, _fields(request.query), self._do_fetch_call)
+
     async def _handle(self, request: web.Request, params: dict[str, str], action: Action) -> web.Response:
         auth_ok = self._auth_ok(request)
         entry = self.record(request.method, request.path, params, auth_ok)
@@ -151,7 +202,7 @@ class Simulator(SimulatorState):
     async def _answer(
         self, request: web.Request, params: dict[str, str], auth_ok: bool, action: Action
     ) -> web.Response:
-        fault = self.take_fault(request.method, params.get("To"))
+        fault = self.take_fault(request.method, params.get("To"), request.path, params.get("From"))
         if fault is not None:
             logger.info("applying scripted fault %s to %s %s", fault, request.method, request.path)
             if fault.delay > 0:
@@ -209,11 +260,34 @@ class Simulator(SimulatorState):
             raise TwilioError(404, 20404, f"The requested resource {resource} was not found")
         return _json(message)
 
+    async def _do_create_call(self, request: web.Request, form: dict[str, str]) -> web.Response:
+        call = self.create_call(form)
+        logger.info("created %s to %s", call["sid"], mask(call["to"]))
+        if self.call_statuses:
+            self._spawn(request.app, call["sid"], form.get("StatusCallback"), self._progress_call)
+        return _json(call, 201)
+
+    async def _do_list_calls(self, request: web.Request, query: dict[str, str]) -> web.Response:
+        return _json(self.call_list_page(query))
+
+    async def _do_fetch_call(self, request: web.Request, query: dict[str, str]) -> web.Response:
+        sid = request.match_info["sid"]
+        call = self.call_resources.get(sid)
+        if call is None:
+            raise TwilioError(404, 20404, f"The requested resource {call_uri(self.account_sid, sid)} was not found")
+        return _json(call)
+
     # --- status callbacks --------------------------------------------------
 
-    def _spawn(self, app: web.Application, sid: str, callback_url: str | None) -> None:
+    def _spawn(
+        self,
+        app: web.Application,
+        sid: str,
+        callback_url: str | None,
+        progress: Callable[[_AppState, str, str | None], Awaitable[None]] | None = None,
+    ) -> None:
         state = app[_STATE]
-        task = asyncio.create_task(self._progress(state, sid, callback_url))
+        task = asyncio.create_task((progress or self._progress)(state, sid, callback_url))
         self._tasks.add(task)
         state.tasks.add(task)
 
@@ -232,10 +306,33 @@ class Simulator(SimulatorState):
             if message is None:
                 return
             if callback_url and state.session is not None:
-                await self._callback(state.session, callback_url, message)
+                await self._callback(state.session, callback_url, callback_params(message), sid)
 
-    async def _callback(self, session: ClientSession, url: str, message: Mapping[str, Any]) -> None:
-        params = callback_params(message)
+    async def _progress_call(self, state: _AppState, sid: str, callback_url: str | None) -> None:
+        events = self.call_events.get(sid, frozenset())
+        sequence = 0
+
+        async def report(call: Mapping[str, Any], status: str) -> None:
+            nonlocal sequence
+            if callback_url and state.session is not None:
+                await self._callback(state.session, callback_url, call_callback_params(call, status, sequence), sid)
+                sequence += 1
+
+        for step, status in enumerate(self.call_statuses):
+            await asyncio.sleep(self.callback_delay)
+            if step == 0 and "initiated" in events:
+                # Dialling starts: reported as "initiated" while the resource still says queued.
+                call = self.call_resources.get(sid)
+                if call is None:
+                    return
+                await report(call, "initiated")
+            call = self.set_call_status(sid, status)
+            if call is None:
+                return
+            if CALL_EVENTS[status] in events:
+                await report(call, status)
+
+    async def _callback(self, session: ClientSession, url: str, params: Mapping[str, str], sid: str) -> None:
         headers = {
             "X-Twilio-Signature": RequestValidator(self.auth_token).compute_signature(url, params),
             hdrs.USER_AGENT: "TwilioProxy/1.1",
@@ -245,10 +342,10 @@ class Simulator(SimulatorState):
                 if not 200 <= resp.status < 300:
                     logger.warning(
                         "status callback %s for %s answered %d",
-                        _safe_url(url), message["sid"], resp.status,
+                        _safe_url(url), sid, resp.status,
                     )
         except (ClientError, asyncio.TimeoutError) as exc:
-            logger.warning("status callback %s for %s failed: %s", _safe_url(url), message["sid"], exc)
+            logger.warning("status callback %s for %s failed: %s", _safe_url(url), sid, exc)
 
     # --- control routes ----------------------------------------------------
 
@@ -257,6 +354,13 @@ class Simulator(SimulatorState):
 
     async def _sim_messages(self, request: web.Request) -> web.Response:
         return _json(self.created())
+
+    async def _sim_calls(self, request: web.Request) -> web.Response:
+        # Each call with what it was told to do, which the real resource does not show.
+        return _json([
+            {**call, "twiml": self.twiml.get(call["sid"]), "url": self.call_urls.get(call["sid"])}
+            for call in self.calls()
+        ])
 
     async def _sim_faults(self, request: web.Request) -> web.Response:
         return _json([asdict(rule) for rule in self.faults])

@@ -312,3 +312,167 @@ async def test_control_routes_and_reset() -> None:
         async with http.post(f"{base}/_sim/reset") as resp:
             assert resp.status == 200
     assert sim.received == [] and sim.messages == {} and sim.faults == []
+
+
+# ---- Calls ----
+
+TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say language="en-GB">Alert</Say></Response>'
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mount", [standalone, mounted], ids=["standalone", "mounted"])
+async def test_calls_create_list_fetch(mount) -> None:
+    sim = Simulator(SID, TOKEN, callback_delay=0.01)
+    async with mount(sim) as (_, base), twilio_client(base) as client:
+        sids = []
+        for i in range(3):
+            call = await client.calls.create_async(to=TO, from_=FROM, twiml=TWIML.replace("Alert", f"alert {i}"))
+            assert call.status == "queued" and call.direction == "outbound-api"
+            assert call.sid.startswith("CA") and len(call.sid) == 34
+            int(call.sid[2:], 16)
+            assert call.start_time is None and call.end_time is None and call.duration is None
+            sids.append(call.sid)
+        other = await client.calls.create_async(to="+41797654321", from_=FROM, url="https://example.org/twiml")
+
+        listed = await client.calls.list_async(to=TO, page_size=2)
+        assert [c.sid for c in listed] == list(reversed(sids))  # newest first, 2 pages
+        assert len(await client.calls.list_async(from_=FROM)) == 4
+        fetched = await client.calls(sids[0]).fetch_async()
+        assert fetched.to == TO and fetched._from == FROM and fetched.account_sid == SID
+        await sim.wait_idle()
+        done = await client.calls(sids[0]).fetch_async()
+        assert done.status == "completed" and int(done.duration) >= 1
+        assert done.start_time <= done.end_time and done.date_created <= done.start_time
+        assert len(await client.calls.list_async(status="completed")) == 4
+        assert len(await client.calls.list_async(status="queued")) == 0
+        today = datetime.now(timezone.utc).date()
+        assert len(await client.calls.list_async(start_time=today, page_size=3)) == 4
+        assert len(await client.calls.list_async(end_time_before=today - timedelta(days=1))) == 0
+
+    assert [c["sid"] for c in sim.calls()] == sids + [other.sid]
+    assert sim.created() == []  # created() stays messages
+    assert "alert 0" in sim.twiml[sids[0]] and other.sid not in sim.twiml
+    assert sim.call_urls[other.sid] == "https://example.org/twiml"
+    gets = [r for r in sim.received if r.method == "GET" and r.path.endswith("/Calls.json")]
+    assert gets[1].params["PageToken"].startswith("PACA")
+    resource = sim.call_resources[sids[0]]
+    assert resource["uri"] == f"/2010-04-01/Accounts/{SID}/Calls/{sids[0]}.json"
+    assert resource["subresource_uris"]["recordings"] == f"/2010-04-01/Accounts/{SID}/Calls/{sids[0]}/Recordings.json"
+    assert set(resource) >= {
+        "account_sid", "answered_by", "api_version", "caller_name", "date_created", "date_updated",
+        "direction", "duration", "end_time", "forwarded_from", "from", "from_formatted", "group_sid",
+        "parent_call_sid", "phone_number_sid", "price", "price_unit", "queue_time", "sid", "start_time",
+        "status", "subresource_uris", "to", "to_formatted", "trunk_sid", "uri",
+    }
+
+
+# create_async arguments -> (HTTP status, Twilio code)
+CALL_ERRORS = {
+    "bad To": ({"to": "0791234567", "from_": FROM, "twiml": TWIML}, 400, 21211),
+    "no From": ({"to": TO, "from_": "", "twiml": TWIML}, 400, 21603),
+    "bad From": ({"to": TO, "from_": "12345", "twiml": TWIML}, 400, 21212),
+    "neither Twiml nor Url": ({"to": TO, "from_": FROM}, 400, 21205),
+    "bad Url": ({"to": TO, "from_": FROM, "url": "ftp://x"}, 400, 21205),
+    "Twiml too long": ({"to": TO, "from_": FROM, "twiml": TWIML.replace("Alert", "a" * 4000)}, 400, 32018),
+    "bad StatusCallback": ({"to": TO, "from_": FROM, "twiml": TWIML, "status_callback": "x"}, 400, 21609),
+    "bad event": ({"to": TO, "from_": FROM, "twiml": TWIML, "status_callback_event": ["hangup"]}, 400, 20001),
+    "bad Timeout": ({"to": TO, "from_": FROM, "twiml": TWIML, "timeout": 601}, 400, 20001),
+}
+
+
+@pytest.mark.asyncio
+async def test_call_validation_errors() -> None:
+    sim = Simulator(SID, TOKEN)
+    async with standalone(sim) as (_, base), twilio_client(base) as client:
+        for name, (kwargs, status, code) in CALL_ERRORS.items():
+            with pytest.raises(TwilioRestException) as err:
+                await client.calls.create_async(**kwargs)
+            assert (err.value.status, err.value.code) == (status, code), name
+        with pytest.raises(TwilioRestException) as err:
+            await client.calls("CA" + "0" * 32).fetch_async()
+        assert err.value.status == 404 and err.value.code == 20404
+        async with twilio_client(base, token="wrong") as bad:
+            with pytest.raises(TwilioRestException) as err:
+                await bad.calls.create_async(to=TO, from_=FROM, twiml=TWIML)
+            assert err.value.status == 401 and err.value.code == 20003
+    assert sim.calls() == [] and sim.twiml == {}
+
+
+# (call_statuses, StatusCallbackEvent asked for, CallStatus values reported)
+CALL_CALLBACKS = {
+    "default: completed only": (("ringing", "in-progress", "completed"), None, ["completed"]),
+    "every event": (("ringing", "in-progress", "completed"),
+                    ["initiated", "ringing", "answered", "completed"],
+                    ["initiated", "ringing", "in-progress", "completed"]),
+    "no answer": (("ringing", "no-answer"), ["ringing", "completed"], ["ringing", "no-answer"]),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(CALL_CALLBACKS))
+async def test_call_status_callbacks_are_signed(name) -> None:
+    statuses, events, expected = CALL_CALLBACKS[name]
+    sim = Simulator(SID, TOKEN, callback_delay=0.01, call_statuses=statuses)
+    extra = {"status_callback_event": events} if events else {}
+    async with callback_receiver() as (hook_url, calls), standalone(sim) as (_, base):
+        async with twilio_client(base) as client:
+            call = await client.calls.create_async(to=TO, from_=FROM, twiml=TWIML, status_callback=hook_url, **extra)
+        await sim.wait_idle()
+    assert [form["CallStatus"] for _, form, _ in calls] == expected
+    assert [form["SequenceNumber"] for _, form, _ in calls] == [str(i) for i in range(len(expected))]
+    validator = RequestValidator(TOKEN)
+    for url, form, signature in calls:
+        assert url == hook_url and validator.validate(url, form, signature)
+        assert not RequestValidator("other").validate(url, form, signature)
+        assert form["CallSid"] == call.sid and form["AccountSid"] == SID
+        assert form["To"] == TO and form["From"] == FROM and form["Direction"] == "outbound-api"
+        assert ("CallDuration" in form) == (form["CallStatus"] == "completed")
+    final = sim.call_resources[call.sid]
+    assert final["status"] == statuses[-1]
+    if statuses[-1] == "completed":
+        assert calls[-1][1]["CallDuration"] == final["duration"]
+    else:
+        assert final["duration"] is None and final["end_time"] is None
+    if events:
+        assert sim.received[0].params["StatusCallbackEvent"] == " ".join(events)
+
+
+@pytest.mark.asyncio
+async def test_fault_rules_can_target_one_resource() -> None:
+    with pytest.raises(TypeError):
+        FaultRule(path=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Simulator(SID, TOKEN, call_statuses=("ringing", "bogus"))
+    sim = Simulator(SID, TOKEN, statuses=(), call_statuses=())
+    sim.script(FaultRule(status=503, path="Calls", times=None), FaultRule(status=429, code=20429, path="Messages"))
+    async with standalone(sim) as (_, base), twilio_client(base) as client:
+        await client.calls.list_async()  # a GET: the POST rules leave it alone
+        with pytest.raises(TwilioRestException) as err:
+            await client.calls.create_async(to=TO, from_=FROM, twiml=TWIML)
+        assert err.value.status == 503
+        with pytest.raises(TwilioRestException) as err:
+            await client.messages.create_async(to=TO, from_=FROM, body="x")
+        assert err.value.code == 20429
+        await client.messages.create_async(to=TO, from_=FROM, body="x")
+        sim.script(FaultRule(status=500, method="GET", path="Calls"))
+        with pytest.raises(TwilioRestException) as err:
+            await client.calls("CA" + "0" * 32).fetch_async()
+        assert err.value.status == 500
+    assert [r.answered for r in sim.received] == [200, 503, 429, 201, 500]
+    assert sim.calls() == [] and len(sim.created()) == 1
+
+
+@pytest.mark.asyncio
+async def test_calls_control_route_and_reset() -> None:
+    sim = Simulator(SID, TOKEN, call_statuses=())
+    async with mounted(sim) as (_, base), aiohttp.ClientSession() as http:
+        async with twilio_client(base) as client:
+            call = await client.calls.create_async(to=TO, from_=FROM, twiml=TWIML)
+        async with http.get(f"{base}/_sim/calls") as resp:
+            [listed] = await resp.json()
+            assert listed["sid"] == call.sid and listed["twiml"] == TWIML and listed["url"] is None
+        async with http.get(f"{base}/_sim/messages") as resp:
+            assert await resp.json() == []
+        async with http.post(f"{base}/_sim/reset") as resp:
+            assert resp.status == 200
+    assert sim.calls() == [] and sim.twiml == {} and sim.call_events == {}

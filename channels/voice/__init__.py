@@ -1,0 +1,205 @@
+"""Outbound voice calls through Twilio's Calls API, with the real twilio library's async client.
+
+The call reads the alert from inline TwiML built with `twilio.twiml` objects: each spoken part
+twice, then a one-key Gather asking the listener to press 1 to confirm they heard it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, TypeVar
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.version import Version
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from alerts.config import Config, Secret
+from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
+from channels.sms.errors import from_transport, from_twilio
+
+# Twilio refuses inline TwiML longer than this (its error 32018).
+MAX_TWIML_CHARS = 4000
+
+# Our language -> Twilio <Say> language and a voice that speaks it. Google's Standard voices
+# cover all four; Arabic is Modern Standard Arabic ("ar-XA"). Twilio has no Azerbaijani voice.
+VOICES: dict[str, tuple[str, str]] = {
+    "en": ("en-GB", "Google.en-GB-Standard-A"),
+    "ru": ("ru-RU", "Google.ru-RU-Standard-A"),
+    "fr": ("fr-FR", "Google.fr-FR-Standard-A"),
+    "ar": ("ar-XA", "Google.ar-XA-Standard-A"),
+}
+
+CONFIRM_PROMPTS: dict[str, str] = {
+    "en": "Press 1 to confirm that you have heard this message.",
+    "ru": "Нажмите 1, чтобы подтвердить, что вы прослушали это сообщение.",
+    "fr": "Appuyez sur 1 pour confirmer que vous avez bien entendu ce message.",
+    "ar": "اضغط الرقم 1 لتأكيد أنك استمعت إلى هذه الرسالة.",
+}
+
+PAUSE_SECONDS = 1
+# lookup(): how far Twilio's clock may lag ours (its dates have whole seconds), and how many of
+# the newest calls it reads. The same rule as the SMS channel's.
+CLOCK_SKEW = timedelta(seconds=5)
+LOOKUP_PAGE_SIZE = 20
+
+T = TypeVar("T")
+
+# As in the SMS channel: the library logs URLs with phone numbers at INFO, so only warnings pass.
+_http_log = logging.getLogger("channels.voice.http")
+_http_log.setLevel(logging.WARNING)
+
+# The library drops response headers when it raises; this carries Retry-After back to the caller.
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("voice_retry_after", default=None)
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    account_sid: str
+    auth_token: Secret
+    from_number: str
+    api_base: str
+    status_callback: str
+    # Seconds we wait for Twilio's answer to one request (the library ignores its own timeout).
+    timeout: float
+    # Seconds Twilio lets the phone ring before giving up (the Calls API's Timeout).
+    ring_timeout: int = 30
+    # Where Twilio posts the digit pressed; None leaves Gather's action unset.
+    ack_url: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> "VoiceConfig":
+        t = config.twilio
+        return cls(
+            account_sid=t.account_sid,
+            auth_token=t.auth_token,
+            from_number=t.voice_number or t.from_number or "",
+            api_base=t.api_base,
+            status_callback=f"{config.public_url}/twilio/voice/status",
+            timeout=t.request_timeout,
+            ack_url=f"{config.public_url}/twilio/voice/ack",
+        )
+
+
+def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None) -> str:
+    """The call's TwiML: each (language, text) part said twice with a pause between, then
+    "press 1 to confirm" in the first part's language. ValueError for a language Twilio
+    cannot speak (Azerbaijani above all: the dispatcher picks ru/en parts for those readers)."""
+    if not parts:
+        raise ValueError("nothing to say")
+    response = VoiceResponse()
+    for lang, text in parts:
+        if lang == "az":
+            raise ValueError("Twilio has no Azerbaijani voice: pass ru/en parts for Azerbaijani readers")
+        if lang not in VOICES:
+            raise ValueError(f"no Twilio voice for language {lang!r}")
+        if not text.strip():
+            raise ValueError(f"empty text for language {lang!r}")
+        language, voice = VOICES[lang]
+        response.say(text, language=language, voice=voice)
+        response.pause(length=PAUSE_SECONDS)
+        response.say(text, language=language, voice=voice)
+    first = parts[0][0]
+    language, voice = VOICES[first]
+    gather_args: dict[str, Any] = {"action": ack_url, "method": "POST"} if ack_url else {}
+    gather = response.gather(input="dtmf", num_digits=1, **gather_args)
+    gather.say(CONFIRM_PROMPTS[first], language=language, voice=voice)
+    return str(response)
+
+
+class _HttpClient(AsyncTwilioHttpClient):
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = await super().request(*args, **kwargs)
+        header = response.headers.get("Retry-After") if response.headers else None
+        try:
+            _retry_after.set(max(0.0, float(header)) if header else None)
+        except ValueError:
+            _retry_after.set(None)
+        return response
+
+
+def _page_error(exc: TwilioException) -> TwilioRestException | None:
+    """List pages raise a bare TwilioException("Unable to fetch page", response) on an error
+    answer; rebuild the TwilioRestException the library's other calls raise."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return None
+    error = Version.exception("GET", "Calls.json", response, "Unable to fetch page")
+    if isinstance(error, TwilioRestException):
+        return error
+    return TwilioRestException(response.status_code, "Calls.json", str(error), getattr(error, "code", None), "GET")
+
+
+class VoiceChannel:
+    name = "voice"
+
+    def __init__(self, config: VoiceConfig) -> None:
+        self.config = config
+        # No max_retries: the library would re-POST and could ring the same person twice.
+        self._http = _HttpClient(pool_connections=True, logger=_http_log)
+        self.client = Client(
+            config.account_sid, config.auth_token.reveal(), http_client=self._http, environment={}
+        )
+        self.client.api.base_url = config.api_base
+
+    async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        parts = message.spoken or ((message.language, message.body),)
+        try:
+            twiml = build_twiml(parts, self.config.ack_url)
+        except ValueError as exc:
+            raise SendError(ErrorCode.REJECTED, False, f"cannot speak this message: {exc}") from None
+        if len(twiml) > MAX_TWIML_CHARS:
+            raise SendError(
+                ErrorCode.REJECTED, False, f"TwiML of {len(twiml)} characters is over Twilio's {MAX_TWIML_CHARS}",
+                provider_code=32018,
+            )
+        call = await self._call(lambda: self.client.calls.create_async(
+            to=message.to,
+            from_=self.config.from_number,
+            twiml=twiml,
+            status_callback=self.config.status_callback,
+            timeout=self.config.ring_timeout,
+        ))
+        if not call.sid:
+            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a call SID")
+        return SendResult(provider_id=call.sid)
+
+    async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        """The newest call to `message.to` from our number created at or after `since` (less
+        CLOCK_SKEW), from one page of Twilio's newest calls; None when there is none. A call
+        found busy or unanswered still counts: Twilio has it, and its status callback tells."""
+        page = await self._call(lambda: self.client.calls.page_async(
+            to=message.to, from_=self.config.from_number, page_size=LOOKUP_PAGE_SIZE
+        ))
+        earliest = since - CLOCK_SKEW
+        for call in page:  # newest first
+            if call.sid and call.date_created is not None and call.date_created >= earliest:
+                return SendResult(provider_id=call.sid)
+        return None
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """One request to Twilio, bounded by our own timeout, its failure as a SendError."""
+        _retry_after.set(None)
+        try:
+            # The library ignores its own timeout setting, so we bound the call here.
+            async with asyncio.timeout(self.config.timeout):
+                return await request()
+        except TwilioRestException as exc:
+            raise from_twilio(exc, _retry_after.get()) from None
+        except TwilioException as exc:
+            rest = _page_error(exc)
+            if rest is None:
+                raise
+            raise from_twilio(rest, _retry_after.get()) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise from_transport(exc) from None
+
+    async def close(self) -> None:
+        await self._http.close()

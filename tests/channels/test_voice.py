@@ -1,0 +1,194 @@
+"""The voice channel against the Twilio simulator: what the call says (TwiML parsed back), what
+it refuses to say, and each fault script with the decision expected."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from alerts.config import Secret
+from alerts.simulator import FaultRule
+from channels.base import ErrorCode, OutboundMessage, SendError
+from channels.voice import CONFIRM_PROMPTS, VoiceChannel, VoiceConfig, build_twiml
+from tests.conftest import SIM_SID, SIM_TOKEN
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+FROM = "+15005550006"
+CALLBACK = "http://127.0.0.1:9/twilio/voice/status"
+ACK = "http://127.0.0.1:9/twilio/voice/ack"
+RU = "Землетрясение. Покиньте здания и отойдите на открытое место."
+EN = "Earthquake. Leave buildings and move to open ground."
+AR = "زلزال. غادروا المباني وتوجهوا إلى مكان مفتوح."
+FR = "Séisme. Quittez les bâtiments et rejoignez un espace dégagé."
+
+
+def _message(to: str = "+994505550101", *, spoken=(("ru", RU), ("en", EN)), language: str = "az",
+             body: str = "Zəlzələ.") -> OutboundMessage:
+    return OutboundMessage(delivery_id=1, to=to, body=body, expires=NOW + timedelta(hours=2),
+                           language=language, spoken=spoken)
+
+
+def _channel(api_base: str, *, timeout: float = 5.0) -> VoiceChannel:
+    return VoiceChannel(VoiceConfig(
+        account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number=FROM, api_base=api_base,
+        status_callback=CALLBACK, timeout=timeout, ring_timeout=25, ack_url=ACK,
+    ))
+
+
+def _spoken(twiml: str) -> tuple[list[tuple[str, str, str]], ET.Element]:
+    """(language, voice, text) of each top-level Say, and the Gather."""
+    root = ET.fromstring(twiml)
+    assert root.tag == "Response"
+    says = [(s.get("language"), s.get("voice"), s.text) for s in root.findall("Say")]
+    [gather] = root.findall("Gather")
+    return says, gather
+
+
+async def test_call_carries_everything_twilio_needs(simulator):
+    sim, base = simulator
+    channel = _channel(base)
+    try:
+        result = await channel.send(_message(), NOW)
+    finally:
+        await channel.close()
+    [request] = sim.received
+    assert request.method == "POST" and request.auth_ok and request.answered == 201
+    assert request.path.endswith("/Calls.json")
+    params = request.params
+    assert (params["To"], params["From"]) == ("+994505550101", FROM)
+    assert params["StatusCallback"] == CALLBACK and params["Timeout"] == "25"
+    [call] = sim.calls()
+    assert result.provider_id == call["sid"] and call["sid"].startswith("CA")
+    assert sim.twiml[call["sid"]] == params["Twiml"]
+
+    says, gather = _spoken(params["Twiml"])
+    assert says == [
+        ("ru-RU", "Google.ru-RU-Standard-A", RU), ("ru-RU", "Google.ru-RU-Standard-A", RU),
+        ("en-GB", "Google.en-GB-Standard-A", EN), ("en-GB", "Google.en-GB-Standard-A", EN),
+    ]
+    root = ET.fromstring(params["Twiml"])
+    assert [child.tag for child in root] == ["Say", "Pause", "Say", "Say", "Pause", "Say", "Gather"]
+    assert gather.attrib == {"input": "dtmf", "numDigits": "1", "action": ACK, "method": "POST"}
+    [prompt] = gather.findall("Say")
+    assert (prompt.get("language"), prompt.text) == ("ru-RU", CONFIRM_PROMPTS["ru"])
+    assert sim.messages == {}  # a call, not an SMS
+
+
+# spoken parts (or the body in the message's language) -> languages said, prompt language
+SPEECH = {
+    "arabic alone": ((("ar", AR),), "en", [("ar-XA", AR)] * 2, "ar-XA"),
+    "french then english": ((("fr", FR), ("en", EN)), "fr", [("fr-FR", FR)] * 2 + [("en-GB", EN)] * 2, "fr-FR"),
+    "no parts: body in its language": ((), "fr", [("fr-FR", FR)] * 2, "fr-FR"),
+}
+
+
+@pytest.mark.parametrize("name", list(SPEECH))
+async def test_what_the_call_says(simulator, name):
+    sim, base = simulator
+    spoken, language, expected, prompt_language = SPEECH[name]
+    channel = _channel(base)
+    try:
+        await channel.send(_message(spoken=spoken, language=language, body=FR), NOW)
+    finally:
+        await channel.close()
+    says, gather = _spoken(sim.received[0].params["Twiml"])
+    assert [(lang, text) for lang, _, text in says] == expected
+    assert gather.find("Say").get("language") == prompt_language
+
+
+# Twilio has no Azerbaijani voice: such a call is refused before anything is sent.
+REFUSED = {
+    "az part": ((("az", "Zəlzələ."),), "az"),
+    "az after ru": ((("ru", RU), ("az", "Zəlzələ.")), "az"),
+    "no parts, az body": ((), "az"),
+    "unknown language": ((("de", "Erdbeben."),), "de"),
+    "empty text": ((("en", "  "),), "en"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+async def test_unspeakable_messages_are_refused_without_a_call(simulator, name):
+    sim, base = simulator
+    spoken, language = REFUSED[name]
+    with pytest.raises(ValueError):
+        build_twiml(spoken or ((language, "Zəlzələ."),))
+    channel = _channel(base)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.send(_message(spoken=spoken, language=language), NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == ErrorCode.REJECTED and caught.value.retryable is False
+    assert sim.received == []
+
+
+async def test_twiml_over_twilios_limit_is_refused_locally(simulator):
+    sim, base = simulator
+    channel = _channel(base)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.send(_message(spoken=(("en", EN * 40),)), NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == ErrorCode.REJECTED and caught.value.provider_code == 32018
+    assert sim.received == []
+
+
+# (fault script, expected code, retryable, retry_after); rules aimed at Calls only
+CASES = {
+    "server error 500": (FaultRule(status=500, path="Calls"), ErrorCode.PROVIDER_ERROR, True, None),
+    "invalid number 21211": (FaultRule(status=400, code=21211, path="Calls"), ErrorCode.INVALID_NUMBER, False, None),
+    "throttled 429": (FaultRule(status=429, code=20429, retry_after=7, path="Calls"), ErrorCode.THROTTLED, True, 7.0),
+    "timeout": (FaultRule(status=None, delay=1.0, path="Calls"), ErrorCode.AMBIGUOUS, True, None),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_twilio_answers_map_to_our_errors(simulator, name):
+    sim, base = simulator
+    rule, code, retryable, retry_after = CASES[name]
+    sim.script(FaultRule(status=500, path="Messages"), rule)  # the Messages rule must not fire
+    channel = _channel(base, timeout=0.3)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.send(_message(), NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == code
+    assert caught.value.retryable is retryable
+    assert caught.value.retry_after == retry_after
+    assert len(sim.received) == 1  # one attempt; the channel never retries on its own
+    assert sim.calls() == [] and sim.faults[0].times == 1
+
+
+async def test_lookup_finds_the_call_made_since(simulator):
+    sim, base = simulator
+    channel = _channel(base)
+    try:
+        since = datetime.now(timezone.utc)
+        sent = await channel.send(_message(), NOW)
+        await channel.send(_message("+994505550202"), NOW)  # newer, to someone else
+        found = await channel.lookup(_message(), since)
+        other = await channel.lookup(_message("+994505550303"), since)
+        later = await channel.lookup(_message(), since + timedelta(minutes=5))
+    finally:
+        await channel.close()
+    assert found is not None and found.provider_id == sent.provider_id
+    assert other is None and later is None
+    lists = [r for r in sim.received if r.method == "GET"]
+    assert len(lists) == 3  # one request per lookup
+    assert lists[0].params == {"To": "+994505550101", "From": FROM, "PageSize": "20"}
+
+
+async def test_lookup_that_cannot_tell_raises(simulator):
+    sim, base = simulator
+    sim.script(FaultRule(status=503, method="GET", path="Calls"))
+    channel = _channel(base)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.lookup(_message(), NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == ErrorCode.PROVIDER_ERROR and caught.value.retryable
