@@ -47,6 +47,10 @@ class OutboundMessage:
     to: str
     body: str
     expires: datetime
+    language: str = "en"
+    # Voice only: what to say, as (language, text) parts. Twilio has no Azerbaijani voice,
+    # so an Azerbaijani reader's call is spoken in the languages the dispatcher picks.
+    spoken: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,11 @@ class Channel(Protocol):
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         """Make exactly one attempt; raise SendError on failure."""
+        ...
+
+    async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        """After an ambiguous attempt: the provider's record of this message, created at or
+        after `since`, or None when it has none. One request; SendError when it cannot tell."""
         ...
 
     async def close(self) -> None: ...

@@ -6,11 +6,12 @@ import asyncio
 import contextvars
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.version import Version
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -21,6 +22,11 @@ from channels.sms.errors import from_transport, from_twilio
 
 # Twilio keeps a message queued at most this long (its documented maximum).
 MAX_VALIDITY_SECONDS = 36_000
+# lookup(): how far Twilio's clock may lag ours, and how many of the newest messages it reads.
+CLOCK_SKEW = timedelta(seconds=5)
+LOOKUP_PAGE_SIZE = 20
+
+T = TypeVar("T")
 
 # The library logs request URLs and query strings (phone numbers among them) at INFO;
 # its records go to a logger of ours that passes only warnings.
@@ -43,13 +49,13 @@ class SmsConfig:
     timeout: float
 
     @classmethod
-    def from_config(cls, config: Config) -> "SmsConfig":
+    def from_config(cls, config: Config, secondary: bool = False) -> "SmsConfig":
         t = config.twilio
         return cls(
             account_sid=t.account_sid,
             auth_token=t.auth_token,
-            from_number=t.from_number,
-            messaging_service_sid=t.messaging_service_sid,
+            from_number=t.secondary_from_number if secondary else t.from_number,
+            messaging_service_sid=None if secondary else t.messaging_service_sid,
             api_base=t.api_base,
             status_callback=f"{config.public_url}/twilio/sms/status",
             timeout=t.request_timeout,
@@ -71,6 +77,19 @@ def _seconds(header: str | None) -> float | None:
         return None
 
 
+def _page_error(exc: TwilioException) -> TwilioRestException | None:
+    """The library's list pages raise a bare TwilioException("Unable to fetch page", response)
+    on an error answer; rebuild the TwilioRestException its other calls raise."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return None
+    error = Version.exception("GET", "Messages.json", response, "Unable to fetch page")
+    if isinstance(error, TwilioRestException):
+        return error
+    code = getattr(error, "code", None)
+    return TwilioRestException(response.status_code, "Messages.json", str(error), code, "GET")
+
+
 class SmsChannel:
     name = "sms"
 
@@ -90,24 +109,57 @@ class SmsChannel:
             if self.config.messaging_service_sid
             else {"from_": self.config.from_number or ""}
         )
+        created = await self._call(lambda: self.client.messages.create_async(
+            to=message.to,
+            body=message.body,
+            status_callback=self.config.status_callback,
+            validity_period=max(1, min(validity, MAX_VALIDITY_SECONDS)),
+            **sender,
+        ))
+        if not created.sid:
+            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a message SID")
+        return SendResult(provider_id=created.sid)
+
+    async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        """Twilio's record of `message` created at or after `since` (less CLOCK_SKEW), read from
+        one page of its newest messages to `message.to` from our sender; None when none matches.
+
+        The match is on recipient, sender, body and date_created. We must not filter on
+        DateSent: a message still queued at Twilio has no date_sent, so such a filter would
+        miss it and the caller would send the alert a second time. A message found as
+        "failed" or "undelivered" still counts as found: Twilio has it, and its status
+        callback reports the outcome; re-sending is the dispatcher's decision, not ours."""
+        sender: dict[str, str] = (
+            {"from_": self.config.from_number}
+            if self.config.from_number and not self.config.messaging_service_sid
+            else {}  # a Messaging Service picks the sender itself: filter by recipient only
+        )
+        page = await self._call(lambda: self.client.messages.page_async(
+            to=message.to, page_size=LOOKUP_PAGE_SIZE, **sender
+        ))
+        earliest = since - CLOCK_SKEW
+        for found in page:  # newest first
+            created = found.date_created
+            if found.sid and created is not None and created >= earliest and found.body == message.body:
+                return SendResult(provider_id=found.sid)
+        return None
+
+    async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One request to Twilio, bounded by our own timeout, its failure as a SendError."""
         _retry_after.set(None)
         try:
             # The library ignores its own timeout setting, so we bound the call here.
             async with asyncio.timeout(self.config.timeout):
-                created = await self.client.messages.create_async(
-                    to=message.to,
-                    body=message.body,
-                    status_callback=self.config.status_callback,
-                    validity_period=max(1, min(validity, MAX_VALIDITY_SECONDS)),
-                    **sender,
-                )
+                return await call()
         except TwilioRestException as exc:
             raise from_twilio(exc, _retry_after.get()) from None
+        except TwilioException as exc:
+            rest = _page_error(exc)
+            if rest is None:
+                raise
+            raise from_twilio(rest, _retry_after.get()) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise from_transport(exc) from None
-        if not created.sid:
-            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a message SID")
-        return SendResult(provider_id=created.sid)
 
     async def close(self) -> None:
         await self._http.close()

@@ -4,13 +4,15 @@ expected (courier's handler tests)."""
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from alerts.config import Secret
 from alerts.simulator import FaultRule
-from channels.base import ErrorCode, OutboundMessage, SendError
+from alerts.simulator.state import rfc2822
+from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
 from channels.sms import SmsChannel, SmsConfig
 from tests.conftest import SIM_SID, SIM_TOKEN
 
@@ -111,3 +113,91 @@ async def test_nobody_listening_is_a_connection_error():
         finally:
             await channel.close()
     assert caught.value.code == ErrorCode.CONNECTION and caught.value.retryable
+
+
+# ---- lookup: reconciling an ambiguous send against Twilio's Messages list ----
+
+OTHER = replace(MESSAGE, delivery_id=2, to="+994505550102")
+
+# (what is looked up, date_created relative to `since` (None: as created), status, found?)
+LOOKUP_CASES = {
+    "sent through the channel": (MESSAGE, None, None, True),
+    "created just within the clock-skew allowance": (MESSAGE, -5, None, True),
+    "failed at the provider still counts": (MESSAGE, None, "failed", True),
+    "different body to the same number": (replace(MESSAGE, body="Yanğın: evi tərk edin."), None, None, False),
+    "another number": (OTHER, None, None, False),
+    "created before since, beyond the allowance": (MESSAGE, -6, None, False),
+}
+
+
+@pytest.mark.parametrize("name", list(LOOKUP_CASES))
+async def test_lookup_finds_only_this_message_since_the_attempt(simulator, name):
+    sim, base = simulator
+    wanted, created_at, status, found = LOOKUP_CASES[name]
+    since = datetime.now(timezone.utc).replace(microsecond=0)
+    channel = _channel(base)
+    try:
+        sent = await channel.send(MESSAGE, NOW)
+        await sim.wait_idle()  # status progression done: what we set below stays
+        record = sim.messages[sent.provider_id]
+        if created_at is not None:
+            record["date_created"] = rfc2822(since + timedelta(seconds=created_at))
+        if status is not None:
+            record["status"], record["date_sent"] = status, None
+        result = await channel.lookup(wanted, since)
+    finally:
+        await channel.close()
+    assert result == (SendResult(provider_id=sent.provider_id) if found else None)
+    request = sim.received[-1]
+    assert request.method == "GET" and request.auth_ok
+    assert request.params == {"To": wanted.to, "From": "+15005550006", "PageSize": "20"}  # no DateSent
+
+
+async def test_lookup_returns_the_newest_match(simulator):
+    sim, base = simulator
+    since = datetime.now(timezone.utc)
+    channel = _channel(base)
+    try:
+        await channel.send(MESSAGE, NOW)
+        newer = await channel.send(MESSAGE, NOW)
+        await channel.send(replace(MESSAGE, body="later, other text"), NOW)
+        assert await channel.lookup(MESSAGE, since) == newer
+    finally:
+        await channel.close()
+
+
+async def test_lookup_with_a_messaging_service_filters_by_recipient_only(simulator):
+    sim, base = simulator
+    since = datetime.now(timezone.utc)
+    channel = _channel(base, service="MG" + "b" * 32)
+    try:
+        sent = await channel.send(MESSAGE, NOW)
+        assert await channel.lookup(MESSAGE, since) == sent
+    finally:
+        await channel.close()
+    assert sim.received[-1].params == {"To": MESSAGE.to, "PageSize": "20"}
+
+
+# (fault script on the list call, token, expected code, retryable)
+LOOKUP_ERRORS = {
+    "server error 500": (FaultRule(status=500, method="GET"), SIM_TOKEN, ErrorCode.PROVIDER_ERROR, True),
+    "throttled 429": (FaultRule(status=429, code=20429, method="GET"), SIM_TOKEN, ErrorCode.THROTTLED, True),
+    "bad credentials": (None, "wrong", ErrorCode.AUTH, True),
+    "timeout": (FaultRule(status=None, delay=1.0, method="GET"), SIM_TOKEN, ErrorCode.AMBIGUOUS, True),
+}
+
+
+@pytest.mark.parametrize("name", list(LOOKUP_ERRORS))
+async def test_lookup_that_cannot_tell_raises(simulator, name):
+    sim, base = simulator
+    rule, token, code, retryable = LOOKUP_ERRORS[name]
+    if rule is not None:
+        sim.script(rule)
+    channel = _channel(base, timeout=0.3, token=token)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.lookup(MESSAGE, NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == code and caught.value.retryable is retryable
+    assert [r.method for r in sim.received] == ["GET"]  # one request, never retried
