@@ -11,30 +11,38 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, SubscriberStatus
 from alerts.schema import deliveries, subscribers
+from alerts.store import dialect_insert
+
+CHANNELS = ("sms", "voice")
 
 
-def _audience_ids(alert: Any, now: datetime) -> sa.Select[Any]:
-    """One subscriber id per phone: the oldest matching subscription wins (and sets the language)."""
+def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool]:
     areas = list(alert.regions) + list(alert.countries)
-    trip_open = sa.or_(subscribers.c.trip_ends.is_(None), subscribers.c.trip_ends >= now.date())
-    return (
-        sa.select(sa.func.min(subscribers.c.id))
-        .where(
-            subscribers.c.area.in_(areas),
-            subscribers.c.status == SubscriberStatus.ACTIVE,
-            subscribers.c.kind.in_(list(alert.kinds)),
-            trip_open,
-        )
-        .group_by(subscribers.c.phone)
+    return sa.and_(
+        table.c.area.in_(areas),
+        table.c.status == SubscriberStatus.ACTIVE,
+        table.c.kind.in_(list(alert.kinds)),
+        sa.or_(table.c.trip_ends.is_(None), table.c.trip_ends >= now.date()),
     )
 
 
+def _members(alert: Any, now: datetime) -> sa.ColumnElement[bool]:
+    """One subscription per phone: the oldest matching one wins (and sets the language).
+    NOT EXISTS on the phone index checks each row alone, so batches by id stay cheap."""
+    older = subscribers.alias("older")
+    duplicate = (
+        sa.select(older.c.id)
+        .where(older.c.phone == subscribers.c.phone, older.c.id < subscribers.c.id, _in_audience(alert, now, older))
+        .exists()
+    )
+    return sa.and_(_in_audience(alert, now, subscribers), ~duplicate)
+
+
 async def audience_counts(conn: AsyncConnection, alert: Any, now: datetime) -> dict[str, Any]:
-    ids = _audience_ids(alert, now).scalar_subquery()
     rows = (
         await conn.execute(
             sa.select(subscribers.c.language, subscribers.c.sms, subscribers.c.voice, sa.func.count())
-            .where(subscribers.c.id.in_(ids))
+            .where(_members(alert, now))
             .group_by(subscribers.c.language, subscribers.c.sms, subscribers.c.voice)
         )
     ).all()
@@ -52,47 +60,45 @@ async def audience_counts(conn: AsyncConnection, alert: Any, now: datetime) -> d
 
 async def audience_languages(conn: AsyncConnection, alert: Any, now: datetime) -> dict[str, int]:
     """How many people of the audience read each language (on the alert's channels)."""
-    ids = _audience_ids(alert, now).scalar_subquery()
-    on_channels = sa.or_(*(subscribers.c[ch].is_(True) for ch in alert.channels if ch in ("sms", "voice")))
+    on_channels = sa.or_(*(subscribers.c[ch].is_(True) for ch in alert.channels if ch in CHANNELS))
     rows = await conn.execute(
         sa.select(subscribers.c.language, sa.func.count())
-        .where(subscribers.c.id.in_(ids), on_channels)
+        .where(_members(alert, now), on_channels)
         .group_by(subscribers.c.language)
     )
     return {lang: count for lang, count in rows}
 
 
-async def materialise(conn: AsyncConnection, alert: Any, now: datetime) -> int:
-    """Queue one delivery per (audience member, channel), in one INSERT ... SELECT per channel.
-    Re-running it adds nothing: (alert, subscriber, channel) is unique."""
-    ids = _audience_ids(alert, now).scalar_subquery()
-    insert = _insert_for(conn)
+async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id: int, upto_id: int) -> int:
+    """Queue one delivery per audience member with an id in (after_id, upto_id] and channel,
+    with one INSERT ... SELECT per channel. Re-running adds nothing: (alert, subscriber,
+    channel, round) is unique."""
+    insert = dialect_insert(conn)
     created = 0
     for channel in alert.channels:
-        if channel not in ("sms", "voice"):
+        if channel not in CHANNELS:
             continue
         select = sa.select(
             sa.literal(alert.id),
             subscribers.c.id,
             sa.literal(channel),
+            sa.literal(alert.round),
             subscribers.c.language,
             sa.literal(DeliveryState.QUEUED.value),
             sa.literal(0),
             sa.literal(now, deliveries.c.next_attempt_at.type),
             sa.literal(now, deliveries.c.created_at.type),
             sa.literal(now, deliveries.c.updated_at.type),
-        ).where(subscribers.c.id.in_(ids), subscribers.c[channel].is_(True))
+        ).where(
+            subscribers.c.id > after_id,
+            subscribers.c.id <= upto_id,
+            subscribers.c[channel].is_(True),
+            _members(alert, now),
+        )
         stmt = insert(deliveries).from_select(
-            ["alert_id", "subscriber_id", "channel", "language", "state", "attempts", "next_attempt_at", "created_at", "updated_at"],
+            ["alert_id", "subscriber_id", "channel", "round", "language", "state", "attempts",
+             "next_attempt_at", "created_at", "updated_at"],
             select,
         ).on_conflict_do_nothing()
         created += (await conn.execute(stmt)).rowcount or 0
     return created
-
-
-def _insert_for(conn: AsyncConnection) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert

@@ -9,7 +9,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 SIMULATOR_ACCOUNT_SID = "AC" + "5" * 32
@@ -53,6 +53,8 @@ class TwilioConfig:
     messaging_service_sid: str | None
     voice_number: str | None
     api_base: str
+    # Takes over SMS when the primary sender keeps failing.
+    secondary_from_number: str | None = None
     # Twilio's async client ignores its own timeout; the SMS channel enforces this one.
     request_timeout: float = 10.0
 
@@ -68,6 +70,10 @@ class Config:
     sms_rate: float
     simulator: bool
     var_dir: Path = field(default=Path("var"))
+    sms_rate_unit: str = "messages"
+    max_in_flight: int = 50
+    lease_seconds: float = 60.0
+    schedule_grace_minutes: float = 15.0
 
     @property
     def async_database_url(self) -> str:
@@ -139,6 +145,14 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     if not 0 < sms_rate <= 10_000:
         raise ConfigError(f"TOCSIN_SMS_RATE must be between 0 and 10000, got {rate_text}")
 
+    rate_unit = env.get("TOCSIN_SMS_RATE_UNIT") or "messages"
+    if rate_unit not in ("messages", "segments"):
+        raise ConfigError(f"TOCSIN_SMS_RATE_UNIT must be messages or segments, got {rate_unit!r}")
+    max_in_flight = _number(env, "TOCSIN_MAX_IN_FLIGHT", "50", 1, 1000, int)
+    lease_seconds = _number(env, "TOCSIN_LEASE_SECONDS", "60", 1, 3600, float)
+    grace = _number(env, "TOCSIN_SCHEDULE_GRACE_MINUTES", "15", 0, 7 * 24 * 60, float)
+    request_timeout = _number(env, "TWILIO_REQUEST_TIMEOUT", "10", 0.1, 120, float)
+
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
     if bool(sid) != bool(token):
@@ -147,7 +161,9 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     from_number = env.get("TWILIO_FROM_NUMBER") or None
     service_sid = env.get("TWILIO_MESSAGING_SERVICE_SID") or None
     voice_number = env.get("TWILIO_VOICE_NUMBER") or None
-    for name, value in (("TWILIO_FROM_NUMBER", from_number), ("TWILIO_VOICE_NUMBER", voice_number)):
+    secondary = env.get("TWILIO_SECONDARY_FROM_NUMBER") or None
+    for name, value in (("TWILIO_FROM_NUMBER", from_number), ("TWILIO_VOICE_NUMBER", voice_number),
+                        ("TWILIO_SECONDARY_FROM_NUMBER", secondary)):
         if value and not _E164_RE.match(value):
             raise ConfigError(f"{name} must be an E.164 number such as +994125550100, got {value!r}")
     if service_sid and not _MSID_RE.match(service_sid):
@@ -158,6 +174,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         sid = SIMULATOR_ACCOUNT_SID
         token = "sim-" + secret_key.reveal()[:24]
         from_number = from_number or "+15005550006"
+        voice_number = voice_number or "+15005550007"
         api_base = env.get("TWILIO_API_BASE") or f"http://{_loopback(host)}:{port}/_twilio"
     else:
         assert sid is not None and token is not None
@@ -181,11 +198,28 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
             messaging_service_sid=service_sid,
             voice_number=voice_number,
             api_base=api_base,
+            secondary_from_number=secondary,
+            request_timeout=request_timeout,
         ),
         sms_rate=sms_rate,
         simulator=simulator,
         var_dir=var_dir,
+        sms_rate_unit=rate_unit,
+        max_in_flight=max_in_flight,
+        lease_seconds=lease_seconds,
+        schedule_grace_minutes=grace,
     )
+
+
+def _number(env: Mapping[str, str], name: str, default: str, low: float, high: float, kind: type) -> Any:
+    text = env.get(name) or default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {text}")
+    return value
 
 
 def _loopback(host: str) -> str:

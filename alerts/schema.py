@@ -135,6 +135,13 @@ alerts = sa.Table(
     sa.Column("submitted_at", UTCDateTime()),
     sa.Column("approved_at", UTCDateTime()),
     sa.Column("finished_at", UTCDateTime()),
+    # Deliveries are queued in batches of subscriber ids; this is how far the current round got.
+    sa.Column("materialised_upto", sa.Integer),
+    sa.Column("materialised", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Ongoing hazards are re-sent every repeat_minutes until expiry; each repeat is a round.
+    sa.Column("repeat_minutes", sa.Integer),
+    sa.Column("round", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("halted_reason", sa.String(32)),
     sa.CheckConstraint("status IN ('Actual','Exercise','Test','Draft')", name="status"),
     sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
 )
@@ -146,11 +153,17 @@ deliveries = sa.Table(
     sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
     sa.Column("subscriber_id", sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
     sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False, server_default="0"),
     sa.Column("language", sa.String(2), nullable=False),
     sa.Column("state", sa.String(12), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime()),
     sa.Column("lease_until", UTCDateTime()),
+    sa.Column("claimed_at", UTCDateTime()),
+    # The sender used (sms, sms_secondary, voice): reconciliation asks that one.
+    sa.Column("via", sa.String(16)),
+    # The last attempt's outcome is unknown (timeout, crash): ask the provider before re-sending.
+    sa.Column("reconcile", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("provider_id", sa.String(64)),
     sa.Column("error_code", sa.String(24)),
     sa.Column("error_detail", sa.String(255)),
@@ -158,8 +171,11 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("accepted_at", UTCDateTime()),
     sa.Column("delivered_at", UTCDateTime()),
-    sa.UniqueConstraint("alert_id", "subscriber_id", "channel"),
+    sa.UniqueConstraint("alert_id", "subscriber_id", "channel", "round"),
     sa.Index("ix_deliveries_work", "state", "next_attempt_at"),
+    # Claims walk one alert's due deliveries in order: an index range scan, never a sort.
+    sa.Index("ix_deliveries_claim", "alert_id", "state", "next_attempt_at", "id"),
+    sa.Index("ix_deliveries_subscriber", "subscriber_id", "state"),
     sa.Index("ix_deliveries_provider_id", "provider_id"),
     sa.Index("ix_deliveries_alert_state", "alert_id", "state"),
 )

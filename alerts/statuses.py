@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, states_below
 from alerts.schema import deliveries, early_statuses
+from alerts.store import dialect_insert
 
 
 async def apply_status(
@@ -21,28 +22,37 @@ async def apply_status(
     if error_code:
         values["error_code"] = error_code
     # Forward only: a late 'sent' after 'delivered', or a duplicate, changes nothing.
-    moved = await conn.execute(
+    forward = (
         deliveries.update()
         .where(deliveries.c.provider_id == provider_id, deliveries.c.state.in_(states_below(state)))
         .values(**values)
     )
-    if moved.rowcount:
-        return
-    known = await conn.scalar(sa.select(deliveries.c.id).where(deliveries.c.provider_id == provider_id))
-    if known is not None:
-        return
-    # The report beat the record of its own send: keep the furthest one for later.
-    early = await conn.scalar(sa.select(early_statuses.c.state).where(early_statuses.c.provider_id == provider_id))
-    if early is None:
-        await conn.execute(
-            early_statuses.insert().values(provider_id=provider_id, state=state, error_code=error_code, received_at=now)
+    # On PostgreSQL the record of the send can commit between any two of these statements
+    # (each sees the latest commits), so a report that finds neither the delivery nor room
+    # among the early reports goes round again rather than vanish.
+    for _ in range(3):
+        if (await conn.execute(forward)).rowcount:
+            return
+        if await conn.scalar(sa.select(deliveries.c.id).where(deliveries.c.provider_id == provider_id)) is not None:
+            await conn.execute(forward)  # it may have become visible since the first try
+            return
+        # The report beat the record of its own send: keep the furthest one for later.
+        inserted = await conn.execute(
+            dialect_insert(conn)(early_statuses)
+            .values(provider_id=provider_id, state=state, error_code=error_code, received_at=now)
+            .on_conflict_do_nothing()
         )
-    elif DeliveryState(early).rank < state.rank:
-        await conn.execute(
+        if inserted.rowcount:
+            return
+        raised = await conn.execute(
             early_statuses.update()
-            .where(early_statuses.c.provider_id == provider_id)
+            .where(early_statuses.c.provider_id == provider_id, early_statuses.c.state.in_(states_below(state)))
             .values(state=state, error_code=error_code, received_at=now)
         )
+        if raised.rowcount or await conn.scalar(
+                sa.select(early_statuses.c.state).where(early_statuses.c.provider_id == provider_id)) is not None:
+            return  # kept, or an equal or further report is already kept
+        # The early report was just consumed by the record of the send: go round again.
 
 
 async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], now: datetime) -> None:
@@ -51,5 +61,20 @@ async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], n
     rows = (await conn.execute(sa.select(early_statuses).where(early_statuses.c.provider_id.in_(provider_ids)))).all()
     for row in rows:
         await apply_status(conn, row.provider_id, DeliveryState(row.state), row.error_code, now)
-    if rows:
-        await conn.execute(early_statuses.delete().where(early_statuses.c.provider_id.in_([r.provider_id for r in rows])))
+        # Only the report applied is removed: one that moved further meanwhile stays for the
+        # next sweep rather than vanish.
+        await conn.execute(early_statuses.delete().where(early_statuses.c.provider_id == row.provider_id,
+                                                         early_statuses.c.state == row.state))
+
+
+async def apply_matched_early_statuses(conn: AsyncConnection, now: datetime) -> int:
+    """Early reports whose send has been recorded since. On PostgreSQL a report and the
+    record of its send can commit in either order without seeing each other, so the
+    coordinator sweeps these up rather than leave a delivery short of its final state."""
+    matched = (await conn.scalars(
+        sa.select(early_statuses.c.provider_id)
+        .where(sa.select(deliveries.c.id).where(deliveries.c.provider_id == early_statuses.c.provider_id).exists())
+        .limit(1000)
+    )).all()
+    await apply_early_statuses(conn, list(matched), now)
+    return len(matched)

@@ -71,6 +71,15 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def dialect_insert(conn: AsyncConnection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT on both engines."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 async def append_audit(
     conn: AsyncConnection, *, at: datetime, actor: str, action: str, target: str, details: dict[str, Any]
 ) -> None:

@@ -18,7 +18,8 @@ from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
 
-_FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts", "fallback_language"}
+_FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts",
+           "fallback_language", "repeat_every_minutes"}
 _SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 
@@ -76,6 +77,10 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         minutes = 1
     expires = now + timedelta(minutes=minutes)
 
+    repeat = body.get("repeat_every_minutes")
+    if repeat is not None and (isinstance(repeat, bool) or not isinstance(repeat, int) or not 5 <= repeat < minutes):
+        errors["repeat_every_minutes"] = "a whole number of minutes, at least 5 and less than the expiry"
+
     send_at = None
     if body.get("send_at") is not None:
         try:
@@ -123,6 +128,7 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         "texts": composed,
         "fallback_language": fallback,
         "send_at": send_at,
+        "repeat_minutes": repeat,
     }
 
 
@@ -256,4 +262,7 @@ def to_json(alert: Any) -> dict[str, Any]:
         "submitted_at": iso(alert.submitted_at),
         "approved_at": iso(alert.approved_at),
         "finished_at": iso(alert.finished_at),
+        "repeat_every_minutes": alert.repeat_minutes,
+        "round": alert.round,
+        "halted_reason": alert.halted_reason,
     }

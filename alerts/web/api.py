@@ -10,13 +10,14 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import audience, i18n, phones, subscribers, workflow
-from alerts.model import AlertState, Role
+from alerts.dispatch import halt
+from alerts.model import Role
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.users import User, user_for_token
 from alerts.validation import Forbidden, NotFound, ValidationError
 from alerts.web.errors import json_body
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, DISPATCHER, STORE
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 from channels.sms import segments
 
 PREFIX = "/api/v1"
@@ -189,13 +190,27 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
-            state = await workflow.approve(conn, alert_id, user, now)
+            await workflow.approve(conn, alert_id, user, now)
         else:
             await workflow.reject(conn, alert_id, user, reason, now)
         alert = await workflow.load(conn, alert_id)
-    if action == "approve" and state == AlertState.APPROVED and DISPATCHER in request.app:
-        request.app[DISPATCHER].wake()
+        event = {"type": "alert", "id": alert_id, "state": alert.state}
+        await request.app[EVENTS].publish(conn, event)
+    request.app[EVENTS].local(event)
     return web.json_response(workflow.to_json(alert))
+
+
+async def cancel_alert(request: web.Request) -> web.Response:
+    user = await authenticate(request)
+    alert_id = _int_id(request)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].write() as conn:
+        halted = await halt.cancel_alert(conn, alert_id, user, now)
+        alert = await workflow.load(conn, alert_id)
+        event = {"type": "alert", "id": alert_id, "state": alert.state}
+        await request.app[EVENTS].publish(conn, event)
+    request.app[EVENTS].local(event)
+    return web.json_response({**workflow.to_json(alert), "halted_deliveries": halted})
 
 
 async def submit_alert(request: web.Request) -> web.Response:
@@ -261,4 +276,5 @@ def setup(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/alerts/{{id}}/submit", submit_alert)
     r.add_post(f"{PREFIX}/alerts/{{id}}/approve", approve_alert)
     r.add_post(f"{PREFIX}/alerts/{{id}}/reject", reject_alert)
+    r.add_post(f"{PREFIX}/alerts/{{id}}/cancel", cancel_alert)
     r.add_get(f"{PREFIX}/alerts/{{id}}/deliveries", alert_deliveries)

@@ -10,12 +10,12 @@ from typing import AsyncIterator, Callable
 from aiohttp import web
 
 from alerts.config import Config
-from alerts.dispatch import Clock, DispatchSettings, Dispatcher
+from alerts.dispatch import Clock, Coordinator, DispatchSettings, Dispatcher, Events, Failpoints
 from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.web import api, webhooks
 from alerts.web.errors import error_middleware
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, DISPATCHER, STORE
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, STORE
 from channels import Channel
 from channels.registry import build_channels
 
@@ -38,6 +38,7 @@ def make_app(
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         app[STORE] = Store(config.database_url)
+        app[EVENTS] = Events(app[STORE])
         yield
         await app[STORE].close()
 
@@ -48,15 +49,22 @@ def make_app(
             await channel.close()
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        dispatcher = Dispatcher(
-            app[STORE], app[CHANNELS], clock, settings or DispatchSettings(rate=config.sms_rate)
-        )
-        app[DISPATCHER] = dispatcher
-        task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+        chosen = settings or DispatchSettings.from_config(config)
+        dispatcher = Dispatcher(app[STORE], app[CHANNELS], clock, chosen, Failpoints())
+        coordinator = Coordinator(app[STORE], clock, chosen, on_work=dispatcher.wake)
+        app[DISPATCHER], app[COORDINATOR] = dispatcher, coordinator
+        app[EVENTS].subscribe(lambda _event: (coordinator.wake(), dispatcher.wake()))
+        running = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
+                   asyncio.create_task(coordinator.run(), name="coordinator")]
+        listener = asyncio.create_task(app[EVENTS].listen(), name="events")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stopped, not cancelled: a task cancelled mid-query can leave its connection hanging.
+        await asyncio.gather(dispatcher.stop(), coordinator.stop())
+        await asyncio.wait(running, timeout=40)
+        for task in [*running, listener]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.cleanup_ctx.extend([store_ctx, channels_ctx])
     if worker:

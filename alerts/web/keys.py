@@ -7,11 +7,13 @@ from typing import Any
 from aiohttp import web
 
 from alerts.config import Config
-from alerts.dispatch import Clock, Dispatcher
+from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
 from alerts.store import Store
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
 CHANNELS = web.AppKey("channels", dict[str, Any])
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+COORDINATOR = web.AppKey("coordinator", Coordinator)
+EVENTS = web.AppKey("events", Events)
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]

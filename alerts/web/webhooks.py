@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
 from alerts.model import DeliveryState
 from alerts.statuses import apply_status
@@ -47,5 +48,37 @@ async def sms_status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# A call that was answered reached the person; the rest did not.
+_CALL_STATUS = {
+    "completed": DeliveryState.DELIVERED,
+    "busy": DeliveryState.UNDELIVERED,
+    "no-answer": DeliveryState.UNDELIVERED,
+    "failed": DeliveryState.FAILED,
+    "canceled": DeliveryState.FAILED,
+}
+
+
+async def voice_status(request: web.Request) -> web.Response:
+    params = await signed_form(request)
+    sid = params.get("CallSid", "")
+    state = _CALL_STATUS.get(params.get("CallStatus", ""))
+    if not sid or state is None:
+        return web.Response(status=204)
+    async with request.app[STORE].write() as conn:
+        await apply_status(conn, sid, state, None, request.app[CLOCK]())
+    return web.Response(status=204)
+
+
+async def voice_ack(request: web.Request) -> web.Response:
+    """The listener pressed a key after the alert was read: thank them and hang up."""
+    params = await signed_form(request)
+    log.info("call %s: listener pressed %r", params.get("CallSid", "?"), params.get("Digits", ""))
+    response = VoiceResponse()
+    response.hangup()
+    return web.Response(text=str(response), content_type="application/xml")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/twilio/sms/status", sms_status)
+    app.router.add_post("/twilio/voice/status", voice_status)
+    app.router.add_post("/twilio/voice/ack", voice_ack)

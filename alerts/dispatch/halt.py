@@ -1,0 +1,67 @@
+"""Taking sends back: cancelling an alert, and stopping a subscriber (STOP, DELETE, or the
+provider's opt-out). Both act on the queue at once, deliveries already claimed included."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts.dispatch.queue import halt_deliveries
+from alerts.model import AlertState, DeliveryState, Role, SubscriberStatus
+from alerts.schema import alerts, deliveries, subscribers
+from alerts.store import append_audit
+from alerts.users import User
+from alerts.validation import Conflict, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
+               AlertState.SENDING, AlertState.SENT)
+
+
+def may_cancel(user: User, alert: Any) -> bool:
+    # Stopping a send is never the dangerous direction, so any operator or approver may;
+    # consular users within their countries.
+    if user.role in (Role.OPERATOR, Role.APPROVER, Role.ADMIN):
+        return True
+    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
+
+
+async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:
+    """Cancel the alert and every delivery not yet handed to the provider; the count halted."""
+    alert = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    if not may_cancel(user, alert):
+        raise Forbidden(f"the {user.role} role cannot cancel this alert")
+    moved = await conn.execute(
+        alerts.update()
+        .where(alerts.c.id == alert_id, alerts.c.state.in_(CANCELLABLE))
+        .values(state=AlertState.CANCELLED, halted_reason="cancelled", updated_at=now,
+                finished_at=sa.func.coalesce(alerts.c.finished_at, now))
+    )
+    if moved.rowcount != 1:
+        raise Conflict(f"alert {alert_id} is {alert.state}; there is nothing to cancel")
+    halted = await halt_deliveries(conn, deliveries.c.alert_id == alert_id, DeliveryState.CANCELLED, now)
+    await append_audit(conn, at=now, actor=user.username, action="alert.cancel", target=f"alert:{alert_id}",
+                       details={"was": alert.state, "halted_deliveries": halted})
+    log.warning("alert %s cancelled by %s: %d deliveries halted", alert_id, user.username, halted)
+    return halted
+
+
+async def stop_subscribers(conn: AsyncConnection, subscriber_ids: list[int], reason: str, now: datetime) -> int:
+    """STOP takes effect at once: the subscription ends and nothing more is sent to it,
+    queued deliveries included. Returns the number of deliveries skipped."""
+    if not subscriber_ids:
+        return 0
+    await conn.execute(
+        subscribers.update().where(subscribers.c.id.in_(subscriber_ids))
+        .values(status=SubscriberStatus.STOPPED, updated_at=now)
+    )
+    skipped = await halt_deliveries(conn, deliveries.c.subscriber_id.in_(subscriber_ids), DeliveryState.SKIPPED, now)
+    await append_audit(conn, at=now, actor="system", action="subscriber.stop", target="subscribers",
+                       details={"ids": subscriber_ids, "reason": reason, "skipped_deliveries": skipped})
+    return skipped

@@ -1,0 +1,39 @@
+"""Pacing: never faster than the sender may send."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class RateLimiter:
+    """Virtual scheduling (GCRA): each send is given a theoretical time, `cost / rate` after
+    the previous one, so a sleep that overshoots is paid back by the next send rather than
+    lost. `cost` is 1 per message, or the number of segments when the rate counts segments.
+    A burst of at most 2% of a second's sends may go early, so any one-second window sees
+    at most 2% over the rate; below 50 a second, none."""
+
+    def __init__(self, rate: float, burst: int | None = None) -> None:
+        self.rate = rate
+        self.tolerance = (burst if burst is not None else int(rate * 0.02)) / rate
+        self._due = time.monotonic()  # when the next send is theoretically due
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """The provider said slow down (queue full, 429): hold every sender for a while."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    async def acquire(self, cost: float = 1.0) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                due = max(self._due, now)  # an idle sender earns no credit
+                wait = due - self.tolerance - now
+                if wait <= 0:
+                    self._due = due + cost / self.rate
+                    return
+                await asyncio.sleep(wait)

@@ -1,0 +1,170 @@
+"""The delivery queue in the database: claim a batch under a lease, keep leases alive,
+notice work taken back (cancel, expiry, STOP), and record outcomes in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts.model import AlertState, DeliveryState, MsgType
+from alerts.schema import alerts, deliveries, subscribers
+from alerts.statuses import apply_early_statuses
+from alerts.store import Store, dialect_insert
+from channels.base import SendError
+
+# A provider's acceptance is a fact: it is recorded even over a cancel, expiry or STOP
+# that landed while the request was in flight, so the record never hides a sent message.
+_OVERRIDABLE_BY_ACCEPTANCE = [DeliveryState.SENDING, DeliveryState.CANCELLED, DeliveryState.SKIPPED,
+                              DeliveryState.EXPIRED]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    alert_id: int
+    subscriber_id: int
+    channel: str
+    round: int
+    language: str
+    attempts: int
+    reconcile: bool
+    previous_claim: datetime | None  # when the attempt being reconciled was claimed
+    phone: str
+    country: str | None
+    has_voice: bool
+    expires: datetime
+
+
+@dataclass
+class Outcome:
+    delivery: Claimed
+    via: str | None = None
+    provider_id: str | None = None
+    error: SendError | None = None
+    expired: bool = False
+
+
+def _priority() -> list[Any]:
+    # Corrections first (a Cancel or Update must overtake what it corrects), then severity.
+    correction = sa.case((alerts.c.msg_type.in_([MsgType.CANCEL, MsgType.UPDATE]), 0), else_=1)
+    severity = sa.case({"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}, value=alerts.c.severity, else_=4)
+    return [correction, severity, alerts.c.id]
+
+
+async def claim(store: Store, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    async with store.write() as conn:
+        live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING)
+                                   .order_by(*_priority()))).all()
+        rows: list[Any] = []
+        for alert_id in live:
+            query = (
+                sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.subscriber_id, deliveries.c.channel,
+                          deliveries.c.round, deliveries.c.language, deliveries.c.attempts, deliveries.c.reconcile,
+                          deliveries.c.claimed_at, subscribers.c.phone, subscribers.c.country, subscribers.c.voice,
+                          alerts.c.expires)
+                .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                .join(alerts, alerts.c.id == deliveries.c.alert_id)
+                .where(deliveries.c.alert_id == alert_id, deliveries.c.state == DeliveryState.QUEUED,
+                       deliveries.c.next_attempt_at <= now)
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+                .limit(limit - len(rows))
+            )
+            if conn.dialect.name == "postgresql":
+                # Two instances never claim the same row, and neither waits for the other.
+                query = query.with_for_update(of=deliveries, skip_locked=True)
+            rows.extend((await conn.execute(query)).all())
+            if len(rows) >= limit:
+                break
+        if rows:
+            await conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_([r.id for r in rows]))
+                .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
+            )
+    return [
+        Claimed(r.id, r.alert_id, r.subscriber_id, r.channel, r.round, r.language, r.attempts, r.reconcile,
+                r.claimed_at, r.phone, r.country, bool(r.voice), r.expires)
+        for r in rows
+    ]
+
+
+async def taken_back(store: Store, ids: list[int]) -> set[int]:
+    """Which of these claimed deliveries are no longer ours to send (cancelled, skipped...)."""
+    if not ids:
+        return set()
+    async with store.read() as conn:
+        return set((await conn.scalars(
+            sa.select(deliveries.c.id).where(deliveries.c.id.in_(ids), deliveries.c.state != DeliveryState.SENDING)
+        )).all())
+
+
+async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> None:
+    ids = list(ids)
+    if ids:
+        async with store.write() as conn:
+            await conn.execute(deliveries.update()
+                               .where(deliveries.c.id.in_(ids), deliveries.c.state == DeliveryState.SENDING)
+                               .values(lease_until=until))
+
+
+async def halt_deliveries(conn: AsyncConnection, where: Any, state: DeliveryState, now: datetime) -> int:
+    """Take back every delivery not yet handed to the provider. Workers notice within their
+    watch interval and drop what they hold; what was already in flight records its outcome."""
+    result = await conn.execute(
+        deliveries.update()
+        .where(where, deliveries.c.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING]))
+        .values(state=state, lease_until=None, updated_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
+    if not outcomes:
+        return
+    await conn.execute(
+        deliveries.update()
+        # (OR of equalities: an IN list cannot be bound in an executemany.)
+        .where(deliveries.c.id == sa.bindparam("b_id"),
+               sa.or_(*(deliveries.c.state == state for state in _OVERRIDABLE_BY_ACCEPTANCE)))
+        .values(state=DeliveryState.ACCEPTED, provider_id=sa.bindparam("b_sid"), via=sa.bindparam("b_via"),
+                attempts=deliveries.c.attempts + 1, accepted_at=now, updated_at=now, lease_until=None,
+                reconcile=False, error_code=None, error_detail=None),
+        [{"b_id": o.delivery.id, "b_sid": o.provider_id, "b_via": o.via} for o in outcomes],
+    )
+    await apply_early_statuses(conn, [o.provider_id for o in outcomes if o.provider_id], now)
+
+
+async def record_expired(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
+    if outcomes:
+        await conn.execute(
+            deliveries.update()
+            .where(deliveries.c.id.in_([o.delivery.id for o in outcomes]), deliveries.c.state == DeliveryState.SENDING)
+            .values(state=DeliveryState.EXPIRED, lease_until=None, updated_at=now)
+        )
+
+
+async def record_failure(conn: AsyncConnection, outcome: Outcome, values: dict[str, Any], now: datetime) -> None:
+    error = outcome.error
+    assert error is not None
+    await conn.execute(
+        deliveries.update()
+        # Only a delivery still ours moves: a cancel or STOP in the meantime wins.
+        .where(deliveries.c.id == outcome.delivery.id, deliveries.c.state == DeliveryState.SENDING)
+        .values(attempts=deliveries.c.attempts + 1, updated_at=now, lease_until=None, via=outcome.via,
+                error_code=error.code, error_detail=error.detail[:255], **values)
+    )
+
+
+async def queue_failover(conn: AsyncConnection, claimed: Claimed, channel: str, now: datetime) -> int:
+    """The same alert to the same person on another channel (SMS failed for good, voice next)."""
+    
+    stmt = dialect_insert(conn)(deliveries).values(
+        alert_id=claimed.alert_id, subscriber_id=claimed.subscriber_id, channel=channel, round=claimed.round,
+        language=claimed.language, state=DeliveryState.QUEUED, attempts=0, next_attempt_at=now,
+        created_at=now, updated_at=now, via="failover",
+    ).on_conflict_do_nothing()
+    return (await conn.execute(stmt)).rowcount or 0

@@ -1,0 +1,180 @@
+"""An alert's sending life in the database: start (or miss) it, queue its deliveries in
+batches, expire it, and finish or repeat its round. Each step is one short transaction, so
+any instance may take the next one and a restart resumes where the database says."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from alerts import audience
+from alerts.model import AlertState, DeliveryState
+from alerts.schema import alerts, deliveries, subscribers
+from alerts.store import Store, append_audit
+
+log = logging.getLogger(__name__)
+PENDING = (DeliveryState.QUEUED, DeliveryState.SENDING)
+
+
+async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
+    """Approved alerts, and scheduled ones whose time has come, start sending. A scheduled
+    alert found more than `grace` late (the service was down) is not sent blind: it is
+    reported as missed, for an operator to decide."""
+    started = []
+    async with store.read() as conn:
+        due = (
+            await conn.execute(
+                sa.select(alerts.c.id, alerts.c.state, alerts.c.send_at).where(
+                    sa.or_(
+                        alerts.c.state == AlertState.APPROVED,
+                        sa.and_(alerts.c.state == AlertState.SCHEDULED, alerts.c.send_at <= now),
+                    )
+                )
+            )
+        ).all()
+    for alert in due:
+        missed = alert.state == AlertState.SCHEDULED and now - alert.send_at > grace
+        values: dict[str, Any] = (
+            {"state": AlertState.EXPIRED, "halted_reason": "missed", "finished_at": now}
+            if missed
+            else {"state": AlertState.SENDING, "materialised": False, "materialised_upto": 0}
+        )
+        async with store.write() as conn:
+            claimed = await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert.id, alerts.c.state == alert.state)
+                .values(updated_at=now, sent=sa.func.coalesce(alerts.c.sent, now), **values)
+            )
+            if claimed.rowcount != 1:
+                continue  # another instance took it
+            if missed:
+                await append_audit(conn, at=now, actor="scheduler", action="alert.missed", target=f"alert:{alert.id}",
+                                   details={"send_at": alert.send_at.isoformat(), "late_seconds": (now - alert.send_at).total_seconds()})
+        if missed:
+            log.error("alert %s was due at %s and missed: not sent; an operator must decide", alert.id, alert.send_at)
+        else:
+            started.append(alert.id)
+    return started
+
+
+async def materialise_step(store: Store, now: datetime, first_batch: int, batch: int) -> bool:
+    """Queue the next batch of one alert's deliveries. The first batch is small, so the first
+    message leaves at once however large the audience is."""
+    async with store.read() as conn:
+        alert = (
+            await conn.execute(
+                sa.select(alerts)
+                .where(alerts.c.state == AlertState.SENDING, alerts.c.materialised.is_(False))
+                .order_by(alerts.c.id)
+                .limit(1)
+            )
+        ).first()
+    if alert is None:
+        return False
+    lo = alert.materialised_upto or 0
+    hi = lo + (first_batch if lo == 0 else batch)
+    async with store.write() as conn:
+        top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id)))
+        await audience.materialise(conn, alert, now, lo, hi)
+        done = top is None or hi >= top
+        moved = await conn.execute(
+            alerts.update()
+            .where(alerts.c.id == alert.id, sa.func.coalesce(alerts.c.materialised_upto, 0) == lo,
+                   alerts.c.state == AlertState.SENDING)
+            .values(materialised_upto=hi, materialised=done)
+        )
+    # No progress (another instance moved it, or it stopped sending): let the caller move on.
+    return bool(moved.rowcount)
+
+
+async def expire(store: Store, now: datetime) -> list[int]:
+    """Alerts past their expiry stop: nothing is sent after it, whatever is still queued."""
+    async with store.write() as conn:
+        ids = (
+            await conn.scalars(
+                sa.select(alerts.c.id).where(
+                    alerts.c.state.in_([AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING]),
+                    alerts.c.expires <= now,
+                )
+            )
+        ).all()
+        if ids:
+            await conn.execute(
+                alerts.update().where(alerts.c.id.in_(ids))
+                .values(state=AlertState.EXPIRED, halted_reason="expired", finished_at=now, updated_at=now)
+            )
+            await conn.execute(
+                deliveries.update().where(deliveries.c.alert_id.in_(ids), deliveries.c.state.in_(PENDING))
+                .values(state=DeliveryState.EXPIRED, updated_at=now, lease_until=None)
+            )
+    return list(ids)
+
+
+async def finish(store: Store, now: datetime) -> list[int]:
+    """A round with nothing left to hand over ends: the alert is sent, or, if it repeats,
+    its next round is scheduled before expiry."""
+    pending = (
+        sa.select(deliveries.c.id)
+        .where(deliveries.c.alert_id == alerts.c.id, deliveries.c.round == alerts.c.round,
+               deliveries.c.state.in_(PENDING))
+        .exists()
+    )
+    async with store.read() as conn:
+        done = (
+            await conn.execute(
+                sa.select(alerts.c.id, alerts.c.repeat_minutes, alerts.c.expires, alerts.c.round)
+                .where(alerts.c.state == AlertState.SENDING, alerts.c.materialised.is_(True), ~pending)
+            )
+        ).all()
+    finished = []
+    for alert in done:
+        next_round = now + timedelta(minutes=alert.repeat_minutes) if alert.repeat_minutes else None
+        values: dict[str, Any] = (
+            {"state": AlertState.SCHEDULED, "send_at": next_round, "round": alert.round + 1}
+            if next_round and next_round < alert.expires
+            else {"state": AlertState.SENT, "finished_at": now}
+        )
+        async with store.write() as conn:
+            moved = await conn.execute(
+                alerts.update()
+                .where(alerts.c.id == alert.id, alerts.c.state == AlertState.SENDING, alerts.c.round == alert.round)
+                .values(updated_at=now, **values)
+            )
+        if moved.rowcount:
+            finished.append(alert.id)
+            log.info("alert %s round %d: everything handed over; now %s", alert.id, alert.round, values["state"])
+    return finished
+
+
+async def sweep_halted(store: Store, now: datetime) -> int:
+    """Deliveries released from a dead worker's lease after their alert was cancelled or
+    expired: they go no further."""
+    async with store.write() as conn:
+        swept = 0
+        for state, alert_state in ((DeliveryState.CANCELLED, AlertState.CANCELLED),
+                                   (DeliveryState.EXPIRED, AlertState.EXPIRED)):
+            result = await conn.execute(
+                deliveries.update()
+                .where(deliveries.c.state == DeliveryState.QUEUED,
+                       deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state)))
+                .values(state=state, updated_at=now)
+            )
+            swept += result.rowcount or 0
+    return swept
+
+
+async def release_expired_leases(store: Store, now: datetime) -> int:
+    """Deliveries a dead worker had leased go back to the queue, marked for reconciliation:
+    the worker may have sent them before it died."""
+    async with store.write() as conn:
+        released = await conn.execute(
+            deliveries.update()
+            .where(deliveries.c.state == DeliveryState.SENDING, deliveries.c.lease_until < now)
+            .values(state=DeliveryState.QUEUED, reconcile=True, lease_until=None, next_attempt_at=now, updated_at=now)
+        )
+    if released.rowcount:
+        log.warning("released %d deliveries from expired leases, to reconcile", released.rowcount)
+    return released.rowcount or 0

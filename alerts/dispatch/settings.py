@@ -1,0 +1,45 @@
+"""How the dispatcher paces, leases and retries: one frozen object, built from the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from alerts.config import Config
+from alerts.dispatch.decisions import RetryPolicy
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    rate: float = 100.0  # per second, for this process: messages, or segments (rate_unit)
+    rate_unit: str = "messages"
+    max_in_flight: int = 50  # provider requests open at once
+    # A worker holds about this many seconds of sending at a time: enough to keep the pipe
+    # full, little enough that a newly approved, more urgent alert overtakes within it.
+    claim_seconds: float = 1.0
+    max_claim: int = 500
+    lease: timedelta = timedelta(seconds=60)
+    idle_poll: float = 0.5
+    watch_interval: float = 0.2  # how often claimed work is checked against cancels and STOPs
+    record_interval: float = 0.05
+    first_batch: int = 1_000  # small, so the first message leaves at once however large the audience
+    materialise_batch: int = 50_000
+    schedule_grace: timedelta = timedelta(minutes=15)
+    coordinate_interval: float = 1.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    failover_after: int = 5  # consecutive sender-level failures before the secondary sender takes over
+    failover_cooldown: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: Config) -> "DispatchSettings":
+        return cls(
+            rate=config.sms_rate,
+            rate_unit=config.sms_rate_unit,
+            max_in_flight=config.max_in_flight,
+            lease=timedelta(seconds=config.lease_seconds),
+            schedule_grace=timedelta(minutes=config.schedule_grace_minutes),
+        )
+
+    @property
+    def claim_size(self) -> int:
+        return max(10, min(self.max_claim, int(self.rate * self.claim_seconds)))

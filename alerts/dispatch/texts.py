@@ -1,0 +1,57 @@
+"""What each delivery says, rendered once per (alert, zone, language, channel) and reused
+for every recipient who shares them."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from alerts.regions import zone_for
+from alerts.schema import alerts
+from alerts.store import Store
+from alerts.texts import text_for
+from channels.sms.segments import count
+
+# Twilio has no Azerbaijani voice: an Azerbaijani reader's call speaks Russian, then English.
+_VOICE_STANDINS = {"az": ("ru", "en")}
+
+
+@dataclass(frozen=True)
+class Text:
+    body: str
+    spoken: tuple[tuple[str, str], ...]
+    segments: int
+
+
+class TextCache:
+    def __init__(self, store: Store, max_alerts: int = 64) -> None:
+        self.store = store
+        self.max_alerts = max_alerts
+        self._alerts: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._texts: dict[tuple[int, str, str, str], Text] = {}
+
+    async def get(self, alert_id: int, country: str | None, language: str, channel: str) -> Text:
+        zone = zone_for(country)
+        key = (alert_id, zone, language, channel)
+        if key not in self._texts:
+            texts = await self._alert_texts(alert_id)
+            part = "voice" if channel == "voice" else "sms"
+            body = text_for(texts, zone, language)[part]
+            spoken: tuple[tuple[str, str], ...] = ()
+            if channel == "voice":
+                langs = _VOICE_STANDINS.get(language, (language,))
+                spoken = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
+            self._texts[key] = Text(body, spoken, count(body).segments)
+        return self._texts[key]
+
+    async def _alert_texts(self, alert_id: int) -> dict[str, Any]:
+        if alert_id not in self._alerts:
+            async with self.store.read() as conn:
+                self._alerts[alert_id] = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
+            if len(self._alerts) > self.max_alerts:
+                old, _ = self._alerts.popitem(last=False)
+                self._texts = {k: v for k, v in self._texts.items() if k[0] != old}
+        return self._alerts[alert_id]

@@ -1,0 +1,250 @@
+"""The sending worker: keeps about a second of claimed deliveries in hand, sends them at the
+configured pace with a cap on requests in flight, and records outcomes in batches. It is the
+only place that retries: channels make one attempt each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+from alerts.dispatch import queue
+from alerts.dispatch.decisions import Action, decide
+from alerts.dispatch.failpoints import Failpoints
+from alerts.dispatch.halt import stop_subscribers
+from alerts.dispatch.pacing import RateLimiter
+from alerts.dispatch.queue import Claimed, Outcome
+from alerts.dispatch.senders import Senders
+from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.texts import TextCache
+from alerts.model import DeliveryState
+from alerts.store import Store
+from channels.base import Channel, ErrorCode, OutboundMessage, SendError
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class Dispatcher:
+    def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
+                 failpoints: Failpoints | None = None) -> None:
+        self.store = store
+        self.channels = channels
+        self.clock = clock
+        self.settings = settings
+        self.failpoints = failpoints or Failpoints("")
+        self.limiter = RateLimiter(settings.rate)
+        self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
+        self.texts = TextCache(store)
+        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._pending: dict[int, Claimed] = {}  # claimed, not yet handed to a provider
+        self._in_flight: set[int] = set()  # handed over, outcome not yet recorded
+        self._outcomes: list[Outcome] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._have_outcomes = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()  # no more claims
+        self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def drop(self, ids: set[int]) -> None:
+        """Forget claimed deliveries that were taken back (cancel, STOP) before they go out."""
+        for delivery_id in ids:
+            self._pending.pop(delivery_id, None)
+        self._room.set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending or self._in_flight or self._outcomes)
+
+    async def run(self) -> None:
+        """Until stop(): claim, send, record. Stopping is graceful, because a task cancelled
+        in the middle of a database call can leave its connection hanging."""
+        record = asyncio.create_task(self._record_loop())
+        watch = asyncio.create_task(self._watch_loop())
+        try:
+            await self._claim_loop()
+            self.drop(set(self._pending))  # claimed but not sent: the lease brings them back
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=30)
+        finally:
+            self._stopped.set()
+            self._have_outcomes.set()
+            for task in (record, watch):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 30)
+            for task in self._tasks:
+                task.cancel()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def _guarded(self, step: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A database hiccup must not end dispatching for good.
+            log.exception("dispatch step failed; retrying")
+            await asyncio.sleep(self.settings.idle_poll)
+            return None
+
+    async def _claim_loop(self) -> None:
+        size = self.settings.claim_size
+        while not self._stopping.is_set():
+            room = size - len(self._pending)
+            claimed = []
+            if room >= max(1, size // 2):
+                claimed = await self._guarded(
+                    lambda: queue.claim(self.store, self.clock(), room, self.settings.lease)) or []
+                for row in claimed:
+                    self._pending[row.id] = row
+                    task = asyncio.create_task(self._deliver(row))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+            if not claimed or len(self._pending) >= size // 2:
+                self._room.clear()
+                await _first(self._wake, self._room, timeout=self.settings.idle_poll)
+                self._wake.clear()
+
+    async def _deliver(self, row: Claimed) -> None:
+        try:
+            await self._deliver_once(row)
+        except Exception:
+            # A bug, not a provider answer: let the lease expire, so the delivery comes back
+            # marked for reconciliation rather than vanish or go out twice.
+            log.exception("delivery %s: unexpected failure; its lease will bring it back", row.id)
+            self._pending.pop(row.id, None)
+            self._in_flight.discard(row.id)
+            self._room.set()
+
+    async def _deliver_once(self, row: Claimed) -> None:
+        async with self._slots:
+            if row.id not in self._pending:
+                return
+            text = await self.texts.get(row.alert_id, row.country, row.language, row.channel)
+            await self.limiter.acquire(text.segments if self.settings.rate_unit == "segments" and row.channel == "sms" else 1)
+            # The last moment to honour a cancel or STOP: after this the request is made.
+            if self._pending.pop(row.id, None) is None:
+                return
+            self._room.set()
+            now = self.clock()
+            if row.expires <= now:
+                self._push(Outcome(row, expired=True))
+                return
+            via = self.senders.pick(row.channel)
+            outcome = Outcome(row, via=via)
+            if via not in self.channels:
+                outcome.error = SendError(ErrorCode.REJECTED, False, f"the {via} channel is not configured")
+                self._push(outcome)
+                return
+            self._in_flight.add(row.id)
+            message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken)
+            self.failpoints.hit("before_send")
+            try:
+                if row.reconcile and row.previous_claim is not None:
+                    found = await self._reconcile(row, message)
+                    if found is not None:
+                        outcome.via, outcome.provider_id = found
+                        log.info("delivery %s: the provider already had it; not sent again", row.id)
+                        self._push(outcome)
+                        return
+                result = await self.channels[via].send(message, now)
+                outcome.provider_id = result.provider_id
+            except SendError as exc:
+                outcome.error = exc
+                if exc.code in (ErrorCode.THROTTLED, ErrorCode.QUEUE_FULL):
+                    # Slow the whole sender down at once, not just this one message.
+                    self.limiter.pause(exc.retry_after or self.settings.retry.base_backoff)
+            except Exception as exc:
+                # Whatever broke, the request may have gone out: reconcile before any re-send.
+                log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
+                outcome.error = SendError(ErrorCode.AMBIGUOUS, True, f"unexpected {type(exc).__name__}")
+            self.senders.report(via, outcome.error)
+            self.failpoints.hit("after_send")
+            self._push(outcome)
+
+    async def _reconcile(self, row: Claimed, message: OutboundMessage) -> tuple[str, str] | None:
+        assert row.previous_claim is not None
+        names = self.senders.sms_senders() if row.channel == "sms" else [row.channel]
+        for name in names:
+            found = await self.channels[name].lookup(message, row.previous_claim)
+            if found is not None:
+                return name, found.provider_id
+        return None
+
+    def _push(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._have_outcomes.set()
+
+    async def _record_loop(self) -> None:
+        while not (self._stopped.is_set() and not self._outcomes):
+            await self._have_outcomes.wait()
+            await asyncio.sleep(self.settings.record_interval)  # let a batch gather
+            self._have_outcomes.clear()
+            batch, self._outcomes = self._outcomes, []
+            if not batch:
+                continue
+            if await self._guarded(lambda: self._record(batch)) is None:
+                self._outcomes[:0] = batch  # not recorded: keep them, and their leases
+                self._have_outcomes.set()
+                continue
+            self._in_flight.difference_update(o.delivery.id for o in batch)
+            self.failpoints.hit("after_commit", sum(1 for o in batch if o.provider_id))
+
+    async def _record(self, batch: list[Outcome]) -> bool:
+        now = self.clock()
+        policy = self.settings.retry
+        async with self.store.write() as conn:
+            await queue.record_accepted(conn, [o for o in batch if o.provider_id], now)
+            await queue.record_expired(conn, [o for o in batch if o.expired], now)
+            for outcome in (o for o in batch if o.error is not None):
+                row, error = outcome.delivery, outcome.error
+                assert error is not None
+                decision = decide(error, row.attempts + 1, now, row.expires, policy)
+                log.warning("delivery %s attempt %d: %s -> %s", row.id, row.attempts + 1, error.code, decision.action)
+                values: dict[str, Any]
+                if decision.action in (Action.RETRY, Action.SLOW_DOWN, Action.RECONCILE):
+                    values = {"state": DeliveryState.QUEUED, "next_attempt_at": decision.retry_at,
+                              "reconcile": decision.action == Action.RECONCILE}
+                else:
+                    values = {"state": DeliveryState.FAILED}
+                await queue.record_failure(conn, outcome, values, now)
+                if decision.action == Action.STOP_SUBSCRIBER:
+                    await stop_subscribers(conn, [row.subscriber_id], "provider_opt_out", now)
+                elif (decision.action == Action.GIVE_UP and row.channel == "sms" and row.has_voice
+                      and "voice" in self.channels and row.expires > now):
+                    if await queue.queue_failover(conn, row, "voice", now):
+                        log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
+        return True
+
+    async def _watch_loop(self) -> None:
+        beat = self.settings.lease.total_seconds() / 3
+        last_beat = asyncio.get_running_loop().time()
+        while not self._stopped.is_set():
+            await _first(self._stopped, timeout=self.settings.watch_interval)
+            gone = await self._guarded(lambda: queue.taken_back(self.store, list(self._pending)))
+            if gone:
+                self.drop(gone)
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now - last_beat >= beat:
+                last_beat = loop_now
+                held = set(self._pending) | self._in_flight
+                await self._guarded(lambda: queue.extend_leases(self.store, held, self.clock() + self.settings.lease))
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of the events is set, or the timeout passes."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
