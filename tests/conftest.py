@@ -8,13 +8,14 @@ import ipaddress
 import os
 import socket
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.config import load_config
-from alerts.dispatch import DispatchSettings
+from alerts.dispatch import DispatchSettings, RetryPolicy
 from alerts.simulator import Simulator
 from alerts.store import Store, upgrade
 from alerts.users import add_user, create_token
@@ -123,19 +124,41 @@ def tocsin_env(db_url: str, port: int, sim_base: str, tmp_path: Any, **extra: st
         "TWILIO_ACCOUNT_SID": SIM_SID,
         "TWILIO_AUTH_TOKEN": SIM_TOKEN,
         "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_VOICE_NUMBER": "+15005550007",
         "TWILIO_API_BASE": sim_base,
         **extra,
     }
 
 
+# Quick retries and polls, so the suite's time goes into what it tests rather than waiting.
+FAST = DispatchSettings(rate=200, idle_poll=0.1, coordinate_interval=0.3,
+                        retry=RetryPolicy(base_backoff=0.05, max_backoff=0.5, reconcile_after=1.0))
+
+
+class ShiftClock:
+    """Real time plus an offset the test moves: expiry and schedules without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
 class Tocsin:
     """A running Tocsin app and the means to act on it as different users."""
 
-    def __init__(self, client: TestClient, store: Store, sim: Simulator) -> None:
+    def __init__(self, client: TestClient, store: Store, sim: Simulator, clock: ShiftClock) -> None:
         self.client = client
         self.store = store
         self.sim = sim
-        self.config = client.server.app[CONFIG]
+        self.clock = clock
+        self.app = client.server.app
+        self.config = self.app[CONFIG]
+        self.closed = False
 
     async def user(self, name: str, role: str, countries: list[str] | None = None) -> dict[str, str]:
         now = utcnow()
@@ -144,16 +167,34 @@ class Tocsin:
             token = await create_token(conn, name, "test", now)
         return {"Authorization": f"Bearer {token}"}
 
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.client.close()
+            await self.store.close()
+
 
 @pytest.fixture
-async def tocsin(db_url: str, simulator: tuple[Simulator, str], tmp_path: Any) -> AsyncIterator[Tocsin]:
+async def start_tocsin(db_url: str, simulator: tuple[Simulator, str], tmp_path: Any) -> AsyncIterator[Any]:
+    """Start a Tocsin app on the test database (again, to test a restart) with its own
+    settings, environment and clock."""
     sim, sim_base = simulator
-    port = free_port()
-    config = load_config(tocsin_env(db_url, port, sim_base, tmp_path), toml_path=tmp_path / "none.toml")
-    app = make_app(config, settings=DispatchSettings(rate=200, idle_poll=0.05, base_backoff=0.05, max_backoff=0.5))
-    client = TestClient(TestServer(app, host="127.0.0.1", port=port))
-    await client.start_server()
-    store = Store(db_url)
-    yield Tocsin(client, store, sim)
-    await client.close()
-    await store.close()
+    started: list[Tocsin] = []
+
+    async def start(settings: DispatchSettings = FAST, clock: ShiftClock | None = None, **env: str) -> Tocsin:
+        port = free_port()
+        config = load_config(tocsin_env(db_url, port, sim_base, tmp_path, **env), toml_path=tmp_path / "none.toml")
+        clock = clock or ShiftClock()
+        client = TestClient(TestServer(make_app(config, settings=settings, clock=clock), host="127.0.0.1", port=port))
+        await client.start_server()
+        started.append(Tocsin(client, Store(db_url), sim, clock))
+        return started[-1]
+
+    yield start
+    for app in started:
+        await app.close()
+
+
+@pytest.fixture
+async def tocsin(start_tocsin: Any) -> Tocsin:
+    return await start_tocsin()

@@ -1,12 +1,27 @@
-"""The skeleton dispatcher: retries what can be retried, gives up on what cannot."""
+"""The dispatch engine through the API, against the simulator: retries, reconciliation,
+callbacks, cancel, expiry, STOP, failover, schedules, repeats and priority."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import asyncio
+import time
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from xml.etree import ElementTree
 
-from alerts.schema import deliveries
+import sqlalchemy as sa
+from twilio.request_validator import RequestValidator
+
+from alerts.dispatch.halt import stop_subscribers
+from alerts.scenarios import SCENARIOS
+from alerts.schema import audit_log, deliveries, subscribers
 from alerts.simulator import FaultRule
+from alerts.web.app import utcnow
+from tests.conftest import FAST, SIM_SID, SIM_TOKEN, ShiftClock
 from tests.helpers import PHONES, eventually, json_ok
+
+LANGS = ("az", "en", "ru", "fr", "ar")
 
 
 async def _broadcast(tocsin, status: str = "Actual") -> int:
@@ -66,4 +81,299 @@ async def test_exercise_is_marked_in_every_language(tocsin):
 
 
 async def _states_if_settled(tocsin, alert_id):
-    return _settled(await _states(tocsin, alert_id))
+    states = await _states(tocsin, alert_id)
+    print("states now:", states)  # shown when the test fails
+    return _settled(states)
+
+
+# ---- helpers for larger, slower broadcasts ----
+
+async def _subscribe_many(tocsin, count: int, region: str = "AZ-BA", channels=("sms",), lang_cycle=LANGS) -> list[str]:
+    """Subscribers straight into the table (the API path is tested elsewhere); their phones."""
+    now = utcnow()
+    phones = [f"+99450{7000000 + i}" for i in range(count)]
+    rows = [dict(phone=p, language=lang_cycle[i % len(lang_cycle)], kind="resident", region=region, country=None,
+                 city=None, area=region, sms="sms" in channels, voice="voice" in channels, status="active",
+                 consent_source="api", consent_at=now, consent_text_version="test", trip_ends=None,
+                 created_at=now, updated_at=now) for i, p in enumerate(phones)]
+    async with tocsin.store.write() as conn:
+        await conn.execute(subscribers.insert(), rows)
+    return phones
+
+
+async def _approved(tocsin, body: dict | None = None, **extra) -> int:
+    operator = await tocsin.user(f"op{uuid.uuid4().hex[:6]}", "operator")
+    approver = await tocsin.user(f"ap{uuid.uuid4().hex[:6]}", "approver")
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json=body or {
+        "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"},
+        "status": "Exercise", "audience": {"regions": ["AZ-BA"]}, **extra,
+    }), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    tocsin.operator = operator
+    return draft["id"]
+
+
+async def _by_state(tocsin, alert_id: int) -> dict[str, int]:
+    async with tocsin.store.read() as conn:
+        rows = await conn.execute(sa.select(deliveries.c.state, sa.func.count())
+                                  .where(deliveries.c.alert_id == alert_id).group_by(deliveries.c.state))
+        return dict(rows.all())
+
+
+async def _alert(tocsin, alert_id: int):
+    return await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}", headers=tocsin.operator))
+
+
+def _posts_after(sim, moment: float) -> list:
+    return [r for r in sim.received if r.method == "POST" and r.at > moment]
+
+
+SLOW = replace(FAST, rate=5.0)
+
+
+async def test_ambiguous_timeouts_are_reconciled_not_resent(start_tocsin):
+    # The provider takes longer than our timeout but does create the message: asking it
+    # before trying again must find the message, so nobody gets the alert twice.
+    tocsin = await start_tocsin(TWILIO_REQUEST_TIMEOUT="0.5")
+    tocsin.sim.script(FaultRule(status=None, delay=0.8, times=2, path="Messages"),
+                      FaultRule(status=500, times=2, path="Messages"),
+                      FaultRule(status=429, code=20429, retry_after=1, times=1, path="Messages"))
+    phones = await _subscribe_many(tocsin, 6)
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _settled_alert(tocsin, alert_id, 6), timeout=30)
+    assert await _by_state(tocsin, alert_id) == {"delivered": 6}
+    created = [m["to"] for m in tocsin.sim.created()]
+    assert sorted(created) == sorted(phones)  # each accepted exactly once
+    lookups = [r for r in tocsin.sim.received if r.method == "GET" and "Messages.json" in r.path]
+    assert len(lookups) >= 2  # the two timeouts were reconciled through Twilio's message list
+    async with tocsin.store.read() as conn:
+        reconciled = (await conn.execute(sa.select(deliveries.c.error_code, deliveries.c.provider_id)
+                                         .where(deliveries.c.alert_id == alert_id))).all()
+    assert all(sid in {m["sid"] for m in tocsin.sim.created()} for _, sid in reconciled)
+
+
+async def _settled_alert(tocsin, alert_id: int, total: int):
+    states = await _by_state(tocsin, alert_id)
+    done = sum(n for s, n in states.items() if s in ("delivered", "failed", "undelivered", "skipped", "cancelled", "expired"))
+    return states if done == total else None
+
+
+async def test_duplicated_and_reordered_status_callbacks_leave_states_right(start_tocsin):
+    tocsin = await start_tocsin()
+    tocsin.sim.statuses = ()  # the test plays the provider's callbacks itself
+    phones = await _subscribe_many(tocsin, 3)
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _only(tocsin, alert_id, {"accepted": 3}))
+    sids = {m["to"]: m["sid"] for m in tocsin.sim.created()}
+    script = {
+        phones[0]: ["delivered", "sent", "delivered", "sent", "queued"],  # late 'sent' after 'delivered'
+        phones[1]: ["sent", "sent", "undelivered", "delivered", "sent"],  # a final state stays final
+        phones[2]: ["sent", "sent"],  # duplicates
+    }
+    url = tocsin.config.public_url + "/twilio/sms/status"
+    validator = RequestValidator(SIM_TOKEN)
+    for phone, statuses in script.items():
+        for status in statuses:
+            form = {"MessageSid": sids[phone], "MessageStatus": status, "To": phone, "AccountSid": SIM_SID}
+            response = await tocsin.client.post("/twilio/sms/status", data=form,
+                                                headers={"X-Twilio-Signature": validator.compute_signature(url, form)})
+            assert response.status == 204
+    async with tocsin.store.read() as conn:
+        rows = dict((await conn.execute(sa.select(subscribers.c.phone, deliveries.c.state)
+                                        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                                        .where(deliveries.c.alert_id == alert_id))).all())
+    assert rows == {phones[0]: "delivered", phones[1]: "undelivered", phones[2]: "sent"}
+
+
+async def _only(tocsin, alert_id, expected):
+    return await _by_state(tocsin, alert_id) == expected
+
+
+async def test_cancel_stops_sending_within_a_second(start_tocsin):
+    tocsin = await start_tocsin(settings=SLOW)
+    await _subscribe_many(tocsin, 40)
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _at_least_sent(tocsin, 3))
+    cancelled = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert_id}/cancel", headers=tocsin.operator))
+    returned = time.monotonic()
+    assert cancelled["state"] == "cancelled" and cancelled["halted_deliveries"] > 20
+    await asyncio.sleep(2.0)
+    assert _posts_after(tocsin.sim, returned + 1.0) == []
+    states = await _by_state(tocsin, alert_id)
+    assert set(states) <= {"accepted", "sent", "delivered", "cancelled"}
+    assert states["cancelled"] == 40 - len(tocsin.sim.created())
+    # A second cancel is a conflict, not a crash; and nothing restarts the alert.
+    again = await tocsin.client.post(f"/api/v1/alerts/{alert_id}/cancel", headers=tocsin.operator)
+    assert again.status == 409
+    assert (await _alert(tocsin, alert_id))["state"] == "cancelled"
+
+
+async def _at_least_sent(tocsin, n):
+    return len(tocsin.sim.created()) >= n
+
+
+async def test_expiry_stops_sending_within_a_second(start_tocsin):
+    tocsin = await start_tocsin(settings=SLOW)
+    await _subscribe_many(tocsin, 40)
+    alert_id = await _approved(tocsin, expires_in_minutes=30)
+    await eventually(lambda: _at_least_sent(tocsin, 3))
+    tocsin.clock.advance(minutes=31)
+    moved = time.monotonic()
+    await asyncio.sleep(2.0)
+    assert _posts_after(tocsin.sim, moved + 1.0) == []
+    states = await _by_state(tocsin, alert_id)
+    assert states["expired"] == 40 - len(tocsin.sim.created())
+    alert = await eventually(lambda: _alert_in(tocsin, alert_id, "expired"))
+    assert alert["halted_reason"] == "expired"
+
+
+async def _alert_in(tocsin, alert_id, state):
+    alert = await _alert(tocsin, alert_id)
+    return alert if alert["state"] == state else None
+
+
+async def test_stop_mid_broadcast_skips_that_subscribers_pending_deliveries(start_tocsin):
+    tocsin = await start_tocsin(settings=SLOW)
+    phones = await _subscribe_many(tocsin, 30)
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _at_least_sent(tocsin, 2))
+    # Some of these are claimed by the worker already, the rest still queued.
+    stopping = phones[5:20]
+    async with tocsin.store.write() as conn:
+        ids = (await conn.scalars(sa.select(subscribers.c.id).where(subscribers.c.phone.in_(stopping)))).all()
+        await stop_subscribers(conn, list(ids), "STOP keyword", tocsin.clock())
+    stopped_at = time.monotonic()
+    await eventually(lambda: _settled_alert(tocsin, alert_id, 30), timeout=30)
+    late = [r for r in _posts_after(tocsin.sim, stopped_at + 1.0) if r.params.get("To") in stopping]
+    assert late == []
+    states = await _by_state(tocsin, alert_id)
+    assert states.get("skipped", 0) >= 10
+    assert states.get("skipped", 0) + len(tocsin.sim.created()) == 30
+
+
+async def test_opt_out_at_the_provider_stops_the_subscriber(start_tocsin):
+    tocsin = await start_tocsin()
+    phones = await _subscribe_many(tocsin, 3, channels=("sms", "voice"))
+    tocsin.sim.script(FaultRule(status=400, code=21610, to=phones[1], times=None, path="Messages"))
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _settled_alert(tocsin, alert_id, 3))
+    async with tocsin.store.read() as conn:
+        status = await conn.scalar(sa.select(subscribers.c.status).where(subscribers.c.phone == phones[1]))
+        failed = (await conn.execute(sa.select(deliveries.c.channel, deliveries.c.error_code)
+                                     .where(deliveries.c.state == "failed"))).all()
+    assert status == "stopped"
+    assert failed == [("sms", "OPTED_OUT")]
+    assert tocsin.sim.calls() == []  # an opt-out is not a reason to call them instead
+
+
+async def test_permanent_sms_failure_goes_by_voice(start_tocsin):
+    tocsin = await start_tocsin()
+    phones = await _subscribe_many(tocsin, 2, channels=("sms", "voice"), lang_cycle=("az", "fr"))
+    for phone in phones:
+        tocsin.sim.script(FaultRule(status=400, code=21614, to=phone, times=None, path="Messages"))
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _calls(tocsin, 2))
+    calls = {c["to"]: c for c in tocsin.sim.calls()}
+    assert set(calls) == set(phones)
+    says = {phone: [(e.get("language"), e.text) for e in ElementTree.fromstring(tocsin.sim.twiml[c["sid"]]).iter("Say")]
+            for phone, c in calls.items()}
+    # Azerbaijani has no Twilio voice: that reader hears Russian and English, never <Say> in az.
+    assert {lang for lang, _ in says[phones[0]]} >= {"ru-RU", "en-GB"}
+    assert all(not (lang or "").startswith("az") for lang, _ in says[phones[0]])
+    assert any(lang == "fr-FR" and "EXERCICE" in text for lang, text in says[phones[1]])
+    async with tocsin.store.read() as conn:
+        rows = (await conn.execute(sa.select(deliveries.c.channel, deliveries.c.state)
+                                   .where(deliveries.c.alert_id == alert_id))).all()
+    assert sorted(c for c, s in rows if s == "failed") == ["sms", "sms"]
+    assert sorted(c for c, s in rows if s != "failed") == ["voice", "voice"]
+
+
+async def _calls(tocsin, n):
+    return len(tocsin.sim.calls()) >= n
+
+
+async def test_secondary_sender_takes_over_from_a_failing_primary(start_tocsin):
+    tocsin = await start_tocsin(settings=replace(FAST, failover_after=3),
+                                TWILIO_SECONDARY_FROM_NUMBER="+15005550009")
+    tocsin.sim.script(FaultRule(status=503, sender="+15005550006", times=None, path="Messages"))
+    phones = await _subscribe_many(tocsin, 8)
+    alert_id = await _approved(tocsin)
+    await eventually(lambda: _settled_alert(tocsin, alert_id, 8), timeout=30)
+    assert await _by_state(tocsin, alert_id) == {"delivered": 8}
+    senders = {m["to"]: m["from"] for m in tocsin.sim.created()}
+    assert sorted(senders) == sorted(phones) and set(senders.values()) == {"+15005550009"}
+
+
+async def test_scheduled_alert_survives_a_restart(start_tocsin):
+    first = await start_tocsin()
+    await _subscribe_many(first, 3)
+    send_at = first.clock() + timedelta(seconds=3)
+    due = time.monotonic() + 3
+    alert_id = await _approved(first, send_at=send_at.isoformat())
+    assert (await _alert(first, alert_id))["state"] == "scheduled"
+    await first.close()  # down before its time
+    second = await start_tocsin()
+    second.operator = first.operator
+    await eventually(lambda: _settled_alert(second, alert_id, 3), timeout=20)
+    first_post = min(r.at for r in second.sim.received if r.method == "POST")
+    assert first_post >= due - 0.1  # not before its time
+    assert len(second.sim.created()) == 3
+    await eventually(lambda: _alert_in(second, alert_id, "sent"))
+
+
+async def test_scheduled_alert_missed_beyond_grace_is_reported_not_sent(start_tocsin):
+    first = await start_tocsin()
+    await _subscribe_many(first, 3)
+    alert_id = await _approved(first, send_at=(first.clock() + timedelta(seconds=3)).isoformat())
+    await first.close()
+    late = ShiftClock()
+    late.advance(minutes=20)  # the service was down for 20 minutes; the grace is 15
+    second = await start_tocsin(clock=late)
+    second.operator = first.operator
+    alert = await eventually(lambda: _alert_in(second, alert_id, "expired"))
+    assert alert["halted_reason"] == "missed"
+    assert second.sim.created() == []
+    async with second.store.read() as conn:
+        actions = (await conn.scalars(sa.select(audit_log.c.action))).all()
+    assert "alert.missed" in actions
+
+
+async def test_scheduled_alert_late_within_grace_is_sent(start_tocsin):
+    first = await start_tocsin()
+    await _subscribe_many(first, 2)
+    alert_id = await _approved(first, send_at=(first.clock() + timedelta(seconds=3)).isoformat())
+    await first.close()
+    late = ShiftClock()
+    late.advance(minutes=5)
+    second = await start_tocsin(clock=late)
+    await eventually(lambda: _settled_alert(second, alert_id, 2), timeout=20)
+    assert len(second.sim.created()) == 2
+
+
+async def test_repeating_alert_sends_each_round_until_expiry(start_tocsin):
+    tocsin = await start_tocsin()
+    phones = await _subscribe_many(tocsin, 2)
+    alert_id = await _approved(tocsin, expires_in_minutes=12, repeat_every_minutes=5)
+    round_one = await eventually(lambda: _alert_in(tocsin, alert_id, "scheduled"))
+    assert round_one["round"] == 1 and len(tocsin.sim.created()) == 2
+    tocsin.clock.advance(minutes=5, seconds=1)
+    await eventually(lambda: _at_least_sent(tocsin, 4))
+    round_two = await eventually(lambda: _alert_in(tocsin, alert_id, "scheduled"))
+    assert round_two["round"] == 2
+    tocsin.clock.advance(minutes=5, seconds=1)
+    # The next round would fall after expiry: the alert ends as sent after this one.
+    await eventually(lambda: _alert_in(tocsin, alert_id, "sent"))
+    assert sorted(m["to"] for m in tocsin.sim.created()) == sorted(phones * 3)
+
+
+async def test_corrections_and_severe_alerts_go_first(start_tocsin):
+    tocsin = await start_tocsin(settings=replace(FAST, rate=10.0))
+    await _subscribe_many(tocsin, 30)
+    minor = await _approved(tocsin, {"scenario": "epidemic", "params": SCENARIOS["epidemic"].example_params(),
+                                     "status": "Exercise", "audience": {"regions": ["AZ-BA"]}})
+    await eventually(lambda: _at_least_sent(tocsin, 2))
+    urgent = await _approved(tocsin)
+    await eventually(lambda: _settled_alert(tocsin, urgent, 30), timeout=30)
+    states = await _by_state(tocsin, minor)
+    assert states.get("queued", 0) + states.get("sending", 0) > 0  # the urgent one overtook it

@@ -1,0 +1,102 @@
+"""One case per Twilio answer of SPEC §6, scripted into the simulator: the SMS channel makes
+its one attempt with the real twilio library, and the dispatcher's policy decides."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from alerts.config import Secret
+from alerts.dispatch.decisions import Action, RetryPolicy, decide
+from alerts.simulator import FaultRule
+from channels.base import ErrorCode, OutboundMessage, SendError
+from channels.sms import SmsChannel, SmsConfig
+from tests.conftest import SIM_SID, SIM_TOKEN
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+EXPIRES = NOW + timedelta(hours=1)
+POLICY = RetryPolicy(max_attempts=6, base_backoff=2.0, max_backoff=300.0, reconcile_after=5.0)
+MESSAGE = OutboundMessage(1, "+994505550101", "Zəlzələ: binadan çıxın.", EXPIRES, "az")
+
+# (name, fault, our code, action, Retry-After honoured as the delay)
+CASES = [
+    ("invalid number 21211", FaultRule(status=400, code=21211), ErrorCode.INVALID_NUMBER, Action.GIVE_UP, None),
+    ("not a mobile 21614", FaultRule(status=400, code=21614), ErrorCode.INVALID_NUMBER, Action.GIVE_UP, None),
+    ("opted out 21610", FaultRule(status=400, code=21610), ErrorCode.OPTED_OUT, Action.STOP_SUBSCRIBER, None),
+    ("queue full 21611", FaultRule(status=400, code=21611), ErrorCode.QUEUE_FULL, Action.SLOW_DOWN, None),
+    ("queue overflow 30001", FaultRule(status=400, code=30001), ErrorCode.QUEUE_FULL, Action.SLOW_DOWN, None),
+    ("throttled 20429", FaultRule(status=429, code=20429, retry_after=7), ErrorCode.THROTTLED, Action.SLOW_DOWN, 7),
+    ("plain 429", FaultRule(status=429, code=429, retry_after=3), ErrorCode.THROTTLED, Action.SLOW_DOWN, 3),
+    ("server error 500", FaultRule(status=500), ErrorCode.PROVIDER_ERROR, Action.RETRY, None),
+    ("bad gateway 502", FaultRule(status=502), ErrorCode.PROVIDER_ERROR, Action.RETRY, None),
+    ("timeout", FaultRule(status=None, delay=1.0), ErrorCode.AMBIGUOUS, Action.RECONCILE, None),
+]
+
+
+def _channel(base: str, timeout: float = 0.3) -> SmsChannel:
+    return SmsChannel(SmsConfig(account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number="+15005550006",
+                                messaging_service_sid=None, api_base=base,
+                                status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout))
+
+
+async def _attempt(channel: SmsChannel) -> SendError:
+    with pytest.raises(SendError) as caught:
+        await channel.send(MESSAGE, NOW)
+    return caught.value
+
+
+@pytest.mark.parametrize("name, fault, code, action, retry_after", CASES, ids=[c[0] for c in CASES])
+async def test_twilio_answer_leads_to_decision(simulator, name, fault, code, action, retry_after):
+    sim, base = simulator
+    sim.script(fault)
+    channel = _channel(base)
+    try:
+        error = await _attempt(channel)
+    finally:
+        await channel.close()
+    assert error.code == code
+    decision = decide(error, 1, NOW, EXPIRES, POLICY)
+    assert decision.action == action
+    if action in (Action.RETRY, Action.SLOW_DOWN, Action.RECONCILE):
+        assert NOW < decision.retry_at < EXPIRES
+    if retry_after is not None:
+        assert decision.retry_at == NOW + timedelta(seconds=retry_after)
+        assert decision.pause == retry_after
+    if action == Action.RECONCILE:
+        assert decision.retry_at == NOW + timedelta(seconds=POLICY.reconcile_after)
+    assert len([r for r in sim.received if r.method == "POST"]) == 1  # one attempt, never the library's retries
+
+
+async def test_connection_refused_is_retried():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nobody listens there
+    channel = _channel(f"http://127.0.0.1:{port}")
+    try:
+        error = await _attempt(channel)
+    finally:
+        await channel.close()
+    assert error.code == ErrorCode.CONNECTION
+    assert decide(error, 1, NOW, EXPIRES, POLICY).action == Action.RETRY
+
+
+@pytest.mark.parametrize("attempts, expires, action", [
+    (5, EXPIRES, Action.RETRY),  # under the cap
+    (6, EXPIRES, Action.GIVE_UP),  # the cap
+    (1, NOW + timedelta(seconds=0.5), Action.GIVE_UP),  # the backoff would land after expiry
+])
+def test_attempt_cap_and_expiry_bound_retries(attempts, expires, action):
+    error = SendError(ErrorCode.PROVIDER_ERROR, True)
+    assert decide(error, attempts, NOW, expires, POLICY).action == action
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    error = SendError(ErrorCode.PROVIDER_ERROR, True)
+    delays = {n: [(decide(error, n, NOW, NOW + timedelta(days=1), RetryPolicy(max_attempts=99)).retry_at - NOW)
+                  .total_seconds() for _ in range(50)] for n in (1, 3, 12)}
+    assert all(1.0 <= d <= 2.0 for d in delays[1])
+    assert all(4.0 <= d <= 8.0 for d in delays[3])
+    assert all(150.0 <= d <= 300.0 for d in delays[12])
+    assert len(set(delays[3])) > 1  # jittered, so one burst's retries spread apart
