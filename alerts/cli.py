@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import sys
@@ -43,6 +44,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config.simulator:
         print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
     print(f"Tocsin on {config.public_url} (database: {config.database_url.split('://', 1)[0]})", flush=True)
+    # What exists at start lives as long as the process: keep it out of every collection,
+    # and collect young objects less often (a broadcast makes many short-lived ones).
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
     # A worker-only instance still answers /healthz, on its own port.
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
     return 0

@@ -177,7 +177,6 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_claim", "alert_id", "state", "next_attempt_at", "id"),
     sa.Index("ix_deliveries_subscriber", "subscriber_id", "state"),
     sa.Index("ix_deliveries_provider_id", "provider_id"),
-    sa.Index("ix_deliveries_alert_state", "alert_id", "state"),
 )
 
 # Append-only; each row's hash covers the previous row's hash, so an edit breaks the chain.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -30,18 +31,24 @@ class Store:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: AsyncEngine = create_async_engine(self.url, connect_args={"timeout": 30})
             _tune_sqlite(self.engine)
+            # SQLite has one writer at a time, and its busy handler polls: a waiting writer
+            # can miss gap after gap between another's transactions. Queueing this process's
+            # writers in order keeps a claim from starving behind a long materialisation.
+            self._writers: asyncio.Lock | None = asyncio.Lock()
         else:
             self.engine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self._writers = None
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that may write. On SQLite it takes the write lock up front
         (BEGIN IMMEDIATE): a deferred transaction that reads then writes fails with
         'database is locked' when another writer got in between."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(**{_WRITE: True})
-            async with conn.begin():
-                yield conn
+        async with self._writers or contextlib.nullcontext():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    yield conn
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -55,8 +55,11 @@ def _priority() -> list[Any]:
     return [correction, severity, alerts.c.id]
 
 
-async def claim(store: Store, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: timedelta) -> list[Claimed]:
     async with store.write() as conn:
+        # Read the clock once the write lock is held: a claim that waited for it must see
+        # what was queued meanwhile, and its lease must not be shortened by the wait.
+        now = clock()
         live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING)
                                    .order_by(*_priority()))).all()
         rows: list[Any] = []

@@ -103,7 +103,7 @@ class Dispatcher:
             claimed = []
             if room >= max(1, size // 2):
                 claimed = await self._guarded(
-                    lambda: queue.claim(self.store, self.clock(), room, self.settings.lease)) or []
+                    lambda: queue.claim(self.store, self.clock, room, self.settings.lease)) or []
                 for row in claimed:
                     self._pending[row.id] = row
                     task = asyncio.create_task(self._deliver(row))
