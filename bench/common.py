@@ -1,0 +1,363 @@
+"""What the benchmarks share: the simulator subprocess, throwaway databases, subscribers made
+by SQL, an alert taken through the real workflow, a running dispatch engine, and tables."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator, Sequence
+
+import aiohttp
+import sqlalchemy as sa
+
+SIM_SID = "AC" + "b7" * 16
+SIM_TOKEN = "bench-simulated-auth-token"
+FROM_NUMBER = "+15005550006"
+REGION = "AZ-BA"
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("az", "en", "ru", "fr", "ar")
+DRAFT = {
+    "scenario": "earthquake",
+    "params": {"magnitude": 4.2, "epicentre": REGION},
+    "status": "Exercise",
+    "audience": {"regions": [REGION]},
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---- the simulator, in its own process ----
+
+class SimProcess:
+    """alerts.simulator.Simulator (status callbacks off) in a subprocess on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.simserver"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"simulator did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._session: aiohttp.ClientSession | None = None
+
+    def messages_url(self) -> str:
+        return f"{self.base}/2010-04-01/Accounts/{SIM_SID}/Messages.json"
+
+    async def _get(self, path: str) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.get(self.base + path) as resp:
+            resp.raise_for_status()
+            return await resp.json()
+
+    async def posts(self) -> list[float]:
+        """Receive times (this machine's monotonic clock) of every Messages POST, in order."""
+        return (await self._get("/_bench/posts"))["posts"]
+
+    async def count(self) -> int:
+        return (await self._get("/_bench/count"))["received"]
+
+    async def reset(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.post(self.base + "/_bench/reset") as resp:
+            resp.raise_for_status()
+
+    async def wait_posts(self, at_least: int, timeout: float, poll: float = 0.05) -> None:
+        deadline = time.monotonic() + timeout
+        while await self.count() < at_least:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"simulator got fewer than {at_least} requests in {timeout}s")
+            await asyncio.sleep(poll)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@contextlib.contextmanager
+def simulator() -> Iterator[SimProcess]:
+    sim = SimProcess()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+# ---- databases ----
+
+@dataclass
+class Databases:
+    """Throwaway databases: SQLite files in a temporary directory, and databases on one
+    throwaway PostgreSQL cluster (tests.pgserver) started on first use."""
+
+    tmp: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="tocsin-bench-"))
+    pg: Any = None
+    pg_tried: bool = False
+
+    async def new(self, engine: str) -> str:
+        from alerts.store import upgrade
+
+        if engine == "sqlite":
+            url = f"sqlite:///{self.tmp}/{uuid.uuid4().hex[:8]}.db"
+            await upgrade(url)
+            return url
+        if engine != "postgresql":
+            raise ValueError(engine)
+        if not self.pg_tried:
+            self.pg_tried = True
+            from tests import pgserver
+
+            self.pg = await asyncio.to_thread(pgserver.start)
+        if self.pg is None:
+            raise RuntimeError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)")
+        name = f"b_{uuid.uuid4().hex[:10]}"
+        await asyncio.to_thread(self.pg.create_database, name)
+        return self.pg.url(name)
+
+    def close(self) -> None:
+        if self.pg is not None:
+            self.pg.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def sqlite_file(url: str) -> str:
+    return url.split("///", 1)[1]
+
+
+# ---- subscribers, made by the database itself ----
+
+async def generate_subscribers(store: Any, count: int, region: str = REGION, start: int = 1) -> float:
+    """`count` active SMS subscribers in `region`, languages in turn, unique phones; generated
+    in SQL (SQLite: a recursive CTE; PostgreSQL: generate_series), so no Python memory.
+    Returns the seconds taken."""
+    from alerts.schema import UTCDateTime
+
+    lang = "CASE n % 5 WHEN 0 THEN 'az' WHEN 1 THEN 'en' WHEN 2 THEN 'ru' WHEN 3 THEN 'fr' ELSE 'ar' END"
+    columns = ("phone, language, kind, region, country, city, area, sms, voice, status, consent_source, "
+               "consent_at, consent_text_version, trip_ends, created_at, updated_at")
+    if store.is_sqlite:
+        source = ("WITH RECURSIVE seq(n) AS (SELECT :lo UNION ALL SELECT n + 1 FROM seq WHERE n < :hi) "
+                  f"SELECT '+99450' || printf('%07d', n), {lang}, 'resident', :region, NULL, NULL, :region, 1, 0, "
+                  "'active', 'api', :now, 'bench', NULL, :now, :now FROM seq")
+    else:
+        source = (f"SELECT '+99450' || lpad(n::text, 7, '0'), {lang}, 'resident', :region, NULL, NULL, :region, "
+                  "true, false, 'active', 'api', :now, 'bench', NULL, :now, :now FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS n")
+    stmt = sa.text(f"INSERT INTO subscribers ({columns}) {source}").bindparams(
+        sa.bindparam("now", type_=UTCDateTime()))
+    began = time.perf_counter()
+    async with store.write() as conn:
+        await conn.execute(stmt, {"lo": start, "hi": start + count - 1, "region": region, "now": utcnow()})
+    if not store.is_sqlite:
+        async with store.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(sa.text("VACUUM ANALYZE subscribers"))
+    else:
+        async with store.write() as conn:
+            await conn.execute(sa.text("ANALYZE"))
+    return time.perf_counter() - began
+
+
+# ---- people and alerts, through alerts.workflow ----
+
+@dataclass
+class People:
+    operator: Any
+    approver: Any
+
+
+async def make_people(store: Any) -> People:
+    from alerts.model import Role
+    from alerts.users import User, add_user
+
+    now = utcnow()
+    tag = uuid.uuid4().hex[:6]
+    async with store.write() as conn:
+        op = await add_user(conn, f"bench-op-{tag}", "a-long-bench-password", "operator", [], now)
+        ap = await add_user(conn, f"bench-ap-{tag}", "a-long-bench-password", "approver", [], now)
+    return People(User(op, f"bench-op-{tag}", Role.OPERATOR, frozenset()),
+                  User(ap, f"bench-ap-{tag}", Role.APPROVER, frozenset()))
+
+
+async def submitted_alert(store: Any, people: People, body: dict[str, Any] | None = None) -> int:
+    """Drafted and submitted through alerts.workflow: one approve away from sending."""
+    from alerts import workflow
+
+    now = utcnow()
+    values = workflow.parse_draft(body or DRAFT, people.operator, now, {"sms"})
+    async with store.write() as conn:
+        alert_id = await workflow.create_draft(conn, values, people.operator, "bench@tocsin.example", now)
+    async with store.write() as conn:
+        await workflow.submit(conn, alert_id, people.operator, utcnow())
+    return alert_id
+
+
+async def approve(store: Any, people: People, alert_id: int) -> tuple[float, float]:
+    """Approve as the API does (one write transaction); the monotonic times at which the
+    approve began and at which it committed."""
+    from alerts import workflow
+
+    began = time.monotonic()
+    async with store.write() as conn:
+        await workflow.approve(conn, alert_id, people.approver, utcnow())
+    return began, time.monotonic()
+
+
+async def insert_approved_alert(store: Any, people: People, body: dict[str, Any] | None = None) -> int:
+    """An alert row straight in state 'approved', texts rendered by workflow.parse_draft
+    (skips the audience-language checks, which scan the whole audience)."""
+    from alerts import workflow
+    from alerts.schema import alerts
+
+    now = utcnow()
+    values = workflow.parse_draft(body or DRAFT, people.operator, now, {"sms"})
+    async with store.write() as conn:
+        return (await conn.execute(
+            alerts.insert().values(**values, sender="bench@tocsin.example", state="approved",
+                                   author_id=people.operator.id, approver_id=people.approver.id,
+                                   created_at=now, updated_at=now, submitted_at=now, approved_at=now)
+            .returning(alerts.c.id))).scalar_one()
+
+
+async def delivery_states(store: Any, alert_id: int) -> dict[str, int]:
+    from alerts.schema import deliveries
+
+    async with store.read() as conn:
+        rows = await conn.execute(sa.select(deliveries.c.state, sa.func.count())
+                                  .where(deliveries.c.alert_id == alert_id).group_by(deliveries.c.state))
+        return dict(rows.all())
+
+
+# ---- the dispatch engine ----
+
+def sms_channel(sim: SimProcess, timeout: float = 30.0) -> Any:
+    from alerts.config import Secret
+    from channels.sms import SmsChannel, SmsConfig
+
+    return SmsChannel(SmsConfig(
+        account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number=FROM_NUMBER, messaging_service_sid=None,
+        api_base=sim.base, status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout,
+    ))
+
+
+class Engine:
+    """A Coordinator and a Dispatcher wired as alerts.web.app wires them."""
+
+    def __init__(self, store: Any, sim: SimProcess, settings: Any) -> None:
+        from alerts.dispatch import Coordinator, Dispatcher, Failpoints
+
+        self.store = store
+        self.channel = sms_channel(sim)
+        self.dispatcher = Dispatcher(store, {"sms": self.channel}, utcnow, settings, Failpoints(""))
+        self.coordinator = Coordinator(store, utcnow, settings, on_work=self.dispatcher.wake)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.coordinator.run())]
+
+    def wake(self) -> None:
+        """What Events.local does after an alert's change commits."""
+        self.coordinator.wake()
+        self.dispatcher.wake()
+
+    async def stop(self) -> None:
+        await asyncio.gather(self.dispatcher.stop(), self.coordinator.stop())
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=40)
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.channel.close()
+
+
+@contextlib.asynccontextmanager
+async def engine(store: Any, sim: SimProcess, settings: Any) -> AsyncIterator[Engine]:
+    running = Engine(store, sim, settings)
+    running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+# ---- output ----
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], note: str | None = None) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # plain text when rich is missing
+        print(f"\n{title}")
+        widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
+        print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
+        for row in rows:
+            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+        if note:
+            print(note)
+        return
+    out = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        out.add_column(column, justify="left" if i == 0 else "right")
+    for row in rows:
+        out.add_row(*(str(v) for v in row))
+    console = Console(width=max(150, shutil.get_terminal_size().columns))
+    console.print(out)
+    if note:
+        console.print(note)
+
+
+def quiet() -> None:
+    """The engine's warnings (cancels, halts) are expected here: keep the output to tables."""
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def machine() -> str:
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPU(s), {cpu}; Python {platform.python_version()}"
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux

@@ -1,0 +1,294 @@
+"""SMS fan-out: the whole Tocsin pipeline against a bare aiohttp client and a plain loop of the
+synchronous twilio client, all three against one Twilio simulator in a separate process, in
+one run.
+
+    .venv/bin/python -m bench.fanout [--recipients 20000] [--sync-sample 1000] [--in-flight 64]
+                                     [--repeat 3] [--db sqlite postgresql] [--gc-freeze] [--profile]
+
+SPEC §12: pipeline >= 0.6 x bare aiohttp, and >= 3 x the synchronous twilio client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import gc
+import io
+import pstats
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+
+from bench.common import (
+    FROM_NUMBER, SIM_SID, SIM_TOKEN, Databases, SimProcess, approve, delivery_states, engine, generate_subscribers,
+    machine, make_people, quiet, simulator, sms_channel, submitted_alert, table, utcnow, verdict,
+)
+
+BODY_FALLBACK = "EXERCISE: benchmark message"
+
+
+@dataclass
+class Run:
+    name: str
+    messages: int
+    seconds: float  # client side: from the start to the last answer recorded
+    sim_seconds: float  # simulator side: first POST received to last POST received
+    cpu: tuple[float, float] = (0.0, 0.0)  # this process's CPU seconds: (event-loop thread, other threads)
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+    @property
+    def cpu_ms(self) -> str:
+        main, other = (max(0.0, 1000 * c / self.messages) for c in self.cpu)
+        return f"{main:.2f} + {other:.2f}"
+
+    @property
+    def sim_rate(self) -> float:
+        return (self.messages - 1) / self.sim_seconds if self.sim_seconds > 0 else float("nan")
+
+
+class CpuMeter:
+    """CPU seconds of this process: the event-loop thread's, and all other threads' (aiosqlite's
+    worker threads, or the thread the synchronous client runs in)."""
+
+    def __init__(self) -> None:
+        self.thread, self.process = _cpu(resource.RUSAGE_THREAD), _cpu(resource.RUSAGE_SELF)
+
+    def read(self) -> tuple[float, float]:
+        thread = _cpu(resource.RUSAGE_THREAD) - self.thread
+        return thread, _cpu(resource.RUSAGE_SELF) - self.process - thread
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _form(i: int, body: str) -> dict[str, str]:
+    # What SmsChannel.send makes the twilio library POST.
+    return {"To": f"+99450{i:07d}", "From": FROM_NUMBER, "Body": body,
+            "StatusCallback": "http://127.0.0.1:9/twilio/sms/status", "ValidityPeriod": "21600"}
+
+
+async def bare(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
+    """The same Messages.json form POSTs with a bare aiohttp client and the same concurrency."""
+    await sim.reset()
+    url = sim.messages_url()
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{SIM_SID}:{SIM_TOKEN}".encode()).decode()}
+    next_i = 0
+    async with aiohttp.ClientSession(headers=auth) as session:
+        async def worker() -> None:
+            nonlocal next_i
+            while next_i < count:
+                next_i += 1
+                async with session.post(url, data=_form(next_i, body)) as resp:
+                    answer = await resp.json()
+                    assert resp.status == 201, answer
+
+        meter, began = CpuMeter(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds, cpu = time.perf_counter() - began, meter.read()
+    posts = await sim.posts()
+    return Run("bare aiohttp client", count, seconds, posts[-1] - posts[0], cpu)
+
+
+async def twilio_async(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
+    """For the breakdown only: SmsChannel.send (the twilio library's async client) with the same
+    concurrency and no database, dispatcher or pacing: what the library itself costs."""
+    from channels.base import OutboundMessage
+
+    await sim.reset()
+    channel = sms_channel(sim)
+    expires = utcnow() + timedelta(hours=6)
+    next_i = 0
+    try:
+        async def worker() -> None:
+            nonlocal next_i
+            while next_i < count:
+                next_i += 1
+                await channel.send(OutboundMessage(next_i, f"+99450{next_i:07d}", body, expires), utcnow())
+
+        meter, began = CpuMeter(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds, cpu = time.perf_counter() - began, meter.read()
+    finally:
+        await channel.close()
+    posts = await sim.posts()
+    return Run("SmsChannel.send alone (twilio async, no DB)", count, seconds, posts[-1] - posts[0], cpu)
+
+
+def sync_twilio(base: str, count: int, body: str) -> tuple[float, int]:
+    """A plain loop of the synchronous twilio client's messages.create()."""
+    from twilio.rest import Client
+
+    client = Client(SIM_SID, SIM_TOKEN, environment={})
+    client.api.base_url = base
+    began = time.perf_counter()
+    for i in range(count):
+        client.messages.create(to=f"+99450{i + 1:07d}", from_=FROM_NUMBER, body=body,
+                               status_callback="http://127.0.0.1:9/twilio/sms/status", validity_period=21600)
+    return time.perf_counter() - began, count
+
+
+async def sync(sim: SimProcess, count: int, body: str) -> Run:
+    await sim.reset()
+    meter = CpuMeter()
+    seconds, sent = await asyncio.to_thread(sync_twilio, sim.base, count, body)
+    cpu = meter.read()
+    posts = await sim.posts()
+    return Run("sync twilio Client loop", sent, seconds, posts[-1] - posts[0], cpu)
+
+
+async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, settings: Any,
+                   profile: bool) -> tuple[Run, str, str]:
+    """Subscribers in the database, an alert approved through alerts.workflow, then the
+    Coordinator and Dispatcher send with SmsChannel until every delivery is 'accepted'."""
+    from alerts.store import Store
+
+    await sim.reset()
+    store = Store(await dbs.new(db))
+    try:
+        await generate_subscribers(store, count)
+        people = await make_people(store)
+        alert_id = await submitted_alert(store, people)
+        async with store.read() as conn:
+            from alerts.schema import alerts
+            import sqlalchemy as sa
+
+            texts = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
+        body = _english_sms(texts)
+        profiler = cProfile.Profile() if profile else None
+        async with engine(store, sim, settings) as running:
+            await asyncio.sleep(0.3)  # let the coordinator's first tick pass: the engine is idle
+            if profiler:
+                profiler.enable()
+            meter = CpuMeter()
+            began, committed = await approve(store, people, alert_id)
+            running.wake()
+            # Wait on the simulator (cheap to ask), then on the database for the last records.
+            await sim.wait_posts(count, timeout=600, poll=0.25)
+            while True:
+                states = await delivery_states(store, alert_id)
+                if states.get("accepted", 0) >= count:
+                    break
+                if set(states) - {"queued", "sending", "accepted"}:
+                    raise RuntimeError(f"unexpected delivery states: {states}")
+                await asyncio.sleep(0.01)
+            finished, cpu = time.monotonic(), meter.read()
+            if profiler:
+                profiler.disable()
+        posts = await sim.posts()
+        if len(posts) != count:
+            raise RuntimeError(f"the simulator got {len(posts)} POSTs for {count} deliveries")
+        report = ""
+        if profiler:
+            buffer = io.StringIO()
+            pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(25)
+            report = buffer.getvalue()
+        return Run(f"Tocsin pipeline ({db})", count, finished - committed, posts[-1] - posts[0], cpu), body, report
+    finally:
+        await store.close()
+
+
+def _english_sms(texts: dict[str, Any]) -> str:
+    def walk(node: Any) -> str | None:
+        if isinstance(node, dict):
+            if "en" in node and isinstance(node["en"], dict) and isinstance(node["en"].get("sms"), str):
+                return node["en"]["sms"]
+            for value in node.values():
+                found = walk(value)
+                if found:
+                    return found
+        return None
+
+    return walk(texts) or BODY_FALLBACK
+
+
+async def main(args: argparse.Namespace) -> None:
+    from alerts.dispatch import DispatchSettings
+
+    settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, max_claim=args.max_claim,
+                                materialise_batch=args.materialise_batch)
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()  # what a sender process could do once started: full collections skip the startup heap
+    dbs = Databases()
+    runs: dict[str, list[Run]] = {}
+    profiles: list[str] = []
+    try:
+        with simulator() as sim:
+            try:
+                # Warm the simulator and the loopback path up before measuring anything.
+                await bare(sim, min(2_000, args.recipients), args.in_flight, BODY_FALLBACK)
+                for repeat in range(args.repeat):
+                    # Every client in each round, one after the other, against the same simulator.
+                    body = BODY_FALLBACK
+                    for db in args.db:
+                        run, body, report = await pipeline(sim, dbs, db, args.recipients, settings,
+                                                           args.profile and repeat == 0)
+                        runs.setdefault(db, []).append(run)
+                        if report:
+                            profiles.append(f"--- cProfile of the pipeline on {db} (top 25 by own time) ---\n{report}")
+                    runs.setdefault("bare", []).append(await bare(sim, args.recipients, args.in_flight, body))
+                    runs.setdefault("sync", []).append(await sync(sim, args.sync_sample, body))
+                    runs.setdefault("twilio_async", []).append(
+                        await twilio_async(sim, args.recipients, args.in_flight, body))
+            finally:
+                await sim.aclose()
+    finally:
+        dbs.close()
+
+    def median(key: str) -> float:
+        return statistics.median(r.rate for r in runs[key])
+
+    rows = []
+    for key, seq in runs.items():
+        mid = sorted(seq, key=lambda r: r.rate)[len(seq) // 2]
+        rates = sorted(r.rate for r in seq)
+        rows.append((mid.name, f"{mid.messages:,}", f"{mid.seconds:.2f}", f"{median(key):,.0f}",
+                     f"{rates[0]:,.0f}-{rates[-1]:,.0f}", f"{mid.sim_rate:,.0f}", mid.cpu_ms))
+    print(machine())
+    table(f"SMS fan-out to {args.recipients:,} recipients, {args.in_flight} in flight, {args.repeat} round(s)",
+          ["client", "messages", "seconds", "msg/s (median)", "range", "msg/s at simulator", "client CPU ms/msg"],
+          rows,
+          "pipeline seconds: approve committed -> every delivery 'accepted' in the database; 'at simulator': "
+          "first to last POST received; client CPU: event-loop thread + other threads (aiosqlite's, or the "
+          "synchronous client's); seconds, 'at simulator' and CPU are of the median round.")
+    ratio_rows = []
+    for db in args.db:
+        to_bare, to_sync = median(db) / median("bare"), median(db) / median("sync")
+        ratio_rows.append((f"pipeline ({db}) / bare aiohttp", f"{to_bare:.2f}", ">= 0.6", verdict(to_bare >= 0.6)))
+        ratio_rows.append((f"pipeline ({db}) / sync twilio", f"{to_sync:.2f}", ">= 3", verdict(to_sync >= 3)))
+    library = median("twilio_async") / median("bare")
+    ratio_rows.append(("SmsChannel.send alone / bare aiohttp (for the breakdown)", f"{library:.2f}", "-", "-"))
+    table("Ratios of the medians (SPEC §12)", ["ratio", "measured", "target", "verdict"], ratio_rows)
+    for report in profiles:
+        print(report)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--recipients", type=int, default=20_000)
+    p.add_argument("--sync-sample", type=int, default=1_000)
+    p.add_argument("--in-flight", type=int, default=64, help="max_in_flight, and the bare client's concurrency")
+    p.add_argument("--rate", type=float, default=100_000, help="DispatchSettings.rate (high: not the limit here)")
+    p.add_argument("--max-claim", type=int, default=500, help="DispatchSettings.max_claim")
+    p.add_argument("--materialise-batch", type=int, default=50_000)
+    p.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
+    p.add_argument("--repeat", type=int, default=3, help="rounds of all clients; medians are reported")
+    p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() the heap before measuring")
+    p.add_argument("--profile", action="store_true", help="cProfile the first pipeline run (slows it down)")
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    quiet()
+    asyncio.run(main(parse()))
