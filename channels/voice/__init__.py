@@ -6,24 +6,15 @@ twice, then a one-key Gather asking the listener to press 1 to confirm they hear
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any
 
-import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.base.version import Version
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from alerts.config import Config, Secret
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
-from channels.sms.errors import from_transport, from_twilio
+from channels.twilio_api import TwilioApi
 
 # Twilio refuses inline TwiML longer than this (its error 32018).
 MAX_TWIML_CHARS = 4000
@@ -50,14 +41,6 @@ PAUSE_SECONDS = 1
 CLOCK_SKEW = timedelta(seconds=5)
 LOOKUP_PAGE_SIZE = 20
 
-T = TypeVar("T")
-
-# As in the SMS channel: the library logs URLs with phone numbers at INFO, so only warnings pass.
-_http_log = logging.getLogger("channels.voice.http")
-_http_log.setLevel(logging.WARNING)
-
-# The library drops response headers when it raises; this carries Retry-After back to the caller.
-_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("voice_retry_after", default=None)
 
 
 @dataclass(frozen=True)
@@ -114,40 +97,13 @@ def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None) 
     return str(response)
 
 
-class _HttpClient(AsyncTwilioHttpClient):
-    async def request(self, *args: Any, **kwargs: Any) -> Response:
-        response = await super().request(*args, **kwargs)
-        header = response.headers.get("Retry-After") if response.headers else None
-        try:
-            _retry_after.set(max(0.0, float(header)) if header else None)
-        except ValueError:
-            _retry_after.set(None)
-        return response
-
-
-def _page_error(exc: TwilioException) -> TwilioRestException | None:
-    """List pages raise a bare TwilioException("Unable to fetch page", response) on an error
-    answer; rebuild the TwilioRestException the library's other calls raise."""
-    response = exc.args[1] if len(exc.args) > 1 else None
-    if not isinstance(response, Response):
-        return None
-    error = Version.exception("GET", "Calls.json", response, "Unable to fetch page")
-    if isinstance(error, TwilioRestException):
-        return error
-    return TwilioRestException(response.status_code, "Calls.json", str(error), getattr(error, "code", None), "GET")
-
-
 class VoiceChannel:
     name = "voice"
 
     def __init__(self, config: VoiceConfig) -> None:
         self.config = config
-        # No max_retries: the library would re-POST and could ring the same person twice.
-        self._http = _HttpClient(pool_connections=True, logger=_http_log)
-        self.client = Client(
-            config.account_sid, config.auth_token.reveal(), http_client=self._http, environment={}
-        )
-        self.client.api.base_url = config.api_base
+        self.api = TwilioApi(config.account_sid, config.auth_token, config.api_base, config.timeout, "Calls.json")
+        self.client = self.api.client
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         parts = message.spoken or ((message.language, message.body),)
@@ -160,7 +116,7 @@ class VoiceChannel:
                 ErrorCode.REJECTED, False, f"TwiML of {len(twiml)} characters is over Twilio's {MAX_TWIML_CHARS}",
                 provider_code=32018,
             )
-        call = await self._call(lambda: self.client.calls.create_async(
+        call = await self.api.call(lambda: self.client.calls.create_async(
             to=message.to,
             from_=self.config.from_number,
             twiml=twiml,
@@ -175,7 +131,7 @@ class VoiceChannel:
         """The newest call to `message.to` from our number created at or after `since` (less
         CLOCK_SKEW), from one page of Twilio's newest calls; None when there is none. A call
         found busy or unanswered still counts: Twilio has it, and its status callback tells."""
-        page = await self._call(lambda: self.client.calls.page_async(
+        page = await self.api.call(lambda: self.client.calls.page_async(
             to=message.to, from_=self.config.from_number, page_size=LOOKUP_PAGE_SIZE
         ))
         earliest = since - CLOCK_SKEW
@@ -184,22 +140,5 @@ class VoiceChannel:
                 return SendResult(provider_id=call.sid)
         return None
 
-    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
-        """One request to Twilio, bounded by our own timeout, its failure as a SendError."""
-        _retry_after.set(None)
-        try:
-            # The library ignores its own timeout setting, so we bound the call here.
-            async with asyncio.timeout(self.config.timeout):
-                return await request()
-        except TwilioRestException as exc:
-            raise from_twilio(exc, _retry_after.get()) from None
-        except TwilioException as exc:
-            rest = _page_error(exc)
-            if rest is None:
-                raise
-            raise from_twilio(rest, _retry_after.get()) from None
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise from_transport(exc) from None
-
     async def close(self) -> None:
-        await self._http.close()
+        await self.api.close()

@@ -1,0 +1,86 @@
+"""One request to Twilio through the real twilio library's async client, shared by the SMS
+and voice channels: our own timeout (the library ignores its own), no library retries (they
+re-POST), Retry-After carried back from a failed answer, and every failure as a SendError."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from typing import Any, Awaitable, Callable, TypeVar
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.version import Version
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from alerts.config import Secret
+from channels.sms.errors import from_transport, from_twilio
+
+T = TypeVar("T")
+
+# The library logs request URLs and query strings (phone numbers among them) at INFO;
+# its records go to a logger of ours that passes only warnings.
+_http_log = logging.getLogger("channels.twilio.http")
+_http_log.setLevel(logging.WARNING)
+
+# The library drops response headers when it raises; this carries Retry-After from the
+# HTTP client back to the request that awaited it (same task, same context).
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
+
+
+class _HttpClient(AsyncTwilioHttpClient):
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response = await super().request(*args, **kwargs)
+        header = response.headers.get("Retry-After") if response.headers else None
+        _retry_after.set(_seconds(header))
+        return response
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
+
+
+def _page_error(exc: TwilioException, resource: str) -> TwilioRestException | None:
+    """The library's list pages raise a bare TwilioException("Unable to fetch page", response)
+    on an error answer; rebuild the TwilioRestException its other calls raise."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return None
+    error = Version.exception("GET", resource, response, "Unable to fetch page")
+    if isinstance(error, TwilioRestException):
+        return error
+    return TwilioRestException(response.status_code, resource, str(error), getattr(error, "code", None), "GET")
+
+
+class TwilioApi:
+    def __init__(self, account_sid: str, auth_token: Secret, api_base: str, timeout: float, resource: str) -> None:
+        self.timeout = timeout
+        self.resource = resource
+        self._http = _HttpClient(pool_connections=True, logger=_http_log)
+        self.client = Client(account_sid, auth_token.reveal(), http_client=self._http, environment={})
+        self.client.api.base_url = api_base
+
+    async def call(self, request: Callable[[], Awaitable[T]]) -> T:
+        """One request, bounded by our own timeout, its failure as a SendError."""
+        _retry_after.set(None)
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await request()
+        except TwilioRestException as exc:
+            raise from_twilio(exc, _retry_after.get()) from None
+        except TwilioException as exc:
+            rest = _page_error(exc, self.resource)
+            if rest is None:
+                raise
+            raise from_twilio(rest, _retry_after.get()) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise from_transport(exc) from None
+
+    async def close(self) -> None:
+        await self._http.close()
