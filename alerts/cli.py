@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("tocsin: choose --web-only or --worker-only, not both", file=sys.stderr)
         return 2
     asyncio.run(upgrade(config.database_url))
-    app = make_app(config, worker=not args.web_only)
+    app = make_app(config, worker=not args.web_only, web_api=not args.worker_only)
     if config.simulator:
         print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
     print(f"Tocsin on {config.public_url} (database: {config.database_url.split('://', 1)[0]})", flush=True)

@@ -40,13 +40,14 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
         values: dict[str, Any] = (
             {"state": AlertState.EXPIRED, "halted_reason": "missed", "finished_at": now}
             if missed
-            else {"state": AlertState.SENDING, "materialised": False, "materialised_upto": 0}
+            else {"state": AlertState.SENDING, "materialised": False, "materialised_upto": 0,
+                  "sent": sa.func.coalesce(alerts.c.sent, now)}
         )
         async with store.write() as conn:
             claimed = await conn.execute(
                 alerts.update()
                 .where(alerts.c.id == alert.id, alerts.c.state == alert.state)
-                .values(updated_at=now, sent=sa.func.coalesce(alerts.c.sent, now), **values)
+                .values(updated_at=now, **values)
             )
             if claimed.rowcount != 1:
                 continue  # another instance took it

@@ -29,6 +29,7 @@ def make_app(
     *,
     clock: Clock = utcnow,
     worker: bool = True,
+    web_api: bool = True,
     settings: DispatchSettings | None = None,
     channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
 ) -> web.Application:
@@ -69,8 +70,9 @@ def make_app(
     app.cleanup_ctx.extend([store_ctx, channels_ctx])
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx)
-    api.setup(app)
-    webhooks.setup(app)
+    if web_api:  # a worker-only instance answers /healthz alone
+        api.setup(app)
+        webhooks.setup(app)
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())

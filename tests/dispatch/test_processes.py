@@ -175,6 +175,8 @@ async def test_two_instances_share_a_broadcast_on_postgresql(postgres, simulator
     processes.extend([web, worker])
     await web.healthy()
     await worker.healthy()
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{worker.port}/api/v1/scenarios") as r:
+        assert r.status == 404  # a worker-only instance serves /healthz alone
     alert_id = await _approve(web.port, operator, approver)
     await eventually(lambda: _sent_from_both(sim, 50), timeout=30)
     worker.kill()
