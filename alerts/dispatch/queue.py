@@ -114,6 +114,15 @@ async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> No
                                .values(lease_until=until))
 
 
+async def release(store: Store, ids: set[int]) -> None:
+    """Give back claimed deliveries that were certainly not sent (this worker is stopping)."""
+    if ids:
+        async with store.write() as conn:
+            await conn.execute(deliveries.update()
+                               .where(deliveries.c.id.in_(list(ids)), deliveries.c.state == DeliveryState.SENDING)
+                               .values(state=DeliveryState.QUEUED, lease_until=None))
+
+
 async def halt_deliveries(conn: AsyncConnection, where: Any, state: DeliveryState, now: datetime) -> int:
     """Take back every delivery not yet handed to the provider. Workers notice within their
     watch interval and drop what they hold; what was already in flight records its outcome."""

@@ -58,10 +58,6 @@ class Dispatcher:
             self._pending.pop(delivery_id, None)
         self._room.set()
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._pending or self._in_flight or self._outcomes)
-
     async def run(self) -> None:
         """Until stop(): claim, send, record. Stopping is graceful, because a task cancelled
         in the middle of a database call can leave its connection hanging."""
@@ -69,7 +65,10 @@ class Dispatcher:
         watch = asyncio.create_task(self._watch_loop())
         try:
             await self._claim_loop()
-            self.drop(set(self._pending))  # claimed but not sent: the lease brings them back
+            # Claimed but never handed over: back to the queue now, not after the lease.
+            unsent = set(self._pending)
+            self.drop(unsent)
+            await self._guarded(lambda: queue.release(self.store, unsent))
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=30)
         finally:
