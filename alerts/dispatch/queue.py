@@ -14,7 +14,7 @@ from alerts.model import AlertState, DeliveryState, MsgType
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
 from alerts.store import Store, dialect_insert
-from channels.base import SendError
+from channels.base import ErrorCode, SendError
 
 # A provider's acceptance is a fact: it is recorded even over a cancel, expiry or STOP
 # that landed while the request was in flight, so the record never hides a sent message.
@@ -162,13 +162,18 @@ async def record_expired(conn: AsyncConnection, outcomes: list[Outcome], now: da
 async def record_failure(conn: AsyncConnection, outcome: Outcome, values: dict[str, Any], now: datetime) -> None:
     error = outcome.error
     assert error is not None
-    await conn.execute(
+    detail = {"error_code": error.code, "error_detail": error.detail[:255], "via": outcome.via}
+    moved = await conn.execute(
         deliveries.update()
         # Only a delivery still ours moves: a cancel or STOP in the meantime wins.
         .where(deliveries.c.id == outcome.delivery.id, deliveries.c.state == DeliveryState.SENDING)
-        .values(attempts=deliveries.c.attempts + 1, updated_at=now, lease_until=None, via=outcome.via,
-                error_code=error.code, error_detail=error.detail[:255], **values)
+        .values(attempts=deliveries.c.attempts + 1, updated_at=now, lease_until=None, **detail, **values)
     )
+    if not moved.rowcount and error.code == ErrorCode.AMBIGUOUS:
+        # Halted while the request was out, and the provider may have it: the halted row
+        # says so, rather than claim that nothing was sent.
+        await conn.execute(deliveries.update().where(deliveries.c.id == outcome.delivery.id)
+                           .values(attempts=deliveries.c.attempts + 1, updated_at=now, **detail))
 
 
 async def queue_failover(conn: AsyncConnection, claimed: Claimed, channel: str, now: datetime) -> int:
