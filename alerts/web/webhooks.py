@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from alerts import phones
+from alerts.inbound import handle_sms
 from alerts.model import DeliveryState
 from alerts.statuses import apply_status
 from alerts.web.keys import CLOCK, CONFIG, STORE
@@ -78,7 +81,23 @@ async def voice_ack(request: web.Request) -> web.Response:
     return web.Response(text=str(response), content_type="application/xml")
 
 
+async def sms_inbound(request: web.Request) -> web.Response:
+    """A message to our number: a keyword acted on, and the reply as TwiML."""
+    params = await signed_form(request)
+    response = MessagingResponse()
+    try:
+        phone = phones.normalize(params.get("From", ""), default_region="ZZ")
+    except phones.PhoneError:
+        # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
+        return web.Response(text=str(response), content_type="application/xml")
+    async with request.app[STORE].write() as conn:
+        reply, _lang = await handle_sms(conn, phone, params.get("Body", "")[:1600], request.app[CLOCK]())
+    response.message(reply)
+    return web.Response(text=str(response), content_type="application/xml")
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms/inbound", sms_inbound)
     app.router.add_post("/twilio/sms/status", sms_status)
     app.router.add_post("/twilio/voice/status", voice_status)
     app.router.add_post("/twilio/voice/ack", voice_ack)

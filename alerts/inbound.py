@@ -1,0 +1,136 @@
+"""An inbound SMS acted on: subscribe, change language, stop, resume, report, erase. One
+transaction per message; the reply comes in the subscriber's language, or else in the
+language the message was written in. Nothing about nationality or status is ever asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import i18n, regions
+from alerts.dispatch.halt import stop_subscribers
+from alerts.i18n import gettext
+from alerts.keywords import Action, Command, parse
+from alerts.model import CONSENT_TEXT_VERSION, SubscriberKind, SubscriberStatus
+from alerts.schema import subscribers
+from alerts.store import append_audit
+
+# Latin-script readers whose words do not tell their language get English: it is the one
+# most migrants who do not read Azerbaijani or Russian are likely to read.
+DEFAULT_LANGUAGE = "en"
+
+
+def _area_name(area: str, lang: str) -> str:
+    return regions.region_name(area, lang) if regions.get(area) else regions.country_name(area, lang)
+
+
+def _names(rows: list[Any], lang: str) -> str:
+    return ", ".join(_area_name(r.area, lang) for r in rows)
+
+
+def _help() -> str:
+    return gettext("Tocsin emergency alerts. JOIN and a city: subscribe. STOP: end. START: resume. "
+                   "STATUS: your subscription. DELETE: erase your data. AZ, EN, RU, FR, AR: language. "
+                   "In danger, call 112.")
+
+
+def _how_to_join() -> str:
+    return gettext("To subscribe, send JOIN and your city or country, for example: JOIN BAKU.")
+
+
+async def handle_sms(conn: AsyncConnection, phone: str, text: str, now: datetime) -> tuple[str, str]:
+    """Act on one inbound message from `phone`; the reply and its language."""
+    command = parse(text)
+    rows = (await conn.execute(sa.select(subscribers).where(subscribers.c.phone == phone)
+                               .order_by(subscribers.c.id))).all()
+    own = rows[0].language if rows else None
+    lang = own or command.written_in or DEFAULT_LANGUAGE
+    if command.action == Action.LANGUAGE:
+        lang = command.language or lang
+    elif command.action == Action.JOIN and command.written_in:
+        lang = command.written_in  # "QOŞUL BAKI" asks for Azerbaijani, whatever came before
+    with i18n.language(lang):
+        reply = await _act(conn, command, phone, rows, lang, now)
+    return reply, lang
+
+
+async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[Any], lang: str,
+               now: datetime) -> str:
+    active = [r for r in rows if r.status == SubscriberStatus.ACTIVE]
+    if command.action == Action.JOIN:
+        return await _join(conn, command, phone, rows, lang, now)
+    if command.action == Action.LANGUAGE:
+        if not rows:
+            return _how_to_join()
+        await conn.execute(subscribers.update().where(subscribers.c.phone == phone)
+                           .values(language=lang, updated_at=now))
+        return gettext("Alerts and replies will now come in English.")
+    if command.action == Action.STOP:
+        if active:
+            await stop_subscribers(conn, [r.id for r in active], "sms STOP", now)
+        return gettext("You will receive no more alerts. Reply START to resume.")
+    if command.action == Action.START:
+        stopped = [r for r in rows if r.status == SubscriberStatus.STOPPED]
+        if not stopped:
+            return gettext("Subscribed for %(areas)s. Reply STOP to end, DELETE to erase your data.") % {
+                "areas": _names(active, lang)} if active else _nobody()
+        await conn.execute(subscribers.update().where(subscribers.c.id.in_([r.id for r in stopped]))
+                           .values(status=SubscriberStatus.ACTIVE, consent_source="sms", consent_at=now,
+                                   consent_text_version=CONSENT_TEXT_VERSION, updated_at=now))
+        return gettext("Alerts resumed for %(areas)s. Reply STOP to end.") % {"areas": _names(stopped, lang)}
+    if command.action == Action.STATUS:
+        if active:
+            return gettext("Subscribed for %(areas)s. Reply STOP to end, DELETE to erase your data.") % {
+                "areas": _names(active, lang)}
+        if rows:
+            return gettext("Subscription stopped for %(areas)s. Reply START to resume.") % {
+                "areas": _names(rows, lang)}
+        return _nobody()
+    if command.action == Action.DELETE:
+        if rows:
+            await _erase(conn, rows, now)
+        return gettext("Your number and your data have been erased. You will receive no more messages from us.")
+    return _help()  # HELP, unknown text, and check-in answers while no check-in is open
+
+
+def _nobody() -> str:
+    return gettext("You have no subscription. To subscribe, send JOIN and your city or country, "
+                   "for example: JOIN BAKU.")
+
+
+async def _join(conn: AsyncConnection, command: Command, phone: str, rows: list[Any], lang: str,
+                now: datetime) -> str:
+    if command.area is None:
+        if not command.place:
+            return _how_to_join()
+        return gettext('We could not find the place "%(place)s". Send JOIN and your city or country, '
+                       'for example: JOIN BAKU.') % {"place": command.place[:40]}
+    kind_of_area, code = command.area
+    consent = {"consent_source": "sms", "consent_at": now, "consent_text_version": CONSENT_TEXT_VERSION}
+    existing = next((r for r in rows if r.area == code), None)
+    if existing is not None:
+        await conn.execute(subscribers.update().where(subscribers.c.id == existing.id)
+                           .values(status=SubscriberStatus.ACTIVE, language=lang, updated_at=now, **consent))
+    else:
+        abroad = kind_of_area == "country"
+        await conn.execute(subscribers.insert().values(
+            phone=phone, language=lang, area=code, region=None if abroad else code, country=code if abroad else None,
+            kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=False,
+            status=SubscriberStatus.ACTIVE, created_at=now, updated_at=now, **consent))
+    return gettext("You are subscribed to emergency alerts for %(area)s. Reply STOP to end, HELP for help.") % {
+        "area": _area_name(code, lang)}
+
+
+async def _erase(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
+    """DELETE: nothing more is sent, and nothing that names the person stays. The rows stay,
+    with the number replaced, so counts by language and area remain true."""
+    ids = [r.id for r in rows]
+    await stop_subscribers(conn, ids, "sms DELETE", now)
+    for row in rows:
+        await conn.execute(subscribers.update().where(subscribers.c.id == row.id)
+                           .values(phone=f"erased-{row.id}"[:16], city=None, trip_ends=None, updated_at=now))
+    await append_audit(conn, at=now, actor="subscriber", action="subscriber.erase", target="subscribers",
+                       details={"ids": ids})
