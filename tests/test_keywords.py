@@ -138,3 +138,18 @@ def test_there_are_at_least_sixty_cases_across_every_language():
 
 def test_unknown_place_is_kept_for_the_reply():
     assert parse("JOIN Atlantis").place == "atlantis"
+
+
+def test_every_example_in_the_public_guide_does_what_it_says():
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).parent.parent / "docs" / "subscribing.md").read_text()
+    examples = re.findall(r"`([^`]+)`", guide)
+    joins = [e for e in examples if " " in e]
+    assert len(joins) >= 10
+    for example in joins:
+        command = parse(example)
+        assert command.action == Action.JOIN and command.area is not None, example
+    for example in (e for e in examples if " " not in e):
+        assert parse(example).action != Action.UNKNOWN, example
