@@ -109,3 +109,27 @@ async def test_forged_inbound_sms_is_refused_and_changes_nothing(tocsin):
     response = await post_sms(tocsin, "JOIN BAKU", signature="forged")
     assert response.status == 403
     assert await _subscriptions(tocsin) == {}
+
+
+async def test_a_flood_from_one_number_is_cut_off_and_counted(tocsin):
+    from prometheus_client import REGISTRY
+
+    def limited() -> float:
+        return REGISTRY.get_sample_value("tocsin_rate_limited_total", {"entry": "sms_inbound", "key": "number"}) or 0.0
+
+    before = limited()
+    replies = [await reply_of(await post_sms(tocsin, "HELP")) for _ in range(14)]
+    assert all(replies[:10]) and replies[10:] == ["", "", "", ""]  # 10 answered, then silence
+    assert limited() - before == 4
+    other = await reply_of(await post_sms(tocsin, "HELP", phone="+994505559876"))
+    assert "JOIN" in other  # another number is not held back by this one
+
+
+def test_the_window_slides():
+    from alerts.ratelimit import SlidingWindow
+
+    now = [0.0]
+    window = SlidingWindow(2, 10.0, monotonic=lambda: now[0])
+    assert [window.allow("a"), window.allow("a"), window.allow("a")] == [True, True, False]
+    now[0] = 10.5
+    assert window.allow("a") and window.allow("b")

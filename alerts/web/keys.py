@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from alerts.config import Config
+from alerts.ratelimit import InboundLimits
 from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
 from alerts.store import Store
 
@@ -16,4 +17,5 @@ CHANNELS = web.AppKey("channels", dict[str, Any])
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
 EVENTS = web.AppKey("events", Events)
+INBOUND_LIMITS = web.AppKey("inbound_limits", InboundLimits)
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]

@@ -12,8 +12,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from alerts import phones
 from alerts.inbound import handle_sms
 from alerts.model import DeliveryState
+from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
-from alerts.web.keys import CLOCK, CONFIG, STORE
+from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,10 @@ async def sms_inbound(request: web.Request) -> web.Response:
     except phones.PhoneError:
         # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
         return web.Response(text=str(response), content_type="application/xml")
+    if not request.app[INBOUND_LIMITS].allow(phone):
+        # No reply: answering a flood (or another robot's auto-replies) would only feed it.
+        log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
+        return web.Response(text=str(response), content_type="application/xml")
     async with request.app[STORE].write() as conn:
         reply, _lang = await handle_sms(conn, phone, params.get("Body", "")[:1600], request.app[CLOCK]())
     response.message(reply)
@@ -97,6 +102,7 @@ async def sms_inbound(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[INBOUND_LIMITS] = InboundLimits()
     app.router.add_post("/twilio/sms/inbound", sms_inbound)
     app.router.add_post("/twilio/sms/status", sms_status)
     app.router.add_post("/twilio/voice/status", voice_status)
