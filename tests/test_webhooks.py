@@ -107,3 +107,30 @@ async def test_callback_that_beats_its_send_is_kept_then_applied(tocsin):
         await apply_early_statuses(conn, [sid], NOW)
         assert await conn.scalar(sa.select(sa.func.count()).select_from(early_statuses)) == 0
     assert await _state(tocsin, delivery_id) == "delivered"
+
+
+WEBHOOKS = {
+    "/twilio/sms/inbound": {"From": "+994505550101", "To": "+15005550006", "Body": "JOIN BAKU", "AccountSid": SIM_SID},
+    "/twilio/sms/status": _params("SM" + "4" * 32, "delivered"),
+    "/twilio/voice/status": {"CallSid": "CA" + "4" * 32, "CallStatus": "completed", "AccountSid": SIM_SID},
+    "/twilio/voice/ack": {"CallSid": "CA" + "4" * 32, "Digits": "1", "AccountSid": SIM_SID},
+}
+
+
+@pytest.mark.parametrize("path", sorted(WEBHOOKS))
+@pytest.mark.parametrize("forgery", ["missing", "wrong_token", "tampered_body"])
+async def test_every_webhook_refuses_a_forged_or_missing_signature(tocsin, path, forgery):
+    params = WEBHOOKS[path]
+    url = tocsin.config.public_url + path
+    headers = {}
+    if forgery == "wrong_token":
+        headers["X-Twilio-Signature"] = RequestValidator("not-the-token").compute_signature(url, params)
+    elif forgery == "tampered_body":
+        headers["X-Twilio-Signature"] = RequestValidator(SIM_TOKEN).compute_signature(url, {**params, "extra": "x"})
+    resp = await tocsin.client.post(path, data=params, headers=headers)
+    assert resp.status == 403
+    async with tocsin.store.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(subscribers)) == 0
+    # And the same request, signed right, is accepted: the 403 was the signature's doing.
+    signed = {"X-Twilio-Signature": RequestValidator(SIM_TOKEN).compute_signature(url, params)}
+    assert (await tocsin.client.post(path, data=params, headers=signed)).status in (200, 204)
