@@ -129,10 +129,22 @@ def _env(db_url, sim_base, tmp_path, **extra) -> dict[str, str]:
                       TWILIO_REQUEST_TIMEOUT="2", **extra)
 
 
+async def _database(engine: str, tmp_path, postgres) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path}/tocsin.db"
+    if postgres is None:
+        pytest.skip("PostgreSQL not available (make test installs and starts it)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(postgres.create_database, name)
+    return postgres.url(name)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("point", ["before_send", "after_send", "after_commit"])
-async def test_sigkill_mid_broadcast_loses_nothing_and_doubles_nothing(point, simulator, tmp_path, processes):
+async def test_sigkill_mid_broadcast_loses_nothing_and_doubles_nothing(point, engine, simulator, tmp_path, processes,
+                                                                       postgres):
     sim, sim_base = simulator
-    db_url = f"sqlite:///{tmp_path}/tocsin.db"
+    db_url = await _database(engine, tmp_path, postgres)
     operator, approver, phones = await _seed(db_url, 12)
     first = Process(_env(db_url, sim_base, tmp_path, TOCSIN_FAILPOINT=f"{point}:4"), tmp_path / "first.log")
     processes.append(first)
@@ -158,12 +170,8 @@ async def _exited(process: Process) -> bool:
 
 
 async def test_two_instances_share_a_broadcast_on_postgresql(postgres, simulator, tmp_path, processes):
-    if postgres is None:
-        pytest.skip("PostgreSQL not available (make test installs and starts it)")
     sim, sim_base = simulator
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(postgres.create_database, name)
-    db_url = postgres.url(name)
+    db_url = await _database("postgresql", tmp_path, postgres)
     operator, approver, phones = await _seed(db_url, 160)
     # To tell who sent what, the first instance sends through a messaging service and the
     # second from the plain number. (The first's reconciliation then asks Twilio by 'To'
@@ -187,7 +195,6 @@ async def test_two_instances_share_a_broadcast_on_postgresql(postgres, simulator
     assert set(per_phone.values()) == {1}, f"sent twice: {[p for p, n in per_phone.items() if n > 1]}"
     senders = collections.Counter(m["messaging_service_sid"] or m["from"] for m in sim.created())
     assert senders[SERVICE] > 0 and senders["+15005550006"] > 0
-    await asyncio.to_thread(postgres.drop_database, name)
 
 
 async def _sent_from_both(sim, n: int) -> bool:
