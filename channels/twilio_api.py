@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
@@ -20,6 +21,11 @@ from alerts.config import Secret
 from channels.sms.errors import from_transport, from_twilio
 
 T = TypeVar("T")
+
+# lookup() in both channels: how far Twilio's clock may lag ours (its dates have whole
+# seconds), and how many of the newest resources one look reads.
+CLOCK_SKEW = timedelta(seconds=5)
+LOOKUP_PAGE_SIZE = 20
 
 # The library logs request URLs and query strings (phone numbers among them) at INFO;
 # its records go to a logger of ours that passes only warnings.

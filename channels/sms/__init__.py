@@ -7,13 +7,10 @@ from datetime import datetime, timedelta
 
 from alerts.config import Config, Secret
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
-from channels.twilio_api import TwilioApi
+from channels.twilio_api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioApi
 
 # Twilio keeps a message queued at most this long (its documented maximum).
 MAX_VALIDITY_SECONDS = 36_000
-# lookup(): how far Twilio's clock may lag ours, and how many of the newest messages it reads.
-CLOCK_SKEW = timedelta(seconds=5)
-LOOKUP_PAGE_SIZE = 20
 
 
 @dataclass(frozen=True)

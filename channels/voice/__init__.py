@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from alerts.config import Config, Secret
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
-from channels.twilio_api import TwilioApi
+from channels.twilio_api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioApi
 
 # Twilio refuses inline TwiML longer than this (its error 32018).
 MAX_TWIML_CHARS = 4000
@@ -36,11 +36,6 @@ CONFIRM_PROMPTS: dict[str, str] = {
 }
 
 PAUSE_SECONDS = 1
-# lookup(): how far Twilio's clock may lag ours (its dates have whole seconds), and how many of
-# the newest calls it reads. The same rule as the SMS channel's.
-CLOCK_SKEW = timedelta(seconds=5)
-LOOKUP_PAGE_SIZE = 20
-
 
 
 @dataclass(frozen=True)
