@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from alerts.config import Config, Secret
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult

@@ -7,7 +7,7 @@ twice, then a one-key Gather asking the listener to press 1 to confirm they hear
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
