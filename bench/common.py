@@ -270,33 +270,27 @@ def sms_channel(sim: SimProcess, timeout: float = 30.0) -> Any:
 
 
 class Engine:
-    """A Coordinator and a Dispatcher wired as alerts.web.app wires them."""
+    """The process's engine (alerts.dispatch.Engine, as alerts.web.app runs it) with a real
+    SMS channel to the simulator."""
 
     def __init__(self, store: Any, sim: SimProcess, settings: Any) -> None:
-        from alerts.dispatch import Coordinator, Dispatcher, Failpoints
+        from alerts.dispatch import Engine as DispatchEngine, Failpoints
 
         self.store = store
         self.channel = sms_channel(sim)
-        self.dispatcher = Dispatcher(store, {"sms": self.channel}, utcnow, settings, Failpoints(""))
-        self.coordinator = Coordinator(store, utcnow, settings, on_work=self.dispatcher.wake)
-        self.tasks: list[asyncio.Task[None]] = []
+        self._engine = DispatchEngine(store, {"sms": self.channel}, utcnow, settings, Failpoints(""))
+        self.dispatcher = self._engine.dispatcher
+        self.coordinator = self._engine.coordinator
 
     def start(self) -> None:
-        self.tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.coordinator.run())]
+        self._engine.start()
 
     def wake(self) -> None:
         """What Events.local does after an alert's change commits."""
-        self.coordinator.wake()
-        self.dispatcher.wake()
+        self._engine.wake()
 
     async def stop(self) -> None:
-        await asyncio.gather(self.dispatcher.stop(), self.coordinator.stop())
-        if self.tasks:
-            await asyncio.wait(self.tasks, timeout=40)
-        for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._engine.stop()
         await self.channel.close()
 
 

@@ -8,10 +8,11 @@ place, resumable after a crash, and shared by any number of instances on Postgre
 """
 
 from alerts.dispatch.decisions import RetryPolicy
+from alerts.dispatch.engine import Engine
 from alerts.dispatch.events import Events
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.worker import Clock, Dispatcher
 
-__all__ = ["Clock", "Coordinator", "DispatchSettings", "Dispatcher", "Events", "Failpoints", "RetryPolicy"]
+__all__ = ["Clock", "Coordinator", "DispatchSettings", "Dispatcher", "Engine", "Events", "Failpoints", "RetryPolicy"]

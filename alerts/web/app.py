@@ -10,7 +10,7 @@ from typing import AsyncIterator, Callable
 from aiohttp import web
 
 from alerts.config import Config
-from alerts.dispatch import Clock, Coordinator, DispatchSettings, Dispatcher, Events, Failpoints
+from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.web import api, webhooks
@@ -50,22 +50,16 @@ def make_app(
             await channel.close()
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        chosen = settings or DispatchSettings.from_config(config)
-        dispatcher = Dispatcher(app[STORE], app[CHANNELS], clock, chosen, Failpoints())
-        coordinator = Coordinator(app[STORE], clock, chosen, on_work=dispatcher.wake)
-        app[DISPATCHER], app[COORDINATOR] = dispatcher, coordinator
-        app[EVENTS].subscribe(lambda _event: (coordinator.wake(), dispatcher.wake()))
-        running = [asyncio.create_task(dispatcher.run(), name="dispatcher"),
-                   asyncio.create_task(coordinator.run(), name="coordinator")]
+        engine = Engine(app[STORE], app[CHANNELS], clock, settings or DispatchSettings.from_config(config), Failpoints())
+        app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
+        app[EVENTS].subscribe(lambda _event: engine.wake())
+        engine.start()
         listener = asyncio.create_task(app[EVENTS].listen(), name="events")
         yield
-        # Stopped, not cancelled: a task cancelled mid-query can leave its connection hanging.
-        await asyncio.gather(dispatcher.stop(), coordinator.stop())
-        await asyncio.wait(running, timeout=40)
-        for task in [*running, listener]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await engine.stop()
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
     app.cleanup_ctx.extend([store_ctx, channels_ctx])
     if worker:

@@ -1,0 +1,40 @@
+"""The dispatcher and the coordinator of one process, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from alerts.dispatch.failpoints import Failpoints
+from alerts.dispatch.scheduler import Coordinator
+from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.worker import Clock, Dispatcher
+from alerts.store import Store
+from channels.base import Channel
+
+
+class Engine:
+    def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
+                 failpoints: Failpoints | None = None) -> None:
+        self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints)
+        self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+                       asyncio.create_task(self.coordinator.run(), name="coordinator")]
+
+    def wake(self) -> None:
+        """An alert changed (approved, cancelled...): look at once rather than at the next poll."""
+        self.coordinator.wake()
+        self.dispatcher.wake()
+
+    async def stop(self) -> None:
+        # Stopped, not cancelled: a task cancelled mid-query can leave its connection hanging.
+        await asyncio.gather(self.dispatcher.stop(), self.coordinator.stop())
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=40)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
