@@ -75,16 +75,14 @@ async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[A
     if command.action == Action.START:
         stopped = [r for r in rows if r.status == SubscriberStatus.STOPPED]
         if not stopped:
-            return gettext("Subscribed for %(areas)s. Reply STOP to end, DELETE to erase your data.") % {
-                "areas": _names(active, lang)} if active else _nobody()
+            return _subscribed(active, lang) if active else _nobody()
         await conn.execute(subscribers.update().where(subscribers.c.id.in_([r.id for r in stopped]))
                            .values(status=SubscriberStatus.ACTIVE, consent_source="sms", consent_at=now,
                                    consent_text_version=CONSENT_TEXT_VERSION, updated_at=now))
         return gettext("Alerts resumed for %(areas)s. Reply STOP to end.") % {"areas": _names(stopped, lang)}
     if command.action == Action.STATUS:
         if active:
-            return gettext("Subscribed for %(areas)s. Reply STOP to end, DELETE to erase your data.") % {
-                "areas": _names(active, lang)}
+            return _subscribed(active, lang)
         if rows:
             return gettext("Subscription stopped for %(areas)s. Reply START to resume.") % {
                 "areas": _names(rows, lang)}
@@ -94,6 +92,11 @@ async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[A
             await _erase(conn, rows, now)
         return gettext("Your number and your data have been erased. You will receive no more messages from us.")
     return _help()  # HELP, unknown text, and check-in answers while no check-in is open
+
+
+def _subscribed(active: list[Any], lang: str) -> str:
+    return gettext("Subscribed for %(areas)s. Reply STOP to end, DELETE to erase your data.") % {
+        "areas": _names(active, lang)}
 
 
 def _nobody() -> str:

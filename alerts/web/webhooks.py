@@ -40,16 +40,23 @@ async def signed_form(request: web.Request) -> dict[str, str]:
     return params
 
 
+async def _report(request: web.Request, sid: str, state: DeliveryState | None, error_code: str | None) -> web.Response:
+    """A provider's status report for a message or a call, applied forward only."""
+    if sid and state is not None:
+        async with request.app[STORE].write() as conn:
+            await apply_status(conn, sid, state, error_code, request.app[CLOCK]())
+    return web.Response(status=204)
+
+
+def _twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="application/xml")
+
+
 async def sms_status(request: web.Request) -> web.Response:
     params = await signed_form(request)
-    sid = params.get("MessageSid", "")
-    state = _TWILIO_STATUS.get(params.get("MessageStatus", ""))
-    if not sid or state is None:
-        return web.Response(status=204)
     error_code = f"TWILIO_{params['ErrorCode']}"[:24] if params.get("ErrorCode") else None
-    async with request.app[STORE].write() as conn:
-        await apply_status(conn, sid, state, error_code, request.app[CLOCK]())
-    return web.Response(status=204)
+    return await _report(request, params.get("MessageSid", ""), _TWILIO_STATUS.get(params.get("MessageStatus", "")),
+                         error_code)
 
 
 # A call that was answered reached the person; the rest did not.
@@ -64,13 +71,7 @@ _CALL_STATUS = {
 
 async def voice_status(request: web.Request) -> web.Response:
     params = await signed_form(request)
-    sid = params.get("CallSid", "")
-    state = _CALL_STATUS.get(params.get("CallStatus", ""))
-    if not sid or state is None:
-        return web.Response(status=204)
-    async with request.app[STORE].write() as conn:
-        await apply_status(conn, sid, state, None, request.app[CLOCK]())
-    return web.Response(status=204)
+    return await _report(request, params.get("CallSid", ""), _CALL_STATUS.get(params.get("CallStatus", "")), None)
 
 
 async def voice_ack(request: web.Request) -> web.Response:
@@ -79,7 +80,7 @@ async def voice_ack(request: web.Request) -> web.Response:
     log.info("call %s: listener pressed %r", params.get("CallSid", "?"), params.get("Digits", ""))
     response = VoiceResponse()
     response.hangup()
-    return web.Response(text=str(response), content_type="application/xml")
+    return _twiml(response)
 
 
 async def sms_inbound(request: web.Request) -> web.Response:
@@ -90,15 +91,15 @@ async def sms_inbound(request: web.Request) -> web.Response:
         phone = phones.normalize(params.get("From", ""), default_region="ZZ")
     except phones.PhoneError:
         # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
-        return web.Response(text=str(response), content_type="application/xml")
+        return _twiml(response)
     if not request.app[INBOUND_LIMITS].allow(phone):
         # No reply: answering a flood (or another robot's auto-replies) would only feed it.
         log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
-        return web.Response(text=str(response), content_type="application/xml")
+        return _twiml(response)
     async with request.app[STORE].write() as conn:
         reply, _lang = await handle_sms(conn, phone, params.get("Body", "")[:1600], request.app[CLOCK]())
     response.message(reply)
-    return web.Response(text=str(response), content_type="application/xml")
+    return _twiml(response)
 
 
 def setup(app: web.Application) -> None:
