@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # What the suite needs from the system: a PostgreSQL server (the tests start their own
-# throwaway cluster with it). Installed when missing and we can (root, apt).
+# throwaway cluster with it), Chromium for the browser tests, and espeak-ng for the
+# hotline's offline Azerbaijani speech. Installed when missing and we can (root, apt).
 set -euo pipefail
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "installing PostgreSQL for the tests..."
+        echo "installing ${missing[*]} for the tests..."
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
         # The tests run their own cluster; the packaged one need not run.
         (command -v pg_lsclusters >/dev/null && pg_lsclusters -h | while read -r ver name _; do
             pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done) || true
     else
-        echo "PostgreSQL is not installed and cannot be installed here (needs root and apt);" \
-             "PostgreSQL tests will be skipped outside CI" >&2
+        echo "missing ${missing[*]} and cannot install here (needs root and apt);" \
+             "the tests that need them will be skipped outside CI" >&2
     fi
 fi

@@ -13,7 +13,7 @@ from alerts.config import Config
 from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.simulator import Simulator
 from alerts.store import Store
-from alerts.web import api, webhooks
+from alerts.web import api, pages, webhooks
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, STORE
 from channels import Channel
@@ -65,6 +65,7 @@ def make_app(
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx)
     if web_api:  # a worker-only instance answers /healthz alone
+        pages.setup(app)
         api.setup(app)
         webhooks.setup(app)
     app.router.add_get("/healthz", healthz)
