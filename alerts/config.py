@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,11 @@ class Config:
     max_in_flight: int = 50
     lease_seconds: float = 60.0
     schedule_grace_minutes: float = 15.0
+    # espeak-ng, for the hotline's Azerbaijani speech (Twilio has no Azerbaijani voice).
+    espeak: str | None = None
+    # Calling codes that confirmation and courtesy SMS may go to: SMS pumping fraud sends
+    # codes to premium ranges abroad, at our cost.
+    sms_country_codes: tuple[str, ...] = ("994",)
 
     @property
     def async_database_url(self) -> str:
@@ -153,6 +159,9 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     grace = _number(env, "TOCSIN_SCHEDULE_GRACE_MINUTES", "15", 0, 7 * 24 * 60, float)
     request_timeout = _number(env, "TWILIO_REQUEST_TIMEOUT", "10", 0.1, 120, float)
 
+    espeak = _espeak(env.get("TOCSIN_ESPEAK") or "auto")
+    sms_country_codes = _calling_codes(env.get("TOCSIN_SMS_COUNTRY_CODES") or "994")
+
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
     if bool(sid) != bool(token):
@@ -208,7 +217,27 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         max_in_flight=max_in_flight,
         lease_seconds=lease_seconds,
         schedule_grace_minutes=grace,
+        espeak=espeak,
+        sms_country_codes=sms_country_codes,
     )
+
+
+def _espeak(value: str) -> str | None:
+    if value == "off":
+        return None
+    if value == "auto":
+        return shutil.which("espeak-ng")
+    if not (Path(value).is_file() and os.access(value, os.X_OK)):
+        raise ConfigError(f"TOCSIN_ESPEAK must be auto, off, or the path of the espeak-ng program, got {value!r}")
+    return value
+
+
+def _calling_codes(value: str) -> tuple[str, ...]:
+    codes = tuple(c.strip().lstrip("+") for c in value.split(",") if c.strip())
+    if not codes or not all(c.isdigit() and 1 <= len(c) <= 3 and c[0] != "0" for c in codes):
+        raise ConfigError("TOCSIN_SMS_COUNTRY_CODES must be country calling codes separated by commas, "
+                          f"such as 994,90,7; got {value!r}")
+    return codes
 
 
 def _number(env: Mapping[str, str], name: str, default: str, low: float, high: float, kind: type) -> Any:

@@ -14,9 +14,10 @@ from alerts import i18n, regions
 from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
-from alerts.model import CONSENT_TEXT_VERSION, SubscriberKind, SubscriberStatus
+from alerts.model import CONSENT_TEXT_VERSION, SubscriberStatus
 from alerts.schema import subscribers
 from alerts.store import append_audit
+from alerts.subscribers import subscribe_phone
 
 # Latin-script readers whose words do not tell their language get English: it is the one
 # most migrants who do not read Azerbaijani or Russian are likely to read.
@@ -61,7 +62,7 @@ async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[A
                now: datetime) -> str:
     active = [r for r in rows if r.status == SubscriberStatus.ACTIVE]
     if command.action == Action.JOIN:
-        return await _join(conn, command, phone, rows, lang, now)
+        return await _join(conn, command, phone, lang, now)
     if command.action == Action.LANGUAGE:
         if not rows:
             return _how_to_join()
@@ -104,25 +105,14 @@ def _nobody() -> str:
                    "for example: JOIN BAKU.")
 
 
-async def _join(conn: AsyncConnection, command: Command, phone: str, rows: list[Any], lang: str,
-                now: datetime) -> str:
+async def _join(conn: AsyncConnection, command: Command, phone: str, lang: str, now: datetime) -> str:
     if command.area is None:
         if not command.place:
             return _how_to_join()
         return gettext('We could not find the place "%(place)s". Send JOIN and your city or country, '
                        'for example: JOIN BAKU.') % {"place": command.place[:40]}
-    kind_of_area, code = command.area
-    consent = {"consent_source": "sms", "consent_at": now, "consent_text_version": CONSENT_TEXT_VERSION}
-    existing = next((r for r in rows if r.area == code), None)
-    if existing is not None:
-        await conn.execute(subscribers.update().where(subscribers.c.id == existing.id)
-                           .values(status=SubscriberStatus.ACTIVE, language=lang, updated_at=now, **consent))
-    else:
-        abroad = kind_of_area == "country"
-        await conn.execute(subscribers.insert().values(
-            phone=phone, language=lang, area=code, region=None if abroad else code, country=code if abroad else None,
-            kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=False,
-            status=SubscriberStatus.ACTIVE, created_at=now, updated_at=now, **consent))
+    _kind_of_area, code = command.area
+    await subscribe_phone(conn, phone, code, lang, "sms", now)
     return gettext("You are subscribed to emergency alerts for %(area)s. Reply STOP to end, HELP for help.") % {
         "area": _area_name(code, lang)}
 

@@ -42,18 +42,19 @@ class SlidingWindow:
 
 
 class InboundLimits:
-    """Inbound SMS: per number, and per number prefix (a block of numbers is one sender)."""
+    """Inbound SMS and calls: per number, and per number prefix (a block of numbers is one sender)."""
 
     def __init__(self, per_number: int = 10, per_prefix: int = 100, seconds: float = 600.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, entry: str = "sms_inbound") -> None:
+        self.entry = entry
         self.number = SlidingWindow(per_number, seconds, monotonic)
         self.prefix = SlidingWindow(per_prefix, seconds, monotonic)
 
     def allow(self, phone: str) -> bool:
         if not self.number.allow(phone):
-            LIMITED.labels(entry="sms_inbound", key="number").inc()
+            LIMITED.labels(entry=self.entry, key="number").inc()
             return False
         if not self.prefix.allow(phone[:-4]):
-            LIMITED.labels(entry="sms_inbound", key="prefix").inc()
+            LIMITED.labels(entry=self.entry, key="prefix").inc()
             return False
         return True

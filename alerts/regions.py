@@ -114,3 +114,18 @@ def zone_for(country: str | None) -> str:
         return _CAPITAL_ZONES[country]
     zones = get_global("territory_zones").get(country)
     return zones[0] if zones else "UTC"
+
+
+# The hotline's region numbers: the units in ISO code order, from 1. Callers learn them from
+# docs/subscribing.md and the sign-up page; a test holds the published list to this one, so a
+# change to the gazetteer that would renumber regions cannot pass unnoticed.
+HOTLINE_NUMBERS: dict[int, str] = dict(enumerate(sorted(_BY_CODE), start=1))
+_NUMBER_OF: dict[str, int] = {code: n for n, code in HOTLINE_NUMBERS.items()}
+
+
+def hotline_number(code: str) -> int:
+    return _NUMBER_OF[code]
+
+
+def by_hotline_number(digits: str) -> str | None:
+    return HOTLINE_NUMBERS.get(int(digits)) if digits.isdigit() and len(digits) <= 3 else None

@@ -203,3 +203,35 @@ early_statuses = sa.Table(
     sa.Column("error_code", sa.String(24)),
     sa.Column("received_at", UTCDateTime(), nullable=False),
 )
+
+# An alert read aloud by a person, played by the hotline instead of synthesised speech
+# (Twilio has no Azerbaijani voice; a recording beats espeak-ng).
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("language", sa.String(2), primary_key=True),
+    sa.Column("content_type", sa.String(16), nullable=False),
+    sa.Column("audio", sa.LargeBinary, nullable=False),
+    sa.Column("uploaded_by", sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Web sign-ups waiting for the code sent by SMS: the subscription exists only once the
+# code comes back (double opt-in). The code is kept as an HMAC, never in clear.
+signups = sa.Table(
+    "signups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token", sa.String(43), nullable=False, unique=True),
+    sa.Column("phone", sa.String(16), nullable=False, index=True),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("area", sa.String(8), nullable=False),
+    sa.Column("voice", sa.Boolean, nullable=False),
+    sa.Column("trip_ends", sa.Date),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("confirmed_at", UTCDateTime()),
+)

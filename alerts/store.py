@@ -117,6 +117,6 @@ async def upgrade(url: str) -> None:
     store = Store(url)
     try:
         async with store.engine.begin() as conn:
-            await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "head"))
+            await conn.run_sync(lambda sync_conn: command.upgrade(alembic_config(sync_conn), "heads"))
     finally:
         await store.close()

@@ -134,3 +134,27 @@ def to_json(row: Any) -> dict[str, Any]:
         },
         "created_at": row["created_at"].isoformat(),
     }
+
+
+async def subscribe_phone(conn: AsyncConnection, phone: str, area: str, language: str, source: str, now: datetime,
+                          *, voice: bool = False, trip_ends: date | None = None) -> None:
+    """Subscribe a number that asked for itself (SMS, hotline, confirmed web sign-up): a new
+    subscription, or the old one for that area active again in the language asked now."""
+    consent = {"consent_source": source, "consent_at": now, "consent_text_version": CONSENT_TEXT_VERSION}
+    existing = await conn.scalar(sa.select(subscribers.c.id).where(subscribers.c.phone == phone,
+                                                                   subscribers.c.area == area))
+    if existing is not None:
+        changes: dict[str, Any] = {"status": SubscriberStatus.ACTIVE, "language": language, "updated_at": now,
+                                   **consent}
+        if voice:
+            changes["voice"] = True
+        if trip_ends is not None:
+            changes["trip_ends"] = trip_ends
+        await conn.execute(subscribers.update().where(subscribers.c.id == existing).values(**changes))
+        return
+    abroad = regions.get(area) is None
+    await conn.execute(subscribers.insert().values(
+        phone=phone, language=language, area=area, region=None if abroad else area, country=area if abroad else None,
+        kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=voice,
+        trip_ends=trip_ends if abroad else None, status=SubscriberStatus.ACTIVE, created_at=now, updated_at=now,
+        **consent))

@@ -31,3 +31,14 @@ async def json_ok(response: Any, status: int = 200) -> Any:
     body = await response.json()
     assert response.status == status, (response.status, body)
     return body
+
+
+async def signed_post(tocsin: Any, path_qs: str, form: dict[str, str], token: str | None = None) -> Any:
+    """POST to a Twilio webhook the way Twilio does: signed over the public URL and form."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import SIM_TOKEN
+
+    url = tocsin.config.public_url + path_qs
+    signature = RequestValidator(token or SIM_TOKEN).compute_signature(url, form)
+    return await tocsin.client.post(path_qs, data=form, headers={"X-Twilio-Signature": signature})

@@ -55,6 +55,9 @@ def test_secrets_never_print(tmp_path):
         ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
         ({"TWILIO_FROM_NUMBER": "0501234567"}, "TWILIO_FROM_NUMBER"),
         ({"TWILIO_API_BASE": "ftp://twilio"}, "TWILIO_API_BASE"),
+        ({"TOCSIN_ESPEAK": "/nonexistent/espeak-ng"}, "TOCSIN_ESPEAK"),
+        ({"TOCSIN_SMS_COUNTRY_CODES": "994,+abc"}, "TOCSIN_SMS_COUNTRY_CODES"),
+        ({"TOCSIN_SMS_COUNTRY_CODES": "0994"}, "TOCSIN_SMS_COUNTRY_CODES"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, names):
@@ -66,3 +69,9 @@ def test_toml_file_is_read_and_environment_wins(tmp_path):
     (tmp_path / "tocsin.toml").write_text('tocsin_port = 9090\ntocsin_sms_rate = 5\n')
     config = _load(tmp_path, TOCSIN_SMS_RATE="7")
     assert config.port == 9090 and config.sms_rate == 7
+
+
+def test_sms_country_codes_and_espeak_are_read(tmp_path):
+    config = _load(tmp_path, TOCSIN_SMS_COUNTRY_CODES="+994, 90,7", TOCSIN_ESPEAK="off")
+    assert config.sms_country_codes == ("994", "90", "7")
+    assert config.espeak is None

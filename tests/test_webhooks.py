@@ -134,3 +134,17 @@ async def test_every_webhook_refuses_a_forged_or_missing_signature(tocsin, path,
     # And the same request, signed right, is accepted: the 403 was the signature's doing.
     signed = {"X-Twilio-Signature": RequestValidator(SIM_TOKEN).compute_signature(url, params)}
     assert (await tocsin.client.post(path, data=params, headers=signed)).status in (200, 204)
+
+
+async def test_every_twilio_webhook_refuses_unsigned_and_forged_requests(tocsin):
+    paths = sorted({route.resource.canonical for route in tocsin.app.router.routes()
+                    if route.method == "POST" and route.resource is not None
+                    and route.resource.canonical.startswith("/twilio/")})
+    assert len(paths) >= 9, paths  # SMS in and status; voice status, ack, inbound; four hotline steps
+    form = {"From": "+994505557001", "Body": "JOIN BAKU", "Digits": "1", "MessageSid": "SM" + "2" * 32}
+    for path in paths:
+        for headers in ({}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}):
+            response = await tocsin.client.post(path + "?lang=en&area=AZ-BA", data=form, headers=headers)
+            assert response.status == 403, (path, headers, response.status)
+    async with tocsin.store.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(subscribers)) == 0

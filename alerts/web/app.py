@@ -9,13 +9,15 @@ from typing import AsyncIterator, Callable
 
 from aiohttp import web
 
+from alerts.hotline import ivr as hotline
 from alerts.config import Config
 from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
+from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.web import api, pages, webhooks
 from alerts.web.errors import error_middleware
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, STORE
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
 from channels.registry import build_channels
 
@@ -45,7 +47,9 @@ def make_app(
 
     async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CHANNELS] = channel_factory(config)
+        app[NOTICES] = Notices(app[CHANNELS]["sms"], config.sms_country_codes, clock)
         yield
+        await app[NOTICES].close()
         for channel in app[CHANNELS].values():
             await channel.close()
 
@@ -68,6 +72,7 @@ def make_app(
         pages.setup(app)
         api.setup(app)
         webhooks.setup(app)
+        hotline.setup(app)
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())

@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from alerts.config import Config
+from alerts.hotline.speech import Synthesiser
+from alerts.notices import Notices
 from alerts.ratelimit import InboundLimits
 from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
 from alerts.store import Store
@@ -18,4 +20,8 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
 EVENTS = web.AppKey("events", Events)
 INBOUND_LIMITS = web.AppKey("inbound_limits", InboundLimits)
+CALL_LIMITS = web.AppKey("call_limits", InboundLimits)
+NOTICES = web.AppKey("notices", Notices)
+# None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
+SYNTHESISER = web.AppKey("synthesiser", Synthesiser | None)  # type: ignore[arg-type]
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ async def _report(request: web.Request, sid: str, state: DeliveryState | None, e
     return web.Response(status=204)
 
 
-def _twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
+def twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
     return web.Response(text=str(response), content_type="application/xml")
 
 
@@ -80,7 +80,7 @@ async def voice_ack(request: web.Request) -> web.Response:
     log.info("call %s: listener pressed %r", params.get("CallSid", "?"), params.get("Digits", ""))
     response = VoiceResponse()
     response.hangup()
-    return _twiml(response)
+    return twiml(response)
 
 
 async def sms_inbound(request: web.Request) -> web.Response:
@@ -91,15 +91,15 @@ async def sms_inbound(request: web.Request) -> web.Response:
         phone = phones.normalize(params.get("From", ""), default_region="ZZ")
     except phones.PhoneError:
         # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
-        return _twiml(response)
+        return twiml(response)
     if not request.app[INBOUND_LIMITS].allow(phone):
         # No reply: answering a flood (or another robot's auto-replies) would only feed it.
         log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
-        return _twiml(response)
+        return twiml(response)
     async with request.app[STORE].write() as conn:
         reply, _lang = await handle_sms(conn, phone, params.get("Body", "")[:1600], request.app[CLOCK]())
     response.message(reply)
-    return _twiml(response)
+    return twiml(response)
 
 
 def setup(app: web.Application) -> None:

@@ -1,0 +1,39 @@
+"""The alerts a caller hears: Actual alerts that went out and have not expired, for their
+areas, newest first, without those a later Update or Cancel replaced."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts.model import AlertState
+from alerts.schema import alerts
+
+ALL = "ALL"
+# A phone call is no place for a long list; the web page has the rest.
+MAX_READ = 3
+PUBLISHED = (AlertState.SENDING, AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED)
+
+
+async def active_alerts(conn: AsyncConnection, areas: list[str], now: datetime) -> list[Any]:
+    rows = (await conn.execute(
+        sa.select(alerts.c.id, alerts.c.identifier, alerts.c.references, alerts.c.regions, alerts.c.countries,
+                  alerts.c.texts)
+        .where(alerts.c.state.in_([AlertState.SENDING, AlertState.SENT]), alerts.c.status == "Actual",
+               alerts.c.expires > now)
+        .order_by(alerts.c.approved_at.desc(), alerts.c.id.desc())
+    )).all()
+    replaced = {ref.split(",")[1] for row in rows for ref in (row.references or "").split() if ref.count(",") == 2}
+    wanted = set(areas)
+    found = [row for row in rows if row.identifier not in replaced
+             and ((ALL in wanted and row.regions) or wanted & set(row.regions) or wanted & set(row.countries))]
+    return found[:MAX_READ]
+
+
+async def published_alert(conn: AsyncConnection, alert_id: int) -> Any:
+    """An alert that has gone out (so its text is public), or None."""
+    return (await conn.execute(sa.select(alerts.c.id, alerts.c.texts)
+                               .where(alerts.c.id == alert_id, alerts.c.state.in_(PUBLISHED)))).first()

@@ -1,0 +1,61 @@
+"""Azerbaijani speech for the hotline, synthesised offline with espeak-ng (Twilio's <Say>
+has no Azerbaijani voice). Files are cached by the hash of their text, so every caller
+after the first gets the same file at once, and any instance can make any file again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# espeak-ng's default pace is fast for a stressed listener on a phone line.
+WORDS_PER_MINUTE = 140
+TIMEOUT_SECONDS = 30.0
+
+
+class SpeechError(RuntimeError):
+    pass
+
+
+class Synthesiser:
+    def __init__(self, program: str, cache_dir: Path) -> None:
+        self.program = program
+        self.cache_dir = cache_dir
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def wav(self, text: str) -> Path:
+        key = hashlib.sha256(f"az\0{WORDS_PER_MINUTE}\0{text}".encode()).hexdigest()
+        path = self.cache_dir / f"{key}.wav"
+        if path.exists():
+            return path
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if not path.exists():
+                await self._synthesise(text, path)
+        self._locks.pop(key, None)
+        return path
+
+    async def _synthesise(self, text: str, path: Path) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial")
+        # Text through stdin, never argv: an alert's words must not be read as options.
+        process = await asyncio.create_subprocess_exec(
+            self.program, "-v", "az", "-s", str(WORDS_PER_MINUTE), "--stdin", "-w", str(partial),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(text.encode()), TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            process.kill()
+            await process.wait()
+            raise SpeechError(f"espeak-ng took over {TIMEOUT_SECONDS:g}s") from None
+        if process.returncode != 0 or not partial.exists():
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+            raise SpeechError(f"espeak-ng failed ({process.returncode}): {stderr.decode(errors='replace')[:200]}")
+        os.replace(partial, path)
+        log.info("synthesised %d characters of Azerbaijani speech", len(text))
