@@ -45,7 +45,7 @@ class Notices:
             return False
         now = self.clock()
         message = OutboundMessage(delivery_id=0, to=phone, body=body, expires=now + timedelta(hours=1),
-                                  language=language)
+                                  language=language, report_status=False)
         try:
             await self.sms.send(message, now)
         except SendError as exc:

@@ -58,3 +58,24 @@ class InboundLimits:
             LIMITED.labels(entry=self.entry, key="prefix").inc()
             return False
         return True
+
+
+class SignupLimits:
+    """Web sign-ups, counted per sending address, per number, and per block of a thousand
+    numbers: SMS pumping walks sequential numbers, and each code we send costs money."""
+
+    def __init__(self, per_address: int = 10, per_number: int = 3, per_block: int = 5, seconds: float = 3600.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.windows = {
+            "ip": SlidingWindow(per_address, seconds, monotonic),
+            "number": SlidingWindow(per_number, seconds, monotonic),
+            "prefix": SlidingWindow(per_block, seconds, monotonic),
+        }
+
+    def refused_by(self, address: str, phone: str) -> str | None:
+        """The limit this sign-up trips ('ip', 'number', 'prefix'), or None when it may go on."""
+        for key, value in (("ip", address), ("number", phone), ("prefix", phone[:-3])):
+            if not self.windows[key].allow(value):
+                LIMITED.labels(entry="web_signup", key=key).inc()
+                return key
+        return None

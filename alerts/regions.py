@@ -129,3 +129,8 @@ def hotline_number(code: str) -> int:
 
 def by_hotline_number(digits: str) -> str | None:
     return HOTLINE_NUMBERS.get(int(digits)) if digits.isdigit() and len(digits) <= 3 else None
+
+
+def countries() -> frozenset[str]:
+    """The countries a subscriber abroad may name: every two-letter code named in all five languages."""
+    return _countries()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,6 +67,9 @@ async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], n
                                                          early_statuses.c.state == row.state))
 
 
+EARLY_STATUS_LIFETIME = timedelta(days=1)
+
+
 async def apply_matched_early_statuses(conn: AsyncConnection, now: datetime) -> int:
     """Early reports whose send has been recorded since. On PostgreSQL a report and the
     record of its send can commit in either order without seeing each other, so the
@@ -77,4 +80,6 @@ async def apply_matched_early_statuses(conn: AsyncConnection, now: datetime) -> 
         .limit(1000)
     )).all()
     await apply_early_statuses(conn, list(matched), now)
+    # A report that found no send in a day never will: it was for a message not ours to track.
+    await conn.execute(early_statuses.delete().where(early_statuses.c.received_at < now - EARLY_STATUS_LIFETIME))
     return len(matched)

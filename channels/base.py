@@ -51,6 +51,8 @@ class OutboundMessage:
     # Voice only: what to say, as (language, text) parts. Twilio has no Azerbaijani voice,
     # so an Azerbaijani reader's call is spoken in the languages the dispatcher picks.
     spoken: tuple[tuple[str, str], ...] = ()
+    # False for one-off messages that no delivery row tracks (sign-up codes): no status callback.
+    report_status: bool = True
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from aiohttp import web
 from alerts.config import Config
 from alerts.hotline.speech import Synthesiser
 from alerts.notices import Notices
-from alerts.ratelimit import InboundLimits
+from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
 from alerts.store import Store
 
@@ -22,6 +22,7 @@ EVENTS = web.AppKey("events", Events)
 INBOUND_LIMITS = web.AppKey("inbound_limits", InboundLimits)
 CALL_LIMITS = web.AppKey("call_limits", InboundLimits)
 NOTICES = web.AppKey("notices", Notices)
+SIGNUP_LIMITS = web.AppKey("signup_limits", SignupLimits)
 # None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
 SYNTHESISER = web.AppKey("synthesiser", Synthesiser | None)  # type: ignore[arg-type]
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]

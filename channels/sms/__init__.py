@@ -52,10 +52,11 @@ class SmsChannel:
             if self.config.messaging_service_sid
             else {"from_": self.config.from_number or ""}
         )
+        if message.report_status:
+            sender["status_callback"] = self.config.status_callback
         created = await self.api.call(lambda: self.client.messages.create_async(
             to=message.to,
             body=message.body,
-            status_callback=self.config.status_callback,
             validity_period=max(1, min(validity, MAX_VALIDITY_SECONDS)),
             **sender,
         ))
