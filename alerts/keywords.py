@@ -102,7 +102,8 @@ class Command:
     language: str | None = None
 
 
-_AZ_LETTERS = set("əğışçöüƏĞIİŞÇÖÜ")
+# Not the capital I: Azerbaijani writes dotless ı as I, but so does every Latin script.
+_AZ_LETTERS = set("əğışçöüƏĞİŞÇÖÜ")
 
 
 def script_language(text: str) -> str | None:

@@ -133,3 +133,122 @@ def test_the_window_slides():
     assert [window.allow("a"), window.allow("a"), window.allow("a")] == [True, True, False]
     now[0] = 10.5
     assert window.allow("a") and window.allow("b")
+
+
+def reply_language(text: str) -> str:
+    """The language a reply is written in, from its letters (checked against every reply of
+    the catalogs below, so it cannot drift from them unnoticed)."""
+    if any("\u0600" <= c <= "\u06ff" for c in text):
+        return "ar"
+    if any("\u0400" <= c <= "\u04ff" for c in text):
+        return "ru"
+    if any(c in "əƏıİğĞşŞ" for c in text):  # letters French and English never use
+        return "az"
+    words = set(text.casefold().replace(",", " ").split())
+    french = any(c in text for c in "éèêàâçùûîôœ«") or bool(words & {"vous", "votre", "vos"})
+    return "fr" if french else "en"
+
+
+def test_reply_language_reads_every_catalog_reply():
+    import ast
+    import inspect
+
+    from alerts import i18n, inbound
+
+    replies = [node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(inbound)))
+               if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "gettext"]
+    assert len(replies) >= 10
+    for lang in i18n.LANGUAGES:
+        with i18n.language(lang):
+            for message in replies:
+                assert reply_language(i18n.gettext(message)) == lang, (lang, message)
+
+
+# One number per step: (messages sent before, the message, its subscriptions afterwards as
+# {area: (status, language)}, the language of the reply). Keywords of every language in
+# every shape people type them; a number with a subscription is answered in its language.
+STEPS = [
+    # Azerbaijani
+    ([], "QOSUL GENCE", {"AZ-GA": ("active", "az")}, "az"),
+    ([], "  qoşul   şəki 🙏", {"AZ-SA": ("active", "az")}, "az"),
+    ([], "Abunə Sumqayıt", {"AZ-SM": ("active", "az")}, "az"),
+    ([], "KÖMƏK", {}, "az"),
+    ([], "komek", {}, "az"),  # KÖMƏK without its diacritics
+    ([], "VƏZİYYƏT", {}, "az"),
+    (["QOŞUL BAKI"], "dayan", {"AZ-BA": ("stopped", "az")}, "az"),
+    (["QOŞUL BAKI", "DAYAN"], "Başla", {"AZ-BA": ("active", "az")}, "az"),
+    (["QOŞUL BAKI"], "SİL", {}, "az"),
+    (["QOŞUL BAKI"], "vəziyyətim", {"AZ-BA": ("active", "az")}, "az"),
+    (["JOIN BAKU"], "AZ", {"AZ-BA": ("active", "az")}, "az"),
+    (["JOIN BAKU"], "Azərbaycanca", {"AZ-BA": ("active", "az")}, "az"),
+    # English
+    ([], "join baku", {"AZ-BA": ("active", "en")}, "en"),
+    ([], "Subscribe   Ganja!", {"AZ-GA": ("active", "en")}, "en"),
+    ([], "JOIN GERMANY", {"DE": ("active", "en")}, "en"),
+    ([], "help", {}, "en"),
+    ([], "Info", {}, "en"),
+    (["JOIN BAKU"], "unsubscribe", {"AZ-BA": ("stopped", "en")}, "en"),
+    (["JOIN BAKU", "STOP"], "resume", {"AZ-BA": ("active", "en")}, "en"),
+    (["JOIN BAKU"], "erase", {}, "en"),
+    (["QOŞUL BAKI"], "english", {"AZ-BA": ("active", "en")}, "en"),
+    # Russian, in Cyrillic and in Latin letters
+    ([], "подписка гянджа", {"AZ-GA": ("active", "ru")}, "ru"),
+    ([], "Подписаться Турция", {"TR": ("active", "ru")}, "ru"),
+    ([], "PODPISKA BAKU", {"AZ-BA": ("active", "ru")}, "ru"),
+    ([], "ПОМОЩЬ", {}, "ru"),
+    ([], "справка 😊", {}, "ru"),
+    (["ПОДПИСКА БАКУ"], "Отписка", {"AZ-BA": ("stopped", "ru")}, "ru"),
+    (["ПОДПИСКА БАКУ"], "otpiska", {"AZ-BA": ("stopped", "ru")}, "ru"),
+    (["ПОДПИСКА БАКУ", "СТОП"], "возобновить", {"AZ-BA": ("active", "ru")}, "ru"),
+    (["ПОДПИСКА БАКУ"], "udalit", {}, "ru"),
+    (["ПОДПИСКА БАКУ"], "STOP", {"AZ-BA": ("stopped", "ru")}, "ru"),  # English keyword, Russian reader
+    (["JOIN BAKU"], "русский", {"AZ-BA": ("active", "ru")}, "ru"),
+    (["JOIN BAKU"], "RU", {"AZ-BA": ("active", "ru")}, "ru"),
+    # French
+    ([], "abonner gandja", {"AZ-GA": ("active", "fr")}, "fr"),
+    ([], "S'ABONNER FRANCE", {"FR": ("active", "fr")}, "fr"),
+    ([], "Inscription Bakou", {"AZ-BA": ("active", "fr")}, "fr"),
+    ([], "aide", {}, "fr"),
+    ([], "statut", {}, "fr"),
+    (["ABONNER BAKOU"], "arret", {"AZ-BA": ("stopped", "fr")}, "fr"),  # without its accent
+    (["ABONNER BAKOU"], "Désabonner", {"AZ-BA": ("stopped", "fr")}, "fr"),
+    (["ABONNER BAKOU", "ARRÊT"], "reprendre", {"AZ-BA": ("active", "fr")}, "fr"),
+    (["ABONNER BAKOU"], "EFFACER", {}, "fr"),
+    (["JOIN BAKU"], "Français", {"AZ-BA": ("active", "fr")}, "fr"),
+    # Arabic
+    ([], "اشترك باكو", {"AZ-BA": ("active", "ar")}, "ar"),
+    ([], "اشتراك تركيا", {"TR": ("active", "ar")}, "ar"),
+    ([], "مساعدة", {}, "ar"),
+    ([], "الحالة", {}, "ar"),
+    (["اشتراك باكو"], "إيقاف", {"AZ-BA": ("stopped", "ar")}, "ar"),
+    (["اشتراك باكو"], "الغاء", {"AZ-BA": ("stopped", "ar")}, "ar"),
+    (["اشتراك باكو", "توقف"], "استئناف", {"AZ-BA": ("active", "ar")}, "ar"),
+    (["اشتراك باكو"], "امسح", {}, "ar"),
+    (["JOIN BAKU"], "عربي", {"AZ-BA": ("active", "ar")}, "ar"),
+    # Empty, unknown, emoji, digits and check-in answers with no check-in open
+    ([], "", {}, "en"),
+    ([], "🙂🙂", {}, "en"),
+    ([], "???", {}, "en"),
+    ([], "1", {}, "en"),
+    ([], "SAFE", {}, "en"),
+    (["ПОДПИСКА БАКУ"], "2", {"AZ-BA": ("active", "ru")}, "ru"),
+    (["QOŞUL BAKI"], "blah blah", {"AZ-BA": ("active", "az")}, "az"),
+    (["اشتراك باكو"], "hello", {"AZ-BA": ("active", "ar")}, "ar"),
+    ([], "Здравствуйте, что это?", {}, "ru"),
+    ([], "مرحبا، ما هذا؟", {}, "ar"),
+    ([], "Salam, bu nədir?", {}, "az"),
+]
+
+
+async def test_every_keyword_in_every_language(tocsin):
+    wrong = []
+    for n, (before, message, expected, lang) in enumerate(STEPS):
+        phone = f"+99470{n:03d}1234"  # a prefix of its own: the per-prefix limit stays out of it
+        for text in before:
+            await reply_of(await post_sms(tocsin, text, phone=phone))
+        reply = await reply_of(await post_sms(tocsin, message, phone=phone))
+        got = (await _subscriptions(tocsin, phone), reply_language(reply) if reply else None)
+        if got != (expected, lang):
+            wrong.append((before, message, got, reply))
+    assert len(STEPS) + len(CASES) >= 60
+    assert wrong == []
