@@ -247,3 +247,18 @@ async def test_a_number_calling_in_a_loop_is_rejected_unanswered(tocsin):
     for _ in range(10):
         assert (await call.start()).find("Gather") is not None
     assert (await call.start()).find("Reject") is not None
+
+
+def test_the_published_region_numbers_are_the_hotline_s():
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "subscribing.md").read_text()
+    published = {int(n): names for n, names in re.findall(r"^\| (\d+) \| (.+) \|$", guide, re.M)}
+    assert len(published) == len(regions.HOTLINE_NUMBERS) == 78
+    for number, code in regions.HOTLINE_NUMBERS.items():
+        unit = regions.get(code)
+        assert published[number] == " | ".join((unit.az, unit.en, unit.ru, unit.fr, unit.ar)), number
+    # The menu's digits as the guide gives them in English.
+    assert "Azerbaijani 1, English 2, Russian 3, French 4, Arabic 5" in guide
+    assert MENU_DIGITS == {"az": "1", "en": "2", "ru": "3", "fr": "4", "ar": "5"}
