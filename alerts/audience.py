@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, SubscriberStatus
-from alerts.schema import deliveries, subscribers
+from alerts.schema import deliveries, responses, subscribers
 from alerts.store import dialect_insert
 
 CHANNELS = ("sms", "voice")
@@ -69,6 +69,15 @@ async def audience_languages(conn: AsyncConnection, alert: Any, now: datetime) -
     return {lang: count for lang, count in rows}
 
 
+def _unanswered(alert: Any) -> list[sa.ColumnElement[bool]]:
+    """Those the first round reached who have not answered."""
+    reached = sa.select(deliveries.c.id).where(deliveries.c.alert_id == alert.id, deliveries.c.round == 0,
+                                               deliveries.c.subscriber_id == subscribers.c.id).exists()
+    answered = sa.select(responses.c.id).where(responses.c.alert_id == alert.id,
+                                               responses.c.subscriber_id == subscribers.c.id).exists()
+    return [reached, ~answered]
+
+
 async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id: int, upto_id: int) -> int:
     """Queue one delivery per audience member with an id in (after_id, upto_id] and channel,
     with one INSERT ... SELECT per channel. Re-running adds nothing: (alert, subscriber,
@@ -79,7 +88,11 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
         # one-per-phone check of every batch; the phone index answers it in a third the time.
         await conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
     created = 0
-    for channel in alert.channels:
+    channels, only = list(alert.channels), []
+    followups = getattr(alert, "followups", None)
+    if followups and alert.round > 0:
+        channels, only = [followups[alert.round - 1]["channel"]], _unanswered(alert)
+    for channel in channels:
         if channel not in CHANNELS:
             continue
         select = sa.select(
@@ -96,8 +109,11 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
         ).where(
             subscribers.c.id > after_id,
             subscribers.c.id <= upto_id,
-            subscribers.c[channel].is_(True),
+            # A check-in's follow-up call goes to everyone not heard from, not only to those
+            # who asked for calls: it is how we learn whether they are safe.
+            subscribers.c[channel].is_(True) if not only else sa.true(),
             _members(alert, now),
+            *only,
         )
         stmt = insert(deliveries).from_select(
             ["alert_id", "subscriber_id", "channel", "round", "language", "state", "attempts",

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, regions
+from alerts.consular import checkins
 from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
@@ -92,7 +93,21 @@ async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[A
         if rows:
             await _erase(conn, rows, now)
         return gettext("Your number and your data have been erased. You will receive no more messages from us.")
+    if command.action in (Action.SAFE, Action.NEED_HELP, Action.HELP):
+        checkin = await checkins.latest_open(conn, phone, now)
+        if checkin is not None:
+            # With a check-in open, "HELP" is an answer (SPEC §8), not a question about us.
+            answer = checkins.SAFE if command.action == Action.SAFE else checkins.NEED_HELP
+            await checkins.record_answer(conn, checkin.alert_id, checkin, answer, "sms", now)
+            return _answer_reply(answer)
     return _help()  # HELP, unknown text, and check-in answers while no check-in is open
+
+
+def _answer_reply(answer: str) -> str:
+    if answer == checkins.SAFE:
+        return gettext("Thank you. We have recorded that you are safe. If this changes, reply 2.")
+    return gettext("We have recorded that you need help. The consulate will call you back. "
+                   "If you are in immediate danger, call the local emergency number.")
 
 
 def _subscribed(active: list[Any], lang: str) -> str:

@@ -90,6 +90,8 @@ subscribers = sa.Table(
     sa.Column("consent_at", UTCDateTime(), nullable=False),
     sa.Column("consent_text_version", sa.String(32), nullable=False),
     sa.Column("trip_ends", sa.Date),
+    # When the "still there?" message before the trip's end went out; cleared when extended.
+    sa.Column("still_there_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("phone", "area"),
@@ -142,6 +144,9 @@ alerts = sa.Table(
     sa.Column("repeat_minutes", sa.Integer),
     sa.Column("round", sa.Integer, nullable=False, server_default="0"),
     sa.Column("halted_reason", sa.String(32)),
+    # A safety check-in's later rounds: [{"after_minutes": 60, "channel": "sms"}, ...], each
+    # to those of the first round who have not answered, timed from the first send.
+    sa.Column("followups", sa.JSON),
     sa.CheckConstraint("status IN ('Actual','Exercise','Test','Draft')", name="status"),
     sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
 )
@@ -234,4 +239,37 @@ signups = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("confirmed_at", UTCDateTime()),
+)
+
+# Answers to a safety check-in, one per person and check-in: the latest answer counts.
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscriber_id", sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("answer", sa.String(10), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("answered_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("alert_id", "subscriber_id"),
+    sa.CheckConstraint("answer IN ('safe','need_help')", name="answer"),
+)
+
+# Call-back tickets: someone answered "I need help"; a call-taker or the consulate calls back
+# in the person's language.
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscriber_id", sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("country", sa.String(2)),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("closed_at", UTCDateTime()),
+    sa.Column("closed_by", sa.String(64)),
+    sa.UniqueConstraint("alert_id", "subscriber_id"),
+    sa.Index("ix_tickets_status_language", "status", "language"),
+    sa.CheckConstraint("status IN ('open','closed')", name="status"),
 )

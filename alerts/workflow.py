@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, regions, texts
+from alerts.consular import checkins
 from alerts.model import SUBSCRIBER_CHANNELS, AlertState, AlertStatus, MsgType, Role, SubscriberKind
 from alerts.scenarios import SCENARIOS, ParamError
 from alerts.schema import alerts
@@ -19,7 +20,7 @@ from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
 
 _FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts",
-           "fallback_language", "repeat_every_minutes"}
+           "fallback_language", "repeat_every_minutes", "checkin"}
 _SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 
@@ -81,6 +82,9 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     if repeat is not None and (isinstance(repeat, bool) or not isinstance(repeat, int) or not 5 <= repeat < minutes):
         errors["repeat_every_minutes"] = "a whole number of minutes, at least 5 and less than the expiry"
 
+    followups = checkins.parse_followups(body.get("scenario"), body.get("checkin"), minutes, repeat,
+                                         "voice" in channels_available, errors)
+
     send_at = None
     if body.get("send_at") is not None:
         try:
@@ -129,6 +133,7 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         "fallback_language": fallback,
         "send_at": send_at,
         "repeat_minutes": repeat,
+        "followups": followups,
     }
 
 
@@ -263,6 +268,7 @@ def to_json(alert: Any) -> dict[str, Any]:
         "approved_at": iso(alert.approved_at),
         "finished_at": iso(alert.finished_at),
         "repeat_every_minutes": alert.repeat_minutes,
+        "checkin": checkins.followups_json(alert.followups),
         "round": alert.round,
         "halted_reason": alert.halted_reason,
     }

@@ -53,6 +53,8 @@ class OutboundMessage:
     spoken: tuple[tuple[str, str], ...] = ()
     # False for one-off messages that no delivery row tracks (sign-up codes): no status callback.
     report_status: bool = True
+    # Voice: the text asks the listener to answer on the keypad (a safety check-in).
+    keypad_answers: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
     async with store.read() as conn:
         due = (
             await conn.execute(
-                sa.select(alerts.c.id, alerts.c.state, alerts.c.send_at).where(
+                sa.select(alerts.c.id, alerts.c.state, alerts.c.send_at, alerts.c.round).where(
                     sa.or_(
                         alerts.c.state == AlertState.APPROVED,
                         sa.and_(alerts.c.state == AlertState.SCHEDULED, alerts.c.send_at <= now),
@@ -36,7 +36,9 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
             )
         ).all()
     for alert in due:
-        missed = alert.state == AlertState.SCHEDULED and now - alert.send_at > grace
+        # Only a first send is missed; a repeat or a check-in's follow-up found late still goes,
+        # as the alert is in force (expiry is checked before this).
+        missed = alert.state == AlertState.SCHEDULED and alert.round == 0 and now - alert.send_at > grace
         values: dict[str, Any] = (
             {"state": AlertState.EXPIRED, "halted_reason": "missed", "finished_at": now}
             if missed
@@ -114,6 +116,15 @@ async def expire(store: Store, now: datetime) -> list[int]:
     return list(ids)
 
 
+def _next_round(alert: Any, now: datetime) -> datetime | None:
+    if alert.followups:
+        # A check-in's follow-ups are timed from its first send, not from the last round's end.
+        if alert.round < len(alert.followups):
+            return max(now, alert.sent + timedelta(minutes=alert.followups[alert.round]["after_minutes"]))
+        return None
+    return now + timedelta(minutes=alert.repeat_minutes) if alert.repeat_minutes else None
+
+
 async def finish(store: Store, now: datetime) -> list[int]:
     """A round with nothing left to hand over ends: the alert is sent, or, if it repeats,
     its next round is scheduled before expiry."""
@@ -126,13 +137,14 @@ async def finish(store: Store, now: datetime) -> list[int]:
     async with store.read() as conn:
         done = (
             await conn.execute(
-                sa.select(alerts.c.id, alerts.c.repeat_minutes, alerts.c.expires, alerts.c.round)
+                sa.select(alerts.c.id, alerts.c.repeat_minutes, alerts.c.expires, alerts.c.round, alerts.c.followups,
+                          alerts.c.sent)
                 .where(alerts.c.state == AlertState.SENDING, alerts.c.materialised.is_(True), ~pending)
             )
         ).all()
     finished = []
     for alert in done:
-        next_round = now + timedelta(minutes=alert.repeat_minutes) if alert.repeat_minutes else None
+        next_round = _next_round(alert, now)
         values: dict[str, Any] = (
             {"state": AlertState.SCHEDULED, "send_at": next_round, "round": alert.round + 1}
             if next_round and next_round < alert.expires

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts.regions import zone_for
+from alerts.consular.checkins import SCENARIO as CHECKIN_SCENARIO
 from alerts.schema import alerts
 from alerts.store import Store
 from alerts.texts import text_for
@@ -24,6 +25,8 @@ class Text:
     body: str
     spoken: tuple[tuple[str, str], ...]
     segments: int
+    # A check-in: the call's text asks for 1 (safe) or 2 (need help) on the keypad.
+    keypad_answers: bool = False
 
 
 class TextCache:
@@ -44,13 +47,15 @@ class TextCache:
             if channel == "voice":
                 langs = _VOICE_STANDINS.get(language, (language,))
                 spoken = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
-            self._texts[key] = Text(body, spoken, count(body).segments)
+            self._texts[key] = Text(body, spoken, count(body).segments, texts.get("_checkin", False))
         return self._texts[key]
 
     async def _alert_texts(self, alert_id: int) -> dict[str, Any]:
         if alert_id not in self._alerts:
             async with self.store.read() as conn:
-                self._alerts[alert_id] = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
+                row = (await conn.execute(sa.select(alerts.c.texts, alerts.c.scenario)
+                                          .where(alerts.c.id == alert_id))).one()
+            self._alerts[alert_id] = {**row.texts, "_checkin": row.scenario == CHECKIN_SCENARIO}
             if len(self._alerts) > self.max_alerts:
                 old, _ = self._alerts.popitem(last=False)
                 self._texts = {k: v for k, v in self._texts.items() if k[0] != old}

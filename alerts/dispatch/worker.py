@@ -145,7 +145,8 @@ class Dispatcher:
                 self._push(outcome)
                 return
             self._in_flight.add(row.id)
-            message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken)
+            message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken,
+                                      keypad_answers=text.keypad_answers)
             self.failpoints.hit("before_send")
             try:
                 if row.reconcile and row.previous_claim is not None:

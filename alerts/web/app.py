@@ -15,7 +15,7 @@ from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
-from alerts.web import api, pages, signup, webhooks
+from alerts.web import api, consular_api, pages, signup, webhooks
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
@@ -74,6 +74,7 @@ def make_app(
         webhooks.setup(app)
         hotline.setup(app)
         signup.setup(app)
+        consular_api.setup(app)
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())

@@ -9,12 +9,15 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from alerts import phones
+from alerts import i18n, phones
+from alerts.consular import checkins
+from alerts.i18n import gettext
 from alerts.inbound import handle_sms
 from alerts.model import DeliveryState
 from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
 from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
+from channels.voice import VOICES
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,23 @@ async def voice_status(request: web.Request) -> web.Response:
 
 
 async def voice_ack(request: web.Request) -> web.Response:
-    """The listener pressed a key after the alert was read: thank them and hang up."""
+    """The listener pressed a key: on a check-in call, 1 (safe) or 2 (need help) is their
+    answer, thanked in their language; otherwise it confirms they heard. Then hang up."""
     params = await signed_form(request)
-    log.info("call %s: listener pressed %r", params.get("CallSid", "?"), params.get("Digits", ""))
+    digits = params.get("Digits", "")
+    log.info("call %s: listener pressed %r", params.get("CallSid", "?"), digits)
     response = VoiceResponse()
+    answer = {"1": checkins.SAFE, "2": checkins.NEED_HELP}.get(digits)
+    if answer and params.get("CallSid"):
+        async with request.app[STORE].write() as conn:
+            call = await checkins.call_answered(conn, params["CallSid"], answer, request.app[CLOCK]())
+        if call is not None:
+            # Twilio has no Azerbaijani voice: Azerbaijani readers are thanked in Russian.
+            lang = "ru" if call.language == "az" else call.language
+            with i18n.language(lang):
+                text = gettext("Thank you. Your answer has been recorded.")
+            language, voice = VOICES[lang]
+            response.say(text, language=language, voice=voice)
     response.hangup()
     return twiml(response)
 

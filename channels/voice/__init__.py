@@ -66,13 +66,17 @@ class VoiceConfig:
         )
 
 
-def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None) -> str:
+def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None, answers: bool = False) -> str:
     """The call's TwiML: each (language, text) part said twice with a pause between, then
-    "press 1 to confirm" in the first part's language. ValueError for a language Twilio
-    cannot speak (Azerbaijani above all: the dispatcher picks ru/en parts for those readers)."""
+    "press 1 to confirm" in the first part's language. With `answers` (a check-in, whose text
+    asks for 1 or 2) the text itself is read inside the Gather, so a key pressed while it is
+    read counts. ValueError for a language Twilio cannot speak (Azerbaijani above all: the
+    dispatcher picks ru/en parts for those readers)."""
     if not parts:
         raise ValueError("nothing to say")
     response = VoiceResponse()
+    gather_args: dict[str, Any] = {"action": ack_url, "method": "POST"} if ack_url else {}
+    node = response.gather(input="dtmf", num_digits=1, **gather_args) if answers else response
     for lang, text in parts:
         if lang == "az":
             raise ValueError("Twilio has no Azerbaijani voice: pass ru/en parts for Azerbaijani readers")
@@ -81,12 +85,13 @@ def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None) 
         if not text.strip():
             raise ValueError(f"empty text for language {lang!r}")
         language, voice = VOICES[lang]
-        response.say(text, language=language, voice=voice)
-        response.pause(length=PAUSE_SECONDS)
-        response.say(text, language=language, voice=voice)
+        node.say(text, language=language, voice=voice)
+        node.pause(length=PAUSE_SECONDS)
+        node.say(text, language=language, voice=voice)
+    if answers:
+        return str(response)
     first = parts[0][0]
     language, voice = VOICES[first]
-    gather_args: dict[str, Any] = {"action": ack_url, "method": "POST"} if ack_url else {}
     gather = response.gather(input="dtmf", num_digits=1, **gather_args)
     gather.say(CONFIRM_PROMPTS[first], language=language, voice=voice)
     return str(response)
@@ -103,7 +108,7 @@ class VoiceChannel:
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         parts = message.spoken or ((message.language, message.body),)
         try:
-            twiml = build_twiml(parts, self.config.ack_url)
+            twiml = build_twiml(parts, self.config.ack_url, answers=message.keypad_answers)
         except ValueError as exc:
             raise SendError(ErrorCode.REJECTED, False, f"cannot speak this message: {exc}") from None
         if len(twiml) > MAX_TWIML_CHARS:

@@ -1,0 +1,1 @@
+"""Consular work: citizens abroad, safety check-ins, and keeping the registry fresh."""

@@ -1,0 +1,156 @@
+"""Safety check-ins: an alert of the `safety_checkin` scenario asks "are you safe?"; answers
+(by SMS or on the keypad of the follow-up call) are recorded per person, "I need help" opens
+a call-back ticket, and later rounds go only to those of the first round who have not
+answered: an SMS reminder, then a call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts.model import AlertState, DeliveryState
+from alerts.schema import alerts, deliveries, responses, subscribers, tickets
+from alerts.store import append_audit, dialect_insert
+
+SCENARIO = "safety_checkin"
+SAFE, NEED_HELP = "safe", "need_help"
+DEFAULT_REMIND_AFTER = 60
+DEFAULT_CALL_AFTER = 120
+
+
+def is_checkin(alert: Any) -> bool:
+    return bool(alert.scenario == SCENARIO)
+
+
+def parse_followups(scenario: Any, raw: Any, expires_in: int, repeat: Any, voice_available: bool,
+                    errors: dict[str, str]) -> list[dict[str, Any]] | None:
+    """`checkin: {remind_after_minutes, call_after_minutes}` into follow-up rounds. Only a
+    check-in has them; by default a reminder after an hour and a call after two, each only
+    if it falls before the check-in expires."""
+    if scenario != SCENARIO:
+        if raw is not None:
+            errors["checkin"] = f"only for the {SCENARIO} scenario"
+        return None
+    if repeat is not None:
+        errors["repeat_every_minutes"] = "a check-in is not repeated: it reminds those who have not answered"
+        return None
+    explicit = raw is not None
+    if raw is None:
+        raw = {"remind_after_minutes": DEFAULT_REMIND_AFTER,
+               "call_after_minutes": DEFAULT_CALL_AFTER if voice_available else None}
+    if not isinstance(raw, dict) or set(raw) - {"remind_after_minutes", "call_after_minutes"}:
+        errors["checkin"] = "an object with remind_after_minutes and call_after_minutes (either may be null)"
+        return None
+    steps: list[dict[str, Any]] = []
+    for key, channel in (("remind_after_minutes", "sms"), ("call_after_minutes", "voice")):
+        minutes = raw.get(key)
+        if minutes is None:
+            continue
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 5:
+            errors[f"checkin.{key}"] = "a whole number of minutes, at least 5, or null"
+        elif minutes >= expires_in:
+            if explicit:
+                errors[f"checkin.{key}"] = "must come before the check-in expires"
+        elif channel == "voice" and not voice_available:
+            errors[f"checkin.{key}"] = "no voice channel is configured (TWILIO_VOICE_NUMBER)"
+        elif steps and minutes <= steps[-1]["after_minutes"]:
+            errors[f"checkin.{key}"] = "the call comes after the reminder"
+        else:
+            steps.append({"after_minutes": minutes, "channel": channel})
+    return steps
+
+
+def followups_json(followups: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    if followups is None:
+        return None
+    by_channel = {step["channel"]: step["after_minutes"] for step in followups}
+    return {"remind_after_minutes": by_channel.get("sms"), "call_after_minutes": by_channel.get("voice")}
+
+
+_REACHED = [DeliveryState.SENDING, DeliveryState.ACCEPTED, DeliveryState.SENT, DeliveryState.DELIVERED]
+
+
+async def latest_open(conn: AsyncConnection, phone: str, now: datetime) -> Any:
+    """The newest check-in sent to this number and still in force, with the
+    subscription it went to; None when there is none."""
+    return (await conn.execute(
+        sa.select(deliveries.c.alert_id, deliveries.c.subscriber_id, subscribers.c.language, subscribers.c.country)
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(subscribers.c.phone == phone, alerts.c.scenario == SCENARIO,
+               alerts.c.state.in_([AlertState.SENDING, AlertState.SENT, AlertState.SCHEDULED]),
+               alerts.c.expires > now,
+               # Sending counts too: a quick reply can arrive before the send is recorded.
+               deliveries.c.state.in_(_REACHED))
+        .order_by(deliveries.c.claimed_at.desc(), deliveries.c.id.desc())
+        .limit(1)
+    )).first()
+
+
+async def record_answer(conn: AsyncConnection, alert_id: int, subscriber: Any, answer: str, channel: str,
+                        now: datetime) -> None:
+    """The person's latest answer counts; "need help" opens one call-back ticket, which stays
+    open for a person to close even if "safe" comes later."""
+    insert = dialect_insert(conn)(responses).values(
+        alert_id=alert_id, subscriber_id=subscriber.subscriber_id, answer=answer, channel=channel, answered_at=now)
+    await conn.execute(insert.on_conflict_do_update(
+        index_elements=["alert_id", "subscriber_id"],
+        set_={"answer": insert.excluded.answer, "channel": insert.excluded.channel,
+              "answered_at": insert.excluded.answered_at}))
+    if answer == NEED_HELP:
+        opened = await conn.execute(dialect_insert(conn)(tickets).values(
+            alert_id=alert_id, subscriber_id=subscriber.subscriber_id, language=subscriber.language,
+            country=subscriber.country, status="open", created_at=now).on_conflict_do_nothing())
+        if opened.rowcount:
+            await append_audit(conn, at=now, actor="subscriber", action="ticket.open", target=f"alert:{alert_id}",
+                               details={"subscriber_id": subscriber.subscriber_id, "language": subscriber.language})
+
+
+async def call_answered(conn: AsyncConnection, call_sid: str, answer: str, now: datetime) -> Any:
+    """A key pressed on a check-in call, recorded as that person's answer; None when the call
+    was not a check-in (or is unknown)."""
+    call = (await conn.execute(
+        sa.select(deliveries.c.alert_id, deliveries.c.subscriber_id, subscribers.c.language, subscribers.c.country)
+        .join(alerts, alerts.c.id == deliveries.c.alert_id)
+        .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+        .where(deliveries.c.provider_id == call_sid, alerts.c.scenario == SCENARIO)
+    )).first()
+    if call is not None:
+        await record_answer(conn, call.alert_id, call, answer, "voice", now)
+    return call
+
+
+def _recipients(alert_id: int) -> Any:
+    """Everyone the check-in's first round went to, once each, with their latest answer."""
+    first_round = (sa.select(deliveries.c.subscriber_id).where(deliveries.c.alert_id == alert_id,
+                                                               deliveries.c.round == 0)
+                   .distinct().subquery())
+    return (sa.select(subscribers.c.id, subscribers.c.phone, subscribers.c.language, subscribers.c.country,
+                      subscribers.c.city, responses.c.answer, responses.c.answered_at, tickets.c.id.label("ticket"))
+            .join(first_round, first_round.c.subscriber_id == subscribers.c.id)
+            .outerjoin(responses, sa.and_(responses.c.subscriber_id == subscribers.c.id,
+                                          responses.c.alert_id == alert_id))
+            .outerjoin(tickets, sa.and_(tickets.c.subscriber_id == subscribers.c.id, tickets.c.alert_id == alert_id)))
+
+
+async def tally(conn: AsyncConnection, alert_id: int) -> dict[str, Any]:
+    rows = (await conn.execute(_recipients(alert_id))).all()
+    by_country: dict[str, dict[str, int]] = {}
+    total = {SAFE: 0, NEED_HELP: 0, "no_answer": 0}
+    for row in rows:
+        key = row.answer or "no_answer"
+        country = by_country.setdefault(row.country or "AZ", {SAFE: 0, NEED_HELP: 0, "no_answer": 0})
+        country[key] += 1
+        total[key] += 1
+    return {"alert_id": alert_id, "total": total, "by_country": dict(sorted(by_country.items()))}
+
+
+async def to_follow_up(conn: AsyncConnection, alert_id: int) -> list[Any]:
+    """Those who need help, then those who have not answered, for the consulate to call."""
+    rows = (await conn.execute(_recipients(alert_id).where(sa.or_(responses.c.answer.is_(None),
+                                                                   responses.c.answer == NEED_HELP))
+                               .order_by(subscribers.c.country, subscribers.c.id))).all()
+    return sorted(rows, key=lambda r: (r.answer != NEED_HELP, r.country or "", r.id))
