@@ -9,6 +9,7 @@ import getpass
 import logging
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -136,6 +137,46 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_subscribers_import(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from alerts.consular import importer
+
+    config = _config()
+    path = Path(args.file)
+    try:
+        rows = importer.read_file(path)
+    except importer.ImportFileError as exc:
+        raise UserError(f"{exc}. Nothing was imported.") from None
+    report = importer.ImportReport()
+    console = Console(stderr=True)
+
+    async def run() -> None:
+        await upgrade(config.database_url)
+        store = Store(config.database_url)
+        try:
+            with Progress(console=console, transient=False) as progress:
+                checking = progress.add_task("checking", total=len(rows))
+                good = importer.check_rows(rows, _now().date(), report, lambda n: progress.advance(checking, n))
+                writing = progress.add_task("writing", total=len(good))
+                await importer.write_rows(store, good, _now(), f"cli:{getpass.getuser()}", report,
+                                          lambda n: progress.advance(writing, n))
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    print(f"{report.rows} rows: {report.created} new, {report.updated} updated, {len(report.rejected)} rejected")
+    for rejection in report.rejected[:20]:
+        print(f"  line {rejection.line} ({rejection.phone}): {rejection.reason}")
+    if report.rejected:
+        out = Path(args.rejects or f"{path}.rejected.csv")
+        importer.write_rejections(out, report)
+        more = " (the first 20 above)" if len(report.rejected) > 20 else ""
+        print(f"every rejected line, with its reason{more}: {out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tocsin", description="Tocsin emergency alerts")
     sub = p.add_subparsers(dest="command", required=True)
@@ -160,6 +201,14 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("name", help="the user name")
     tc.add_argument("--label", default="api")
     tc.set_defaults(fn=cmd_token_create)
+
+    subs = sub.add_parser("subscribers", help="subscribers").add_subparsers(dest="subscribers_command",
+                                                                            required=True)
+    si = subs.add_parser("import", help="import citizens abroad from a CSV file "
+                                        "(columns: phone, language, country, city, trip_ends)")
+    si.add_argument("file")
+    si.add_argument("--rejects", help="where to write the rejected lines (default: FILE.rejected.csv)")
+    si.set_defaults(fn=cmd_subscribers_import)
 
     sub.add_parser("demo", help="demo users and subscribers in all 5 languages").set_defaults(fn=cmd_demo)
 

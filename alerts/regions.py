@@ -65,12 +65,13 @@ def country_name(code: str, lang: str) -> str:
 _ALIASES = {
     "turkey": "TR", "turkiye": "TR", "usa": "US", "america": "US", "uk": "GB", "britain": "GB",
     "england": "GB", "uae": "AE", "emirates": "AE", "holland": "NL", "czechia": "CZ",
+    "الإمارات": "AE", "оаэ": "AE", "эмираты": "AE", "əmirliklər": "AE", "bəə": "AE",
 }
 
 
 @functools.cache
 def _index() -> dict[str, tuple[str, str]]:
-    index: dict[str, tuple[str, str]] = {name: ("country", code) for name, code in _ALIASES.items()}
+    index: dict[str, tuple[str, str]] = {fold(name): ("country", code) for name, code in _ALIASES.items()}
     for lang in LANGS:
         for code, name in _territories(lang).items():
             if is_country(code):
