@@ -234,6 +234,7 @@ signups = sa.Table(
     sa.Column("area", sa.String(8), nullable=False),
     sa.Column("voice", sa.Boolean, nullable=False),
     sa.Column("trip_ends", sa.Date),
+    sa.Column("city", sa.String(100)),
     sa.Column("code_hash", sa.String(64), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime(), nullable=False),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import i18n, phones, regions
 from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKind, SubscriberStatus
 from alerts.schema import subscribers
+from alerts.consular.freshness import extended_trip
 from alerts.validation import Conflict, ValidationError
 
 _FIELDS = ("phone", "language", "kind", "region", "country", "city", "channels", "trip_ends")
@@ -137,24 +138,30 @@ def to_json(row: Any) -> dict[str, Any]:
 
 
 async def subscribe_phone(conn: AsyncConnection, phone: str, area: str, language: str, source: str, now: datetime,
-                          *, voice: bool = False, trip_ends: date | None = None) -> None:
+                          *, voice: bool = False, trip_ends: date | None = None, city: str | None = None) -> None:
     """Subscribe a number that asked for itself (SMS, hotline, confirmed web sign-up): a new
     subscription, or the old one for that area active again in the language asked now."""
     consent = {"consent_source": source, "consent_at": now, "consent_text_version": CONSENT_TEXT_VERSION}
-    existing = await conn.scalar(sa.select(subscribers.c.id).where(subscribers.c.phone == phone,
-                                                                   subscribers.c.area == area))
+    existing = (await conn.execute(sa.select(subscribers.c.id, subscribers.c.trip_ends).where(
+        subscribers.c.phone == phone, subscribers.c.area == area))).first()
     if existing is not None:
         changes: dict[str, Any] = {"status": SubscriberStatus.ACTIVE, "language": language, "updated_at": now,
                                    **consent}
         if voice:
             changes["voice"] = True
+        if city is not None:
+            changes["city"] = city
         if trip_ends is not None:
-            changes["trip_ends"] = trip_ends
-        await conn.execute(subscribers.update().where(subscribers.c.id == existing).values(**changes))
+            changes["trip_ends"], changes["still_there_at"] = trip_ends, None
+        elif existing.trip_ends is not None:
+            # "Still there?" answered with JOIN: the stay goes on.
+            changes["trip_ends"], changes["still_there_at"] = extended_trip(existing.trip_ends, now), None
+        await conn.execute(subscribers.update().where(subscribers.c.id == existing.id).values(**changes))
         return
     abroad = regions.get(area) is None
     await conn.execute(subscribers.insert().values(
         phone=phone, language=language, area=area, region=None if abroad else area, country=area if abroad else None,
         kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=voice,
-        trip_ends=trip_ends if abroad else None, status=SubscriberStatus.ACTIVE, created_at=now, updated_at=now,
+        trip_ends=trip_ends if abroad else None, city=city if abroad else None, status=SubscriberStatus.ACTIVE,
+        created_at=now, updated_at=now,
         **consent))

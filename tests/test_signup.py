@@ -76,6 +76,7 @@ async def test_sign_up_and_confirm_in_each_language(tocsin, lang, sms_word, done
     ({"language": "de"}, "language"),
     ({"area": "TR", "trip_ends": "last week"}, "trip_ends"),
     ({"area": "AZ-BA", "trip_ends": "2099-01-01"}, "trip_ends"),
+    ({"area": "AZ-BA", "city": "Baku"}, "city"),
 ])
 async def test_bad_input_is_named_and_nothing_is_sent(tocsin, fields, bad):
     response = await _sign_up(tocsin, **fields)
@@ -131,3 +132,15 @@ async def test_a_burst_of_a_thousand_sign_ups_sends_a_handful_of_codes(tocsin):
     other = await tocsin.client.post("/subscribe", data={"phone": "+994705550123", "area": "AZ-GA", "language": "az"},
                                      headers={"X-Forwarded-For": "198.51.100.7"}, allow_redirects=False)
     assert other.status == 303
+
+
+async def test_a_citizen_abroad_signs_up_with_city_and_return_date(tocsin):
+    back = (tocsin.clock().date().replace(day=1) + __import__("datetime").timedelta(days=62)).isoformat()
+    response = await _sign_up(tocsin, "ru", area="TR", city="Стамбул", trip_ends=back)
+    assert response.status == 303
+    [code] = _codes_to(tocsin, PHONE)
+    done = await tocsin.client.post(response.headers["Location"], data={"code": code})
+    assert done.status == 200
+    [row] = await _rows(tocsin, subscribers)
+    assert (row.country, row.region, row.kind, row.city, row.trip_ends.isoformat(), row.language) == \
+        ("TR", None, "citizen_abroad", "Стамбул", back, "ru")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Awaitable, Callable
 
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.scheduler import Coordinator
@@ -15,9 +16,11 @@ from channels.base import Channel
 
 class Engine:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
-                 failpoints: Failpoints | None = None) -> None:
+                 failpoints: Failpoints | None = None,
+                 housekeeping: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints)
-        self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake)
+        self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake,
+                                       housekeeping=housekeeping)
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timezone
-from typing import Callable
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,8 +29,10 @@ LEADER_LOCK = 7312002
 
 class Coordinator:
     def __init__(self, store: Store, clock: Callable, settings: DispatchSettings,
-                 on_work: Callable[[], None]) -> None:
+                 on_work: Callable[[], None], housekeeping: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.store = store
+        self.housekeeping = housekeeping
+        self.housekeeping_runs = 0  # finished runs: lets a test wait for one
         self.clock = clock
         self.settings = settings
         self.on_work = on_work
@@ -51,6 +53,15 @@ class Coordinator:
         # A coroutine job runs on the event loop; a plain function would run in a thread,
         # where setting an asyncio.Event is not safe.
         self.wake()
+
+    async def _housekeeping_job(self) -> None:
+        if self._stopping.is_set() or self.housekeeping is None:
+            return
+        try:
+            await self.housekeeping()
+        except Exception:
+            log.exception("housekeeping failed; trying again at the next interval")
+        self.housekeeping_runs += 1
 
     async def run(self) -> None:
         if self.store.is_sqlite:
@@ -85,6 +96,10 @@ class Coordinator:
         scheduler = self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
         scheduler.add_job(self._wake_job, "interval", seconds=self.settings.coordinate_interval,
                           id="coordinate", coalesce=True, max_instances=1)
+        if self.housekeeping is not None:
+            scheduler.add_job(self._housekeeping_job, "interval", seconds=self.settings.housekeeping_interval,
+                              id="housekeeping", coalesce=True, max_instances=1,
+                              next_run_time=datetime.now(timezone.utc))
         scheduler.start()
         try:
             while not self._stopping.is_set():

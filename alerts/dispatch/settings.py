@@ -26,6 +26,7 @@ class DispatchSettings:
     materialise_batch: int = 50_000
     schedule_grace: timedelta = timedelta(minutes=15)
     coordinate_interval: float = 1.0
+    housekeeping_interval: float = 300.0  # trip-end reminders, unreachable numbers
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     failover_after: int = 5  # consecutive sender-level failures before the secondary sender takes over
     failover_cooldown: float = 60.0

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from alerts.hotline import ivr as hotline
 from alerts.config import Config
+from alerts.consular.freshness import Freshness
 from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.notices import Notices
 from alerts.simulator import Simulator
@@ -54,7 +55,9 @@ def make_app(
             await channel.close()
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        engine = Engine(app[STORE], app[CHANNELS], clock, settings or DispatchSettings.from_config(config), Failpoints())
+        freshness = Freshness(app[STORE], app[CHANNELS].get("sms"), clock)
+        engine = Engine(app[STORE], app[CHANNELS], clock, settings or DispatchSettings.from_config(config), Failpoints(),
+                        housekeeping=freshness.run)
         app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
         app[EVENTS].subscribe(lambda _event: engine.wake())
         engine.start()

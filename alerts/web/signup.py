@@ -84,7 +84,8 @@ async def show_form(request: web.Request) -> web.Response:
 
 
 def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
-    values: dict[str, Any] = {k: str(form.get(k, "")).strip()[:100] for k in ("phone", "language", "area", "trip_ends")}
+    values: dict[str, Any] = {k: str(form.get(k, "")).strip()[:100]
+                              for k in ("phone", "language", "area", "trip_ends", "city")}
     values["voice"] = form.get("voice") == "yes"
     errors: dict[str, str] = {}
     try:
@@ -96,6 +97,8 @@ def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
     area = values["area"]
     if not (regions.get(area) or area in regions.countries()):
         errors["area"] = gettext("Choose your region or the country you are in.")
+    if values["city"] and regions.get(area):
+        errors["city"] = gettext("A city only for a stay abroad; in Azerbaijan, choose the region.")
     values["trip_end_date"] = None
     if values["trip_ends"]:
         try:
@@ -135,7 +138,8 @@ async def submit(request: web.Request) -> web.Response:
     async with request.app[STORE].write() as conn:
         await conn.execute(signups.insert().values(
             token=token, phone=phone, language=values["language"], area=values["area"], voice=values["voice"],
-            trip_ends=values["trip_end_date"], code_hash=_code_hash(request, token, code), created_at=now,
+            trip_ends=values["trip_end_date"], city=values["city"] or None,
+            code_hash=_code_hash(request, token, code), created_at=now,
             expires_at=now + CODE_LIFETIME))
     with i18n.language(values["language"]):
         text = gettext("Your alert sign-up code: %(code)s. It expires in 15 minutes. If you did not ask for it, "
@@ -195,7 +199,7 @@ async def confirm(request: web.Request) -> web.Response:
         if good:
             await conn.execute(signups.update().where(signups.c.id == row.id).values(confirmed_at=now))
             await subscribe_phone(conn, row.phone, row.area, row.language, "web", now, voice=row.voice,
-                                  trip_ends=row.trip_ends)
+                                  trip_ends=row.trip_ends, city=row.city)
     if good:
         area = regions.region_name(row.area, lang) if regions.get(row.area) else regions.country_name(row.area, lang)
         return render(request, "subscribe_done.html", lang, {"area": area, "language": _language_name(row.language, lang)})

@@ -1,4 +1,4 @@
-"""consular: check-in follow-ups, responses, call-back tickets, trip-end reminders
+"""consular: check-in follow-ups, responses, call-back tickets, trip-end reminders, city on web sign-ups
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +17,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("followups", sa.JSON(), nullable=True))
     with op.batch_alter_table("subscribers") as batch:
         batch.add_column(sa.Column("still_there_at", sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("signups") as batch:
+        batch.add_column(sa.Column("city", sa.String(length=100), nullable=True))
     op.create_table(
         "responses",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,6 +59,8 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_status_language", table_name="tickets")
     op.drop_table("tickets")
     op.drop_table("responses")
+    with op.batch_alter_table("signups") as batch:
+        batch.drop_column("city")
     with op.batch_alter_table("subscribers") as batch:
         batch.drop_column("still_there_at")
     with op.batch_alter_table("alerts") as batch:
