@@ -118,3 +118,16 @@ def test_a_new_import_refreshes_but_never_resubscribes_a_stopped_number(env, tmp
     turkey, georgia = _rows(env)
     assert (turkey.city, turkey.trip_ends.isoformat(), turkey.language) == ("Izmir", NEXT_MONTH, "ru")
     assert georgia.status == "stopped"
+
+
+def test_the_guide_s_example_file_imports_cleanly(env, tmp_path, capsys):
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "consular.md").read_text()
+    [example] = re.findall(r"```csv\n(.*?)```", guide, re.S)
+    source = tmp_path / "registry.csv"
+    # The guide's dates are examples; today's calendar must not fail the guide.
+    source.write_text(re.sub(r"\d{4}-\d{2}-\d{2}", NEXT_MONTH, example), encoding="utf-8")
+    assert main(["subscribers", "import", str(source)]) == 0
+    assert "2 rows: 2 new, 0 updated, 0 rejected" in capsys.readouterr().out
