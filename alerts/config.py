@@ -61,6 +61,15 @@ class TwilioConfig:
 
 
 @dataclass(frozen=True)
+class CallCentreConfig:
+    urls: tuple[str, ...] = ()
+    secret: Secret = field(default_factory=lambda: Secret(""))
+    retry_seconds: float = 2.0
+    max_retry_seconds: float = 300.0
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     host: str
@@ -80,6 +89,11 @@ class Config:
     # Calling codes that confirmation and courtesy SMS may go to: SMS pumping fraud sends
     # codes to premium ranges abroad, at our cost.
     sms_country_codes: tuple[str, ...] = ("994",)
+    # Call-centre push (issue 7): endpoints, the HMAC key they verify with, the first retry delay.
+    callcentre: CallCentreConfig = field(default_factory=lambda: CallCentreConfig())
+    # A CAP or Atom feed polled for messages that become drafts; None: no polling.
+    cap_upstream_url: str | None = None
+    cap_upstream_interval: float = 60.0
 
     @property
     def async_database_url(self) -> str:
@@ -161,6 +175,11 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
 
     espeak = _espeak(env.get("TOCSIN_ESPEAK") or "auto")
     sms_country_codes = _calling_codes(env.get("TOCSIN_SMS_COUNTRY_CODES") or "994")
+    callcentre = _callcentre(env)
+    cap_upstream_url = env.get("TOCSIN_CAP_UPSTREAM_URL") or None
+    if cap_upstream_url:
+        cap_upstream_url = _check_url("TOCSIN_CAP_UPSTREAM_URL", cap_upstream_url)
+    cap_upstream_interval = _number(env, "TOCSIN_CAP_UPSTREAM_INTERVAL", "60", 1, 24 * 3600, float)
 
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
@@ -219,6 +238,9 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         schedule_grace_minutes=grace,
         espeak=espeak,
         sms_country_codes=sms_country_codes,
+        callcentre=callcentre,
+        cap_upstream_url=cap_upstream_url,
+        cap_upstream_interval=cap_upstream_interval,
     )
 
 
@@ -253,3 +275,21 @@ def _number(env: Mapping[str, str], name: str, default: str, low: float, high: f
 
 def _loopback(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+def _callcentre(env: Mapping[str, str]) -> CallCentreConfig:
+    urls = tuple(u.strip() for u in (env.get("TOCSIN_CALLCENTRE_URLS") or "").split(",") if u.strip())
+    for url in urls:
+        _check_url("TOCSIN_CALLCENTRE_URLS", url)  # kept as given: an endpoint's trailing slash may matter
+    secret = env.get("TOCSIN_CALLCENTRE_SECRET") or ""
+    if urls and len(secret) < 32:
+        raise ConfigError("TOCSIN_CALLCENTRE_SECRET must be set, at least 32 characters, when TOCSIN_CALLCENTRE_URLS is")
+    if len(set(urls)) != len(urls):
+        raise ConfigError("TOCSIN_CALLCENTRE_URLS lists the same URL twice")
+    return CallCentreConfig(
+        urls=urls,
+        secret=Secret(secret),
+        retry_seconds=_number(env, "TOCSIN_CALLCENTRE_RETRY_SECONDS", "2", 0.01, 600, float),
+        max_retry_seconds=_number(env, "TOCSIN_CALLCENTRE_MAX_RETRY_SECONDS", "300", 0.01, 3600, float),
+        timeout=_number(env, "TOCSIN_CALLCENTRE_TIMEOUT", "10", 0.1, 120, float),
+    )

@@ -242,6 +242,44 @@ signups = sa.Table(
     sa.Column("confirmed_at", UTCDateTime()),
 )
 
+# One row per (alert, kind, call-centre endpoint): the push of an alert or of its cancel,
+# retried with backoff until the endpoint answers 2xx. In the database, so a restart resumes.
+callcentre_pushes = sa.Table(
+    "callcentre_pushes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("endpoint", sa.String(500), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # Also the lease: a claimed push is due again only if its sender died.
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.String(255)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("acknowledged_at", UTCDateTime()),
+    sa.UniqueConstraint("alert_id", "kind", "endpoint"),
+    sa.Index("ix_callcentre_pushes_due", "state", "next_attempt_at"),
+    sa.CheckConstraint("kind IN ('alert','cancel')", name="kind"),
+    sa.CheckConstraint("state IN ('pending','acknowledged','abandoned')", name="state"),
+)
+
+# CAP messages taken in from outside (POST /api/v1/cap or the upstream feed), by their own
+# sender and identifier: the same message twice makes one draft.
+cap_ingested = sa.Table(
+    "cap_ingested",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender", sa.String(255), nullable=False),
+    sa.Column("identifier", sa.String(255), nullable=False),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("sender", "identifier"),
+)
+
 # Answers to a safety check-in, one per person and check-in: the latest answer counts.
 responses = sa.Table(
     "responses",

@@ -75,3 +75,37 @@ def test_sms_country_codes_and_espeak_are_read(tmp_path):
     config = _load(tmp_path, TOCSIN_SMS_COUNTRY_CODES="+994, 90,7", TOCSIN_ESPEAK="off")
     assert config.sms_country_codes == ("994", "90", "7")
     assert config.espeak is None
+
+
+# ---- call-centre push and CAP upstream (issue 7) ----
+
+_SECRET = "c" * 40
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"TOCSIN_CALLCENTRE_URLS": "https://cc.example.az/tocsin"}, "TOCSIN_CALLCENTRE_SECRET"),
+    ({"TOCSIN_CALLCENTRE_URLS": "https://cc.example.az/tocsin", "TOCSIN_CALLCENTRE_SECRET": "short"},
+     "TOCSIN_CALLCENTRE_SECRET"),
+    ({"TOCSIN_CALLCENTRE_URLS": "cc.example.az", "TOCSIN_CALLCENTRE_SECRET": _SECRET}, "TOCSIN_CALLCENTRE_URLS"),
+    ({"TOCSIN_CALLCENTRE_URLS": "https://a.az/x,https://a.az/x", "TOCSIN_CALLCENTRE_SECRET": _SECRET},
+     "TOCSIN_CALLCENTRE_URLS"),
+    ({"TOCSIN_CALLCENTRE_RETRY_SECONDS": "soon"}, "TOCSIN_CALLCENTRE_RETRY_SECONDS"),
+    ({"TOCSIN_CALLCENTRE_TIMEOUT": "0"}, "TOCSIN_CALLCENTRE_TIMEOUT"),
+    ({"TOCSIN_CAP_UPSTREAM_URL": "ftp://mes.example.az/cap"}, "TOCSIN_CAP_UPSTREAM_URL"),
+    ({"TOCSIN_CAP_UPSTREAM_INTERVAL": "0"}, "TOCSIN_CAP_UPSTREAM_INTERVAL"),
+])
+def test_callcentre_and_upstream_settings_are_checked(tmp_path, env, name):
+    with pytest.raises(ConfigError, match=name):
+        _load(tmp_path, **env)
+
+
+def test_callcentre_settings_are_read_and_the_secret_never_prints(tmp_path):
+    config = _load(tmp_path, TOCSIN_CALLCENTRE_URLS="https://cc1.example.az/push/, http://10.0.0.5:8000/tocsin",
+                   TOCSIN_CALLCENTRE_SECRET=_SECRET, TOCSIN_CALLCENTRE_RETRY_SECONDS="0.5",
+                   TOCSIN_CAP_UPSTREAM_URL="https://mes.example.az/cap/feed.atom", TOCSIN_CAP_UPSTREAM_INTERVAL="30")
+    assert config.callcentre.urls == ("https://cc1.example.az/push/", "http://10.0.0.5:8000/tocsin")
+    assert config.callcentre.secret.reveal() == _SECRET and _SECRET not in repr(config)
+    assert config.callcentre.retry_seconds == 0.5
+    assert (config.cap_upstream_url, config.cap_upstream_interval) == ("https://mes.example.az/cap/feed.atom", 30)
+    default = _load(tmp_path)
+    assert default.callcentre.urls == () and default.cap_upstream_url is None

@@ -10,13 +10,15 @@ from typing import AsyncIterator, Callable
 from aiohttp import web
 
 from alerts.hotline import ivr as hotline
+from alerts.callcentre.push import pusher_ctx
+from alerts.cap.upstream import upstream_ctx
 from alerts.config import Config
 from alerts.consular.freshness import Freshness
 from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
-from alerts.web import api, consular_api, pages, signup, webhooks
+from alerts.web import api, consular_api, pages, public, signup, webhooks
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
@@ -71,6 +73,7 @@ def make_app(
     app.cleanup_ctx.extend([store_ctx, channels_ctx])
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx)
+        app.cleanup_ctx.extend([pusher_ctx, upstream_ctx])  # call-centre push, CAP upstream (issue 7)
     if web_api:  # a worker-only instance answers /healthz alone
         pages.setup(app)
         api.setup(app)
@@ -78,6 +81,7 @@ def make_app(
         hotline.setup(app)
         signup.setup(app)
         consular_api.setup(app)
+        public.setup(app)
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())

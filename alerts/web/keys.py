@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -12,6 +12,11 @@ from alerts.notices import Notices
 from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
 from alerts.store import Store
+
+if TYPE_CHECKING:
+    from alerts.callcentre.push import Pusher
+    from alerts.cap.upstream import UpstreamPoller
+    from alerts.web.live import Live
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
@@ -26,3 +31,8 @@ SIGNUP_LIMITS = web.AppKey("signup_limits", SignupLimits)
 # None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
 SYNTHESISER = web.AppKey("synthesiser", Synthesiser | None)  # type: ignore[arg-type]
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
+# Public pages, feeds and the call-centre push (issue 7).
+# Typed by annotation: their modules import this one, so they cannot be imported here at run time.
+LIVE: web.AppKey[Live] = web.AppKey("live")
+PUSHER: web.AppKey[Pusher] = web.AppKey("callcentre_pusher")
+UPSTREAM: web.AppKey[UpstreamPoller] = web.AppKey("cap_upstream")

@@ -1,0 +1,159 @@
+"""Our alerts as CAP 1.2 XML, built as ElementTree objects (never by pasting strings), one
+<info> per language. Element order follows the OASIS schema, which is strict about it.
+
+Times are in Asia/Baku with a numeric offset (+04:00): CAP 1.2 forbids "Z" and fractions
+of a second, and the Ministry's own clock is the one every reader expects."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerts import i18n, regions
+from alerts.cap import NS
+from alerts.model import AlertState, MsgType
+
+CAP_ZONE = ZoneInfo(regions.HOME_ZONE)
+
+# Our states in which an alert has gone, or is going, out: the only ones the public sees.
+PUBLISHED_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT,
+                    AlertState.CANCELLED, AlertState.EXPIRED)
+# The order in which a reader falls back when an alert has no text in their language.
+FALLBACK_ORDER = ("en", "ru", "az", "fr", "ar")
+
+
+def cap_time(value: datetime) -> str:
+    """2026-11-27T22:38:10+04:00: seconds, a numeric offset, never Z."""
+    return value.astimezone(CAP_ZONE).replace(microsecond=0).isoformat()
+
+
+def sent_time(alert: Any) -> datetime:
+    """When the alert went out (set once, at its first round). Only published alerts are
+    built, and they all have it; the fallbacks keep a preview of anything else from failing."""
+    return alert.sent or alert.approved_at or alert.created_at
+
+
+def zone_texts(alert: Any) -> dict[str, dict[str, str]]:
+    """Each language's parts, from the zone the public reads: Baku for alerts at home, the
+    first country's zone for alerts abroad."""
+    by_zone = alert.texts["by_zone"]
+    return by_zone.get(regions.HOME_ZONE) or next(iter(by_zone.values()), {})
+
+
+def text_in(alert: Any, lang: str) -> tuple[str, dict[str, str]]:
+    """(the language actually used, its parts): the reader's own, else the first we have."""
+    texts = zone_texts(alert)
+    for candidate in (lang, *FALLBACK_ORDER):
+        if candidate in texts:
+            return candidate, texts[candidate]
+    raise LookupError(f"alert {alert.id} has no text")
+
+
+def area_names(alert: Any, lang: str) -> list[str]:
+    return ([regions.region_name(code, lang) for code in alert.regions]
+            + [regions.country_name(code, lang) for code in alert.countries])
+
+
+def reference(sender: str, identifier: str, sent: datetime) -> str:
+    """One CAP reference: sender,identifier,sent."""
+    return f"{sender},{identifier},{cap_time(sent)}"
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{NS}}}{tag}")
+    if text is not None:
+        element.text = text
+    return element
+
+
+def build_alert(alert: Any, public_url: str) -> ET.Element:
+    """The alert as it was issued (an Alert, or an Update with its references)."""
+    texts = zone_texts(alert)
+    infos = {lang: texts[lang] for lang in i18n.LANGUAGES if lang in texts}
+    return _message(
+        alert, public_url, identifier=alert.identifier, sent=sent_time(alert), msg_type=alert.msg_type,
+        references=alert.references, infos=infos,
+    )
+
+
+def cancel_identifier(alert: Any) -> str:
+    return f"{alert.identifier}.cancel"
+
+
+def cancel_texts(alert: Any) -> dict[str, dict[str, str]]:
+    """What a Cancel says in each language: that the alert, named by its own headline, no longer applies."""
+    result = {}
+    for lang in i18n.LANGUAGES:
+        used, parts = text_in(alert, lang)
+        with i18n.language(lang):
+            headline = i18n.gettext("Cancelled: %(headline)s") % {"headline": parts["headline"]}
+            instruction = i18n.gettext("This alert has been cancelled. No action is needed.")
+        result[lang] = {"headline": headline[:160], "description": parts["headline"], "instruction": instruction,
+                        "voice": f"{headline}. {instruction}", "sms": f"{headline}. {instruction}"}
+    return result
+
+
+def build_cancel(alert: Any, public_url: str) -> ET.Element:
+    """A cancelled alert's Cancel message: its own identifier, sent at the cancellation,
+    referencing the alert (and whatever the alert itself referenced)."""
+    refs = [reference(alert.sender, alert.identifier, sent_time(alert))]
+    if alert.references:
+        refs.insert(0, alert.references)
+    return _message(
+        alert, public_url, identifier=cancel_identifier(alert), sent=alert.updated_at, msg_type=MsgType.CANCEL,
+        references=" ".join(refs), infos=cancel_texts(alert),
+    )
+
+
+def _message(alert: Any, public_url: str, *, identifier: str, sent: datetime, msg_type: str,
+             references: str | None, infos: dict[str, dict[str, str]]) -> ET.Element:
+    root = ET.Element(f"{{{NS}}}alert")
+    _sub(root, "identifier", identifier)
+    _sub(root, "sender", alert.sender)
+    _sub(root, "sent", cap_time(sent))
+    _sub(root, "status", alert.status)
+    _sub(root, "msgType", msg_type)
+    _sub(root, "scope", alert.scope)
+    if msg_type in (MsgType.UPDATE, MsgType.CANCEL) and references:
+        _sub(root, "references", references)
+    for lang, parts in infos.items():
+        _info(root, alert, lang, parts, public_url)
+    return root
+
+
+def _info(root: ET.Element, alert: Any, lang: str, parts: dict[str, str], public_url: str) -> None:
+    info = _sub(root, "info")
+    _sub(info, "language", lang)
+    _sub(info, "category", alert.category)
+    _sub(info, "event", alert.event)
+    _sub(info, "responseType", alert.response_type)
+    _sub(info, "urgency", alert.urgency)
+    _sub(info, "severity", alert.severity)
+    _sub(info, "certainty", alert.certainty)
+    if alert.onset:
+        _sub(info, "onset", cap_time(alert.onset))
+    _sub(info, "expires", cap_time(alert.expires))
+    _sub(info, "senderName", "Tocsin")
+    _sub(info, "headline", parts["headline"])
+    if parts.get("description"):
+        _sub(info, "description", parts["description"])
+    if parts.get("instruction"):
+        _sub(info, "instruction", parts["instruction"])
+    _sub(info, "web", f"{public_url}/alerts/{alert.id}?lang={lang}")
+    area = _sub(info, "area")
+    _sub(area, "areaDesc", ", ".join(area_names(alert, lang)))
+    for code in alert.regions:
+        geocode = _sub(area, "geocode")
+        _sub(geocode, "valueName", "ISO3166-2")
+        _sub(geocode, "value", code)
+    for code in alert.countries:
+        geocode = _sub(area, "geocode")
+        _sub(geocode, "valueName", "ISO3166-1")
+        _sub(geocode, "value", code)
+
+
+def to_bytes(element: ET.Element) -> bytes:
+    # The default namespace set here, not by ET.register_namespace, which is process-wide.
+    return ET.tostring(element, encoding="utf-8", xml_declaration=True, default_namespace=NS)

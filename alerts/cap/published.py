@@ -1,0 +1,32 @@
+"""Which alerts the public may see. A draft, an alert waiting for approval, or one scheduled
+for later and cancelled before it went out was never published: no page, no CAP, no push."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from alerts.model import AlertState
+from alerts.schema import alerts
+
+_LIVE_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT, AlertState.SCHEDULED)
+_ENDED_STATES = (AlertState.CANCELLED, AlertState.EXPIRED)
+
+# Approved and gone out: `sent` is set when its first round starts, a moment after approval
+# (or at its scheduled time), and never changes after, so the CAP <sent> that references
+# point at is the same wherever it is read. A repeating alert between rounds is `scheduled`
+# again, with `sent` kept from its first round.
+WENT_OUT = sa.and_(
+    alerts.c.approved_at.is_not(None),
+    alerts.c.sent.is_not(None),
+    alerts.c.state.in_([*_LIVE_STATES, *_ENDED_STATES]),
+)
+
+
+def active(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(WENT_OUT, alerts.c.state.in_(_LIVE_STATES), alerts.c.expires > now)
+
+
+def ended(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(WENT_OUT, sa.or_(alerts.c.state.in_(_ENDED_STATES), alerts.c.expires <= now))

@@ -1,0 +1,125 @@
+"""Polling an upstream CAP source (TOCSIN_CAP_UPSTREAM_URL): a CAP message, or an Atom feed
+whose entries link to CAP messages. Each new message becomes a draft, exactly as if posted
+to /api/v1/cap, authored by the `cap-upstream` account. What it serves is as untrusted as
+anything posted: size-capped, parsed with defusedxml, and a bad message is logged and
+skipped, never a crash of the poller."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import AsyncIterator, Callable
+from urllib.parse import urljoin
+
+import aiohttp
+from aiohttp import web
+
+from alerts.cap import ingest
+from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, our_sender, upstream_user
+from alerts.store import Store
+from alerts.validation import Conflict, Forbidden, ValidationError
+
+log = logging.getLogger(__name__)
+ATOM = "{http://www.w3.org/2005/Atom}"
+MAX_FEED_BYTES = 1024 * 1024
+MAX_ENTRIES = 50
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def fetch(session: aiohttp.ClientSession, url: str, limit: int) -> bytes:
+    async with session.get(url) as response:
+        response.raise_for_status()
+        if response.content_length is not None and response.content_length > limit:
+            raise TooLarge(f"{url} is over {limit // 1024} KB")
+        body = b""
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise TooLarge(f"{url} is over {limit // 1024} KB")
+        return body
+
+
+class UpstreamPoller:
+    def __init__(self, store: Store, clock: Callable[[], datetime], url: str, interval: float, public_url: str) -> None:
+        self.store, self.clock, self.url, self.interval = store, clock, url, interval
+        self.sender = our_sender(public_url)
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            while True:
+                try:
+                    await self.poll(session)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("polling the CAP upstream failed: %s", exc)
+                await asyncio.sleep(self.interval)
+
+    async def poll(self, session: aiohttp.ClientSession) -> list[int]:
+        """Fetch the source; the ids of the drafts made from messages new to us."""
+        root = ingest.parse_any(await fetch(session, self.url, MAX_FEED_BYTES))
+        if root.tag != f"{ATOM}feed":
+            return [d for d in [await self._take(root, self.url)] if d is not None]
+        made = []
+        for entry in root.findall(f"{ATOM}entry")[:MAX_ENTRIES]:
+            link = self._cap_link(entry)
+            if link is None:
+                continue
+            try:
+                message = ingest.parse(await fetch(session, link, ingest.MAX_BYTES))
+            except (ingest.CapRejected, TooLarge, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                INGESTED.labels(source="upstream", outcome="rejected").inc()
+                log.warning("upstream CAP %s skipped: %s", link, exc)
+                continue
+            draft = await self._take(message, link)
+            if draft is not None:
+                made.append(draft)
+        return made
+
+    def _cap_link(self, entry: ET.Element) -> str | None:
+        links = entry.findall(f"{ATOM}link")
+        for link in links:
+            if link.get("type") in ("application/cap+xml", "application/xml", "text/xml") and link.get("href"):
+                return urljoin(self.url, link.get("href", ""))
+        for link in links:
+            if link.get("href", "").endswith(".xml"):
+                return urljoin(self.url, link.get("href", ""))
+        return None
+
+    async def _take(self, root: ET.Element, where: str) -> int | None:
+        try:
+            incoming = ingest.read(root)
+            async with self.store.write() as conn:
+                if await already_ingested(conn, incoming) is not None:
+                    return None  # seen on an earlier poll
+                user = await upstream_user(conn, self.clock())
+                draft = await ingest_draft(conn, incoming, user, self.sender, "upstream", self.clock())
+        except (ingest.CapRejected, ValidationError, Conflict, Forbidden) as exc:
+            INGESTED.labels(source="upstream", outcome="rejected").inc()
+            log.warning("upstream CAP %s not taken: %s %s", where, exc, getattr(exc, "fields", "") or "")
+            return None
+        INGESTED.labels(source="upstream", outcome="draft").inc()
+        log.info("upstream CAP %s (%s) is now draft %s", incoming.identifier, incoming.sender, draft)
+        return draft
+
+
+async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    from alerts.web.keys import CLOCK, CONFIG, STORE, UPSTREAM
+
+    config = app[CONFIG]
+    if not config.cap_upstream_url:
+        yield
+        return
+    poller = app[UPSTREAM] = UpstreamPoller(app[STORE], app[CLOCK], config.cap_upstream_url,
+                                            config.cap_upstream_interval, config.public_url)
+    task = asyncio.create_task(poller.run(), name="cap-upstream")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

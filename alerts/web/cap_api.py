@@ -1,0 +1,77 @@
+"""POST /api/v1/cap: a CAP message in, a draft out (SPEC §9, §11). The body is read up to
+the cap and no further; anything hostile or malformed is a 400 that writes nothing."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from alerts import workflow
+from alerts.callcentre.push import pushes_for
+from alerts.cap import ingest
+from alerts.cap.intake import INGESTED, ingest as ingest_draft, our_sender
+from alerts.model import Role
+from alerts.validation import Forbidden, NotFound
+from alerts.web.errors import error_response
+from alerts.web.keys import CLOCK, CONFIG, STORE
+
+XML_TYPES = ("application/xml", "text/xml", "application/cap+xml")
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than `limit` (declared or actual)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def post_cap(request: web.Request) -> web.Response:
+    from alerts.web.api import authenticate  # api registers this route
+
+    user = await authenticate(request)
+    if user.role not in (Role.OPERATOR, Role.CONSULAR):  # before reading a byte of the body
+        raise Forbidden(f"the {user.role} role cannot compose alerts, so cannot send CAP in")
+    if request.content_type not in XML_TYPES:
+        raise web.HTTPUnsupportedMediaType(text=f"send the CAP message as {XML_TYPES[0]}")
+    body = await read_capped(request, ingest.MAX_BYTES)
+    try:
+        if body is None:
+            raise ingest.CapRejected(f"the CAP message is over {ingest.MAX_BYTES // 1024} KB")
+        incoming = ingest.read(ingest.parse(body))
+        now = request.app[CLOCK]()
+        async with request.app[STORE].write() as conn:
+            alert_id = await ingest_draft(conn, incoming, user, our_sender(request.app[CONFIG].public_url), "api", now)
+            alert = await workflow.load(conn, alert_id)
+    except ingest.CapRejected as exc:
+        INGESTED.labels(source="api", outcome="rejected").inc()
+        return error_response(400, "bad_cap", exc.message, exc.fields)
+    INGESTED.labels(source="api", outcome="draft").inc()
+    return web.json_response({
+        **workflow.to_json(alert),
+        "ingested": {"sender": incoming.sender, "identifier": incoming.identifier, "msg_type": incoming.msg_type,
+                     "references": incoming.references},
+    }, status=201)
+
+
+async def alert_pushes(request: web.Request) -> web.Response:
+    """GET /api/v1/alerts/{id}/pushes: each call-centre endpoint's view of this alert."""
+    from alerts.web.api import authenticate
+
+    await authenticate(request)
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no such id {raw!r}")
+    async with request.app[STORE].read() as conn:
+        await workflow.load(conn, int(raw))
+        found = await pushes_for(conn, int(raw))
+    return web.json_response({"alert_id": int(raw), "pushes": found})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/cap", post_cap)
+    app.router.add_get("/api/v1/alerts/{id}/pushes", alert_pushes)

@@ -1,0 +1,108 @@
+"""CAP 1.2 per alert and an Atom feed of the active alerts (SPEC §9), both built as XML
+objects and both answering conditional GETs.
+
+A cancelled alert keeps its own CAP (what was said) and gains a Cancel message at
+/cap/{id}-cancel.xml; the feed lists it until the alert would have expired, so an
+aggregator that read the alert also reads its cancellation."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from alerts.cap import published
+from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, sent_time, text_in, to_bytes
+from alerts.model import AlertState
+from alerts.schema import alerts
+from alerts.web import pages
+from alerts.web.caching import conditional
+from alerts.web.keys import CLOCK, CONFIG, STORE
+
+ATOM = "http://www.w3.org/2005/Atom"
+CAP_TYPE = "application/cap+xml"
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(r"/cap/{id:\d{1,18}}.xml", cap_alert)
+    app.router.add_get(r"/cap/{id:\d{1,18}}-cancel.xml", cap_cancel)
+    app.router.add_get("/feed.atom", atom_feed)
+
+
+async def _published(request: web.Request) -> Any:
+    async with request.app[STORE].read() as conn:
+        row = (await conn.execute(
+            sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
+        )).first()
+    if row is None:
+        raise web.HTTPNotFound(text=f"no published alert {request.match_info['id']}")
+    return row
+
+
+def _xml(request: web.Request, element: ET.Element) -> web.Response:
+    # CAP readers sniff the type; application/xml is what most of them accept.
+    return conditional(request, to_bytes(element), "application/xml")
+
+
+async def cap_alert(request: web.Request) -> web.Response:
+    return _xml(request, build_alert(await _published(request), request.app[CONFIG].public_url))
+
+
+async def cap_cancel(request: web.Request) -> web.Response:
+    row = await _published(request)
+    if row.state != AlertState.CANCELLED:
+        raise web.HTTPNotFound(text=f"alert {row.id} has not been cancelled")
+    return _xml(request, build_cancel(row, request.app[CONFIG].public_url))
+
+
+def _a(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+async def atom_feed(request: web.Request) -> web.Response:
+    lang = pages.page_language(request)
+    now: datetime = request.app[CLOCK]()
+    base = request.app[CONFIG].public_url
+    async with request.app[STORE].read() as conn:
+        live = (await conn.execute(
+            sa.select(alerts).where(published.active(now)).order_by(alerts.c.sent.desc())
+        )).all()
+        cancelled = (await conn.execute(
+            sa.select(alerts).where(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now)
+            .order_by(alerts.c.updated_at.desc())
+        )).all()
+    entries = [(sent_time(a), a, False) for a in live] + [(a.updated_at, a, True) for a in cancelled]
+    entries.sort(key=lambda e: e[0], reverse=True)
+
+    # Atom's attributes are unqualified, which ElementTree's default_namespace refuses:
+    # the namespace is declared on the root instead.
+    feed = ET.Element("feed", {"xmlns": ATOM, "{http://www.w3.org/XML/1998/namespace}lang": lang})
+    _a(feed, "id", f"{base}/feed.atom")
+    _a(feed, "title", "Tocsin")
+    _a(feed, "updated", cap_time(entries[0][0] if entries else now))
+    _a(feed, "link", rel="self", href=f"{base}/feed.atom", type="application/atom+xml")
+    _a(feed, "link", rel="alternate", href=f"{base}/?lang={lang}", type="text/html")
+    _a(_a(feed, "author"), "name", "Tocsin")
+    for when, alert, is_cancel in entries:
+        if is_cancel:
+            headline = cancel_texts(alert)[lang]["headline"]
+            cap_url, summary = f"{base}/cap/{alert.id}-cancel.xml", headline
+        else:
+            _, parts = text_in(alert, lang)
+            headline, summary = parts["headline"], parts.get("instruction") or parts.get("description", "")
+            cap_url = f"{base}/cap/{alert.id}.xml"
+        entry = _a(feed, "entry")
+        _a(entry, "id", cap_url)
+        _a(entry, "title", headline)
+        _a(entry, "updated", cap_time(when))
+        _a(entry, "link", rel="alternate", type=CAP_TYPE, href=cap_url)
+        _a(entry, "link", rel="related", type="text/html", href=f"{base}/alerts/{alert.id}?lang={lang}")
+        _a(entry, "category", term=alert.severity)
+        _a(entry, "summary", summary)
+    return conditional(request, ET.tostring(feed, encoding="utf-8", xml_declaration=True), "application/atom+xml")

@@ -1,0 +1,108 @@
+"""The public face (SPEC §9): active alerts in the visitor's language, the archive and one
+page per alert. Server-rendered and small (a 2G phone in a crisis); a few lines of script
+only refresh the list when /events says it changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from aiohttp import web
+from babel.dates import format_datetime
+
+from alerts import i18n, regions
+from alerts.cap import published
+from alerts.cap.build import area_names, text_in
+from alerts.schema import alerts
+from alerts.web import cap_api, feeds, live, metrics, pages
+from alerts.web.caching import conditional
+from alerts.web.keys import CLOCK, STORE
+
+ARCHIVE_SIZE = 50
+_SEVERITY_ORDER = sa.case({"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}, value=alerts.c.severity, else_=4)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/archive", archive)
+    app.router.add_get(r"/alerts/{id:\d{1,18}}", alert_page)
+    feeds.setup(app)
+    live.setup(app)
+    metrics.setup(app)
+    cap_api.setup(app)
+
+
+def _when(value: datetime | None, lang: str) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, "d MMMM y, HH:mm", tzinfo=ZoneInfo(regions.HOME_ZONE), locale=lang)
+
+
+def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
+    """What a page shows of one alert, in the reader's language (or, without one, the nearest)."""
+    used, parts = text_in(alert, lang)
+    return {
+        "id": alert.id,
+        "lang": used,
+        "dir": i18n.direction(used),
+        "headline": parts["headline"],
+        "description": parts.get("description", ""),
+        "instruction": parts.get("instruction", ""),
+        "status": alert.status,
+        "severity": alert.severity,
+        "areas": area_names(alert, lang),
+        "sent": _when(alert.sent or alert.approved_at, lang),
+        "expires": _when(alert.expires, lang),
+        "state": alert.state,
+        "live": alert.state not in ("cancelled", "expired") and alert.expires > now,
+    }
+
+
+async def active_alerts(request: web.Request) -> list[Any]:
+    now = request.app[CLOCK]()
+    async with request.app[STORE].read() as conn:
+        return (await conn.execute(
+            sa.select(alerts).where(published.active(now)).order_by(_SEVERITY_ORDER, alerts.c.sent.desc())
+        )).all()
+
+
+def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
+    rendered = pages.render(request, template, lang, context)
+    assert rendered.body is not None
+    return conditional(request, bytes(rendered.body), "text/html", headers={"Content-Language": lang})
+
+
+async def index(request: web.Request) -> web.Response:
+    lang = pages.page_language(request)
+    now = request.app[CLOCK]()
+    rows = await active_alerts(request)
+    return _page(request, "index.html", lang, {
+        "alerts": [view(a, lang, now) for a in rows],
+        "version": live.version(rows),
+    })
+
+
+async def archive(request: web.Request) -> web.Response:
+    lang = pages.page_language(request)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].read() as conn:
+        rows = (await conn.execute(
+            sa.select(alerts).where(published.ended(now)).order_by(alerts.c.sent.desc(), alerts.c.id.desc())
+            .limit(ARCHIVE_SIZE)
+        )).all()
+    return _page(request, "archive.html", lang, {"alerts": [view(a, lang, now) for a in rows]})
+
+
+async def alert_page(request: web.Request) -> web.Response:
+    lang = pages.page_language(request)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].read() as conn:
+        row = (await conn.execute(
+            sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
+        )).first()
+    if row is None:
+        # A draft or an unapproved alert is not public: it does not exist for this page.
+        return pages.render(request, "not_found.html", lang, {}, status=404)
+    return _page(request, "alert.html", lang, {"alert": view(row, lang, now)})

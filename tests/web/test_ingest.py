@@ -1,0 +1,177 @@
+"""CAP from outside: hostile, oversized and malformed messages are refused with a 400 at
+once and write nothing; a valid multilingual message becomes a draft, never a send."""
+
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from alerts.cap import NS
+from alerts.cap.ingest import MAX_BYTES
+from alerts.schema import alerts, audit_log, cap_ingested, deliveries
+from alerts.web.app import utcnow
+from alerts.cap.build import cap_time
+from tests.helpers import json_ok
+
+XML = {"Content-Type": "application/xml"}
+
+
+def cap_message(identifier="mes-2026-0042", status="Actual", msg_type="Alert", infos=None, **root_fields):
+    """A CAP 1.2 message, built as objects like ours are."""
+    now = utcnow()
+    root = ET.Element(f"{{{NS}}}alert")
+    fields = {"identifier": identifier, "sender": "duty@mes.example.az", "sent": cap_time(now), "status": status,
+              "msgType": msg_type, "scope": "Public", **root_fields}
+    for name in ("identifier", "sender", "sent", "status", "msgType", "scope", "references"):
+        if fields.get(name) is not None:
+            ET.SubElement(root, f"{{{NS}}}{name}").text = fields[name]
+    for lang, headline, instruction, area in infos or [
+        ("az", "Güclü külək xəbərdarlığı", "Evdə qalın.", "Bakı"),
+        ("en-GB", "Strong wind warning", "Stay indoors.", "Baku"),
+        ("ru", "Штормовое предупреждение", "Оставайтесь дома.", "Баку"),
+        ("de", "Sturmwarnung", "Bleiben Sie zu Hause.", "Baku"),  # not a language we send: ignored
+    ]:
+        info = ET.SubElement(root, f"{{{NS}}}info")
+        for name, value in (("language", lang), ("category", "Met"), ("event", "Strong wind"),
+                            ("responseType", "Shelter"), ("urgency", "Expected"), ("severity", "Severe"),
+                            ("certainty", "Likely"), ("expires", cap_time(now + timedelta(hours=3))),
+                            ("headline", headline), ("description", headline + "."), ("instruction", instruction)):
+            ET.SubElement(info, f"{{{NS}}}{name}").text = value
+        area_el = ET.SubElement(info, f"{{{NS}}}area")
+        ET.SubElement(area_el, f"{{{NS}}}areaDesc").text = area
+        geocode = ET.SubElement(area_el, f"{{{NS}}}geocode")
+        ET.SubElement(geocode, f"{{{NS}}}valueName").text = "ISO3166-2"
+        ET.SubElement(geocode, f"{{{NS}}}value").text = "AZ-BA"
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True, default_namespace=NS)
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE alert [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&lol9;</identifier></alert>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE alert [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&xxe;</identifier></alert>"""
+
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE alert SYSTEM "http://203.0.113.9/cap.dtd">
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>"""
+
+HOSTILE = {
+    "billion laughs": BILLION_LAUGHS,
+    "external entity": EXTERNAL_ENTITY,
+    "external DTD": EXTERNAL_DTD,
+    "oversized": cap_message() + b"<!--" + b"x" * MAX_BYTES + b"-->",
+    "truncated": cap_message()[:-40],
+    "not XML": b"this is not XML at all",
+    "empty": b"",
+    "wrong root": b'<feed xmlns="http://www.w3.org/2005/Atom"/>',
+    "CAP 1.1": cap_message().replace(NS.encode(), b"urn:oasis:names:tc:emergency:cap:1.1"),
+    "no language we send": cap_message(infos=[("de", "Sturm", "Drinnen bleiben.", "Baku")]),
+    "unknown area": cap_message(infos=[("en", "Storm", "Stay in.", "Atlantis")]).replace(b"AZ-BA", b"ZZ-99"),
+    "bad severity": cap_message().replace(b">Severe<", b">Apocalyptic<"),
+    "Z time": re.sub(rb"[+-]\d\d:\d\d</(\w+:)?sent>", rb"Z</\1sent>", cap_message()),
+    "restricted scope": cap_message(scope="Restricted"),
+    "system status": cap_message(status="System"),
+}
+
+
+async def _written(store):
+    async with store.read() as conn:
+        return [await conn.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in (alerts, audit_log, cap_ingested, deliveries)]
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+async def test_hostile_or_malformed_cap_is_a_quick_400_that_writes_nothing(tocsin, name):
+    operator = await tocsin.user("olga", "operator")
+    before = await _written(tocsin.store)
+    started = time.monotonic()
+    response = await tocsin.client.post("/api/v1/cap", data=HOSTILE[name], headers={**operator, **XML})
+    elapsed = time.monotonic() - started
+    body = await response.json()
+    assert response.status == 400, (name, body)
+    assert body["error"]["code"] == "bad_cap" and body["error"]["message"]
+    assert elapsed < 1.0, (name, elapsed)
+    assert await _written(tocsin.store) == before
+
+
+async def test_a_body_streamed_past_the_cap_is_cut_off_unread(tocsin):
+    operator = await tocsin.user("olga", "operator")
+
+    async def endless():  # no Content-Length: the server must count as it reads
+        yield cap_message()[:200]
+        for _ in range(MAX_BYTES // 4096 + 10):
+            yield b"<!-- " + b"y" * 4086 + b" -->"
+
+    before = await _written(tocsin.store)
+    response = await tocsin.client.post("/api/v1/cap", data=endless(), headers={**operator, **XML})
+    assert response.status == 400 and "KB" in (await response.json())["error"]["message"]
+    assert await _written(tocsin.store) == before
+
+
+async def test_a_valid_multilingual_cap_becomes_a_draft_of_the_poster(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    response = await tocsin.client.post("/api/v1/cap", data=cap_message(), headers={**operator, **XML})
+    draft = await json_ok(response, 201)
+    assert draft["state"] == "draft" and draft["status"] == "Actual" and draft["msg_type"] == "Alert"
+    assert draft["identifier"].startswith("tocsin-") and draft["identifier"] != "mes-2026-0042"
+    assert draft["ingested"] == {"sender": "duty@mes.example.az", "identifier": "mes-2026-0042",
+                                 "msg_type": "Alert", "references": None}
+    assert draft["audience"]["regions"] == ["AZ-BA"]
+    assert draft["cap"]["event"] == "Strong wind" and draft["cap"]["severity"] == "Severe"
+
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    assert preview["renders"]["az"]["headline"]["text"] == "Güclü külək xəbərdarlığı"
+    assert preview["renders"]["en"]["instruction"]["text"] == "Stay indoors."
+    assert preview["renders"]["ru"]["sms"]["text"] == "Штормовое предупреждение"
+    assert sorted(preview["missing_languages"]) == ["ar", "fr"]
+
+    async with tocsin.store.read() as conn:
+        row = (await conn.execute(sa.select(alerts).where(alerts.c.id == draft["id"]))).one()
+        actions = (await conn.scalars(sa.select(audit_log.c.action).order_by(audit_log.c.id))).all()
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(deliveries)) == 0
+    assert row.author_id is not None and row.approved_at is None and row.sent is None
+    assert actions[-2:] == ["alert.draft", "alert.ingest"]
+    # A draft is not public.
+    assert (await tocsin.client.get(f"/cap/{draft['id']}.xml")).status == 404
+    # The same message again is one draft, not two.
+    again = await tocsin.client.post("/api/v1/cap", data=cap_message(), headers={**operator, **XML})
+    assert again.status == 409 and str(draft["id"]) in (await again.json())["error"]["message"]
+
+
+async def test_an_exercise_keeps_its_status_and_gains_the_marker(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    draft = await json_ok(await tocsin.client.post("/api/v1/cap", data=cap_message(status="Exercise"),
+                                                   headers={**operator, **XML}), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    assert draft["status"] == "Exercise" and "TƏLİM" in preview["renders"]["az"]["sms"]["text"]
+
+
+@pytest.mark.parametrize("role, headers, status", [
+    ("approver", XML, 403),
+    (None, XML, 401),
+    ("operator", {"Content-Type": "application/json"}, 415),
+])
+async def test_who_may_send_cap_in_and_how(tocsin, role, headers, status):
+    auth = await tocsin.user("someone", role) if role else {}
+    before = await _written(tocsin.store)
+    response = await tocsin.client.post("/api/v1/cap", data=cap_message(), headers={**auth, **headers})
+    assert response.status == status
+    assert await _written(tocsin.store) == before

@@ -1,0 +1,243 @@
+"""The public page, the archive, one page per alert, CAP over HTTP and the Atom feed, on
+SQLite and PostgreSQL: what a phone, a browser and an aggregator get."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import aiohttp
+import pytest
+
+from alerts.cap import NS
+from alerts.web import live
+from alerts.web.keys import LIVE
+from tests.helpers import eventually
+from tests.web.capschema import cap_schema
+from tests.web.flows import Desk
+
+ATOM = {"a": "http://www.w3.org/2005/Atom"}
+CAP = {"cap": NS}
+# Words of the earthquake's headline in each language (from the scenario's translations).
+HEADLINE_WORDS = {
+    "az": "maqnitudalı zəlzələ",
+    "en": "Earthquake",
+    "ru": "Землетрясение",
+    "fr": "Séisme",
+    "ar": "زلزال",
+}
+
+
+async def _html(client, path, **headers):
+    response = await client.get(path, headers=headers)
+    return response, await response.text()
+
+
+def _root_attrs(html):
+    match = re.search(r"<html lang=\"(\w+)\" dir=\"(\w+)\">", html)
+    return match.groups() if match else None
+
+
+@pytest.mark.parametrize("lang", list(HEADLINE_WORDS))
+async def test_the_page_shows_active_alerts_in_the_language_asked_for(tocsin, lang):
+    desk = await Desk.open(tocsin)
+    await desk.issue()
+    response, html = await _html(tocsin.client, f"/?lang={lang}")
+    assert response.status == 200
+    assert _root_attrs(html) == (lang, "rtl" if lang == "ar" else "ltr")
+    assert response.headers["Content-Language"] == lang
+    assert HEADLINE_WORDS[lang] in html
+    others = [w for other, w in HEADLINE_WORDS.items() if other != lang and w not in HEADLINE_WORDS[lang]]
+    assert not any(w in html for w in others), lang
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("ru-RU,ru;q=0.9,en;q=0.5", "ru"),
+    ("de-DE,de;q=0.9,fr;q=0.4", "fr"),
+    ("ar-SA", "ar"),
+    ("", "az"),
+    ("xx", "az"),
+])
+async def test_accept_language_picks_the_page_language(tocsin, header, expected):
+    _, html = await _html(tocsin.client, "/", **{"Accept-Language": header})
+    assert _root_attrs(html)[0] == expected
+
+
+async def test_the_query_beats_accept_language(tocsin):
+    _, html = await _html(tocsin.client, "/?lang=en", **{"Accept-Language": "ar"})
+    assert _root_attrs(html) == ("en", "ltr")
+
+
+async def test_drafts_and_alerts_awaiting_approval_are_not_public(tocsin):
+    desk = await Desk.open(tocsin)
+    draft = await desk.draft()
+    pending = await desk.draft(scenario="flood")
+    await tocsin.client.post(f"/api/v1/alerts/{pending['id']}/submit", headers=desk.operator)
+    _, html = await _html(tocsin.client, "/?lang=en")
+    assert "Earthquake" not in html and "no-alerts" in html
+    for alert in (draft, pending):
+        for path in (f"/alerts/{alert['id']}", f"/cap/{alert['id']}.xml", f"/cap/{alert['id']}-cancel.xml"):
+            assert (await tocsin.client.get(path)).status == 404, path
+    feed = ET.fromstring(await (await tocsin.client.get("/feed.atom")).read())
+    assert feed.findall("a:entry", ATOM) == []
+
+
+@pytest.mark.parametrize("path, cancel_changes_it", [
+    ("/?lang=fr", True), ("/archive?lang=ar", True), ("/feed.atom", True), ("/alerts/{id}", True),
+    # What the alert said stays what it said: its cancellation is a message of its own.
+    ("/cap/{id}.xml", False),
+])
+async def test_conditional_get_answers_304_until_something_changes(tocsin, path, cancel_changes_it):
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue()
+    path = path.format(id=alert["id"])
+    first = await tocsin.client.get(path)
+    body = await first.read()
+    assert first.status == 200 and first.headers["ETag"]
+    again = await tocsin.client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304 and await again.read() == b""
+    await desk.cancel(alert["id"])
+    changed = await tocsin.client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    if cancel_changes_it:
+        assert changed.status == 200 and await changed.read() != body
+    else:
+        assert changed.status == 304
+
+
+async def test_the_page_stays_small_with_many_alerts(tocsin):
+    desk = await Desk.open(tocsin)
+    for region in ("AZ-SMI", "AZ-BA", "AZ-GA", "AZ-SAB", "AZ-LA", "AZ-QAB", "AZ-SKR", "AZ-NX"):
+        await desk.issue(regions=[region], params={"magnitude": 5.1, "epicentre": region})
+    for lang in HEADLINE_WORDS:
+        response = await tocsin.client.get(f"/?lang={lang}")
+        body = await response.read()
+        assert body.count(b'class="alert') == 8
+        assert len(body) < 30 * 1024, (lang, len(body))
+
+
+async def test_the_page_reads_without_javascript(tocsin):
+    """Everything the reader needs is in the HTML; the script only refreshes it."""
+    desk = await Desk.open(tocsin)
+    await desk.issue()
+    _, html = await _html(tocsin.client, "/?lang=en")
+    without_script = re.sub(r"<script>.*?</script>", "", html, flags=re.S)
+    assert "Earthquake" in without_script and "Shamakhi" in without_script
+
+
+async def test_one_page_per_alert_with_its_instructions_and_cap(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue(status="Exercise")
+    response, html = await _html(tocsin.client, f"/alerts/{alert['id']}?lang=az")
+    assert response.status == 200 and _root_attrs(html) == ("az", "ltr")
+    assert "TƏLİM" in html  # the exercise marker, in the alert's own text
+    assert f'href="/cap/{alert["id"]}.xml"' in html
+    cap = ET.fromstring(await (await tocsin.client.get(f"/cap/{alert['id']}.xml")).read())
+    az = [i for i in cap.findall("cap:info", CAP) if i.findtext("cap:language", namespaces=CAP) == "az"][0]
+    assert az.findtext("cap:instruction", namespaces=CAP) in html
+
+
+async def test_cap_over_http_validates_and_a_cancel_follows_the_alert(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue()
+    response = await tocsin.client.get(f"/cap/{alert['id']}.xml")
+    assert response.status == 200 and response.content_type == "application/xml"
+    cap = ET.fromstring(await response.read())
+    cap_schema().validate(cap)
+    assert cap.findtext("cap:identifier", namespaces=CAP) == alert["identifier"]
+    assert cap.findtext("cap:sender", namespaces=CAP) == "tocsin@127.0.0.1"
+    assert cap.findtext("cap:sent", namespaces=CAP).endswith("+04:00")
+
+    await desk.cancel(alert["id"])
+    cancel = ET.fromstring(await (await tocsin.client.get(f"/cap/{alert['id']}-cancel.xml")).read())
+    cap_schema().validate(cancel)
+    assert cancel.findtext("cap:msgType", namespaces=CAP) == "Cancel"
+    sender, identifier, sent = cancel.findtext("cap:references", namespaces=CAP).split(",")
+    assert (sender, identifier, sent) == ("tocsin@127.0.0.1", alert["identifier"], cap.findtext("cap:sent", namespaces=CAP))
+
+    _, page = await _html(tocsin.client, "/?lang=en")
+    assert "Earthquake" not in page
+    _, archive = await _html(tocsin.client, "/archive?lang=en")
+    assert "Earthquake" in archive and f"alert-{alert['id']}" in archive
+
+
+async def test_the_feed_lists_active_alerts_and_cancels_linking_to_their_cap(tocsin):
+    desk = await Desk.open(tocsin)
+    quake = await desk.issue()
+    flood = await desk.issue(scenario="flood", regions=["AZ-SAB"])
+    await desk.cancel(flood["id"])
+    response = await tocsin.client.get("/feed.atom?lang=ru")
+    assert response.content_type == "application/atom+xml"
+    feed = ET.fromstring(await response.read())
+    links = [e.find("a:link[@type='application/cap+xml']", ATOM).get("href") for e in feed.findall("a:entry", ATOM)]
+    base = tocsin.config.public_url
+    assert sorted(links) == sorted([f"{base}/cap/{quake['id']}.xml", f"{base}/cap/{flood['id']}-cancel.xml"])
+    titles = [e.findtext("a:title", namespaces=ATOM) for e in feed.findall("a:entry", ATOM)]
+    assert any("Землетрясение" in t for t in titles)
+    updated = [e.findtext("a:updated", namespaces=ATOM) for e in feed.findall("a:entry", ATOM)]
+    assert all(u.endswith("+04:00") for u in updated)
+    for link in links:  # every link in the feed resolves to valid CAP
+        cap_schema().validate(ET.fromstring(await (await tocsin.client.get(link.removeprefix(base))).read()))
+
+
+async def _next_event(reader):
+    fields = {}
+    while True:
+        line = (await reader.readline()).decode().rstrip("\n")
+        if not line:
+            if "data" in fields:
+                return fields
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(": ")
+        fields[name] = value
+
+
+async def test_events_announce_a_new_version_when_an_alert_goes_out_and_when_cancelled(tocsin):
+    desk = await Desk.open(tocsin)
+    response = await tocsin.client.get("/events")
+    assert response.headers["Content-Type"] == "text/event-stream"
+    first = json.loads((await asyncio.wait_for(_next_event(response.content), 10))["data"])["version"]
+    alert = await desk.issue()
+    seen = {first}
+    # Each change (approved, then sending and sent on the dispatcher's clock) is a new version.
+    while True:
+        event = await asyncio.wait_for(_next_event(response.content), 10)
+        assert event["event"] == "alerts"
+        version = json.loads(event["data"])["version"]
+        assert version not in seen
+        seen.add(version)
+        _, html = await _html(tocsin.client, "/")
+        if f'data-version="{version}"' in html and f"alert-{alert['id']}" in html:
+            break
+    await desk.cancel(alert["id"])
+    after = json.loads((await asyncio.wait_for(_next_event(response.content), 10))["data"])["version"]
+    _, html = await _html(tocsin.client, "/")
+    assert f'data-version="{after}"' in html and f"alert-{alert['id']}" not in html
+    response.close()
+
+
+async def test_open_event_streams_end_cleanly_at_shutdown(tocsin):
+    async with aiohttp.ClientSession() as session:
+        response = await session.get(tocsin.client.make_url("/events"))
+        await asyncio.wait_for(_next_event(response.content), 10)
+        # The server ends the stream itself: shutdown does not wait for the client to leave.
+        await asyncio.wait_for(tocsin.client.server.close(), 5)
+        assert await asyncio.wait_for(response.content.read(), 5) == b""
+
+
+async def test_a_reader_who_leaves_is_forgotten(tocsin, monkeypatch):
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
+    hub = tocsin.app[LIVE]
+    async with aiohttp.ClientSession() as session:
+        response = await session.get(tocsin.client.make_url("/events"))
+        await asyncio.wait_for(_next_event(response.content), 10)
+        assert hub.open_streams == 1
+        response.close()
+
+    async def forgotten():
+        return hub.open_streams == 0
+
+    await eventually(forgotten, timeout=5)
