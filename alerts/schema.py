@@ -312,3 +312,16 @@ tickets = sa.Table(
     sa.Index("ix_tickets_status_language", "status", "language"),
     sa.CheckConstraint("status IN ('open','closed')", name="status"),
 )
+
+# Console sessions, kept on the server: the cookie holds a random token, this table only its
+# SHA-256, so a database read never yields a usable session.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+    sa.Column("revoked_at", UTCDateTime()),
+)

@@ -20,7 +20,8 @@ DEFAULT_LANGUAGE = "az"
 def setup(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "pages"),
+        # Public pages by bare name ("index.html"), the console's as "console/alerts.html".
+        loader=jinja2.FileSystemLoader([TEMPLATES_DIR / "pages", TEMPLATES_DIR]),
         autoescape=jinja2.select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,

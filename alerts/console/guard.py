@@ -1,0 +1,78 @@
+"""What stands in front of every console page: the session from its cookie, and for every
+state change an Origin check and a CSRF token, so no other site can act in an officer's name."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from alerts.console import sessions
+from alerts.web.keys import CLOCK, CONFIG, STORE
+
+PREFIX = "/console"
+COOKIE = "tocsin_console"
+_TOUCH_EVERY = timedelta(minutes=1)
+SESSION = web.RequestKey("console_session", sessions.Session | None)  # type: ignore[arg-type]
+SESSION_TOKEN = web.RequestKey("console_session_token", str | None)  # type: ignore[arg-type]
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="Strict",
+                        secure=request.app[CONFIG].public_url.startswith("https://"),
+                        max_age=int(sessions.MAX_AGE.total_seconds()))
+
+
+def clear_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE, path=PREFIX)
+
+
+def _same_origin(request: web.Request) -> bool:
+    ours = urlsplit(request.app[CONFIG].public_url)
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        theirs = urlsplit(origin)
+        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+    referer = request.headers.get("Referer")
+    if referer:  # some browsers leave Origin out of same-origin form posts
+        theirs = urlsplit(referer)
+        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+    return False
+
+
+@web.middleware
+async def console_guard(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    now = request.app[CLOCK]()
+    token = request.cookies.get(COOKIE, "")
+    session = None
+    if token:
+        async with request.app[STORE].read() as conn:
+            session = await sessions.find_session(conn, token, now)
+        if session is not None and now - session.last_seen > _TOUCH_EVERY:
+            async with request.app[STORE].write() as conn:
+                await sessions.touch(conn, token, now)
+    request[SESSION] = session
+    request[SESSION_TOKEN] = token if session else None
+    if request.method not in ("GET", "HEAD"):
+        if not _same_origin(request):
+            raise web.HTTPForbidden(text="refused: this form was not sent from this site")
+        if request.path != f"{PREFIX}/login":
+            form = await request.post()
+            sent = str(form.get("csrf", ""))
+            if session is None or not hmac.compare_digest(sent, session.csrf):
+                raise web.HTTPForbidden(text="refused: the form's security token is missing or stale; "
+                                             "reload the page and try again")
+    return await handler(request)
+
+
+def session_of(request: web.Request) -> sessions.Session:
+    """The signed-in officer; anyone else is sent to the login page."""
+    session = request.get(SESSION)
+    if session is None:
+        raise web.HTTPSeeOther(f"{PREFIX}/login?next={request.path}")
+    return session

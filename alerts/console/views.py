@@ -1,0 +1,235 @@
+"""Console pages: sign in and out, the list of alerts, one alert with its dry run and
+progress, and the actions on it (submit, approve, reject, cancel). Every action goes
+through alerts.workflow, exactly as the API does, so the rules (four eyes, scopes, states)
+are the same whichever door is used."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from alerts import audience, i18n, regions, workflow
+from alerts.console import guard, sessions
+from alerts.console.guard import PREFIX, session_of
+from alerts.dispatch import halt
+from alerts.i18n import gettext
+from alerts.model import AlertState, Role
+from alerts.ratelimit import LIMITED, SlidingWindow
+from alerts.schema import alerts, deliveries, users
+from alerts.store import append_audit
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+from alerts.web.api import preview
+from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
+from alerts.web.pages import page_language, render
+
+LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
+
+
+def _page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    session = request.get(guard.SESSION)
+    return render(request, f"console/{template}", page_language(request), {
+        "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, **context}, status=status)
+
+
+# ---- signing in and out ----
+
+async def login_form(request: web.Request) -> web.Response:
+    return _page(request, "login.html", {"error": "", "next": _next(request.query.get("next"))})
+
+
+def _next(target: str | None) -> str:
+    """Only back into the console: never an open redirect to another site."""
+    if target and target.startswith(PREFIX + "/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return PREFIX
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
+    limits = request.app[LOGIN_LIMITS]
+    address = request.remote or ""
+    if not (limits["address"].allow(address) and limits["user"].allow(username)):
+        LIMITED.labels(entry="console_login", key="user").inc()
+        with i18n.language(page_language(request)):
+            error = gettext("Too many attempts. Wait a quarter of an hour and try again.")
+        return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=429)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].write() as conn:
+        user = await sessions.check_password(conn, username, password)
+        if user is None:
+            await append_audit(conn, at=now, actor=username[:64] or "?", action="console.login_failed",
+                               target="console", details={})
+            token = None
+        else:
+            token = await sessions.open_session(conn, user, now)
+            await append_audit(conn, at=now, actor=user.username, action="console.login", target="console",
+                               details={})
+        # A session that came in with the request ends here: login always starts a new one.
+        if request.get(guard.SESSION_TOKEN):
+            await sessions.revoke(conn, request[guard.SESSION_TOKEN], now)
+    if token is None:
+        with i18n.language(page_language(request)):
+            error = gettext("Wrong user name or password.")
+        return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=401)
+    response = web.HTTPSeeOther(_next(str(form.get("next", ""))))
+    guard.set_cookie(request, response, token)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = session_of(request)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].write() as conn:
+        await sessions.revoke(conn, request[guard.SESSION_TOKEN] or "", now)
+        await append_audit(conn, at=now, actor=session.user.username, action="console.logout", target="console",
+                           details={})
+    response = web.HTTPSeeOther(f"{PREFIX}/login")
+    guard.clear_cookie(request, response)
+    raise response
+
+
+# ---- alerts ----
+
+async def alert_list(request: web.Request) -> web.Response:
+    session = session_of(request)
+    async with request.app[STORE].read() as conn:
+        rows = (await conn.execute(
+            sa.select(alerts.c.id, alerts.c.status, alerts.c.state, alerts.c.event, alerts.c.msg_type,
+                      alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
+            .join(users, users.c.id == alerts.c.author_id)
+            .order_by(alerts.c.id.desc()).limit(100))).all()
+    visible = [r for r in rows if _may_see(session.user, r)]
+    lang = page_language(request)
+    return _page(request, "alerts.html", {"alerts": [{**r._mapping, "area": area_names(r, lang)} for r in visible]})
+
+
+def _may_see(user: Any, alert: Any) -> bool:
+    if user.role != Role.CONSULAR:
+        return True
+    return not alert.regions and set(alert.countries) <= user.countries
+
+
+def area_names(alert: Any, lang: str) -> str:
+    names = [regions.region_name(c, lang) for c in alert.regions]
+    names += [regions.country_name(c, lang) for c in alert.countries]
+    return ", ".join(names)
+
+
+async def alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    session = session_of(request)
+    alert_id = _alert_id(request)
+    now = request.app[CLOCK]()
+    async with request.app[STORE].read() as conn:
+        alert = await workflow.load(conn, alert_id)
+        if not _may_see(session.user, alert):
+            raise NotFound(f"no alert {alert_id}")
+        counts = await audience.audience_counts(conn, alert, now)
+        progress = await delivery_summary(conn, alert_id)
+        author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
+    lang = page_language(request)
+    dry_run = preview(alert, counts, request.app[CONFIG].sms_rate)
+    return _page(request, "alert.html", {
+        "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
+        "progress": progress, "error": error, "actions": _actions(session.user, alert, author),
+        "language_names": {code: code.upper() for code in i18n.LANGUAGES},
+    }, status=status)
+
+
+def _alert_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"no alert {raw!r}")
+    return int(raw)
+
+
+def _actions(user: Any, alert: Any, author: str | None) -> list[str]:
+    """What this person may do to this alert now; the workflow checks again on the way in."""
+    found = []
+    if alert.state == AlertState.DRAFT and user.username == author:
+        found.append("submit")
+    if alert.state == AlertState.PENDING_APPROVAL and user.username != author and user.role in (
+            Role.APPROVER, Role.CONSULAR):
+        found += ["approve", "reject"]
+    if alert.state in halt.CANCELLABLE and halt.may_cancel(user, alert):
+        found.append("cancel")
+    return found
+
+
+async def delivery_summary(conn: Any, alert_id: int) -> dict[str, Any]:
+    grouped = (await conn.execute(
+        sa.select(deliveries.c.state, deliveries.c.language, deliveries.c.channel, sa.func.count())
+        .where(deliveries.c.alert_id == alert_id)
+        .group_by(deliveries.c.state, deliveries.c.language, deliveries.c.channel))).all()
+    summary: dict[str, Any] = {"total": 0, "by_state": {}, "by_language": {}, "by_channel": {}}
+    for state, lang, channel, count in grouped:
+        summary["total"] += count
+        for key, value in (("by_state", state), ("by_language", lang), ("by_channel", channel)):
+            summary[key][value] = summary[key].get(value, 0) + count
+    return summary
+
+
+async def act(request: web.Request) -> web.Response:
+    """POST /console/alerts/{id}/{action}: the same step as the API's, refused with the reason
+    on the alert's page rather than an error page."""
+    session = session_of(request)
+    alert_id, action = _alert_id(request), request.match_info["action"]
+    form = await request.post()
+    now = request.app[CLOCK]()
+    lang = page_language(request)
+    try:
+        async with request.app[STORE].write() as conn:
+            alert = await workflow.load(conn, alert_id)
+            if not _may_see(session.user, alert):
+                raise NotFound(f"no alert {alert_id}")
+            if action == "submit":
+                await workflow.submit(conn, alert_id, session.user, now)
+            elif action == "approve":
+                if alert.status == "Actual" and not _names_area(str(form.get("confirm_area", "")), alert):
+                    with i18n.language(lang):
+                        raise ValidationError({"confirm_area": gettext(
+                            "To send a real alert, type the name of its area exactly as shown.")})
+                await workflow.approve(conn, alert_id, session.user, now)
+            elif action == "reject":
+                await workflow.reject(conn, alert_id, session.user, str(form.get("reason", ""))[:500], now)
+            elif action == "cancel":
+                await halt.cancel_alert(conn, alert_id, session.user, now)
+            else:
+                raise NotFound(f"no action {action!r}")
+            event = {"type": "alert", "id": alert_id, "state": (await workflow.load(conn, alert_id)).state}
+            await request.app[EVENTS].publish(conn, event)
+    except (ValidationError, Forbidden, Conflict) as exc:
+        message = "; ".join(exc.fields.values()) if isinstance(exc, ValidationError) else str(exc)
+        status = 422 if isinstance(exc, ValidationError) else 403 if isinstance(exc, Forbidden) else 409
+        return await alert_page(request, error=message, status=status)
+    request.app[EVENTS].local(event)
+    raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={quote(lang)}")
+
+
+def _names_area(typed: str, alert: Any) -> bool:
+    """The typed name matches the alert's first area in any of our languages, any case, with or
+    without diacritics: the point is to make the officer read what they are about to send."""
+    wanted = typed.strip()
+    if not wanted:
+        return False
+    first = (alert.regions or alert.countries)[0]
+    found = regions.match_area(wanted)
+    return found is not None and found[1] == first
+
+
+def setup(app: web.Application) -> None:
+    app.middlewares.append(guard.console_guard)
+    window = 15 * 60
+    app[LOGIN_LIMITS] = {"address": SlidingWindow(30, window, time.monotonic),
+                         "user": SlidingWindow(10, window, time.monotonic)}
+    r = app.router
+    r.add_get(f"{PREFIX}/login", login_form)
+    r.add_post(f"{PREFIX}/login", login)
+    r.add_post(f"{PREFIX}/logout", logout)
+    r.add_get(PREFIX, alert_list)
+    r.add_get(PREFIX + "/alerts/{id}", alert_page)
+    r.add_post(PREFIX + "/alerts/{id}/{action}", act)
