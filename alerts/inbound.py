@@ -16,7 +16,7 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
 from alerts.model import CONSENT_TEXT_VERSION, SubscriberStatus
-from alerts.schema import subscribers
+from alerts.schema import signups, subscribers
 from alerts.store import append_audit
 from alerts.subscribers import subscribe_phone
 
@@ -137,6 +137,7 @@ async def _erase(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
     with the number replaced, so counts by language and area remain true."""
     ids = [r.id for r in rows]
     await stop_subscribers(conn, ids, "sms DELETE", now)
+    await conn.execute(signups.delete().where(signups.c.phone == rows[0].phone))
     for row in rows:
         await conn.execute(subscribers.update().where(subscribers.c.id == row.id)
                            .values(phone=f"erased-{row.id}"[:16], city=None, trip_ends=None, updated_at=now))

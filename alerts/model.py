@@ -93,3 +93,6 @@ def states_below(state: DeliveryState) -> list[str]:
 SUBSCRIBER_CHANNELS = ("sms", "voice")
 CONSENT_SOURCES = ("sms", "hotline", "web", "consular_import", "api")
 CONSENT_TEXT_VERSION = "2026-11-v1"
+
+# The scenario of a safety check-in: its answers are recorded and its follow-ups go to the silent.
+CHECKIN_SCENARIO = "safety_checkin"

@@ -129,7 +129,7 @@ def hotline_number(code: str) -> int:
 
 
 def by_hotline_number(digits: str) -> str | None:
-    return HOTLINE_NUMBERS.get(int(digits)) if digits.isdigit() and len(digits) <= 3 else None
+    return HOTLINE_NUMBERS.get(int(digits)) if re.fullmatch(r"[0-9]{1,3}", digits) else None
 
 
 def countries() -> frozenset[str]:

@@ -92,6 +92,8 @@ subscribers = sa.Table(
     sa.Column("trip_ends", sa.Date),
     # When the "still there?" message before the trip's end went out; cleared when extended.
     sa.Column("still_there_at", UTCDateTime()),
+    # Taken to be sent: a claim that lapses, so a crash between claim and send loses nobody.
+    sa.Column("still_there_claimed_at", UTCDateTime()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("phone", "area"),

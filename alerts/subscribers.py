@@ -12,6 +12,7 @@ from alerts import i18n, phones, regions
 from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKind, SubscriberStatus
 from alerts.schema import subscribers
 from alerts.consular.freshness import extended_trip
+from alerts.store import dialect_insert
 from alerts.validation import Conflict, ValidationError
 
 _FIELDS = ("phone", "language", "kind", "region", "country", "city", "channels", "trip_ends")
@@ -142,6 +143,15 @@ async def subscribe_phone(conn: AsyncConnection, phone: str, area: str, language
     """Subscribe a number that asked for itself (SMS, hotline, confirmed web sign-up): a new
     subscription, or the old one for that area active again in the language asked now."""
     consent = {"consent_source": source, "consent_at": now, "consent_text_version": CONSENT_TEXT_VERSION}
+    abroad = regions.get(area) is None
+    # Insert-or-nothing first: two requests for one (phone, area) at once cannot both insert.
+    created = await conn.execute(dialect_insert(conn)(subscribers).values(
+        phone=phone, language=language, area=area, region=None if abroad else area, country=area if abroad else None,
+        kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=voice,
+        trip_ends=trip_ends if abroad else None, city=city if abroad else None, status=SubscriberStatus.ACTIVE,
+        created_at=now, updated_at=now, **consent).on_conflict_do_nothing())
+    if created.rowcount:
+        return
     existing = (await conn.execute(sa.select(subscribers.c.id, subscribers.c.trip_ends).where(
         subscribers.c.phone == phone, subscribers.c.area == area))).first()
     if existing is not None:
@@ -157,11 +167,3 @@ async def subscribe_phone(conn: AsyncConnection, phone: str, area: str, language
             # "Still there?" answered with JOIN: the stay goes on.
             changes["trip_ends"], changes["still_there_at"] = extended_trip(existing.trip_ends, now), None
         await conn.execute(subscribers.update().where(subscribers.c.id == existing.id).values(**changes))
-        return
-    abroad = regions.get(area) is None
-    await conn.execute(subscribers.insert().values(
-        phone=phone, language=language, area=area, region=None if abroad else area, country=area if abroad else None,
-        kind=SubscriberKind.CITIZEN_ABROAD if abroad else SubscriberKind.RESIDENT, sms=True, voice=voice,
-        trip_ends=trip_ends if abroad else None, city=city if abroad else None, status=SubscriberStatus.ACTIVE,
-        created_at=now, updated_at=now,
-        **consent))

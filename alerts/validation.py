@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class ValidationError(ValueError):
     def __init__(self, fields: dict[str, str], message: str = "the request has invalid fields") -> None:
@@ -20,3 +22,11 @@ class NotFound(LookupError):
 
 class Forbidden(PermissionError):
     pass
+
+
+_ID_RE = re.compile(r"[0-9]{1,18}")
+
+
+def parse_id(raw: str) -> int | None:
+    """A database id from a URL: ASCII digits only (str.isdigit also takes '²' and '٣')."""
+    return int(raw) if _ID_RE.fullmatch(raw) else None

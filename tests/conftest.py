@@ -131,7 +131,7 @@ def tocsin_env(db_url: str, port: int, sim_base: str, tmp_path: Any, **extra: st
 
 
 # Quick retries and polls, so the suite's time goes into what it tests rather than waiting.
-FAST = DispatchSettings(rate=200, idle_poll=0.1, coordinate_interval=0.3, housekeeping_interval=0.3,
+FAST = DispatchSettings(rate=200, idle_poll=0.1, coordinate_interval=0.3, housekeeping_interval=1.0,
                         retry=RetryPolicy(base_backoff=0.05, max_backoff=0.5, reconcile_after=1.0))
 
 

@@ -144,3 +144,19 @@ async def test_a_citizen_abroad_signs_up_with_city_and_return_date(tocsin):
     [row] = await _rows(tocsin, subscribers)
     assert (row.country, row.region, row.kind, row.city, row.trip_ends.isoformat(), row.language) == \
         ("TR", None, "citizen_abroad", "Стамбул", back, "ru")
+
+
+async def test_a_code_never_typed_back_is_forgotten_after_a_day(tocsin):
+    from alerts.web.keys import COORDINATOR
+    from tests.helpers import eventually
+
+    assert (await _sign_up(tocsin)).status == 303
+    assert len(await _rows(tocsin, signups)) == 1
+    tocsin.clock.advance(days=1, minutes=1)
+    coordinator = tocsin.app[COORDINATOR]
+    seen = coordinator.housekeeping_runs
+
+    async def forgotten():
+        return coordinator.housekeeping_runs >= seen + 2 and await _rows(tocsin, signups) == []
+
+    await eventually(forgotten)

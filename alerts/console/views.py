@@ -21,7 +21,7 @@ from alerts.model import AlertState, Role
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, deliveries, users
 from alerts.store import append_audit
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, parse_id
 from alerts.web.api import preview
 from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.pages import page_language, render
@@ -142,9 +142,10 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
 
 def _alert_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    found = parse_id(raw)
+    if found is None:
         raise NotFound(f"no alert {raw!r}")
-    return int(raw)
+    return found
 
 
 def _actions(user: Any, alert: Any, author: str | None) -> list[str]:

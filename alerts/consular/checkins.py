@@ -11,11 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts.model import AlertState, DeliveryState
+from alerts.dispatch.queue import halt_deliveries
+from alerts.model import CHECKIN_SCENARIO, AlertState, DeliveryState
 from alerts.schema import alerts, deliveries, responses, subscribers, tickets
 from alerts.store import append_audit, dialect_insert
 
-SCENARIO = "safety_checkin"
+SCENARIO = CHECKIN_SCENARIO
 SAFE, NEED_HELP = "safe", "need_help"
 DEFAULT_REMIND_AFTER = 60
 DEFAULT_CALL_AFTER = 120
@@ -100,6 +101,10 @@ async def record_answer(conn: AsyncConnection, alert_id: int, subscriber: Any, a
         index_elements=["alert_id", "subscriber_id"],
         set_={"answer": insert.excluded.answer, "channel": insert.excluded.channel,
               "answered_at": insert.excluded.answered_at}))
+    # Whoever answered is not reminded or called: follow-ups already queued for them stop here.
+    await halt_deliveries(conn, sa.and_(deliveries.c.alert_id == alert_id,
+                                        deliveries.c.subscriber_id == subscriber.subscriber_id,
+                                        deliveries.c.round > 0), DeliveryState.SKIPPED, now)
     if answer == NEED_HELP:
         opened = await conn.execute(dialect_insert(conn)(tickets).values(
             alert_id=alert_id, subscriber_id=subscriber.subscriber_id, language=subscriber.language,

@@ -14,8 +14,9 @@ from babel.dates import format_skeleton
 
 from alerts import i18n, phones, regions
 from alerts.model import DeliveryState, SubscriberKind, SubscriberStatus
-from alerts.schema import deliveries, subscribers
-from alerts.store import Store, append_audit
+from alerts.schema import deliveries, signups, subscribers
+from alerts.dispatch.halt import stop_subscribers
+from alerts.store import Store
 from channels.base import Channel, OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,9 @@ EXTENSION = timedelta(days=30)
 # Twilio's answers that say the number itself is wrong, not that it is busy or off.
 PERMANENT_ERRORS = ("INVALID_NUMBER", "TWILIO_21211", "TWILIO_21614", "TWILIO_30005", "TWILIO_30006")
 UNREACHABLE_AFTER = 3
+CLAIM_LAPSES = timedelta(minutes=10)
+# A code nobody typed back is forgotten, number and all, after a day.
+SIGNUP_KEPT = timedelta(days=1)
 JOIN_WORDS = {"az": "QOŞUL", "en": "JOIN", "ru": "ПОДПИСКА", "fr": "ABONNER", "ar": "اشتراك"}
 
 
@@ -38,20 +42,25 @@ class Freshness:
         if self.sms is not None:
             await self.ask_still_there()
         await self.take_out_unreachable()
+        async with self.store.write() as conn:
+            await conn.execute(signups.delete().where(signups.c.created_at < self.clock() - SIGNUP_KEPT))
 
     async def ask_still_there(self) -> int:
         now = self.clock()
         today = now.date()
         async with self.store.write() as conn:
-            # Claimed by marking first: a second run, or a second instance, finds nothing to send.
+            # Claimed first, so a second run or instance leaves them alone; marked sent only once
+            # Twilio has the message. A claim left by a crash lapses and the person is asked then.
             due = (await conn.execute(
                 subscribers.update()
                 .where(subscribers.c.status == SubscriberStatus.ACTIVE,
                        subscribers.c.kind == SubscriberKind.CITIZEN_ABROAD,
                        subscribers.c.trip_ends >= today,
                        subscribers.c.trip_ends <= today + timedelta(days=STILL_THERE_DAYS_BEFORE),
-                       subscribers.c.still_there_at.is_(None))
-                .values(still_there_at=now)
+                       subscribers.c.still_there_at.is_(None),
+                       sa.or_(subscribers.c.still_there_claimed_at.is_(None),
+                              subscribers.c.still_there_claimed_at < now - CLAIM_LAPSES))
+                .values(still_there_claimed_at=now)
                 .returning(subscribers.c.id, subscribers.c.phone, subscribers.c.language, subscribers.c.country,
                            subscribers.c.trip_ends)
             )).all()
@@ -61,13 +70,16 @@ class Freshness:
                                       now + timedelta(days=1), row.language, report_status=False)
             try:
                 await self.sms.send(message, now)  # type: ignore[union-attr]
-                sent += 1
             except SendError as exc:
                 log.warning("still-there SMS to %s failed: %s", phones.mask(row.phone), exc)
                 if exc.retryable:  # asked again at the next run
                     async with self.store.write() as conn:
                         await conn.execute(subscribers.update().where(subscribers.c.id == row.id)
-                                           .values(still_there_at=None))
+                                           .values(still_there_claimed_at=None))
+                continue
+            sent += 1
+            async with self.store.write() as conn:
+                await conn.execute(subscribers.update().where(subscribers.c.id == row.id).values(still_there_at=now))
         if due:
             log.info("asked %d of %d people abroad whether they are still there", sent, len(due))
         return sent
@@ -92,10 +104,7 @@ class Freshness:
         async with self.store.write() as conn:
             ids = list((await conn.scalars(failures)).all())
             if ids:
-                await conn.execute(subscribers.update().where(subscribers.c.id.in_(ids))
-                                   .values(status=SubscriberStatus.STOPPED, updated_at=now))
-                await append_audit(conn, at=now, actor="system", action="subscriber.unreachable",
-                                   target="subscribers", details={"ids": ids, "failures": UNREACHABLE_AFTER})
+                await stop_subscribers(conn, ids, "unreachable", now)
         if ids:
             log.info("took out %d subscriptions whose numbers no longer exist", len(ids))
         return ids

@@ -124,13 +124,14 @@ async def write_rows(store: Store, good: list[dict[str, Any]], now: datetime, ac
     for start in range(0, len(good), BATCH):
         batch = good[start:start + BATCH]
         async with store.write() as conn:
-            existing = await _existing(conn, batch)
+            existing, stopped = await _existing(conn, batch)
             rows = []
             for values in batch:
                 status = existing.get((values["phone"], values["area"]))
-                if status == SubscriberStatus.STOPPED:
+                if values["phone"] in stopped:  # STOP ends every area of a number, so does it here
                     report.rejected.append(Rejection(values["line"], phones.mask(values["phone"]),
-                                                     "this number sent STOP: not subscribed again"))
+                                                     "this number is stopped (it sent STOP, or cannot be "
+                                                     "reached): not subscribed again"))
                     continue
                 report.updated += status is not None
                 report.created += status is None
@@ -149,11 +150,13 @@ async def write_rows(store: Store, good: list[dict[str, Any]], now: datetime, ac
                                     "rejected": len(report.rejected)})
 
 
-async def _existing(conn: AsyncConnection, batch: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+async def _existing(conn: AsyncConnection, batch: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], str], set[str]]:
+    """Each (phone, area) already registered, and the numbers stopped in any area."""
     phones_in_batch = sorted({v["phone"] for v in batch})
-    rows = await conn.execute(sa.select(subscribers.c.phone, subscribers.c.area, subscribers.c.status)
-                              .where(subscribers.c.phone.in_(phones_in_batch)))
-    return {(r.phone, r.area): r.status for r in rows}
+    rows = (await conn.execute(sa.select(subscribers.c.phone, subscribers.c.area, subscribers.c.status)
+                               .where(subscribers.c.phone.in_(phones_in_batch)))).all()
+    return ({(r.phone, r.area): r.status for r in rows},
+            {r.phone for r in rows if r.status == SubscriberStatus.STOPPED})
 
 
 def _columns(values: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alerts.model import CHECKIN_SCENARIO
 from alerts.regions import zone_for
-from alerts.consular.checkins import SCENARIO as CHECKIN_SCENARIO
 from alerts.schema import alerts
 from alerts.store import Store
 from alerts.texts import text_for

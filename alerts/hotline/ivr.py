@@ -15,8 +15,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from alerts import i18n, phones, regions
 from alerts.dispatch.halt import stop_subscribers
+from alerts.i18n import gettext
 from alerts.hotline import prompts, recordings
 from alerts.hotline.active import ALL, active_alerts
+from alerts.hotline.speech import audio_key, signature
 from alerts.model import SubscriberStatus
 from alerts.ratelimit import InboundLimits
 from alerts.schema import subscribers
@@ -41,6 +43,7 @@ class Speaker:
     lang: str
     public_url: str
     azerbaijani_audio: bool
+    audio_key: bytes = b""
 
     @property
     def prompt_language(self) -> str:
@@ -48,12 +51,15 @@ class Speaker:
 
     def prompt(self, node: VoiceResponse | Gather, name: str, **values: str) -> None:
         if self.prompt_language == "az":
-            node.play(self.url(f"/hotline/audio/prompt/{name}.wav", **values))
+            node.play(self.audio_url(f"/hotline/audio/prompt/{name}.wav", **values))
         else:
             say(node, self.prompt_language, prompts.text(name, self.prompt_language, **values))
 
     def url(self, path: str, **query: str) -> str:
         return f"{self.public_url}{path}?{urlencode(query)}" if query else f"{self.public_url}{path}"
+
+    def audio_url(self, path: str, **query: str) -> str:
+        return self.url(path, **query, sig=signature(self.audio_key, path, query))
 
 
 def say(node: VoiceResponse | Gather, lang: str, text: str) -> None:
@@ -63,12 +69,12 @@ def say(node: VoiceResponse | Gather, lang: str, text: str) -> None:
 
 def _speaker(request: web.Request, lang: str) -> Speaker:
     config = request.app[CONFIG]
-    return Speaker(lang, config.public_url, config.espeak is not None)
+    return Speaker(lang, config.public_url, config.espeak is not None, audio_key(config.secret_key.reveal()))
 
 
 def _tries(request: web.Request) -> int:
     raw = request.query.get("try", "1")
-    return int(raw) if raw.isdigit() and len(raw) < 3 else NO_INPUT_TRIES
+    return int(raw) if raw in ("1", "2", "3", "4") else NO_INPUT_TRIES + 1
 
 
 def _caller(params: dict[str, str]) -> str | None:
@@ -90,7 +96,8 @@ def _goodbye(speaker: Speaker) -> web.Response:
 async def incoming_call(request: web.Request) -> web.Response:
     params = await signed_form(request)
     caller = _caller(params)
-    if caller is not None and not request.app[CALL_LIMITS].allow(caller):
+    first_answer = "try" not in request.query  # a no-input redirect back here is the same call
+    if caller is not None and first_answer and not request.app[CALL_LIMITS].allow(caller):
         # Rejected unanswered: a robot dialling in a loop costs us nothing and learns nothing.
         response = VoiceResponse()
         response.reject()
@@ -104,7 +111,7 @@ def _language_menu(request: web.Request, tries: int) -> web.Response:
     if tries > NO_INPUT_TRIES:
         return _goodbye(_speaker(request, AZ_STANDIN))
     gather = response.gather(input="dtmf", num_digits=1, timeout=5, method="POST",
-                             action=f"{public_url}{BASE}/language")
+                             action=f"{public_url}{BASE}/language?try={tries}")
     for lang in i18n.LANGUAGES:
         speaker = _speaker(request, lang)
         if speaker.prompt_language == lang:
@@ -177,10 +184,13 @@ def _areas(request: web.Request) -> str:
 
 async def alerts_again(request: web.Request) -> web.Response:
     params = await signed_form(request)
-    return await _read_alerts(request, _speaker(request, _language(request)), _areas(request), _caller(params))
+    # Heard again: the Azerbaijani text went by SMS the first time; once is enough.
+    return await _read_alerts(request, _speaker(request, _language(request)), _areas(request), _caller(params),
+                              text_by_sms=False)
 
 
-async def _read_alerts(request: web.Request, speaker: Speaker, areas: str, caller: str | None) -> web.Response:
+async def _read_alerts(request: web.Request, speaker: Speaker, areas: str, caller: str | None,
+                       text_by_sms: bool = True) -> web.Response:
     async with request.app[STORE].read() as conn:
         found = await active_alerts(conn, areas.split(","), request.app[CLOCK]())
         recorded = await recordings.recorded(conn, [a.id for a in found], "az") if speaker.lang == "az" else set()
@@ -192,7 +202,7 @@ async def _read_alerts(request: web.Request, speaker: Speaker, areas: str, calle
         unspoken = [a for a in found if speaker.lang == "az" and _spoken_in(a, "az") == "az"
                     and not speaker.azerbaijani_audio and a.id not in recorded]
         if unspoken:
-            _azerbaijani_by_sms(request, response, unspoken, areas, caller)
+            _azerbaijani_by_sms(request, response, unspoken, areas, caller if text_by_sms else None)
         for alert in found:
             _read_one(speaker, response, alert, _area_of(alert, areas), alert.id in recorded)
     gather = response.gather(input="dtmf", num_digits=1, timeout=8, method="POST",
@@ -222,7 +232,7 @@ def _read_one(speaker: Speaker, response: VoiceResponse, alert: Any, area: str, 
     if spoken != "az":
         say(response, spoken, texts["voice"])
     elif recorded or speaker.azerbaijani_audio:
-        response.play(speaker.url(f"/hotline/audio/alert/{alert.id}.wav", area=area))
+        response.play(speaker.audio_url(f"/hotline/audio/alert/{alert.id}.wav", area=area))
     else:
         zone = regions.zone_for(None if regions.get(area) else area)
         for standin in ("ru", "en"):
@@ -272,6 +282,14 @@ async def choice(request: web.Request) -> web.Response:
             await stop_subscribers(conn, ids, "hotline keypad 9", now)
     speaker.prompt(response, "subscribed" if digits == "1" else "stopped", area=areas)
     response.hangup()
+    # Caller ID can be forged: the number itself is told, and can undo it with one word.
+    with i18n.language(speaker.lang):
+        if digits == "1":
+            text = gettext("You are subscribed to emergency alerts for %(area)s. Reply STOP to end, HELP for help.") % {
+                "area": prompts.area_name(areas, speaker.lang)}
+        else:
+            text = gettext("You will receive no more alerts. Reply START to resume.")
+    request.app[NOTICES].send_soon(caller, text, speaker.lang, "hotline_confirm")
     return twiml(response)
 
 

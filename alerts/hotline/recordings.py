@@ -4,6 +4,7 @@ Twilio fetches it: only prompts and alerts that have gone out, which are public 
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, AsyncIterator
 
 import sqlalchemy as sa
@@ -12,12 +13,12 @@ from aiohttp import web
 from alerts import regions
 from alerts.hotline import prompts
 from alerts.hotline.active import published_alert
-from alerts.hotline.speech import SpeechError, Synthesiser
-from alerts.model import Role
+from alerts.hotline.speech import SpeechError, Synthesiser, audio_key, signature
+from alerts.model import AlertState, Role
 from alerts.schema import alerts, recordings
 from alerts.store import append_audit, dialect_insert
 from alerts.texts import text_for
-from alerts.validation import Forbidden, NotFound, ValidationError
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, parse_id
 from alerts.web.api import authenticate
 from alerts.web.keys import CLOCK, CONFIG, STORE, SYNTHESISER
 
@@ -43,12 +44,12 @@ def _sniff(audio: bytes) -> str | None:
 
 
 async def upload(request: web.Request) -> web.Response:
-    """PUT /api/v1/alerts/{id}/recordings/az with a WAV or MP3 body."""
+    """PUT /api/v1/alerts/{id}/recordings/az with a WAV or MP3 body, before approval."""
     user = await authenticate(request)
     if request.match_info["lang"] != "az":
         raise ValidationError({"language": "recordings are for Azerbaijani; Twilio speaks ru, en, fr and ar itself"})
     raw_id = request.match_info["id"]
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if parse_id(raw_id) is None:
         raise NotFound(f"no alert {raw_id!r}")
     if request.content_length is not None and request.content_length > MAX_RECORDING_BYTES:
         raise ValidationError({"body": f"a recording of at most {MAX_RECORDING_BYTES // 1024 // 1024} MB"})
@@ -60,10 +61,14 @@ async def upload(request: web.Request) -> web.Response:
         raise ValidationError({"body": "a WAV or MP3 file"})
     now = request.app[CLOCK]()
     async with request.app[STORE].write() as conn:
-        alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries)
+        alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state)
                                     .where(alerts.c.id == int(raw_id)))).first()
         if alert is None:
             raise NotFound(f"no alert {raw_id}")
+        if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
+            # What the public hears is approved by a second person, like what it reads.
+            raise Conflict(f"alert {alert.id} is {alert.state}: a recording is added before approval, "
+                           "so the approver hears it")
         if user.role == Role.CONSULAR and (alert.regions or not set(alert.countries) <= user.countries):
             raise Forbidden("consular users may record only alerts for their own countries")
         values = {"alert_id": alert.id, "language": "az", "content_type": content_type, "audio": audio,
@@ -77,10 +82,17 @@ async def upload(request: web.Request) -> web.Response:
                               "content_type": content_type}, status=201)
 
 
+def _check_signature(request: web.Request) -> None:
+    wanted = signature(audio_key(request.app[CONFIG].secret_key.reveal()), request.path, request.query)
+    if not hmac.compare_digest(wanted, request.query.get("sig", "")):
+        raise web.HTTPNotFound(text="no such audio")
+
+
 async def alert_audio(request: web.Request) -> web.StreamResponse:
+    _check_signature(request)
     raw_id = request.match_info["id"]
     area = request.query.get("area", "")
-    if not raw_id.isdigit() or len(raw_id) > 18 or not (regions.get(area) or regions.is_country(area)):
+    if parse_id(raw_id) is None or not (regions.get(area) or regions.is_country(area)):
         raise web.HTTPNotFound(text="no such audio")
     async with request.app[STORE].read() as conn:
         alert = await published_alert(conn, int(raw_id))
@@ -97,9 +109,10 @@ async def alert_audio(request: web.Request) -> web.StreamResponse:
 
 
 async def prompt_audio(request: web.Request) -> web.StreamResponse:
+    _check_signature(request)
     name = request.match_info["name"]
     digit, area = request.query.get("digit", ""), request.query.get("area", "")
-    if name not in prompts.PROMPTS or len(digit) > 1 or (digit and not digit.isdigit()) \
+    if name not in prompts.PROMPTS or digit not in ("", *"0123456789") \
             or (area and not prompts.valid_areas(area)):
         raise web.HTTPNotFound(text="no such prompt")
     return await _speak(request, prompts.text(name, "az", digit=digit, area=area))

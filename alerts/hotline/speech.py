@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import os
 from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlencode
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +21,23 @@ WORDS_PER_MINUTE = 140
 TIMEOUT_SECONDS = 30.0
 
 
+# Synthesis is CPU work: a few at a time, whatever the callers ask.
+MAX_AT_ONCE = 2
+
+
 class SpeechError(RuntimeError):
     pass
+
+
+def audio_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"hotline-audio", hashlib.sha256).digest()
+
+
+def signature(key: bytes, path: str, query: Mapping[str, str]) -> str:
+    """Audio URLs are signed: the endpoint speaks only texts the hotline itself asked for, so
+    nobody can make the server synthesise (and keep) whatever they like."""
+    canonical = path + "?" + urlencode(sorted((k, v) for k, v in query.items() if k != "sig"))
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class Synthesiser:
@@ -27,6 +45,7 @@ class Synthesiser:
         self.program = program
         self.cache_dir = cache_dir
         self._locks: dict[str, asyncio.Lock] = {}
+        self._slots = asyncio.Semaphore(MAX_AT_ONCE)
 
     async def wav(self, text: str) -> Path:
         key = hashlib.sha256(f"az\0{WORDS_PER_MINUTE}\0{text}".encode()).hexdigest()
@@ -36,7 +55,8 @@ class Synthesiser:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             if not path.exists():
-                await self._synthesise(text, path)
+                async with self._slots:
+                    await self._synthesise(text, path)
         self._locks.pop(key, None)
         return path
 

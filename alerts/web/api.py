@@ -15,7 +15,7 @@ from alerts.model import Role
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.users import User, user_for_token
-from alerts.validation import Forbidden, NotFound, ValidationError
+from alerts.validation import Forbidden, NotFound, ValidationError, parse_id
 from alerts.web.errors import json_body
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 from channels.sms import segments
@@ -40,9 +40,10 @@ async def authenticate(request: web.Request) -> User:
 
 def _int_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    found = parse_id(raw)
+    if found is None:
         raise NotFound(f"no such id {raw!r}")
-    return int(raw)
+    return found
 
 
 def _may_manage_subscriber(user: User, sub: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from alerts.callcentre.push import pushes_for
 from alerts.cap import ingest
 from alerts.cap.intake import INGESTED, ingest as ingest_draft, our_sender
 from alerts.model import Role
-from alerts.validation import Forbidden, NotFound
+from alerts.validation import Forbidden, NotFound, parse_id
 from alerts.web.errors import error_response
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
@@ -64,10 +64,11 @@ async def alert_pushes(request: web.Request) -> web.Response:
 
     await authenticate(request)
     raw = request.match_info["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    alert_id = parse_id(raw)
+    if alert_id is None:
         raise NotFound(f"no such id {raw!r}")
     async with request.app[STORE].read() as conn:
-        await workflow.load(conn, int(raw))
+        await workflow.load(conn, alert_id)
         found = await pushes_for(conn, int(raw))
     return web.json_response({"alert_id": int(raw), "pushes": found})
 

@@ -31,15 +31,19 @@ MAX_TRIP_DAYS = 366
 
 
 def _client_address(request: web.Request) -> str:
-    """The sender's address; behind a reverse proxy on this host, the one it forwarded."""
-    remote = request.remote or ""
+    """The sender's address, as a limit counts it: behind a reverse proxy on this host, the one
+    it forwarded; an IPv6 sender by its /64, which one subscriber line usually gets whole."""
+    address = request.remote or ""
     forwarded = request.headers.get("X-Forwarded-For", "")
     try:
-        if forwarded and ipaddress.ip_address(remote).is_loopback:
-            return forwarded.split(",")[-1].strip()
+        if forwarded and ipaddress.ip_address(address).is_loopback:
+            address = forwarded.split(",")[-1].strip()
+        parsed = ipaddress.ip_address(address)
     except ValueError:
-        pass
-    return remote
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 def _check_origin(request: web.Request) -> None:

@@ -13,6 +13,7 @@ from alerts import i18n, phones
 from alerts.consular import checkins
 from alerts.i18n import gettext
 from alerts.inbound import handle_sms
+from alerts.keywords import Action, parse
 from alerts.model import DeliveryState
 from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
@@ -108,12 +109,18 @@ async def sms_inbound(request: web.Request) -> web.Response:
     except phones.PhoneError:
         # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
         return twiml(response)
+    body = params.get("Body", "")[:1600]
     if not request.app[INBOUND_LIMITS].allow(phone):
         # No reply: answering a flood (or another robot's auto-replies) would only feed it.
-        log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
+        # But STOP, DELETE and check-in answers are always acted on: they are the person's word.
+        if parse(body).action not in (Action.STOP, Action.DELETE, Action.SAFE, Action.NEED_HELP):
+            log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
+            return twiml(response)
+        async with request.app[STORE].write() as conn:
+            await handle_sms(conn, phone, body, request.app[CLOCK]())
         return twiml(response)
     async with request.app[STORE].write() as conn:
-        reply, _lang = await handle_sms(conn, phone, params.get("Body", "")[:1600], request.app[CLOCK]())
+        reply, _lang = await handle_sms(conn, phone, body, request.app[CLOCK]())
     response.message(reply)
     return twiml(response)
 

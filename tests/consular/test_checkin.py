@@ -116,3 +116,35 @@ async def _settled(tocsin, count: int):
 async def _calls(tocsin, count: int):
     calls = tocsin.sim.calls()
     return calls if len(calls) >= count else None
+
+
+async def test_an_answer_stops_follow_ups_already_queued_for_that_person(tocsin):
+    """A call round of thousands takes a while: someone who answers meanwhile is not called."""
+    from datetime import datetime, timezone
+
+    from alerts.consular import checkins
+    from alerts.schema import alerts as alerts_table, subscribers, users
+
+    now = datetime.now(timezone.utc)
+    async with tocsin.store.write() as conn:
+        author = (await conn.execute(users.insert().values(username="u", password_hash="x", role="consular",
+                                                           created_at=now).returning(users.c.id))).scalar_one()
+        alert_id = (await conn.execute(alerts_table.insert().values(
+            identifier="c1", sender="t", status="Actual", msg_type="Alert", scope="Public", scenario="safety_checkin",
+            params={}, category="Safety", event="Safety check-in", response_type="Execute", urgency="Immediate",
+            severity="Moderate", certainty="Observed", expires=now.replace(year=now.year + 1), regions=[],
+            countries=["TR"], kinds=["citizen_abroad"], channels=["sms"], texts={}, state="scheduled", round=1,
+            author_id=author, created_at=now, updated_at=now).returning(alerts_table.c.id))).scalar_one()
+        sub = (await conn.execute(subscribers.insert().values(
+            phone="+905321119999", language="en", kind="citizen_abroad", country="TR", area="TR", sms=True,
+            voice=False, status="active", consent_source="api", consent_at=now, consent_text_version="t",
+            created_at=now, updated_at=now).returning(subscribers.c.id))).scalar_one()
+        for round_, channel, state in ((0, "sms", "delivered"), (1, "sms", "queued"), (2, "voice", "queued")):
+            await conn.execute(deliveries.insert().values(alert_id=alert_id, subscriber_id=sub, channel=channel,
+                                                          round=round_, language="en", state=state, created_at=now,
+                                                          updated_at=now))
+        answering = await checkins.latest_open(conn, "+905321119999", now)
+        await checkins.record_answer(conn, alert_id, answering, checkins.SAFE, "sms", now)
+    async with tocsin.store.read() as conn:
+        states = dict((await conn.execute(sa.select(deliveries.c.round, deliveries.c.state))).all())
+    assert states == {0: "delivered", 1: "skipped", 2: "skipped"}

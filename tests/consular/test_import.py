@@ -111,10 +111,12 @@ def test_a_new_import_refreshes_but_never_resubscribes_a_stopped_number(env, tmp
             await store.close()
     asyncio.run(stop())
 
-    _write(second, [["+905321234567", "az", "TR", "Izmir", NEXT_MONTH], ["+995555123456", "en", "GE", "", ""]])
+    # STOP ends every area of a number: registering it for another country does not revive it.
+    _write(second, [["+905321234567", "az", "TR", "Izmir", NEXT_MONTH], ["+995555123456", "en", "GE", "", ""],
+                    ["+995555123456", "en", "TR", "", ""]])
     capsys.readouterr()
     assert main(["subscribers", "import", str(second)]) == 0
-    assert "2 rows: 0 new, 1 updated, 1 rejected" in capsys.readouterr().out
+    assert "3 rows: 0 new, 1 updated, 2 rejected" in capsys.readouterr().out
     turkey, georgia = _rows(env)
     assert (turkey.city, turkey.trip_ends.isoformat(), turkey.language) == ("Izmir", NEXT_MONTH, "ru")
     assert georgia.status == "stopped"

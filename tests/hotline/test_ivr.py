@@ -18,6 +18,7 @@ from alerts.schema import alerts, subscribers
 from alerts.texts import text_for
 from channels.voice import VOICES
 from tests.helpers import eventually, json_ok, signed_post
+from tests.test_inbound import reply_language
 
 CALLER = "+994505557001"
 BAKU_NUMBER = str(regions.hotline_number("AZ-BA"))
@@ -77,13 +78,19 @@ def _no_azerbaijani_said(call: Call) -> None:
         assert "ə" not in text.casefold(), f"Azerbaijani text handed to <Say>: {text}"
 
 
-async def _active_alert(tocsin, region: str = "AZ-BA") -> dict:
+async def _active_alert(tocsin, region: str = "AZ-BA", recording: bytes | None = None) -> dict:
     operator = await tocsin.user("olga", "operator")
     approver = await tocsin.user("anar", "approver")
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": region},
         "status": "Actual", "audience": {"regions": [region]}, "channels": ["sms"], "expires_in_minutes": 120,
     }), 201)
+    if recording is not None:
+        url = f"/api/v1/alerts/{draft['id']}/recordings"
+        for body, lang, status in ((b"not audio at all", "az", 422), (recording, "ru", 422), (recording, "az", 201)):
+            response = await tocsin.client.put(f"{url}/{lang}", data=body, headers=operator)
+            assert response.status == status, await response.text()
+        assert (await tocsin.client.put(f"{url}/az", data=recording)).status == 401
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
 
@@ -137,6 +144,9 @@ async def test_a_caller_hears_the_alerts_subscribes_and_stops_in_each_language(s
     assert done.find("Hangup") is not None
     [row] = await _subscription(tocsin)
     assert (row.area, row.language, row.status, row.consent_source) == ("AZ-BA", lang, "active", "hotline")
+    # Caller ID can be forged: the number itself is told, in its language, and can undo it.
+    [told] = await eventually(lambda: _async([m for m in tocsin.sim.created() if m["to"] == CALLER]))
+    assert reply_language(told["body"]) == lang
 
     # Calling again, the registered caller goes straight from the language to the alerts.
     again = Call(tocsin)
@@ -147,6 +157,7 @@ async def test_a_caller_hears_the_alerts_subscribes_and_stops_in_each_language(s
     await again.press("9")
     [row] = await _subscription(tocsin)
     assert row.status == "stopped"
+    await eventually(lambda: _async(len([m for m in tocsin.sim.created() if m["to"] == CALLER]) == 2))
 
     _no_azerbaijani_said(call)
     _no_azerbaijani_said(again)
@@ -181,13 +192,12 @@ async def _async(value):
 
 async def test_an_uploaded_recording_is_played_to_azerbaijani_callers(start_tocsin):
     tocsin = await start_tocsin(TOCSIN_ESPEAK="off")
-    alert = await _active_alert(tocsin)
     wav = b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt " + bytes(28)
-    url = f"/api/v1/alerts/{alert['id']}/recordings/az"
-    for body, lang, status in ((b"not audio at all", "az", 422), (wav, "ru", 422), (wav, "az", 201)):
-        response = await tocsin.client.put(url.replace("/az", f"/{lang}"), data=body, headers=alert["operator"])
-        assert response.status == status, await response.text()
-    assert (await tocsin.client.put(url, data=wav)).status == 401
+    alert = await _active_alert(tocsin, recording=wav)
+    # Once it is out, the recording is what the approver heard: it cannot be swapped.
+    late = await tocsin.client.put(f"/api/v1/alerts/{alert['id']}/recordings/az", data=wav,
+                                   headers=alert["operator"])
+    assert late.status == 409
 
     call = Call(tocsin)
     await call.start()
@@ -196,6 +206,10 @@ async def test_an_uploaded_recording_is_played_to_azerbaijani_callers(start_tocs
     [play] = [p.text for p in heard.iter("Play")]
     audio = await tocsin.client.get(_path(play))
     assert audio.status == 200 and await audio.read() == wav
+    # Only the URLs the hotline signed are served; and no id, however spelt, makes a 500.
+    for forged in (_path(play).split("&sig=")[0], _path(play).replace("AZ-BA", "TR"),
+                   "/hotline/audio/alert/%C2%B2.wav?area=TR", "/hotline/audio/prompt/goodbye.wav"):
+        assert (await tocsin.client.get(forged)).status == 404, forged
     # The recording speaks for the alert, so no "no Azerbaijani" notice and no SMS.
     assert not any("Azerbaijani" in (s.text or "") for s in heard.iter("Say"))
     _no_azerbaijani_said(call)
@@ -228,6 +242,12 @@ async def test_region_numbers_the_whole_country_and_silence(start_tocsin):
     for _ in range(3):
         await lost.silence()
     assert lost.heard[-1].find("Hangup") is not None and lost.heard[-1].find("Gather") is None
+
+    fumbling = Call(tocsin, caller="+994505557004")  # keys that choose no language, again and again
+    await fumbling.start()
+    for _ in range(3):
+        await fumbling.press("7")
+    assert fumbling.heard[-1].find("Hangup") is not None and fumbling.heard[-1].find("Gather") is None
 
 
 async def test_a_withheld_number_hears_alerts_but_cannot_subscribe(start_tocsin):

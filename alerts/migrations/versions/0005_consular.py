@@ -17,6 +17,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("followups", sa.JSON(), nullable=True))
     with op.batch_alter_table("subscribers") as batch:
         batch.add_column(sa.Column("still_there_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("still_there_claimed_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("signups") as batch:
         batch.add_column(sa.Column("city", sa.String(length=100), nullable=True))
     op.create_table(
@@ -62,6 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table("signups") as batch:
         batch.drop_column("city")
     with op.batch_alter_table("subscribers") as batch:
+        batch.drop_column("still_there_claimed_at")
         batch.drop_column("still_there_at")
     with op.batch_alter_table("alerts") as batch:
         batch.drop_column("followups")
