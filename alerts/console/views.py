@@ -12,7 +12,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, i18n, regions, workflow
+from alerts import audience, corrections, i18n, regions, workflow
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
@@ -131,11 +131,13 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
         counts = await audience.audience_counts(conn, alert, now)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
+        corrects = await conn.scalar(sa.select(alerts.c.id).where(
+            alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
     lang = page_language(request)
     dry_run = preview(alert, counts, request.app[CONFIG].sms_rate)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error, "actions": _actions(session.user, alert, author),
+        "progress": progress, "error": error, "actions": _actions(session.user, alert, author), "corrects": corrects,
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
 
@@ -158,6 +160,9 @@ def _actions(user: Any, alert: Any, author: str | None) -> list[str]:
         found += ["approve", "reject"]
     if alert.state in halt.CANCELLABLE and halt.may_cancel(user, alert):
         found.append("cancel")
+    if alert.state in corrections.FOLLOWS and alert.msg_type != "Cancel" and user.role in (
+            Role.OPERATOR, Role.CONSULAR):
+        found.append("correct")
     return found
 
 
@@ -194,7 +199,9 @@ async def act(request: web.Request) -> web.Response:
                     with i18n.language(lang):
                         raise ValidationError({"confirm_area": gettext(
                             "To send a real alert, type the name of its area exactly as shown.")})
-                await workflow.approve(conn, alert_id, session.user, now)
+                await corrections.approve(conn, alert_id, session.user, now)
+            elif action == "correct":
+                alert_id = await corrections.draft_correction(conn, alert_id, session.user, now)
             elif action == "reject":
                 await workflow.reject(conn, alert_id, session.user, str(form.get("reason", ""))[:500], now)
             elif action == "cancel":

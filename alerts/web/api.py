@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, i18n, phones, subscribers, workflow
+from alerts import audience, corrections, i18n, phones, subscribers, workflow
 from alerts.dispatch import halt
 from alerts.model import Role
 from alerts.scenarios import SCENARIOS
@@ -191,7 +191,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
-            await workflow.approve(conn, alert_id, user, now)
+            await corrections.approve(conn, alert_id, user, now)
         else:
             await workflow.reject(conn, alert_id, user, reason, now)
         alert = await workflow.load(conn, alert_id)
@@ -212,6 +212,16 @@ async def cancel_alert(request: web.Request) -> web.Response:
         await request.app[EVENTS].publish(conn, event)
     request.app[EVENTS].local(event)
     return web.json_response({**workflow.to_json(alert), "halted_deliveries": halted})
+
+
+async def correct_alert(request: web.Request) -> web.Response:
+    """The alert's correction in five languages, drafted and submitted: it waits for approval."""
+    user = await authenticate(request)
+    alert_id = _int_id(request)
+    async with request.app[STORE].write() as conn:
+        correction_id = await corrections.draft_correction(conn, alert_id, user, request.app[CLOCK]())
+        correction = await workflow.load(conn, correction_id)
+    return web.json_response(workflow.to_json(correction), status=201)
 
 
 async def submit_alert(request: web.Request) -> web.Response:
@@ -278,4 +288,5 @@ def setup(app: web.Application) -> None:
     r.add_post(f"{PREFIX}/alerts/{{id}}/approve", approve_alert)
     r.add_post(f"{PREFIX}/alerts/{{id}}/reject", reject_alert)
     r.add_post(f"{PREFIX}/alerts/{{id}}/cancel", cancel_alert)
+    r.add_post(f"{PREFIX}/alerts/{{id}}/correction", correct_alert)
     r.add_get(f"{PREFIX}/alerts/{{id}}/deliveries", alert_deliveries)

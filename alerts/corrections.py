@@ -1,0 +1,94 @@
+"""The correction every alert carries (SPEC §1: in Hawaii in 2018 it took 38 minutes to
+write one). From the alert's page it is one click to a submitted Cancel message in all
+five languages, to the same audience on the same channels, referencing the alert; once a
+second person approves it, it goes out and whatever of the original is still queued stops."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import i18n, texts, workflow
+from alerts.dispatch import halt
+from alerts.model import AlertState, MsgType
+from alerts.scenarios import CUSTOM, N_
+from alerts.schema import alerts
+from alerts.store import append_audit
+from alerts.users import User
+from alerts.validation import Conflict
+
+HEADLINE = N_("Correction: %(headline)s")
+SMS = N_('CORRECTION: the alert "%(headline)s" was issued in error and is withdrawn. No action is needed.')
+VOICE = N_("Correction. The alert %(headline)s was issued in error and is withdrawn. No action is needed.")
+DESCRIPTION = N_('The alert "%(headline)s" was issued in error and is withdrawn.')
+INSTRUCTION = N_("No action is needed.")
+SMS_HEADLINE_CHARS = 60  # the SMS stays within its segment budget in every script
+# A correction may come after the alert expired; it stays in force a while itself.
+CORRECTION_IN_FORCE = timedelta(hours=2)
+FOLLOWS = (AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING, AlertState.SENT, AlertState.EXPIRED)
+
+
+def reference(alert: Any) -> str:
+    """CAP's references: sender,identifier,sent."""
+    sent = alert.sent or alert.approved_at or alert.created_at
+    return f"{alert.sender},{alert.identifier},{sent.isoformat()}"
+
+
+def _parts(original: Any, lang: str) -> dict[str, str]:
+    first_zone = next(iter(original.texts["by_zone"].values()))
+    headline = first_zone[lang].get("headline", original.event) if lang in first_zone else original.event
+    short = headline if len(headline) <= SMS_HEADLINE_CHARS else headline[:SMS_HEADLINE_CHARS - 1] + "…"
+    with i18n.language(lang):
+        return {
+            "headline": i18n.gettext(HEADLINE) % {"headline": headline},
+            "sms": i18n.gettext(SMS) % {"headline": short},
+            "voice": i18n.gettext(VOICE) % {"headline": headline},
+            "description": i18n.gettext(DESCRIPTION) % {"headline": headline},
+            "instruction": i18n.gettext(INSTRUCTION),
+        }
+
+
+async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:
+    """The correction of `alert_id`, drafted and submitted in one step; its id."""
+    original = await workflow.load(conn, alert_id)
+    if original.state not in FOLLOWS or original.msg_type == MsgType.CANCEL:
+        raise Conflict(f"alert {alert_id} is {original.state}: only an alert that went out (or is about to) "
+                       "can be corrected")
+    existing = await conn.scalar(sa.select(alerts.c.id).where(
+        alerts.c.references == reference(original), alerts.c.msg_type == MsgType.CANCEL,
+        alerts.c.state.not_in([AlertState.REJECTED, AlertState.CANCELLED])))
+    if existing is not None:
+        raise Conflict(f"alert {alert_id} already has correction {existing}")
+    overrides = {lang: _parts(original, lang) for lang in i18n.LANGUAGES}
+    composed = texts.compose(CUSTOM, {}, original.status, list(original.texts["by_zone"]), overrides, None)
+    values = {
+        "identifier": f"tocsin-{uuid.uuid4().hex}", "status": original.status, "msg_type": MsgType.CANCEL,
+        "scope": original.scope, "references": reference(original), "scenario": CUSTOM.id, "params": {},
+        "category": original.category, "event": original.event, "response_type": "None",
+        "urgency": original.urgency, "severity": original.severity, "certainty": original.certainty,
+        "expires": max(original.expires, now + CORRECTION_IN_FORCE), "regions": original.regions, "countries": original.countries,
+        "kinds": original.kinds, "channels": original.channels, "texts": composed, "fallback_language": None,
+        "send_at": None, "repeat_minutes": None, "followups": None,
+    }
+    correction_id = await workflow.create_draft(conn, values, user, original.sender, now)
+    await workflow.submit(conn, correction_id, user, now)
+    await append_audit(conn, at=now, actor=user.username, action="alert.correction", target=f"alert:{alert_id}",
+                       details={"correction": correction_id})
+    return correction_id
+
+
+async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
+    """Approval, and for a correction, the end of what is left of the alert it corrects."""
+    state = await workflow.approve(conn, alert_id, user, now)
+    alert = await workflow.load(conn, alert_id)
+    if alert.msg_type == MsgType.CANCEL and alert.references:
+        identifier = alert.references.split(",")[1]
+        original = await conn.scalar(sa.select(alerts.c.id).where(alerts.c.identifier == identifier,
+                                                                   alerts.c.state.in_(halt.CANCELLABLE)))
+        if original is not None:
+            await halt.cancel_alert(conn, original, user, now)
+    return state

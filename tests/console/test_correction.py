@@ -1,0 +1,65 @@
+"""The correction every alert carries: one click from the alert's page to a submitted Cancel
+in all five languages, to the same people, referencing the alert; a second person approves
+it, and what is left of the original stops."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from alerts.schema import alerts
+from tests.console.test_auth import origin, sign_in
+from tests.helpers import PHONES, eventually, json_ok
+
+# "Correction" in each language, as the correction's SMS begins.
+CORRECTION = {"az": "DÜZƏLİŞ", "en": "CORRECTION", "ru": "ИСПРАВЛЕНИЕ", "fr": "RECTIFICATIF", "ar": "تصحيح"}
+
+
+async def _post(tocsin, path: str, **form: str):
+    html = await (await tocsin.client.get(path.rsplit("/", 1)[0])).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    return await tocsin.client.post(path, data={"csrf": csrf, **form}, headers=origin(tocsin), allow_redirects=False)
+
+
+async def test_one_click_correction_reaches_everyone_in_their_language(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    for lang, phone in PHONES.items():
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
+                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    await eventually(lambda: _sent(tocsin, 5))
+
+    await sign_in(tocsin, "olga")
+    clicked = await _post(tocsin, f"/console/alerts/{draft['id']}/correct")
+    assert clicked.status == 303
+    correction_id = int(re.search(r"/alerts/(\d+)", clicked.headers["Location"]).group(1))
+    correction = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{correction_id}", headers=operator))
+    original = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}", headers=operator))
+    assert correction["state"] == "pending_approval" and correction["msg_type"] == "Cancel"
+    assert correction["audience"] == original["audience"] and correction["status"] == "Actual"
+    async with tocsin.store.read() as conn:
+        references = await conn.scalar(sa.select(alerts.c.references).where(alerts.c.id == correction_id))
+    assert references.split(",")[1] == original["identifier"]
+    again = await _post(tocsin, f"/console/alerts/{draft['id']}/correct")
+    assert again.status == 409  # one correction at a time
+
+    tocsin.client.session.cookie_jar.clear()
+    await sign_in(tocsin, "anar")
+    approved = await _post(tocsin, f"/console/alerts/{correction_id}/approve", confirm_area="Baku")
+    assert approved.status == 303
+    messages = await eventually(lambda: _sent(tocsin, 10))
+    corrections = {m["to"]: m["body"] for m in messages[5:]}
+    for lang, phone in PHONES.items():
+        assert corrections[phone].startswith(CORRECTION[lang]) or CORRECTION[lang] in corrections[phone], \
+            (lang, corrections[phone])
+
+
+async def _sent(tocsin, count: int):
+    created = tocsin.sim.created()
+    return created if len(created) >= count else None
