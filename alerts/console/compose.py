@@ -1,0 +1,110 @@
+"""Compose: pick a scenario, fill its parameters, pick the area, and a draft is made exactly
+as the API makes one; the officer lands on its page, where the dry run shows what each
+language will read and what it costs before anyone submits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from alerts import i18n, regions, workflow
+from alerts.console.guard import PREFIX, session_of
+from alerts.console.views import _page
+from alerts.scenarios import SCENARIOS
+from alerts.validation import Forbidden, ValidationError
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
+from alerts.web.pages import page_language
+
+BAKU_OFFSET = "+04:00"  # times typed in the console are Baku's, where the duty officer is
+
+
+def _scenarios(lang: str) -> list[dict[str, Any]]:
+    with i18n.language(lang):
+        return sorted(({"id": s.id, "name": i18n.gettext(s.name), "audience": s.audience}
+                       for s in SCENARIOS.values() if s.has_templates), key=lambda s: regions.fold(s["name"]))
+
+
+def _areas(lang: str) -> dict[str, list[tuple[str, str]]]:
+    home = sorted(((c, regions.region_name(c, lang)) for c in regions.HOTLINE_NUMBERS.values()),
+                  key=lambda c: regions.fold(c[1]))
+    abroad = sorted(((c, regions.country_name(c, lang)) for c in regions.countries()), key=lambda c: regions.fold(c[1]))
+    return {"home": home, "abroad": abroad}
+
+
+def _options(scenario: Any, lang: str) -> dict[str, dict[str, str]]:
+    with i18n.language(lang):
+        return {p.name: {value: i18n.gettext(label) for value, label in p.options.items()} for p in scenario.params}
+
+
+async def pick(request: web.Request) -> web.Response:
+    session_of(request)
+    return _page(request, "compose.html", {"scenarios": _scenarios(page_language(request)), "scenario": None})
+
+
+def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], errors: dict[str, str],
+               status: int = 200) -> web.Response:
+    lang = page_language(request)
+    with i18n.language(lang):
+        name = i18n.gettext(scenario.name)
+    return _page(request, "compose.html", {
+        "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
+        "options": _options(scenario, lang), "channels": sorted(request.app[CHANNELS].keys() & {"sms", "voice"}),
+    }, status=status)
+
+
+def _scenario(request: web.Request) -> Any:
+    scenario = SCENARIOS.get(request.match_info["scenario"])
+    if scenario is None or not scenario.has_templates:
+        raise web.HTTPNotFound(text="no such scenario")
+    return scenario
+
+
+async def form(request: web.Request) -> web.Response:
+    session_of(request)
+    scenario = _scenario(request)
+    values = {"status": "Exercise", "channels": ["sms"], "expires_in_minutes": "360",
+              "params": {p.name: "" for p in scenario.params}, "areas": []}
+    return _form_page(request, scenario, values, {})
+
+
+async def create(request: web.Request) -> web.Response:
+    session = session_of(request)
+    scenario = _scenario(request)
+    form_data = await request.post()
+    params: dict[str, Any] = {}
+    for param in scenario.params:
+        raw = str(form_data.get(f"param.{param.name}", "")).strip()
+        if not raw:
+            continue
+        if param.type == "datetime" and len(raw) <= 16:  # the browser's datetime-local has no offset
+            raw = f"{raw}:00{BAKU_OFFSET}"
+        params[param.name] = raw
+    areas = [str(a) for a in form_data.getall("area", [])][:100]
+    key = "countries" if scenario.audience == "abroad" else "regions"
+    if scenario.audience == "any":
+        key = "countries" if areas and regions.get(areas[0]) is None else "regions"
+    expires = str(form_data.get("expires_in_minutes", "360"))
+    body = {"scenario": scenario.id, "params": params, "status": str(form_data.get("status", "")),
+            "audience": {key: areas}, "channels": [str(c) for c in form_data.getall("channel", [])],
+            "expires_in_minutes": int(expires) if expires.isdigit() and len(expires) < 6 else expires}
+    values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
+              "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params}, "areas": areas}
+    now = request.app[CLOCK]()
+    config = request.app[CONFIG]
+    try:
+        draft = workflow.parse_draft(body, session.user, now, set(request.app[CHANNELS]))
+        sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
+        async with request.app[STORE].write() as conn:
+            alert_id = await workflow.create_draft(conn, draft, session.user, sender, now)
+    except ValidationError as exc:
+        return _form_page(request, scenario, values, exc.fields, status=422)
+    except Forbidden as exc:
+        return _form_page(request, scenario, values, {"audience": str(exc)}, status=403)
+    raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(f"{PREFIX}/compose", pick)
+    app.router.add_get(PREFIX + "/compose/{scenario}", form)
+    app.router.add_post(PREFIX + "/compose/{scenario}", create)
