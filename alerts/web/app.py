@@ -18,7 +18,7 @@ from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
 from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
-from alerts.console import compose, views as console
+from alerts.console import compose, live as console_live, views as console
 from alerts.web import api, consular_api, pages, public, signup, webhooks
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
@@ -85,6 +85,7 @@ def make_app(
         public.setup(app)
         console.setup(app)
         compose.setup(app)
+        console_live.setup(app)
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())

@@ -1,0 +1,128 @@
+"""An alert's progress, live (Server-Sent Events carrying the server-drawn chart, so the page
+needs no charting code) and after the fact (the after-action report, as a page and CSV)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import math
+from typing import Any, AsyncIterator
+
+import aiohttp_jinja2
+import sqlalchemy as sa
+from aiohttp import web
+
+from alerts import i18n, workflow
+from alerts.console.guard import PREFIX, session_of
+from alerts.console.views import _alert_id, _may_see, _page, delivery_summary
+from alerts.model import AlertState, DeliveryState
+from alerts.schema import deliveries
+from alerts.validation import NotFound
+from alerts.web.keys import STORE
+from alerts.web.pages import page_language
+
+POLL_SECONDS = 1.0
+FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
+STOPPING = web.AppKey("console_streams_stopping", asyncio.Event)
+
+
+async def progress_stream(request: web.Request) -> web.StreamResponse:
+    session = session_of(request)
+    alert_id = _alert_id(request)
+    lang = page_language(request)
+    async with request.app[STORE].read() as conn:
+        if not _may_see(session.user, await workflow.load(conn, alert_id)):
+            raise NotFound(f"no alert {alert_id}")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                           "X-Accel-Buffering": "no"})
+    await response.prepare(request)
+    stopping = request.app[STOPPING]
+    last = None
+    with contextlib.suppress(ConnectionResetError):
+        await response.write(b"retry: 3000\n\n")
+        while not stopping.is_set():
+            async with request.app[STORE].read() as conn:
+                alert = await workflow.load(conn, alert_id)
+                progress = await delivery_summary(conn, alert_id)
+            with i18n.language(lang):
+                html = aiohttp_jinja2.render_string("console/_progress.html", request, {"progress": progress})
+            if (html, alert.state) != last:
+                last = (html, alert.state)
+                data = "".join(f"data: {line}\n" for line in html.splitlines())
+                await response.write(f"event: progress\n{data}\n".encode())
+                await response.write(f"event: state\ndata: {alert.state}\n\n".encode())
+            if alert.state in FINAL and progress["by_state"].get(DeliveryState.QUEUED, 0) == 0:
+                await response.write(b"event: end\ndata: \n\n")  # the page stops listening
+                break
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
+    return response
+
+
+async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
+    session = session_of(request)
+    alert_id = _alert_id(request)
+    async with request.app[STORE].read() as conn:
+        alert = await workflow.load(conn, alert_id)
+        if not _may_see(session.user, alert):
+            raise NotFound(f"no alert {alert_id}")
+        summary = await delivery_summary(conn, alert_id)
+        times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
+            deliveries.c.alert_id == alert_id, deliveries.c.delivered_at.is_not(None))
+            .order_by(deliveries.c.delivered_at))).all()
+        failures = (await conn.execute(
+            sa.select(deliveries.c.state, deliveries.c.error_code, sa.func.count())
+            .where(deliveries.c.alert_id == alert_id, deliveries.c.state.in_(
+                [DeliveryState.FAILED, DeliveryState.UNDELIVERED, DeliveryState.EXPIRED, DeliveryState.CANCELLED,
+                 DeliveryState.SKIPPED]))
+            .group_by(deliveries.c.state, deliveries.c.error_code)
+            .order_by(sa.func.count().desc()))).all()
+    start = alert.approved_at
+    report: dict[str, Any] = {"summary": summary, "failures": [(s, e or "-", n) for s, e, n in failures],
+                              "first": None, "ninety": None, "delivered_share": 0.0}
+    if start is not None and times:
+        report["first"] = (times[0] - start).total_seconds()
+        needed = math.ceil(0.9 * summary["total"])
+        if len(times) >= needed > 0:
+            report["ninety"] = (times[needed - 1] - start).total_seconds()
+    if summary["total"]:
+        report["delivered_share"] = round(100 * len(times) / summary["total"], 1)
+    return alert, report
+
+
+async def report_page(request: web.Request) -> web.StreamResponse:
+    alert, report = await _report_data(request)
+    if request.query.get("format") == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["measure", "value"])
+        writer.writerow(["alert", alert.id])
+        writer.writerow(["status", alert.status])
+        writer.writerow(["deliveries", report["summary"]["total"]])
+        writer.writerow(["delivered_percent", report["delivered_share"]])
+        writer.writerow(["seconds_to_first_delivery", "" if report["first"] is None else round(report["first"], 1)])
+        writer.writerow(["seconds_to_90_percent", "" if report["ninety"] is None else round(report["ninety"], 1)])
+        for key in ("by_state", "by_language", "by_channel"):
+            for name, count in sorted(report["summary"][key].items()):
+                writer.writerow([f"{key}:{name}", count])
+        for state, error, count in report["failures"]:
+            writer.writerow([f"failure:{state}:{error}", count])
+        return web.Response(text=out.getvalue(), content_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="alert-{alert.id}-report.csv"'})
+    return _page(request, "report.html", {"alert": alert, "report": report})
+
+
+def setup(app: web.Application) -> None:
+    async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
+        app[STOPPING] = asyncio.Event()
+        yield
+
+    async def stop_streams(app: web.Application) -> None:
+        app[STOPPING].set()  # at shutdown every open stream ends, so the server need not wait
+
+    app.cleanup_ctx.append(streams_ctx)
+    app.on_shutdown.append(stop_streams)
+    app.router.add_get(PREFIX + "/alerts/{id}/progress", progress_stream)
+    app.router.add_get(PREFIX + "/alerts/{id}/report", report_page)

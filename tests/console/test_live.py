@@ -1,0 +1,55 @@
+"""Progress while an alert goes out (a stream of the server-drawn chart) and the report
+after it: time to the first delivery and to 90%, failures by reason, as a page and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from alerts.simulator import FaultRule
+from tests.console.test_auth import sign_in
+from tests.helpers import eventually, json_ok
+
+
+async def _sent_alert(tocsin, people: int = 10) -> int:
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    for n in range(people):
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator, json={
+            "phone": f"+99450555{n:04d}", "language": "en", "region": "AZ-BA"}), 201)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    return draft["id"]
+
+
+async def test_the_progress_stream_follows_the_alert_to_its_end(tocsin):
+    alert_id = await _sent_alert(tocsin)
+    await sign_in(tocsin, "olga")
+    response = await tocsin.client.get(f"/console/alerts/{alert_id}/progress?lang=en")
+    assert response.status == 200 and response.content_type == "text/event-stream"
+    text = (await response.read()).decode()  # the stream ends by itself once the alert is done
+    assert "event: progress" in text and "<svg" in text and text.rstrip().endswith("event: end\ndata:")
+    assert "event: state\ndata: sent" in text
+
+
+async def test_the_after_action_report(tocsin):
+    tocsin.sim.script(FaultRule(status=400, code=21211, to="+994505550003", times=None))
+    alert_id = await _sent_alert(tocsin)
+    watcher = await tocsin.user("watcher", "operator")
+
+    async def delivered():
+        summary = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/deliveries", headers=watcher))
+        return summary if summary["by_state"].get("delivered") == 9 else None
+
+    await eventually(delivered)
+    await sign_in(tocsin, "olga")
+    page = await (await tocsin.client.get(f"/console/alerts/{alert_id}/report?lang=en")).text()
+    assert "90.0%" in page and 'id="failures"' in page and "INVALID_NUMBER" in page
+    exported = await tocsin.client.get(f"/console/alerts/{alert_id}/report?format=csv")
+    rows = dict(csv.reader(io.StringIO(await exported.text())))
+    assert rows["deliveries"] == "10" and rows["delivered_percent"] == "90.0"
+    assert float(rows["seconds_to_first_delivery"]) <= float(rows["seconds_to_90_percent"])
+    assert rows["failure:failed:INVALID_NUMBER"] == "1"
