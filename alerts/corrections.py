@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import i18n, texts, workflow
+from alerts import i18n, render, texts, workflow
 from alerts.dispatch import halt
 from alerts.model import AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
@@ -41,6 +41,10 @@ def reference(alert: Any) -> str:
 def _parts(original: Any, lang: str) -> dict[str, str]:
     first_zone = next(iter(original.texts["by_zone"].values()))
     headline = first_zone[lang].get("headline", original.event) if lang in first_zone else original.event
+    # The correction carries its own EXERCISE/TEST marker: quote the headline without the original's.
+    marker = render.mark({"headline": ""}, lang, original.status)["headline"]
+    if marker and headline.startswith(marker):
+        headline = headline[len(marker):]
     short = headline if len(headline) <= SMS_HEADLINE_CHARS else headline[:SMS_HEADLINE_CHARS - 1] + "…"
     with i18n.language(lang):
         return {
