@@ -89,6 +89,9 @@ class Config:
     # Calling codes that confirmation and courtesy SMS may go to: SMS pumping fraud sends
     # codes to premium ranges abroad, at our cost.
     sms_country_codes: tuple[str, ...] = ("994",)
+    # What one SMS segment costs, for the dry run's estimate; None: not shown.
+    sms_segment_price: float | None = None
+    sms_currency: str = "USD"
     # Call-centre push (issue 7): endpoints, the HMAC key they verify with, the first retry delay.
     callcentre: CallCentreConfig = field(default_factory=lambda: CallCentreConfig())
     # A CAP or Atom feed polled for messages that become drafts; None: no polling.
@@ -175,6 +178,10 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
 
     espeak = _espeak(env.get("TOCSIN_ESPEAK") or "auto")
     sms_country_codes = _calling_codes(env.get("TOCSIN_SMS_COUNTRY_CODES") or "994")
+    price = _number(env, "TOCSIN_SMS_SEGMENT_PRICE", "0", 0, 100, float) or None
+    currency = env.get("TOCSIN_SMS_CURRENCY") or "USD"
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(f"TOCSIN_SMS_CURRENCY must be an ISO 4217 code such as USD or AZN, got {currency!r}")
     callcentre = _callcentre(env)
     cap_upstream_url = env.get("TOCSIN_CAP_UPSTREAM_URL") or None
     if cap_upstream_url:
@@ -238,6 +245,8 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         schedule_grace_minutes=grace,
         espeak=espeak,
         sms_country_codes=sms_country_codes,
+        sms_segment_price=price,
+        sms_currency=currency,
         callcentre=callcentre,
         cap_upstream_url=cap_upstream_url,
         cap_upstream_interval=cap_upstream_interval,

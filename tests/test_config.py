@@ -58,6 +58,8 @@ def test_secrets_never_print(tmp_path):
         ({"TOCSIN_ESPEAK": "/nonexistent/espeak-ng"}, "TOCSIN_ESPEAK"),
         ({"TOCSIN_SMS_COUNTRY_CODES": "994,+abc"}, "TOCSIN_SMS_COUNTRY_CODES"),
         ({"TOCSIN_SMS_COUNTRY_CODES": "0994"}, "TOCSIN_SMS_COUNTRY_CODES"),
+        ({"TOCSIN_SMS_SEGMENT_PRICE": "cheap"}, "TOCSIN_SMS_SEGMENT_PRICE"),
+        ({"TOCSIN_SMS_CURRENCY": "dollars"}, "TOCSIN_SMS_CURRENCY"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, names):

@@ -134,7 +134,8 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
             alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
     lang = page_language(request)
-    dry_run = preview(alert, counts, request.app[CONFIG].sms_rate)
+    config = request.app[CONFIG]
+    dry_run = preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error, "actions": _actions(session.user, alert, author), "corrects": corrects,

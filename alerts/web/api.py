@@ -141,10 +141,12 @@ async def preview_alert(request: web.Request) -> web.Response:
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, _int_id(request))
         counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
-    return web.json_response(preview(alert, counts, request.app[CONFIG].sms_rate))
+    config = request.app[CONFIG]
+    return web.json_response(preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency))
 
 
-def preview(alert: Any, counts: dict[str, Any], rate: float) -> dict[str, Any]:
+def preview(alert: Any, counts: dict[str, Any], rate: float, price: float | None = None,
+            currency: str = "USD") -> dict[str, Any]:
     """What each language reads on each channel and what it costs, before anyone approves."""
     zones = alert.texts["by_zone"]
     first_zone = next(iter(zones))
@@ -168,7 +170,9 @@ def preview(alert: Any, counts: dict[str, Any], rate: float) -> dict[str, Any]:
         "renders": renders,
         "audience": counts,
         "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
-        "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1)},
+        "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1),
+                     "cost": None if price is None else {"amount": round(total_segments * price, 2),
+                                                         "currency": currency}},
     }
     if len(zones) > 1:
         result["zones"] = {

@@ -60,3 +60,20 @@ async def test_a_consul_composes_only_for_their_countries(tocsin):
     assert refused.status == 403
     async with tocsin.store.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(alerts)) == 0
+
+
+async def test_the_dry_run_prices_the_sms(start_tocsin):
+    tocsin = await start_tocsin(TOCSIN_SMS_SEGMENT_PRICE="0.05", TOCSIN_SMS_CURRENCY="AZN")
+    operator = await tocsin.user("olga", "operator")
+    for n, lang in enumerate(["en", "ru"]):  # 1 segment in English, 3 in Cyrillic
+        await tocsin.client.post("/api/v1/subscribers", headers=operator,
+                                 json={"phone": f"+99450557{n:04d}", "language": lang, "region": "AZ-BA"})
+    draft = await (await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]})).json()
+    preview = await (await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator)).json()
+    segments = preview["estimate"]["segments"]
+    assert preview["estimate"]["cost"] == {"amount": round(segments * 0.05, 2), "currency": "AZN"}
+    await sign_in(tocsin, "olga")
+    page = await (await tocsin.client.get(f"/console/alerts/{draft['id']}?lang=en")).text()
+    assert f"{round(segments * 0.05, 2)} AZN" in page
