@@ -3,6 +3,7 @@ validated before anything starts, so a bad deployment fails at boot rather than 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -89,6 +90,9 @@ class Config:
     # Calling codes that confirmation and courtesy SMS may go to: SMS pumping fraud sends
     # codes to premium ranges abroad, at our cost.
     sms_country_codes: tuple[str, ...] = ("994",)
+    # Reverse proxies whose X-Forwarded-For is believed (the public entry points' per-address
+    # limits count the address they forward); loopback by default.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     # What one SMS segment costs, for the dry run's estimate; None: not shown.
     sms_segment_price: float | None = None
     sms_currency: str = "USD"
@@ -178,6 +182,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
 
     espeak = _espeak(env.get("TOCSIN_ESPEAK") or "auto")
     sms_country_codes = _calling_codes(env.get("TOCSIN_SMS_COUNTRY_CODES") or "994")
+    trusted_proxies = _networks(env.get("TOCSIN_TRUSTED_PROXIES") or "127.0.0.0/8,::1/128")
     price = _number(env, "TOCSIN_SMS_SEGMENT_PRICE", "0", 0, 100, float) or None
     currency = env.get("TOCSIN_SMS_CURRENCY") or "USD"
     if not re.fullmatch(r"[A-Z]{3}", currency):
@@ -246,6 +251,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         espeak=espeak,
         sms_country_codes=sms_country_codes,
         sms_segment_price=price,
+        trusted_proxies=trusted_proxies,
         sms_currency=currency,
         callcentre=callcentre,
         cap_upstream_url=cap_upstream_url,
@@ -261,6 +267,16 @@ def _espeak(value: str) -> str | None:
     if not (Path(value).is_file() and os.access(value, os.X_OK)):
         raise ConfigError(f"TOCSIN_ESPEAK must be auto, off, or the path of the espeak-ng program, got {value!r}")
     return value
+
+
+def _networks(value: str) -> tuple[str, ...]:
+    found = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        try:
+            found.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(f"TOCSIN_TRUSTED_PROXIES must be addresses or networks such as 10.0.0.0/8, got {item!r}") from None
+    return tuple(found)
 
 
 def _calling_codes(value: str) -> tuple[str, ...]:

@@ -27,4 +27,6 @@ def mask(phone: str) -> str:
     phone = phone.strip()
     if len(phone) <= 8:
         return "*" * len(phone)
+    if len(phone) < 12:  # a short number (or not one): too little would stay hidden
+        return f"{phone[:3]}***{phone[-2:]}"
     return f"{phone[:6]}***{phone[-4:]}"

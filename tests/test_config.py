@@ -60,6 +60,7 @@ def test_secrets_never_print(tmp_path):
         ({"TOCSIN_SMS_COUNTRY_CODES": "0994"}, "TOCSIN_SMS_COUNTRY_CODES"),
         ({"TOCSIN_SMS_SEGMENT_PRICE": "cheap"}, "TOCSIN_SMS_SEGMENT_PRICE"),
         ({"TOCSIN_SMS_CURRENCY": "dollars"}, "TOCSIN_SMS_CURRENCY"),
+        ({"TOCSIN_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "TOCSIN_TRUSTED_PROXIES"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, names):

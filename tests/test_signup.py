@@ -160,3 +160,21 @@ async def test_a_code_never_typed_back_is_forgotten_after_a_day(tocsin):
         return coordinator.housekeeping_runs >= seen + 2 and await _rows(tocsin, signups) == []
 
     await eventually(forgotten)
+
+
+async def test_only_a_trusted_proxy_names_the_sender(start_tocsin):
+    """Behind a trusted proxy each visitor is counted by the address it forwards; anyone else's
+    X-Forwarded-For is ignored, or a script could name a new address for every request."""
+    results = {}
+    for trusted in ("127.0.0.0/8", "10.0.0.0/8"):
+        tocsin = await start_tocsin(TOCSIN_TRUSTED_PROXIES=trusted)
+        statuses = []
+        for n in range(12):
+            response = await tocsin.client.post("/subscribe", data={
+                "phone": f"+99450{n:03d}1234", "area": "AZ-BA", "language": "en"},
+                headers={"X-Forwarded-For": f"198.51.100.{n + 1}"}, allow_redirects=False)
+            statuses.append(response.status)
+        results[trusted] = statuses
+        await tocsin.close()
+    assert results["127.0.0.0/8"] == [303] * 12  # twelve visitors, one code each
+    assert results["10.0.0.0/8"] == [303] * 10 + [429] * 2  # one sender, held at ten

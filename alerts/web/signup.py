@@ -31,12 +31,13 @@ MAX_TRIP_DAYS = 366
 
 
 def _client_address(request: web.Request) -> str:
-    """The sender's address, as a limit counts it: behind a reverse proxy on this host, the one
-    it forwarded; an IPv6 sender by its /64, which one subscriber line usually gets whole."""
+    """The sender's address, as a limit counts it: behind a trusted reverse proxy
+    (TOCSIN_TRUSTED_PROXIES), the one it forwarded; an IPv6 sender by its /64, which one
+    subscriber line usually gets whole."""
     address = request.remote or ""
     forwarded = request.headers.get("X-Forwarded-For", "")
     try:
-        if forwarded and ipaddress.ip_address(address).is_loopback:
+        if forwarded and _trusted(request, ipaddress.ip_address(address)):
             address = forwarded.split(",")[-1].strip()
         parsed = ipaddress.ip_address(address)
     except ValueError:
@@ -44,6 +45,10 @@ def _client_address(request: web.Request) -> str:
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return address
+
+
+def _trusted(request: web.Request, address: Any) -> bool:
+    return any(address in ipaddress.ip_network(net) for net in request.app[CONFIG].trusted_proxies)
 
 
 def _check_origin(request: web.Request) -> None:
