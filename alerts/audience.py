@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, SubscriberStatus
-from alerts.schema import deliveries, responses, subscribers
+from alerts.schema import alerts, deliveries, responses, subscribers
 from alerts.store import dialect_insert
 
 CHANNELS = ("sms", "voice")
@@ -23,7 +23,20 @@ def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool
         table.c.status == SubscriberStatus.ACTIVE,
         table.c.kind.in_(list(alert.kinds)),
         sa.or_(table.c.trip_ends.is_(None), table.c.trip_ends >= now.date()),
+        *_reached_by_original(alert, table),
     )
+
+
+def _reached_by_original(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:
+    """A correction (a Cancel referencing an alert) goes only to those the alert reached: a
+    newcomer to the area must not read "the alert was issued in error" about nothing."""
+    if getattr(alert, "msg_type", None) != "Cancel" or not getattr(alert, "references", None):
+        return []
+    identifier = alert.references.split(",")[1]
+    original = sa.select(alerts.c.id).where(alerts.c.identifier == identifier).scalar_subquery()
+    return [sa.select(deliveries.c.id).where(deliveries.c.alert_id == original,
+                                             deliveries.c.subscriber_id == table.c.id,
+                                             deliveries.c.provider_id.is_not(None)).exists()]
 
 
 def _members(alert: Any, now: datetime) -> sa.ColumnElement[bool]:
@@ -47,15 +60,18 @@ async def audience_counts(conn: AsyncConnection, alert: Any, now: datetime) -> d
         )
     ).all()
     by_language: dict[str, int] = {}
+    sms_by_language: dict[str, int] = {}  # what the SMS estimate counts: voice-only people send no SMS
     by_channel: dict[str, int] = {c: 0 for c in alert.channels}
     total = 0
     for lang, sms, voice, count in rows:
         total += count
         by_language[lang] = by_language.get(lang, 0) + count
+        if sms:
+            sms_by_language[lang] = sms_by_language.get(lang, 0) + count
         for channel, has in (("sms", sms), ("voice", voice)):
             if has and channel in by_channel:
                 by_channel[channel] += count
-    return {"total": total, "by_language": by_language, "by_channel": by_channel}
+    return {"total": total, "by_language": by_language, "by_channel": by_channel, "sms_by_language": sms_by_language}
 
 
 async def audience_languages(conn: AsyncConnection, alert: Any, now: datetime) -> dict[str, int]:

@@ -16,7 +16,7 @@ from alerts import i18n, render, texts, workflow
 from alerts.dispatch import halt
 from alerts.model import AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
-from alerts.schema import alerts
+from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict
@@ -30,6 +30,20 @@ SMS_HEADLINE_CHARS = 60  # the SMS stays within its segment budget in every scri
 # A correction may come after the alert expired; it stays in force a while itself.
 CORRECTION_IN_FORCE = timedelta(hours=2)
 FOLLOWS = (AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING, AlertState.SENT, AlertState.EXPIRED)
+
+
+async def may_correct(conn: AsyncConnection, alert: Any) -> bool:
+    """Anything that went out, or is about to, can be corrected; a cancelled alert too, when
+    some of it reached people before the cancel (the usual first move at 3 a.m. is Cancel)."""
+    if alert.msg_type == MsgType.CANCEL:
+        return False
+    if alert.state in FOLLOWS:
+        return True
+    if alert.state != AlertState.CANCELLED:
+        return False
+    reached = await conn.scalar(sa.select(deliveries.c.id).where(
+        deliveries.c.alert_id == alert.id, deliveries.c.provider_id.is_not(None)).limit(1))
+    return reached is not None
 
 
 def reference(alert: Any) -> str:
@@ -58,8 +72,11 @@ def _parts(original: Any, lang: str) -> dict[str, str]:
 
 async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:
     """The correction of `alert_id`, drafted and submitted in one step; its id."""
+    if conn.dialect.name == "postgresql":
+        # Two clicks at once must not make two corrections: hold the original while checking.
+        await conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id).with_for_update())
     original = await workflow.load(conn, alert_id)
-    if original.state not in FOLLOWS or original.msg_type == MsgType.CANCEL:
+    if not await may_correct(conn, original):
         raise Conflict(f"alert {alert_id} is {original.state}: only an alert that went out (or is about to) "
                        "can be corrected")
     existing = await conn.scalar(sa.select(alerts.c.id).where(

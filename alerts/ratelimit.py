@@ -36,6 +36,16 @@ class SlidingWindow:
         hits.append(now)
         return True
 
+    def full(self, key: str) -> bool:
+        """Whether the next hit would be refused, without counting one."""
+        now = self.monotonic()
+        hits = self._hits.get(key)
+        if hits is None:
+            return False
+        while hits and hits[0] <= now - self.seconds:
+            hits.popleft()
+        return len(hits) >= self.limit
+
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.seconds]:
             del self._hits[key]

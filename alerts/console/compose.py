@@ -77,8 +77,8 @@ async def create(request: web.Request) -> web.Response:
         raw = str(form_data.get(f"param.{param.name}", "")).strip()
         if not raw:
             continue
-        if param.type == "datetime" and len(raw) <= 16:  # the browser's datetime-local has no offset
-            raw = f"{raw}:00{BAKU_OFFSET}"
+        if param.type == "datetime" and len(raw) in (16, 19):  # datetime-local has no offset
+            raw = f"{raw}{':00' if len(raw) == 16 else ''}{BAKU_OFFSET}"
         params[param.name] = raw
     areas = [str(a) for a in form_data.getall("area", [])][:100]
     key = "countries" if scenario.audience == "abroad" else "regions"

@@ -64,7 +64,7 @@ async def console_guard(request: web.Request, handler: Callable[[web.Request], A
         if request.path != f"{PREFIX}/login":
             form = await request.post()
             sent = str(form.get("csrf", ""))
-            if session is None or not hmac.compare_digest(sent, session.csrf):
+            if session is None or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                 raise web.HTTPForbidden(text="refused: the form's security token is missing or stale; "
                                              "reload the page and try again")
     return await handler(request)

@@ -15,15 +15,19 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import i18n, workflow
-from alerts.console.guard import PREFIX, session_of
+from alerts.console import sessions
+from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.console.views import _alert_id, _may_see, _page, delivery_summary
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.validation import NotFound
-from alerts.web.keys import STORE
+from alerts.web.keys import CLOCK, STORE
 from alerts.web.pages import page_language
 
 POLL_SECONDS = 1.0
+PING_SECONDS = 15.0
+# The browser reconnects by itself; a bounded stream never outlives its reader for long.
+MAX_STREAM_SECONDS = 600.0
 FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
 STOPPING = web.AppKey("console_streams_stopping", asyncio.Event)
 
@@ -40,9 +44,20 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     stopping = request.app[STOPPING]
     last = None
+    loop = asyncio.get_running_loop()
+    began = last_write = loop.time()
+    token = request.cookies.get(COOKIE, "")
     with contextlib.suppress(ConnectionResetError):
         await response.write(b"retry: 3000\n\n")
-        while not stopping.is_set():
+        while not stopping.is_set() and loop.time() - began < MAX_STREAM_SECONDS:
+            if loop.time() - last_write > PING_SECONDS:
+                # A reader that went away is noticed here (the write fails); and a session that
+                # ended (sign-out, a disabled account) ends the stream too.
+                await response.write(b": ping\n\n")
+                last_write = loop.time()
+                async with request.app[STORE].read() as conn:
+                    if await sessions.find_session(conn, token, request.app[CLOCK]()) is None:
+                        break
             async with request.app[STORE].read() as conn:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)
@@ -50,6 +65,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
                 html = aiohttp_jinja2.render_string("console/_progress.html", request, {"progress": progress})
             if (html, alert.state) != last:
                 last = (html, alert.state)
+                last_write = loop.time()
                 data = "".join(f"data: {line}\n" for line in html.splitlines())
                 await response.write(f"event: progress\n{data}\n".encode())
                 await response.write(f"event: state\ndata: {alert.state}\n\n".encode())
@@ -70,8 +86,10 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
             raise NotFound(f"no alert {alert_id}")
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
-            deliveries.c.alert_id == alert_id, deliveries.c.delivered_at.is_not(None))
+            deliveries.c.alert_id == alert_id, deliveries.c.round == 0, deliveries.c.delivered_at.is_not(None))
             .order_by(deliveries.c.delivered_at))).all()
+        first_round = await conn.scalar(sa.select(sa.func.count()).select_from(deliveries).where(
+            deliveries.c.alert_id == alert_id, deliveries.c.round == 0))
         failures = (await conn.execute(
             sa.select(deliveries.c.state, deliveries.c.error_code, sa.func.count())
             .where(deliveries.c.alert_id == alert_id, deliveries.c.state.in_(
@@ -79,16 +97,17 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
                  DeliveryState.SKIPPED]))
             .group_by(deliveries.c.state, deliveries.c.error_code)
             .order_by(sa.func.count().desc()))).all()
-    start = alert.approved_at
+    # From the first hand-over (a scheduled alert's wait is not delivery time), round 0 only.
+    start = alert.sent or alert.approved_at
     report: dict[str, Any] = {"summary": summary, "failures": [(s, e or "-", n) for s, e, n in failures],
                               "first": None, "ninety": None, "delivered_share": 0.0}
     if start is not None and times:
         report["first"] = (times[0] - start).total_seconds()
-        needed = math.ceil(0.9 * summary["total"])
+        needed = math.ceil(0.9 * first_round)
         if len(times) >= needed > 0:
             report["ninety"] = (times[needed - 1] - start).total_seconds()
-    if summary["total"]:
-        report["delivered_share"] = round(100 * len(times) / summary["total"], 1)
+    if first_round:
+        report["delivered_share"] = round(100 * len(times) / first_round, 1)
     return alert, report
 
 

@@ -25,6 +25,7 @@ from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, pa
 from alerts.web.api import preview
 from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.pages import page_language, render
+from alerts.web.signup import client_address
 
 LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
 
@@ -50,11 +51,16 @@ def _next(target: str | None) -> str:
 
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
+    username = str(form.get("username", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:1024]
     limits = request.app[LOGIN_LIMITS]
-    address = request.remote or ""
-    if not (limits["address"].allow(address) and limits["user"].allow(username)):
-        LIMITED.labels(entry="console_login", key="user").inc()
+    # Only failures count, per address and user name together: a stranger's wrong guesses
+    # cannot lock a duty officer out from another desk. An address guessing at many names
+    # is stopped as a whole.
+    address = client_address(request)
+    guesser = f"{address} {username}"
+    if limits["guesser"].full(guesser) or limits["address"].full(address):
+        LIMITED.labels(entry="console_login", key="address").inc()
         with i18n.language(page_language(request)):
             error = gettext("Too many attempts. Wait a quarter of an hour and try again.")
         return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=429)
@@ -73,6 +79,8 @@ async def login(request: web.Request) -> web.Response:
         if request.get(guard.SESSION_TOKEN):
             await sessions.revoke(conn, request[guard.SESSION_TOKEN], now)
     if token is None:
+        limits["guesser"].allow(guesser)
+        limits["address"].allow(address)
         with i18n.language(page_language(request)):
             error = gettext("Wrong user name or password.")
         return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=401)
@@ -131,6 +139,7 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
         counts = await audience.audience_counts(conn, alert, now)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
+        correctable = await corrections.may_correct(conn, alert)
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
             alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
     lang = page_language(request)
@@ -138,7 +147,7 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
     dry_run = preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error, "actions": _actions(session.user, alert, author), "corrects": corrects,
+        "progress": progress, "error": error, "actions": _actions(session.user, alert, author, correctable), "corrects": corrects,
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
 
@@ -151,7 +160,7 @@ def _alert_id(request: web.Request) -> int:
     return found
 
 
-def _actions(user: Any, alert: Any, author: str | None) -> list[str]:
+def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
     """What this person may do to this alert now; the workflow checks again on the way in."""
     found = []
     if alert.state == AlertState.DRAFT and user.username == author:
@@ -161,8 +170,7 @@ def _actions(user: Any, alert: Any, author: str | None) -> list[str]:
         found += ["approve", "reject"]
     if alert.state in halt.CANCELLABLE and halt.may_cancel(user, alert):
         found.append("cancel")
-    if alert.state in corrections.FOLLOWS and alert.msg_type != "Cancel" and user.role in (
-            Role.OPERATOR, Role.CONSULAR):
+    if correctable and user.role in (Role.OPERATOR, Role.CONSULAR):
         found.append("correct")
     return found
 
@@ -220,21 +228,25 @@ async def act(request: web.Request) -> web.Response:
 
 
 def _names_area(typed: str, alert: Any) -> bool:
-    """The typed name matches the alert's first area in any of our languages, any case, with or
-    without diacritics: the point is to make the officer read what they are about to send."""
+    """The typed name is one of the alert's areas (or all of them, as shown), in any of our
+    languages, any case, with or without diacritics: the officer reads what they send."""
     wanted = typed.strip()
     if not wanted:
         return False
-    first = (alert.regions or alert.countries)[0]
-    found = regions.match_area(wanted)
-    return found is not None and found[1] == first
+    shown = set(alert.regions) | set(alert.countries)
+    names = [part for part in wanted.split(",") if part.strip()]
+    if not names:
+        return False
+    found = [regions.match_area(part) for part in names]
+    # One of its areas, or the whole line as shown: either way, read and typed.
+    return all(f is not None and f[1] in shown for f in found)
 
 
 def setup(app: web.Application) -> None:
     app.middlewares.append(guard.console_guard)
     window = 15 * 60
-    app[LOGIN_LIMITS] = {"address": SlidingWindow(30, window, time.monotonic),
-                         "user": SlidingWindow(10, window, time.monotonic)}
+    app[LOGIN_LIMITS] = {"guesser": SlidingWindow(10, window, time.monotonic),
+                         "address": SlidingWindow(100, window, time.monotonic)}
     r = app.router
     r.add_get(f"{PREFIX}/login", login_form)
     r.add_post(f"{PREFIX}/login", login)

@@ -162,13 +162,13 @@ def preview(alert: Any, counts: dict[str, Any], rate: float, price: float | None
     total_segments = 0
     sms_people = counts["by_channel"].get("sms", 0)
     if "sms" in alert.channels:
-        for lang, people in counts["by_language"].items():
+        for lang, people in counts.get("sms_by_language", counts["by_language"]).items():
             if lang in renders:
                 total_segments += people * renders[lang]["sms"]["segments"]
     result: dict[str, Any] = {
         "alert": workflow.to_json(alert),
         "renders": renders,
-        "audience": counts,
+        "audience": {key: value for key, value in counts.items() if key != "sms_by_language"},
         "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
         "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1),
                      "cost": None if price is None else {"amount": round(total_segments * price, 2),

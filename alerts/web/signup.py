@@ -30,7 +30,7 @@ MAX_CODE_ATTEMPTS = 5
 MAX_TRIP_DAYS = 366
 
 
-def _client_address(request: web.Request) -> str:
+def client_address(request: web.Request) -> str:
     """The sender's address, as a limit counts it: behind a trusted reverse proxy
     (TOCSIN_TRUSTED_PROXIES), the one it forwarded; an IPv6 sender by its /64, which one
     subscriber line usually gets whole."""
@@ -137,7 +137,7 @@ async def submit(request: web.Request) -> web.Response:
                                       "city or country by SMS to %(number)s instead: that needs no code.") % {
                 "number": request.app[CONFIG].twilio.from_number or ""}
             return _form(request, lang, values, errors, status=400)
-        if request.app[SIGNUP_LIMITS].refused_by(_client_address(request), phone):
+        if request.app[SIGNUP_LIMITS].refused_by(client_address(request), phone):
             notice = gettext("Too many sign-ups from here in the last hour. Try again later, or send JOIN and "
                              "your city by SMS to %(number)s: that needs no code.") % {
                 "number": request.app[CONFIG].twilio.from_number or ""}

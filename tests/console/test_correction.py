@@ -4,6 +4,7 @@ it, and what is left of the original stops."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import sqlalchemy as sa
@@ -81,3 +82,51 @@ async def test_an_exercise_correction_is_marked_once(tocsin):
     texts = next(iter(alert.texts["by_zone"].values()))
     assert texts["en"]["sms"].count("EXERCISE") == 1 and texts["en"]["sms"].startswith("EXERCISE: CORRECTION")
     assert texts["ru"]["sms"].count("УЧЕНИЯ") == 1
+
+
+async def test_a_cancelled_alert_is_still_corrected_and_only_to_those_it_reached(tocsin):
+    """At 3 a.m. the first move is Cancel: the correction must still be possible after it, and
+    it goes to those who got the alert, not to someone who joined the area since."""
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    for lang, phone in PHONES.items():
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
+                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    await eventually(lambda: _sent(tocsin, 5))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/cancel", headers=operator))
+    newcomer = "+994555550777"
+    await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
+                                           json={"phone": newcomer, "language": "en", "region": "AZ-BA"}), 201)
+
+    await sign_in(tocsin, "olga")
+    page = await (await tocsin.client.get(f"/console/alerts/{draft['id']}")).text()
+    assert 'id="correct"' in page  # offered after the cancel
+    correction = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/correction",
+                                                        headers=operator), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{correction['id']}/preview", headers=operator))
+    assert preview["audience"]["total"] == 5  # the dry run counts the same people
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{correction['id']}/approve", headers=approver))
+    messages = await eventually(lambda: _sent(tocsin, 10))
+    assert sorted(m["to"] for m in messages[5:]) == sorted(PHONES.values())
+    await asyncio.sleep(0.5)
+    assert newcomer not in [m["to"] for m in tocsin.sim.created()]
+
+
+async def test_the_area_may_be_typed_whole_or_one_of_several(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    await tocsin.user("anar", "approver")
+    ids = []
+    for _ in range(2):
+        draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+            "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
+            "audience": {"regions": ["AZ-BA", "AZ-SM"]}, "channels": ["sms"]}), 201)
+        await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+        ids.append(draft["id"])
+    await sign_in(tocsin, "anar")
+    for alert_id, typed in zip(ids, ("Baku, Sumgait", "Sumqayıt")):
+        assert (await _post(tocsin, f"/console/alerts/{alert_id}/approve", confirm_area=typed)).status == 303, typed

@@ -53,3 +53,28 @@ async def test_the_after_action_report(tocsin):
     assert rows["deliveries"] == "10" and rows["delivered_percent"] == "90.0"
     assert float(rows["seconds_to_first_delivery"]) <= float(rows["seconds_to_90_percent"])
     assert rows["failure:failed:INVALID_NUMBER"] == "1"
+
+
+async def test_a_stream_ends_with_its_session(tocsin, monkeypatch):
+    """A stream on an alert that does not change still checks its reader and its session."""
+    import asyncio
+    import re
+
+    from alerts.console import live
+    from tests.console.test_auth import origin
+
+    monkeypatch.setattr(live, "PING_SECONDS", 0.2)
+    operator = await tocsin.user("olga", "operator")
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+    await sign_in(tocsin, "olga")
+    stream = await tocsin.client.get(f"/console/alerts/{draft['id']}/progress")
+    assert stream.status == 200
+    first = await stream.content.readuntil(b"event: state")
+    assert b"event: progress" in first
+    html = await (await tocsin.client.get("/console")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    await tocsin.client.post("/console/logout", data={"csrf": csrf}, headers=origin(tocsin), allow_redirects=False)
+    rest = await asyncio.wait_for(stream.read(), timeout=5)  # ends: the session is over
+    assert b": ping" in rest
