@@ -23,7 +23,8 @@ async def _post(tocsin, path: str, **form: str):
     return await tocsin.client.post(path, data={"csrf": csrf, **form}, headers=origin(tocsin), allow_redirects=False)
 
 
-async def test_one_click_correction_reaches_everyone_in_their_language(tocsin):
+async def _sent_to_five(tocsin):
+    """An Actual alert delivered to five people in Baku, one per language."""
     operator = await tocsin.user("olga", "operator")
     approver = await tocsin.user("anar", "approver")
     for lang, phone in PHONES.items():
@@ -35,6 +36,11 @@ async def test_one_click_correction_reaches_everyone_in_their_language(tocsin):
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
     await eventually(lambda: _sent(tocsin, 5))
+    return operator, approver, draft
+
+
+async def test_one_click_correction_reaches_everyone_in_their_language(tocsin):
+    operator, approver, draft = await _sent_to_five(tocsin)
 
     await sign_in(tocsin, "olga")
     clicked = await _post(tocsin, f"/console/alerts/{draft['id']}/correct")
@@ -87,17 +93,7 @@ async def test_an_exercise_correction_is_marked_once(tocsin):
 async def test_a_cancelled_alert_is_still_corrected_and_only_to_those_it_reached(tocsin):
     """At 3 a.m. the first move is Cancel: the correction must still be possible after it, and
     it goes to those who got the alert, not to someone who joined the area since."""
-    operator = await tocsin.user("olga", "operator")
-    approver = await tocsin.user("anar", "approver")
-    for lang, phone in PHONES.items():
-        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
-                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
-    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
-        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
-        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
-    await eventually(lambda: _sent(tocsin, 5))
+    operator, approver, draft = await _sent_to_five(tocsin)
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/cancel", headers=operator))
     newcomer = "+994555550777"
     await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
