@@ -79,8 +79,9 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
     if not await may_correct(conn, original):
         raise Conflict(f"alert {alert_id} is {original.state}: only an alert that went out (or is about to) "
                        "can be corrected")
+    # By identifier: the reference's sent time is set once sending starts, after an early correction.
     existing = await conn.scalar(sa.select(alerts.c.id).where(
-        alerts.c.references == reference(original), alerts.c.msg_type == MsgType.CANCEL,
+        alerts.c.references.like(f"%,{original.identifier},%"), alerts.c.msg_type == MsgType.CANCEL,
         alerts.c.state.not_in([AlertState.REJECTED, AlertState.CANCELLED])))
     if existing is not None:
         raise Conflict(f"alert {alert_id} already has correction {existing}")
@@ -91,8 +92,8 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
         "scope": original.scope, "references": reference(original), "scenario": CUSTOM.id, "params": {},
         "category": original.category, "event": original.event, "response_type": "None",
         "urgency": original.urgency, "severity": original.severity, "certainty": original.certainty,
-        "expires": max(original.expires, now + CORRECTION_IN_FORCE), "regions": original.regions, "countries": original.countries,
-        "kinds": original.kinds, "channels": original.channels, "texts": composed, "fallback_language": None,
+        "expires": max(original.expires, now + CORRECTION_IN_FORCE), "regions": original.regions,
+        "countries": original.countries, "kinds": original.kinds, "channels": original.channels, "texts": composed, "fallback_language": None,
         "send_at": None, "repeat_minutes": None, "followups": None,
     }
     correction_id = await workflow.create_draft(conn, values, user, original.sender, now)

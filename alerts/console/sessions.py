@@ -4,10 +4,12 @@ password reset ends them everywhere at once."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -36,15 +38,23 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def check_password(conn: AsyncConnection, username: str, password: str) -> User | None:
-    row = (await conn.execute(sa.select(users).where(users.c.username == username[:64]))).first()
-    try:
-        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+async def check_password(store: Any, username: str, password: str) -> User | None:
+    async with store.read() as conn:
+        row = (await conn.execute(sa.select(users).where(users.c.username == username[:64]))).first()
+    # argon2 is slow on purpose: off the event loop, and outside any transaction.
+    if not await asyncio.to_thread(_verify, row.password_hash if row is not None else _DUMMY_HASH, password):
         return None
     if row is None or not row.active:
         return None
-    return await _user(conn, row)
+    async with store.read() as conn:
+        return await _user(conn, row)
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 async def _user(conn: AsyncConnection, row: sa.Row) -> User:

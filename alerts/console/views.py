@@ -65,8 +65,8 @@ async def login(request: web.Request) -> web.Response:
             error = gettext("Too many attempts. Wait a quarter of an hour and try again.")
         return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=429)
     now = request.app[CLOCK]()
+    user = await sessions.check_password(request.app[STORE], username, password)
     async with request.app[STORE].write() as conn:
-        user = await sessions.check_password(conn, username, password)
         if user is None:
             await append_audit(conn, at=now, actor=username[:64] or "?", action="console.login_failed",
                                target="console", details={})
