@@ -138,3 +138,19 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
         ).on_conflict_do_nothing()
         created += (await conn.execute(stmt)).rowcount or 0
     return created
+
+
+async def delivery_summary(conn: AsyncConnection, alert_id: int) -> dict[str, Any]:
+    """An alert's deliveries counted by state, language and channel, and the calls heard."""
+    grouped = (await conn.execute(
+        sa.select(deliveries.c.state, deliveries.c.language, deliveries.c.channel, sa.func.count(),
+                  sa.func.count(deliveries.c.acknowledged_at))
+        .where(deliveries.c.alert_id == alert_id)
+        .group_by(deliveries.c.state, deliveries.c.language, deliveries.c.channel))).all()
+    summary: dict[str, Any] = {"total": 0, "by_state": {}, "by_language": {}, "by_channel": {}, "acknowledged": 0}
+    for state, lang, channel, count, heard in grouped:
+        summary["total"] += count
+        summary["acknowledged"] += heard
+        for key, value in (("by_state", state), ("by_language", lang), ("by_channel", channel)):
+            summary[key][value] = summary[key].get(value, 0) + count
+    return summary

@@ -178,6 +178,8 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("accepted_at", UTCDateTime()),
     sa.Column("delivered_at", UTCDateTime()),
+    # A call's listener pressed 1: they heard it (SPEC §6).
+    sa.Column("acknowledged_at", UTCDateTime()),
     sa.UniqueConstraint("alert_id", "subscriber_id", "channel", "round"),
     sa.Index("ix_deliveries_work", "state", "next_attempt_at"),
     # Claims walk one alert's due deliveries in order: an index range scan, never a sort.

@@ -148,3 +148,31 @@ async def test_every_twilio_webhook_refuses_unsigned_and_forged_requests(tocsin)
             assert response.status == 403, (path, headers, response.status)
     async with tocsin.store.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(subscribers)) == 0
+
+
+async def test_a_listener_pressing_1_is_recorded_as_having_heard_the_alert(tocsin):
+    from tests.helpers import eventually, json_ok, signed_post
+
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator, json={
+        "phone": "+994505550177", "language": "ru", "region": "AZ-BA", "channels": ["voice"]}), 201)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["voice"]}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+
+    async def recorded_call():
+        async with tocsin.store.read() as conn:
+            return await conn.scalar(sa.select(deliveries.c.provider_id).where(deliveries.c.channel == "voice"))
+
+    call_sid = await eventually(recorded_call)
+    for digit in ("7", "1", "1"):  # another key confirms nothing; pressing 1 twice counts once
+        response = await signed_post(tocsin, "/twilio/voice/ack", {"CallSid": call_sid, "Digits": digit})
+        assert response.status == 200
+    summary = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/deliveries", headers=operator))
+    assert summary["acknowledged"] == 1
+    exported = await (await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/deliveries?format=csv",
+                                              headers=operator)).text()
+    assert exported.splitlines()[1].split(",")[-1] != ""

@@ -17,7 +17,8 @@ from aiohttp import web
 from alerts import i18n, workflow
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, PREFIX, session_of
-from alerts.console.views import _alert_id, _may_see, _page, delivery_summary
+from alerts.audience import delivery_summary
+from alerts.console.views import _alert_id, _may_see, _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.validation import NotFound
@@ -121,6 +122,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         writer.writerow(["status", alert.status])
         writer.writerow(["deliveries", report["summary"]["total"]])
         writer.writerow(["delivered_percent", report["delivered_share"]])
+        writer.writerow(["calls_confirmed_heard", report["summary"]["acknowledged"]])
         writer.writerow(["seconds_to_first_delivery", "" if report["first"] is None else round(report["first"], 1)])
         writer.writerow(["seconds_to_90_percent", "" if report["ninety"] is None else round(report["ninety"], 1)])
         for key in ("by_state", "by_language", "by_channel"):

@@ -13,13 +13,14 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import audience, corrections, i18n, regions, workflow
+from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
 from alerts.model import AlertState, Role
 from alerts.ratelimit import LIMITED, SlidingWindow
-from alerts.schema import alerts, deliveries, users
+from alerts.schema import alerts, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, parse_id
 from alerts.web.api import preview
@@ -173,19 +174,6 @@ def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> li
     if correctable and user.role in (Role.OPERATOR, Role.CONSULAR):
         found.append("correct")
     return found
-
-
-async def delivery_summary(conn: Any, alert_id: int) -> dict[str, Any]:
-    grouped = (await conn.execute(
-        sa.select(deliveries.c.state, deliveries.c.language, deliveries.c.channel, sa.func.count())
-        .where(deliveries.c.alert_id == alert_id)
-        .group_by(deliveries.c.state, deliveries.c.language, deliveries.c.channel))).all()
-    summary: dict[str, Any] = {"total": 0, "by_state": {}, "by_language": {}, "by_channel": {}}
-    for state, lang, channel, count in grouped:
-        summary["total"] += count
-        for key, value in (("by_state", state), ("by_language", lang), ("by_channel", channel)):
-            summary[key][value] = summary[key].get(value, 0) + count
-    return summary
 
 
 async def act(request: web.Request) -> web.Response:

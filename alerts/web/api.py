@@ -250,32 +250,23 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                 await conn.execute(
                     sa.select(deliveries.c.id, deliveries.c.channel, deliveries.c.language, deliveries.c.state,
                               deliveries.c.attempts, deliveries.c.error_code, deliveries.c.accepted_at,
-                              deliveries.c.delivered_at)
+                              deliveries.c.delivered_at, deliveries.c.acknowledged_at)
                     .where(deliveries.c.alert_id == alert_id).order_by(deliveries.c.id)
                 )
             ).all()
         else:
-            grouped = (
-                await conn.execute(
-                    sa.select(deliveries.c.state, deliveries.c.language, deliveries.c.channel, sa.func.count())
-                    .where(deliveries.c.alert_id == alert_id)
-                    .group_by(deliveries.c.state, deliveries.c.language, deliveries.c.channel)
-                )
-            ).all()
+            summary = await audience.delivery_summary(conn, alert_id)
     if request.query.get("format") == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["delivery_id", "channel", "language", "state", "attempts", "error_code", "accepted_at", "delivered_at"])
+        writer.writerow(["delivery_id", "channel", "language", "state", "attempts", "error_code", "accepted_at",
+                         "delivered_at", "acknowledged_at"])
         for r in rows:
             writer.writerow([r.id, r.channel, r.language, r.state, r.attempts, r.error_code or "",
                              r.accepted_at.isoformat() if r.accepted_at else "",
-                             r.delivered_at.isoformat() if r.delivered_at else ""])
+                             r.delivered_at.isoformat() if r.delivered_at else "",
+                             r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
-    summary: dict[str, Any] = {"total": 0, "by_state": {}, "by_language": {}, "by_channel": {}}
-    for state, lang, channel, count in grouped:
-        summary["total"] += count
-        for key, value in (("by_state", state), ("by_language", lang), ("by_channel", channel)):
-            summary[key][value] = summary[key].get(value, 0) + count
     return web.json_response({"alert_id": alert_id, **summary})
 
 

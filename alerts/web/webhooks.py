@@ -4,6 +4,8 @@ check holds behind a proxy; a forged or unsigned request gets 403 and changes no
 from __future__ import annotations
 
 import logging
+from typing import Any
+
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -15,6 +17,7 @@ from alerts.i18n import gettext
 from alerts.inbound import handle_sms
 from alerts.keywords import Action, parse
 from alerts.model import DeliveryState
+from alerts.schema import deliveries
 from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
 from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
@@ -87,8 +90,11 @@ async def voice_ack(request: web.Request) -> web.Response:
     response = VoiceResponse()
     answer = {"1": checkins.SAFE, "2": checkins.NEED_HELP}.get(digits)
     if answer and params.get("CallSid"):
+        now = request.app[CLOCK]()
         async with request.app[STORE].write() as conn:
-            call = await checkins.call_answered(conn, params["CallSid"], answer, request.app[CLOCK]())
+            call = await checkins.call_answered(conn, params["CallSid"], answer, now)
+            if call is None and digits == "1":
+                call = await _acknowledged(conn, params["CallSid"], now)
         if call is not None:
             # Twilio has no Azerbaijani voice: Azerbaijani readers are thanked in Russian.
             lang = "ru" if call.language == "az" else call.language
@@ -98,6 +104,16 @@ async def voice_ack(request: web.Request) -> web.Response:
             response.say(text, language=language, voice=voice)
     response.hangup()
     return twiml(response)
+
+
+async def _acknowledged(conn: Any, call_sid: str, now: Any) -> Any:
+    """An alert call's listener pressed 1: the delivery is marked heard; its language, or None."""
+    marked = await conn.execute(deliveries.update()
+                                .where(deliveries.c.provider_id == call_sid, deliveries.c.channel == "voice",
+                                       deliveries.c.acknowledged_at.is_(None))
+                                .values(acknowledged_at=now)
+                                .returning(deliveries.c.language))
+    return marked.first()
 
 
 async def sms_inbound(request: web.Request) -> web.Response:
