@@ -42,3 +42,20 @@ async def signed_post(tocsin: Any, path_qs: str, form: dict[str, str], token: st
     url = tocsin.config.public_url + path_qs
     signature = RequestValidator(token or SIM_TOKEN).compute_signature(url, form)
     return await tocsin.client.post(path_qs, data=form, headers={"X-Twilio-Signature": signature})
+
+
+async def broadcast(tocsin: Any, status: str = "Actual") -> tuple[int, dict[str, str], dict[str, str]]:
+    """An earthquake alert for Baku, approved, to one subscriber per language (PHONES); the
+    alert's id and the operator's and approver's API headers."""
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    for lang, phone in PHONES.items():
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
+                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"},
+        "status": status, "audience": {"regions": ["AZ-BA"]},
+    }), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    return draft["id"], operator, approver

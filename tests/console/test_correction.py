@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from alerts.schema import alerts
 from tests.console.test_auth import origin, sign_in
-from tests.helpers import PHONES, eventually, json_ok
+from tests.helpers import PHONES, broadcast, eventually, json_ok
 
 # "Correction" in each language, as the correction's SMS begins.
 CORRECTION = {"az": "DÜZƏLİŞ", "en": "CORRECTION", "ru": "ИСПРАВЛЕНИЕ", "fr": "RECTIFICATIF", "ar": "تصحيح"}
@@ -25,18 +25,9 @@ async def _post(tocsin, path: str, **form: str):
 
 async def _sent_to_five(tocsin):
     """An Actual alert delivered to five people in Baku, one per language."""
-    operator = await tocsin.user("olga", "operator")
-    approver = await tocsin.user("anar", "approver")
-    for lang, phone in PHONES.items():
-        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
-                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
-    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
-        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
-        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    alert_id, operator, approver = await broadcast(tocsin)
     await eventually(lambda: _sent(tocsin, 5))
-    return operator, approver, draft
+    return operator, approver, {"id": alert_id}
 
 
 async def test_one_click_correction_reaches_everyone_in_their_language(tocsin):

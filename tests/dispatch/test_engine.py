@@ -19,24 +19,9 @@ from alerts.schema import audit_log, deliveries, subscribers
 from alerts.simulator import FaultRule
 from alerts.web.app import utcnow
 from tests.conftest import FAST, SIM_SID, SIM_TOKEN, ShiftClock
-from tests.helpers import PHONES, eventually, json_ok
+from tests.helpers import PHONES, broadcast, eventually, json_ok
 
 LANGS = ("az", "en", "ru", "fr", "ar")
-
-
-async def _broadcast(tocsin, status: str = "Actual") -> int:
-    operator = await tocsin.user("olga", "operator")
-    approver = await tocsin.user("anar", "approver")
-    for lang, phone in PHONES.items():
-        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator,
-                                               json={"phone": phone, "language": lang, "region": "AZ-BA"}), 201)
-    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
-        "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"},
-        "status": status, "audience": {"regions": ["AZ-BA"]},
-    }), 201)
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
-    return draft["id"]
 
 
 async def _states(tocsin, alert_id: int) -> dict[str, tuple[str, str | None, int]]:
@@ -54,7 +39,7 @@ def _settled(states):
 
 async def test_provider_errors_are_retried_until_accepted_once(tocsin):
     tocsin.sim.script(FaultRule(status=500, times=3), FaultRule(status=429, code=20429, retry_after=0, times=2))
-    alert_id = await _broadcast(tocsin)
+    alert_id, _operator, _approver = await broadcast(tocsin)
     states = await eventually(lambda: _states_if_settled(tocsin, alert_id))
     assert {s for s, _, _ in states.values()} == {"delivered"}
     accepted = tocsin.sim.created()
@@ -64,7 +49,7 @@ async def test_provider_errors_are_retried_until_accepted_once(tocsin):
 
 async def test_permanent_errors_are_not_retried(tocsin):
     tocsin.sim.script(FaultRule(status=400, code=21211, to=PHONES["fr"], times=None))
-    alert_id = await _broadcast(tocsin)
+    alert_id, _operator, _approver = await broadcast(tocsin)
     states = await eventually(lambda: _states_if_settled(tocsin, alert_id))
     assert states["fr"] == ("failed", "INVALID_NUMBER", 1)
     assert all(states[lang][0] == "delivered" for lang in PHONES if lang != "fr")
@@ -72,7 +57,7 @@ async def test_permanent_errors_are_not_retried(tocsin):
 
 
 async def test_exercise_is_marked_in_every_language(tocsin):
-    alert_id = await _broadcast(tocsin, status="Exercise")
+    alert_id, _operator, _approver = await broadcast(tocsin, status="Exercise")
     await eventually(lambda: _states_if_settled(tocsin, alert_id))
     bodies = {m["to"]: m["body"] for m in tocsin.sim.created()}
     markers = {"az": "TƏLİM", "en": "EXERCISE", "ru": "УЧЕНИЯ", "fr": "EXERCICE", "ar": "تمرين"}
