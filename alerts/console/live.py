@@ -18,10 +18,11 @@ from alerts import i18n, workflow
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.audience import delivery_summary
-from alerts.console.views import _alert_id, _may_see, _page
+from alerts.console.views import _may_see, _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.validation import NotFound
+from alerts.web.api import int_id
 from alerts.web.keys import CLOCK, STORE
 from alerts.web.pages import page_language
 
@@ -35,7 +36,7 @@ STOPPING = web.AppKey("console_streams_stopping", asyncio.Event)
 
 async def progress_stream(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
-    alert_id = _alert_id(request)
+    alert_id = int_id(request)
     lang = page_language(request)
     async with request.app[STORE].read() as conn:
         if not _may_see(session.user, await workflow.load(conn, alert_id)):
@@ -80,7 +81,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
 
 async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     session = session_of(request)
-    alert_id = _alert_id(request)
+    alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, alert_id)
         if not _may_see(session.user, alert):

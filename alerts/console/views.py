@@ -22,8 +22,8 @@ from alerts.model import AlertState, Role
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, parse_id
-from alerts.web.api import preview
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+from alerts.web.api import int_id, preview
 from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.pages import page_language, render
 from alerts.web.signup import client_address
@@ -131,7 +131,7 @@ def area_names(alert: Any, lang: str) -> str:
 
 async def alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     session = session_of(request)
-    alert_id = _alert_id(request)
+    alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, alert_id)
@@ -153,14 +153,6 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
     }, status=status)
 
 
-def _alert_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    found = parse_id(raw)
-    if found is None:
-        raise NotFound(f"no alert {raw!r}")
-    return found
-
-
 def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
     """What this person may do to this alert now; the workflow checks again on the way in."""
     found = []
@@ -180,7 +172,7 @@ async def act(request: web.Request) -> web.Response:
     """POST /console/alerts/{id}/{action}: the same step as the API's, refused with the reason
     on the alert's page rather than an error page."""
     session = session_of(request)
-    alert_id, action = _alert_id(request), request.match_info["action"]
+    alert_id, action = int_id(request), request.match_info["action"]
     form = await request.post()
     now = request.app[CLOCK]()
     lang = page_language(request)

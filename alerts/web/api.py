@@ -38,7 +38,7 @@ async def authenticate(request: web.Request) -> User:
     return user
 
 
-def _int_id(request: web.Request) -> int:
+def int_id(request: web.Request) -> int:
     raw = request.match_info["id"]
     found = parse_id(raw)
     if found is None:
@@ -69,7 +69,7 @@ async def create_subscriber(request: web.Request) -> web.Response:
 async def get_subscriber(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        sub = await subscribers.get_subscriber(conn, _int_id(request))
+        sub = await subscribers.get_subscriber(conn, int_id(request))
     if sub is None or not _may_manage_subscriber(user, sub):
         raise NotFound(f"no subscriber {request.match_info['id']}")
     return web.json_response(sub)
@@ -132,14 +132,14 @@ async def create_alert(request: web.Request) -> web.Response:
 async def get_alert(request: web.Request) -> web.Response:
     await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, _int_id(request))
+        alert = await workflow.load(conn, int_id(request))
     return web.json_response(workflow.to_json(alert))
 
 
 async def preview_alert(request: web.Request) -> web.Response:
     await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, _int_id(request))
+        alert = await workflow.load(conn, int_id(request))
         counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
     config = request.app[CONFIG]
     return web.json_response(preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency))
@@ -183,7 +183,7 @@ def preview(alert: Any, counts: dict[str, Any], rate: float, price: float | None
 
 async def _transition(request: web.Request, action: str) -> web.Response:
     user = await authenticate(request)
-    alert_id = _int_id(request)
+    alert_id = int_id(request)
     now = request.app[CLOCK]()
     reason = ""
     if action == "reject":
@@ -207,7 +207,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
 
 async def cancel_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    alert_id = _int_id(request)
+    alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].write() as conn:
         halted = await halt.cancel_alert(conn, alert_id, user, now)
@@ -221,7 +221,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
 async def correct_alert(request: web.Request) -> web.Response:
     """The alert's correction in five languages, drafted and submitted: it waits for approval."""
     user = await authenticate(request)
-    alert_id = _int_id(request)
+    alert_id = int_id(request)
     async with request.app[STORE].write() as conn:
         correction_id = await corrections.draft_correction(conn, alert_id, user, request.app[CLOCK]())
         correction = await workflow.load(conn, correction_id)
@@ -242,7 +242,7 @@ async def reject_alert(request: web.Request) -> web.Response:
 
 async def alert_deliveries(request: web.Request) -> web.StreamResponse:
     await authenticate(request)
-    alert_id = _int_id(request)
+    alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
         await workflow.load(conn, alert_id)
         if request.query.get("format") == "csv":

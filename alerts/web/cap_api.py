@@ -10,7 +10,7 @@ from alerts.callcentre.push import pushes_for
 from alerts.cap import ingest
 from alerts.cap.intake import INGESTED, ingest as ingest_draft, our_sender
 from alerts.model import Role
-from alerts.validation import Forbidden, NotFound, parse_id
+from alerts.validation import Forbidden
 from alerts.web.errors import error_response
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
@@ -60,17 +60,14 @@ async def post_cap(request: web.Request) -> web.Response:
 
 async def alert_pushes(request: web.Request) -> web.Response:
     """GET /api/v1/alerts/{id}/pushes: each call-centre endpoint's view of this alert."""
-    from alerts.web.api import authenticate
+    from alerts.web.api import authenticate, int_id
 
     await authenticate(request)
-    raw = request.match_info["id"]
-    alert_id = parse_id(raw)
-    if alert_id is None:
-        raise NotFound(f"no such id {raw!r}")
+    alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
         await workflow.load(conn, alert_id)
-        found = await pushes_for(conn, int(raw))
-    return web.json_response({"alert_id": int(raw), "pushes": found})
+        found = await pushes_for(conn, alert_id)
+    return web.json_response({"alert_id": alert_id, "pushes": found})
 
 
 def setup(app: web.Application) -> None:

@@ -17,7 +17,7 @@ from alerts.schema import subscribers, tickets
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
-from alerts.web.api import PREFIX, _int_id, authenticate
+from alerts.web.api import PREFIX, int_id, authenticate
 from alerts.web.keys import CLOCK, STORE
 from alerts import workflow
 
@@ -33,7 +33,7 @@ async def alert_responses(request: web.Request) -> web.StreamResponse:
     `?format=csv`: the people to call back, "need help" first, then "no answer"."""
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, _int_id(request))
+        alert = await workflow.load(conn, int_id(request))
         if not _may_see(user, alert):
             raise NotFound(f"no alert {alert.id}")
         if not checkins.is_checkin(alert):
@@ -85,7 +85,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 async def close_ticket(request: web.Request) -> web.Response:
     user = await authenticate(request)
     now = request.app[CLOCK]()
-    ticket_id = _int_id(request)
+    ticket_id = int_id(request)
     async with request.app[STORE].write() as conn:
         ticket = (await conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id))).first()
         if ticket is None or (user.role == Role.CONSULAR and ticket.country not in user.countries):
