@@ -185,17 +185,24 @@ async def load(conn: AsyncConnection, alert_id: int) -> Any:
     return row
 
 
+def may_see(user: User, alert: Any) -> bool:
+    """Everyone but a consul sees every alert; a consul, those of their own countries."""
+    if user.role != Role.CONSULAR:
+        return True
+    return not alert.regions and set(alert.countries) <= user.countries
+
+
 def _may_review(user: User, alert: Any) -> bool:
     if user.role == Role.APPROVER:
         return True
     # Consular check-ins and advisories are approved within the same country scope.
-    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
+    return user.role == Role.CONSULAR and may_see(user, alert)
 
 
 def _may_author(user: User, alert: Any) -> bool:
     if user.role == Role.OPERATOR:
         return True
-    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
+    return user.role == Role.CONSULAR and may_see(user, alert)
 
 
 async def _move(conn: AsyncConnection, alert: Any, src: AlertState, dst: AlertState, now: datetime, **extra: Any) -> None:

@@ -18,7 +18,7 @@ from alerts import i18n, workflow
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.audience import delivery_summary
-from alerts.console.views import _may_see, _page
+from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.validation import NotFound
@@ -39,7 +39,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     alert_id = int_id(request)
     lang = page_language(request)
     async with request.app[STORE].read() as conn:
-        if not _may_see(session.user, await workflow.load(conn, alert_id)):
+        if not workflow.may_see(session.user, await workflow.load(conn, alert_id)):
             raise NotFound(f"no alert {alert_id}")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
@@ -84,7 +84,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, alert_id)
-        if not _may_see(session.user, alert):
+        if not workflow.may_see(session.user, alert):
             raise NotFound(f"no alert {alert_id}")
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(

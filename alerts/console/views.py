@@ -112,15 +112,9 @@ async def alert_list(request: web.Request) -> web.Response:
                       alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
-    visible = [r for r in rows if _may_see(session.user, r)]
+    visible = [r for r in rows if workflow.may_see(session.user, r)]
     lang = page_language(request)
     return _page(request, "alerts.html", {"alerts": [{**r._mapping, "area": area_names(r, lang)} for r in visible]})
-
-
-def _may_see(user: Any, alert: Any) -> bool:
-    if user.role != Role.CONSULAR:
-        return True
-    return not alert.regions and set(alert.countries) <= user.countries
 
 
 def area_names(alert: Any, lang: str) -> str:
@@ -135,7 +129,7 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
     now = request.app[CLOCK]()
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, alert_id)
-        if not _may_see(session.user, alert):
+        if not workflow.may_see(session.user, alert):
             raise NotFound(f"no alert {alert_id}")
         counts = await audience.audience_counts(conn, alert, now)
         progress = await delivery_summary(conn, alert_id)
@@ -179,7 +173,7 @@ async def act(request: web.Request) -> web.Response:
     try:
         async with request.app[STORE].write() as conn:
             alert = await workflow.load(conn, alert_id)
-            if not _may_see(session.user, alert):
+            if not workflow.may_see(session.user, alert):
                 raise NotFound(f"no alert {alert_id}")
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)

@@ -10,11 +10,11 @@ from typing import Any, AsyncIterator
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import regions
+from alerts import regions, workflow
 from alerts.hotline import prompts
 from alerts.hotline.active import published_alert
 from alerts.hotline.speech import SpeechError, Synthesiser, audio_key, signature
-from alerts.model import AlertState, Role
+from alerts.model import AlertState
 from alerts.schema import alerts, recordings
 from alerts.store import append_audit, dialect_insert
 from alerts.texts import text_for
@@ -69,7 +69,7 @@ async def upload(request: web.Request) -> web.Response:
             # What the public hears is approved by a second person, like what it reads.
             raise Conflict(f"alert {alert.id} is {alert.state}: a recording is added before approval, "
                            "so the approver hears it")
-        if user.role == Role.CONSULAR and (alert.regions or not set(alert.countries) <= user.countries):
+        if not workflow.may_see(user, alert):
             raise Forbidden("consular users may record only alerts for their own countries")
         values = {"alert_id": alert.id, "language": "az", "content_type": content_type, "audio": audio,
                   "uploaded_by": user.id, "created_at": now}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -15,17 +14,10 @@ from alerts.consular import checkins
 from alerts.model import Role
 from alerts.schema import subscribers, tickets
 from alerts.store import append_audit
-from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
 from alerts.web.api import PREFIX, int_id, authenticate
 from alerts.web.keys import CLOCK, STORE
 from alerts import workflow
-
-
-def _may_see(user: User, alert: Any) -> bool:
-    if user.role in (Role.OPERATOR, Role.APPROVER, Role.ADMIN):
-        return True
-    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
 
 
 async def alert_responses(request: web.Request) -> web.StreamResponse:
@@ -34,7 +26,7 @@ async def alert_responses(request: web.Request) -> web.StreamResponse:
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
         alert = await workflow.load(conn, int_id(request))
-        if not _may_see(user, alert):
+        if not workflow.may_see(user, alert):
             raise NotFound(f"no alert {alert.id}")
         if not checkins.is_checkin(alert):
             raise ValidationError({"alert": f"not a check-in (scenario {checkins.SCENARIO})"})
