@@ -6,11 +6,11 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from alerts.console import sessions
+from alerts.web.pages import from_this_site
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
 PREFIX = "/console"
@@ -31,16 +31,12 @@ def clear_cookie(request: web.Request, response: web.StreamResponse) -> None:
 
 
 def _same_origin(request: web.Request) -> bool:
-    ours = urlsplit(request.app[CONFIG].public_url)
     origin = request.headers.get("Origin")
     if origin and origin != "null":
-        theirs = urlsplit(origin)
-        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
+        return from_this_site(request, origin)
     referer = request.headers.get("Referer")
-    if referer:  # some browsers leave Origin out of same-origin form posts
-        theirs = urlsplit(referer)
-        return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)
-    return False
+    # Some browsers leave Origin out of same-origin form posts; with neither, refused.
+    return bool(referer) and from_this_site(request, referer or "")
 
 
 @web.middleware

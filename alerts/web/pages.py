@@ -5,6 +5,7 @@ then the browser's Accept-Language, then Azerbaijani."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -13,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 
 from alerts import i18n
 from alerts.render import TEMPLATES_DIR
+from alerts.web.keys import CONFIG
 
 DEFAULT_LANGUAGE = "az"
 
@@ -67,3 +69,9 @@ def render(request: web.Request, template: str, lang: str, context: dict[str, An
             status=status)
     response.headers["Content-Language"] = lang
     return response
+
+
+def from_this_site(request: web.Request, url: str) -> bool:
+    """Whether an Origin or Referer names this site (TOCSIN_PUBLIC_URL's scheme and host)."""
+    ours, theirs = urlsplit(request.app[CONFIG].public_url), urlsplit(url)
+    return (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc)

@@ -11,7 +11,6 @@ import ipaddress
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -23,7 +22,7 @@ from alerts.ratelimit import LIMITED, SignupLimits
 from alerts.schema import signups
 from alerts.subscribers import subscribe_phone
 from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
-from alerts.web.pages import page_language, render
+from alerts.web.pages import from_this_site, page_language, render
 
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_CODE_ATTEMPTS = 5
@@ -56,9 +55,7 @@ def _check_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
         return
-    ours = urlsplit(request.app[CONFIG].public_url)
-    theirs = urlsplit(origin)
-    if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+    if not from_this_site(request, origin):
         raise web.HTTPForbidden(text="this form can only be sent from our own site")
 
 
