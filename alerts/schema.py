@@ -317,6 +317,22 @@ tickets = sa.Table(
     sa.CheckConstraint("status IN ('open','closed')", name="status"),
 )
 
+# Free text sent during an open check-in that is neither an answer nor a keyword ("the road
+# to the airport is closed, we are 4"): kept for a person at the consulate to read, never
+# answered by a machine with the HELP text.
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subscriber_id", sa.ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False),
+    sa.Column("body", sa.String(1600), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("read_at", UTCDateTime()),
+    sa.Index("ix_inbound_messages_alert_id_read_at", "alert_id", "read_at"),
+)
+
 # Console sessions, kept on the server: the cookie holds a random token, this table only its
 # SHA-256, so a database read never yields a usable session.
 console_sessions = sa.Table(
