@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, render, texts, workflow
+from alerts.cap import build as cap_build
 from alerts.dispatch import halt
 from alerts.model import AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
@@ -44,12 +45,6 @@ async def may_correct(conn: AsyncConnection, alert: Any) -> bool:
     reached = await conn.scalar(sa.select(deliveries.c.id).where(
         deliveries.c.alert_id == alert.id, deliveries.c.provider_id.is_not(None)).limit(1))
     return reached is not None
-
-
-def reference(alert: Any) -> str:
-    """CAP's references: sender,identifier,sent."""
-    sent = alert.sent or alert.approved_at or alert.created_at
-    return f"{alert.sender},{alert.identifier},{sent.isoformat()}"
 
 
 def _parts(original: Any, lang: str) -> dict[str, str]:
@@ -89,7 +84,7 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
     composed = texts.compose(CUSTOM, {}, original.status, list(original.texts["by_zone"]), overrides, None)
     values = {
         "identifier": f"tocsin-{uuid.uuid4().hex}", "status": original.status, "msg_type": MsgType.CANCEL,
-        "scope": original.scope, "references": reference(original), "scenario": CUSTOM.id, "params": {},
+        "scope": original.scope, "references": cap_build.reference(original), "scenario": CUSTOM.id, "params": {},
         "category": original.category, "event": original.event, "response_type": "None",
         "urgency": original.urgency, "severity": original.severity, "certainty": original.certainty,
         "expires": max(original.expires, now + CORRECTION_IN_FORCE), "regions": original.regions,
@@ -109,8 +104,18 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
     alert = await workflow.load(conn, alert_id)
     if alert.msg_type == MsgType.CANCEL and alert.references:
         identifier = alert.references.split(",")[1]
-        original = await conn.scalar(sa.select(alerts.c.id).where(alerts.c.identifier == identifier,
-                                                                   alerts.c.state.in_(halt.CANCELLABLE)))
-        if original is not None:
-            await halt.cancel_alert(conn, original, user, now)
+        query = sa.select(alerts).where(alerts.c.identifier == identifier)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()  # its first round must not set `sent` while we read it
+        original = (await conn.execute(query)).first()
+        if original is None:
+            return state
+        # A correction drafted before the original's first round referenced its approval time;
+        # the original's CAP says `sent` from then on, so the reference is taken again now,
+        # before the correction goes out, from the same rule the original's CAP is built by.
+        current = cap_build.reference(original)
+        if current != alert.references:
+            await conn.execute(alerts.update().where(alerts.c.id == alert_id).values(references=current))
+        if original.state in halt.CANCELLABLE:
+            await halt.cancel_alert(conn, original.id, user, now)
     return state

@@ -56,9 +56,12 @@ def area_names(alert: Any, lang: str) -> list[str]:
             + [regions.country_name(code, lang) for code in alert.countries])
 
 
-def reference(sender: str, identifier: str, sent: datetime) -> str:
-    """One CAP reference: sender,identifier,sent."""
-    return f"{sender},{identifier},{cap_time(sent)}"
+def reference(alert: Any) -> str:
+    """One CAP reference to `alert`: sender,identifier,sent, with `sent` exactly as the
+    alert's own CAP writes it (cap_time of sent_time). The one rule for every reference we
+    build: a reader links a Cancel to its Alert by comparing these three strings, so any other
+    spelling of the same instant (isoformat with microseconds, UTC) is a broken link."""
+    return f"{alert.sender},{alert.identifier},{cap_time(sent_time(alert))}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -98,7 +101,7 @@ def cancel_texts(alert: Any) -> dict[str, dict[str, str]]:
 def build_cancel(alert: Any, public_url: str) -> ET.Element:
     """A cancelled alert's Cancel message: its own identifier, sent at the cancellation,
     referencing the alert (and whatever the alert itself referenced)."""
-    refs = [reference(alert.sender, alert.identifier, sent_time(alert))]
+    refs = [reference(alert)]
     if alert.references:
         refs.insert(0, alert.references)
     return _message(

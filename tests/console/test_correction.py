@@ -117,3 +117,75 @@ async def test_the_area_may_be_typed_whole_or_one_of_several(tocsin):
     await sign_in(tocsin, "anar")
     for alert_id, typed in zip(ids, ("Baku, Sumgait", "Sumqayıt")):
         assert (await _post(tocsin, f"/console/alerts/{alert_id}/approve", confirm_area=typed)).status == 303, typed
+
+
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+
+
+async def _cap(tocsin, alert_id: int):
+    import xml.etree.ElementTree as ET
+
+    response = await tocsin.client.get(f"/cap/{alert_id}.xml")
+    assert response.status == 200, response.status
+    return ET.fromstring(await response.read())
+
+
+def _as_referenced(cap) -> str:
+    """sender,identifier,sent exactly as the message's own CAP spells them: how a reader
+    finds the message a Cancel references (CAP 1.2, 3.2.1 references)."""
+    return ",".join(cap.findtext(CAP + name) for name in ("sender", "identifier", "sent"))
+
+
+async def _references_of(tocsin, correction_id: int) -> str:
+    async def published():
+        return (await tocsin.client.get(f"/cap/{correction_id}.xml")).status == 200
+
+    await eventually(published)
+    return (await _cap(tocsin, correction_id)).findtext(CAP + "references")
+
+
+async def test_the_corrections_references_name_the_original_as_its_cap_does(tocsin):
+    operator, approver, draft = await _sent_to_five(tocsin)
+    expected = _as_referenced(await _cap(tocsin, draft["id"]))
+
+    correction = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/correction",
+                                                        headers=operator), 201)
+    async with tocsin.store.read() as conn:
+        stored = await conn.scalar(sa.select(alerts.c.references).where(alerts.c.id == correction["id"]))
+    assert stored == expected
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{correction['id']}/approve", headers=approver))
+    assert await _references_of(tocsin, correction["id"]) == expected
+
+
+async def test_a_correction_drafted_before_the_original_went_out_still_references_its_cap(tocsin):
+    """Drafted while the original waits for its scheduled time, the correction can only know
+    the approval time; the original's CAP says the time its first round started. The
+    reference is taken again at approval, so the two still match."""
+    from datetime import timedelta
+
+    from alerts.web.app import utcnow
+
+    operator = await tocsin.user("olga", "operator")
+    approver = await tocsin.user("anar", "approver")
+    send_at = (utcnow() + timedelta(minutes=30)).isoformat()
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"}, "status": "Actual",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"], "send_at": send_at}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
+    approved = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
+    assert approved["state"] == "scheduled"
+    correction = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/correction",
+                                                        headers=operator), 201)
+
+    tocsin.clock.advance(minutes=31)  # its time comes: the first round sets `sent`
+
+    async def public():
+        return (await tocsin.client.get(f"/cap/{draft['id']}.xml")).status == 200
+
+    await eventually(public)
+    expected = _as_referenced(await _cap(tocsin, draft["id"]))
+    async with tocsin.store.read() as conn:
+        early = await conn.scalar(sa.select(alerts.c.references).where(alerts.c.id == correction["id"]))
+    assert early != expected  # what the fix repairs: the approval time is not the CAP's sent
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{correction['id']}/approve", headers=approver))
+    assert await _references_of(tocsin, correction["id"]) == expected
