@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timezone
+from typing import Any
 
 
 class ValidationError(ValueError):
+    status = 422  # well-formed, but a field's value is refused
+
     def __init__(self, fields: dict[str, str], message: str = "the request has invalid fields") -> None:
         super().__init__(message + ": " + "; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.message = message
@@ -30,3 +34,88 @@ _ID_RE = re.compile(r"[0-9]{1,18}")
 def parse_id(raw: str) -> int | None:
     """A database id from a URL: ASCII digits only (str.isdigit also takes '²' and '٣')."""
     return int(raw) if _ID_RE.fullmatch(raw) else None
+
+
+# ---- text: one rule for what a stored text may hold ----
+
+# Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane) are
+# "not for interchange"; XML 1.0 refuses U+FFFE and U+FFFF outright.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+# C0 and C1 controls, DEL, lone surrogates (JSON's "\ud800", bytes that were not UTF-8) and
+# noncharacters: no page, feed, SMS or spoken script can carry them.
+_UNCARRIABLE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+# Line breaks, where a text is one line: LF, and the separators that a renderer breaks on too.
+_LINE_BREAKS = re.compile("[\n\u2028\u2029]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why a text cannot be stored, in words for the person who sent it; None when it can.
+    Newlines pass only where a text may hold several lines."""
+    bad = _UNCARRIABLE.search(value)
+    if bad is not None:
+        return f"holds the character U+{ord(bad.group()):04X}, which cannot be shown or sent"
+    if not multiline and _LINE_BREAKS.search(value):
+        return "must be one line"
+    return None
+
+
+def printable(value: str) -> str:
+    """What every output format can carry: each character a text may not hold is replaced by
+    U+FFFD. For rows stored before the input rules, or by a path that bypassed them: a stored
+    value must never make a page, a feed or a message fail."""
+    return _UNCARRIABLE.sub("\ufffd", value) if _UNCARRIABLE.search(value) else value
+
+
+# Dates a request may name: a year 1 or 9999 is a typo or an attack, and overflows the
+# arithmetic done on it later (a trip extended by 30 days, a time zone applied).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def sane_year(year: int) -> bool:
+    return EARLIEST_YEAR <= year <= LATEST_YEAR
+
+
+def parse_moment(value: Any) -> datetime:
+    """An ISO 8601 time with its offset, inside the sane window, as an aware UTC datetime;
+    ValueError in words for the sender otherwise."""
+    example = "an ISO 8601 time with offset, such as 2026-12-01T09:00:00+04:00"
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError(f"must be {example}")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be {example}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"needs a time zone offset: {example}")
+    if not sane_year(moment.year):
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment.astimezone(timezone.utc)
+
+
+def parse_day(value: Any) -> date:
+    """An ISO 8601 date inside the sane window; ValueError in words for the sender otherwise."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) and len(value) <= 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError("must be a date such as 2026-12-31")
+    if not sane_year(day.year):
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return day
+
+
+def distinct_strings(value: Any, field: str, errors: dict[str, str], *, limit: int) -> list[str]:
+    """A JSON list of distinct strings (codes, channels, kinds): its shape, length and
+    repeats checked in one place. What is wrong goes into errors under the field's name."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors[field] = "a list of strings"
+        return []
+    if len(value) > limit:
+        errors[field] = f"at most {limit} entries"
+        return []
+    if len(set(value)) != len(value):
+        errors[field] = "names an entry twice"
+        return []
+    return value

@@ -15,6 +15,7 @@ from alerts.scenarios import SCENARIOS
 from alerts.validation import Forbidden, ValidationError
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
 from alerts.web.pages import page_language
+from alerts.web import boundary
 
 BAKU_OFFSET = "+04:00"  # times typed in the console are Baku's, where the duty officer is
 
@@ -71,7 +72,7 @@ async def form(request: web.Request) -> web.Response:
 async def create(request: web.Request) -> web.Response:
     session = session_of(request)
     scenario = _scenario(request)
-    form_data = await request.post()
+    form_data = await boundary.form(request)
     params: dict[str, Any] = {}
     for param in scenario.params:
         raw = str(form_data.get(f"param.{param.name}", "")).strip()

@@ -12,6 +12,7 @@ from aiohttp import web
 from alerts.console import sessions
 from alerts.web.pages import from_this_site
 from alerts.web.keys import CLOCK, CONFIG, STORE
+from alerts.web import boundary
 
 PREFIX = "/console"
 COOKIE = "tocsin_console"
@@ -58,7 +59,7 @@ async def console_guard(request: web.Request, handler: Callable[[web.Request], A
         if not _same_origin(request):
             raise web.HTTPForbidden(text="refused: this form was not sent from this site")
         if request.path != f"{PREFIX}/login":
-            form = await request.post()
+            form = await boundary.form(request)
             sent = str(form.get("csrf", ""))
             if session is None or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
                 raise web.HTTPForbidden(text="refused: the form's security token is missing or stale; "

@@ -27,6 +27,7 @@ from alerts.web.api import int_id, preview
 from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.pages import page_language, render
 from alerts.web.signup import client_address
+from alerts.web import boundary
 
 LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
 
@@ -51,7 +52,7 @@ def _next(target: str | None) -> str:
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await boundary.form(request)
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
     limits = request.app[LOGIN_LIMITS]
@@ -128,9 +129,7 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
     alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, alert_id)
-        if not workflow.may_see(session.user, alert):
-            raise NotFound(f"no alert {alert_id}")
+        alert = await workflow.load_for(conn, alert_id, session.user)
         counts = await audience.audience_counts(conn, alert, now)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
@@ -167,14 +166,12 @@ async def act(request: web.Request) -> web.Response:
     on the alert's page rather than an error page."""
     session = session_of(request)
     alert_id, action = int_id(request), request.match_info["action"]
-    form = await request.post()
+    form = await boundary.form(request)
     now = request.app[CLOCK]()
     lang = page_language(request)
     try:
         async with request.app[STORE].write() as conn:
-            alert = await workflow.load(conn, alert_id)
-            if not workflow.may_see(session.user, alert):
-                raise NotFound(f"no alert {alert_id}")
+            alert = await workflow.load_for(conn, alert_id, session.user)
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":

@@ -16,7 +16,7 @@ from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.users import User, user_for_token
 from alerts.validation import Forbidden, NotFound, ValidationError, parse_id
-from alerts.web.errors import json_body
+from alerts.web.boundary import json_body
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 from channels.sms import segments
 
@@ -130,16 +130,16 @@ async def create_alert(request: web.Request) -> web.Response:
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    await authenticate(request)
+    user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, int_id(request))
+        alert = await workflow.load_for(conn, int_id(request), user)
     return web.json_response(workflow.to_json(alert))
 
 
 async def preview_alert(request: web.Request) -> web.Response:
-    await authenticate(request)
+    user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, int_id(request))
+        alert = await workflow.load_for(conn, int_id(request), user)
         counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
     config = request.app[CONFIG]
     return web.json_response(preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency))
@@ -192,6 +192,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if not isinstance(reason, str):
             raise ValidationError({"reason": "a string"})
     async with request.app[STORE].write() as conn:
+        await workflow.load_for(conn, alert_id, user)
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
@@ -210,6 +211,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
     alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].write() as conn:
+        await workflow.load_for(conn, alert_id, user)
         halted = await halt.cancel_alert(conn, alert_id, user, now)
         alert = await workflow.load(conn, alert_id)
         event = {"type": "alert", "id": alert_id, "state": alert.state}
@@ -223,6 +225,7 @@ async def correct_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.app[STORE].write() as conn:
+        await workflow.load_for(conn, alert_id, user)
         correction_id = await corrections.draft_correction(conn, alert_id, user, request.app[CLOCK]())
         correction = await workflow.load(conn, correction_id)
     return web.json_response(workflow.to_json(correction), status=201)
@@ -241,10 +244,10 @@ async def reject_alert(request: web.Request) -> web.Response:
 
 
 async def alert_deliveries(request: web.Request) -> web.StreamResponse:
-    await authenticate(request)
+    user = await authenticate(request)
     alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
-        await workflow.load(conn, alert_id)
+        await workflow.load_for(conn, alert_id, user)
         if request.query.get("format") == "csv":
             rows = (
                 await conn.execute(

@@ -20,6 +20,7 @@ from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.console import compose, live as console_live, views as console
 from alerts.web import api, consular_api, pages, public, signup, webhooks
+from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
@@ -39,7 +40,7 @@ def make_app(
     settings: DispatchSettings | None = None,
     channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, input_boundary], client_max_size=1024 * 1024)
     app[CONFIG] = config
     app[CLOCK] = clock
 

@@ -3,7 +3,6 @@ bad input is always a 4xx: a 5xx means a bug of ours, never a mistake of theirs.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -26,7 +25,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     try:
         return await handler(request)
     except ValidationError as exc:
-        return error_response(422, "invalid", exc.message, exc.fields)
+        return error_response(exc.status, "invalid", exc.message, exc.fields)
     except Forbidden as exc:
         return error_response(403, "forbidden", str(exc))
     except NotFound as exc:
@@ -40,12 +39,3 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", "internal error; it has been logged")
-
-
-async def json_body(request: web.Request) -> Any:
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="send the body as application/json")
-    try:
-        return json.loads(await request.text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise web.HTTPBadRequest(text=f"the body is not valid JSON: {exc}") from None

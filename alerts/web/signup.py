@@ -20,13 +20,14 @@ from alerts import i18n, phones, regions
 from alerts.i18n import gettext
 from alerts.ratelimit import LIMITED, SignupLimits
 from alerts.schema import signups
-from alerts.subscribers import subscribe_phone
+from alerts.subscribers import MAX_TRIP, subscribe_phone
+from alerts.validation import parse_day
 from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
 from alerts.web.pages import from_this_site, page_language, render
+from alerts.web import boundary
 
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_CODE_ATTEMPTS = 5
-MAX_TRIP_DAYS = 366
 
 
 def client_address(request: web.Request) -> str:
@@ -90,12 +91,15 @@ async def show_form(request: web.Request) -> web.Response:
 
 
 def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
-    values: dict[str, Any] = {k: str(form.get(k, "")).strip()[:100]
+    # One-line fields: a line break can only come from a hand-made request, and is a space.
+    values: dict[str, Any] = {k: " ".join(str(form.get(k, "")).split())[:100]
                               for k in ("phone", "language", "area", "trip_ends", "city")}
     values["voice"] = form.get("voice") == "yes"
     errors: dict[str, str] = {}
     try:
         values["e164"] = phones.normalize(values["phone"])
+        if not phones.is_mobile(values["e164"]):
+            raise phones.PhoneError("not a mobile number")
     except phones.PhoneError:
         errors["phone"] = gettext("Enter your mobile number, for example +994 50 123 45 67.")
     if values["language"] not in i18n.LANGUAGES:
@@ -108,10 +112,10 @@ def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
     values["trip_end_date"] = None
     if values["trip_ends"]:
         try:
-            trip_end = date.fromisoformat(values["trip_ends"])
+            trip_end: date | None = parse_day(values["trip_ends"])
         except ValueError:
             trip_end = None
-        if trip_end is None or not today <= trip_end <= today + timedelta(days=MAX_TRIP_DAYS) or regions.get(area):
+        if trip_end is None or not today <= trip_end <= today + MAX_TRIP or regions.get(area):
             errors["trip_ends"] = gettext("A return date within a year, only for a stay abroad.")
         values["trip_end_date"] = trip_end
     return values, errors
@@ -120,7 +124,7 @@ def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
 async def submit(request: web.Request) -> web.Response:
     _check_origin(request)
     lang = page_language(request)
-    form = await request.post()
+    form = await boundary.form(request)
     now = request.app[CLOCK]()
     with i18n.language(lang):
         values, errors = _parse(form, now.date())
@@ -195,7 +199,7 @@ async def confirm(request: web.Request) -> web.Response:
     row = await _pending(request, now)
     if row is None:
         return _gone(request, lang)
-    code = str((await request.post()).get("code", "")).strip().replace(" ", "")[:12]
+    code = str((await boundary.form(request)).get("code", "")).strip().replace(" ", "")[:12]
     async with request.app[STORE].write() as conn:
         # Counted before the comparison, in the same transaction: guesses cannot race past the limit.
         attempts = await conn.scalar(signups.update().where(signups.c.id == row.id, signups.c.confirmed_at.is_(None))

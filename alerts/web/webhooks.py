@@ -20,6 +20,7 @@ from alerts.model import DeliveryState
 from alerts.schema import deliveries
 from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
+from alerts.web import boundary
 from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
 from channels.voice import VOICES
 
@@ -36,12 +37,18 @@ _TWILIO_STATUS = {
 
 
 async def signed_form(request: web.Request) -> dict[str, str]:
+    """The webhook's fields, once its signature holds. Unsigned requests are refused before
+    their body is read, and a body that cannot be decoded cannot have been signed by Twilio:
+    both 403, whatever the body holds."""
     config = request.app[CONFIG]
-    form = await request.post()
-    params = {k: str(v) for k, v in form.items()}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    try:
+        params = {k: str(v) for k, v in (await boundary.form(request)).items()} if signature else None
+    except (boundary.BadRequest, web.HTTPUnsupportedMediaType):
+        params = None
     validator = RequestValidator(config.twilio.auth_token.reveal())
     url = config.public_url + request.path_qs
-    if not validator.validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+    if params is None or not validator.validate(url, params, signature):
         log.warning("rejected %s with a missing or wrong Twilio signature", request.path)
         raise web.HTTPForbidden(text="invalid Twilio signature")
     return params
