@@ -31,9 +31,10 @@ class Notices:
 
     def may_send_to(self, phone: str) -> bool:
         try:
-            return str(phonenumbers.parse(phone).country_code) in self.calling_codes
+            allowed_country = str(phonenumbers.parse(phone).country_code) in self.calling_codes
         except phonenumbers.NumberParseException:
             return False
+        return allowed_country and phones.is_mobile(phone)
 
     async def send(self, phone: str, body: str, language: str, purpose: str) -> bool:
         """True when Twilio accepted the message."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +13,10 @@ from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKi
 from alerts.schema import subscribers
 from alerts.consular.freshness import extended_trip
 from alerts.store import dialect_insert
-from alerts.validation import Conflict, ValidationError
+from alerts.validation import Conflict, ValidationError, distinct_strings, parse_day, text_problem
 
+# A stay abroad is registered for a year at most; "still there?" extends it from there.
+MAX_TRIP = timedelta(days=366)
 _FIELDS = ("phone", "language", "kind", "region", "country", "city", "channels", "trip_ends")
 
 
@@ -61,28 +63,26 @@ def parse_subscriber(body: Any, today: date) -> dict[str, Any]:
     city = body.get("city")
     if city is not None and (not isinstance(city, str) or not 0 < len(city.strip()) <= 100 or country is None):
         errors["city"] = "a city name of up to 100 characters, only with a country"
+    elif isinstance(city, str) and (problem := text_problem(city)):
+        errors["city"] = problem
     values["city"] = city.strip() if isinstance(city, str) else None
 
-    channels = body.get("channels", ["sms"])
-    if (
-        not isinstance(channels, list)
-        or not channels
-        or any(c not in SUBSCRIBER_CHANNELS for c in channels)
-    ):
-        errors["channels"] = f"a non-empty list drawn from {', '.join(SUBSCRIBER_CHANNELS)}"
+    channels = distinct_strings(body.get("channels", ["sms"]), "channels", errors, limit=len(SUBSCRIBER_CHANNELS))
+    if not channels or any(c not in SUBSCRIBER_CHANNELS for c in channels):
+        errors["channels"] = f"a non-empty list of distinct channels drawn from {', '.join(SUBSCRIBER_CHANNELS)}"
         channels = []
     values["sms"], values["voice"] = "sms" in channels, "voice" in channels
 
     trip_ends = body.get("trip_ends")
     if trip_ends is not None:
         try:
-            values["trip_ends"] = date.fromisoformat(trip_ends)
+            values["trip_ends"] = parse_day(trip_ends)
             if country is None:
                 errors["trip_ends"] = "only for subscribers abroad"
-            elif values["trip_ends"] < today:
-                errors["trip_ends"] = "is in the past"
-        except (TypeError, ValueError):
-            errors["trip_ends"] = "a date such as 2026-12-31"
+            elif not today <= values["trip_ends"] <= today + MAX_TRIP:
+                errors["trip_ends"] = f"a day from today to {MAX_TRIP.days} days ahead"
+        except ValueError as exc:
+            errors["trip_ends"] = str(exc)
     if errors:
         raise ValidationError(errors)
     return values

@@ -10,10 +10,13 @@ from typing import Any
 
 from alerts import i18n, regions, render
 from alerts.scenarios import PARTS, Scenario
-from alerts.validation import ValidationError
+from alerts.validation import ValidationError, text_problem
 from channels.sms.segments import count
 
 SMS_SEGMENT_BUDGET = 3
+# Where an operator's line breaks are taken (and folded into spaces, as every part is); a
+# headline or an SMS is one line, and a break there is a paste gone wrong.
+MULTILINE_PARTS = ("voice", "description", "instruction")
 MAX_TEXT_LENGTH = {"sms": 600, "voice": 2000, "headline": 160, "description": 2000, "instruction": 2000}
 
 
@@ -38,6 +41,8 @@ def parse_overrides(raw: Any, errors: dict[str, str]) -> dict[str, dict[str, str
                 errors[key] = f"unknown part; one of {', '.join(PARTS)}"
             elif not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH[part]:
                 errors[key] = f"text of 1 to {MAX_TEXT_LENGTH[part]} characters"
+            elif problem := text_problem(text, multiline=part in MULTILINE_PARTS):
+                errors[key] = problem
             else:
                 overrides.setdefault(lang, {})[part] = " ".join(text.split())
     return overrides

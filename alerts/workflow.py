@@ -17,12 +17,14 @@ from alerts.scenarios import SCENARIOS, ParamError
 from alerts.schema import alerts
 from alerts.store import append_audit
 from alerts.users import User
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, distinct_strings, parse_moment
 
 _FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts",
            "fallback_language", "repeat_every_minutes", "checkin"}
 _SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
+_AUDIENCE_FIELDS = {"regions", "countries", "kinds"}
+_MAX_AREAS = 300  # every region and every country there is, with room to spare
 
 
 def parse_draft(body: Any, user: User, now: datetime, channels_available: set[str]) -> dict[str, Any]:
@@ -37,7 +39,8 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     if fallback is not None and fallback not in i18n.LANGUAGES:
         errors["fallback_language"] = f"one of {', '.join(i18n.LANGUAGES)}"
 
-    scenario = SCENARIOS.get(body.get("scenario"))  # type: ignore[arg-type]
+    scenario_id = body.get("scenario")
+    scenario = SCENARIOS.get(scenario_id) if isinstance(scenario_id, str) else None
     params: dict[str, Any] = {}
     if scenario is None:
         errors["scenario"] = f"unknown scenario; one of: {', '.join(sorted(SCENARIOS))}"
@@ -58,19 +61,20 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     if not isinstance(audience, dict):
         errors["audience"] = "an object with regions and/or countries"
     else:
+        errors.update({f"audience.{k}": "unknown field" for k in audience if k not in _AUDIENCE_FIELDS})
         region_codes = _codes(audience.get("regions", []), "audience.regions", lambda c: regions.get(c) is not None, errors)
         countries = _codes(audience.get("countries", []), "audience.countries", regions.is_country, errors)
         if not region_codes and not countries and "audience.regions" not in errors and "audience.countries" not in errors:
             errors["audience"] = "name at least one region or country"
         if "kinds" in audience:
-            kinds = audience["kinds"]
-            if not isinstance(kinds, list) or not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
-                errors["audience.kinds"] = "a non-empty list of resident, migrant, citizen_abroad"
+            kinds = distinct_strings(audience["kinds"], "audience.kinds", errors, limit=len(SubscriberKind))
+            if not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
+                errors["audience.kinds"] = "a non-empty list of distinct kinds: resident, migrant, citizen_abroad"
 
-    channels = body.get("channels", ["sms"])
     offered = channels_available & set(SUBSCRIBER_CHANNELS)
-    if not isinstance(channels, list) or not channels or any(c not in offered for c in channels):
-        errors["channels"] = f"a non-empty list drawn from {', '.join(sorted(offered))}"
+    channels = distinct_strings(body.get("channels", ["sms"]), "channels", errors, limit=len(SUBSCRIBER_CHANNELS))
+    if not channels or any(c not in offered for c in channels):
+        errors["channels"] = f"a non-empty list of distinct channels drawn from {', '.join(sorted(offered))}"
 
     minutes = body.get("expires_in_minutes", 360)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_EXPIRY_MINUTES:
@@ -88,13 +92,11 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     send_at = None
     if body.get("send_at") is not None:
         try:
-            send_at = datetime.fromisoformat(body["send_at"])
-            if send_at.tzinfo is None:
-                errors["send_at"] = "needs a time zone offset, such as 2026-12-01T09:00:00+04:00"
-            elif not now < send_at < expires:
+            send_at = parse_moment(body["send_at"])
+            if not now < send_at < expires:
                 errors["send_at"] = "must be in the future and before the alert expires"
-        except (TypeError, ValueError):
-            errors["send_at"] = "an ISO 8601 time such as 2026-12-01T09:00:00+04:00"
+        except ValueError as exc:
+            errors["send_at"] = str(exc)
     if errors:
         raise ValidationError(errors)
     assert scenario is not None
@@ -138,10 +140,9 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
 
 
 def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        errors[field] = "a list of codes"
-        return []
-    codes = sorted({v.upper() for v in value})
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = [v.upper() for v in value]
+    codes = sorted(distinct_strings(value, field, errors, limit=_MAX_AREAS))
     unknown = [c for c in codes if not known(c)]
     if unknown:
         errors[field] = f"unknown code(s): {', '.join(unknown)}"
@@ -183,6 +184,15 @@ async def load(conn: AsyncConnection, alert_id: int) -> Any:
     if row is None:
         raise NotFound(f"no alert {alert_id}")
     return row
+
+
+async def load_for(conn: AsyncConnection, alert_id: int, user: User) -> Any:
+    """The alert as this user may see it: one outside their scope does not exist for them
+    (404, like one that does not exist), on every route that shows or acts on one."""
+    alert = await load(conn, alert_id)
+    if not may_see(user, alert):
+        raise NotFound(f"no alert {alert_id}")
+    return alert
 
 
 def may_see(user: User, alert: Any) -> bool:

@@ -21,7 +21,6 @@ from alerts.audience import delivery_summary
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
-from alerts.validation import NotFound
 from alerts.web.api import int_id
 from alerts.web.keys import CLOCK, STORE
 from alerts.web.pages import page_language
@@ -39,8 +38,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     alert_id = int_id(request)
     lang = page_language(request)
     async with request.app[STORE].read() as conn:
-        if not workflow.may_see(session.user, await workflow.load(conn, alert_id)):
-            raise NotFound(f"no alert {alert_id}")
+        await workflow.load_for(conn, alert_id, session.user)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
@@ -83,9 +81,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     session = session_of(request)
     alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, alert_id)
-        if not workflow.may_see(session.user, alert):
-            raise NotFound(f"no alert {alert_id}")
+        alert = await workflow.load_for(conn, alert_id, session.user)
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
             deliveries.c.alert_id == alert_id, deliveries.c.round == 0, deliveries.c.delivered_at.is_not(None))

@@ -18,7 +18,7 @@ from alerts.model import AlertState
 from alerts.schema import alerts, recordings
 from alerts.store import append_audit, dialect_insert
 from alerts.texts import text_for
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, parse_id
+from alerts.validation import Conflict, NotFound, ValidationError, parse_id
 from alerts.web.api import authenticate
 from alerts.web.keys import CLOCK, CONFIG, STORE, SYNTHESISER
 
@@ -63,14 +63,12 @@ async def upload(request: web.Request) -> web.Response:
     async with request.app[STORE].write() as conn:
         alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state)
                                     .where(alerts.c.id == int(raw_id)))).first()
-        if alert is None:
+        if alert is None or not workflow.may_see(user, alert):
             raise NotFound(f"no alert {raw_id}")
         if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
             # What the public hears is approved by a second person, like what it reads.
             raise Conflict(f"alert {alert.id} is {alert.state}: a recording is added before approval, "
                            "so the approver hears it")
-        if not workflow.may_see(user, alert):
-            raise Forbidden("consular users may record only alerts for their own countries")
         values = {"alert_id": alert.id, "language": "az", "content_type": content_type, "audio": audio,
                   "uploaded_by": user.id, "created_at": now}
         insert = dialect_insert(conn)(recordings).values(**values)

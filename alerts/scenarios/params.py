@@ -4,15 +4,13 @@ JSON-safe values stored with an alert. Rendering (alerts/render.py) formats them
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from alerts import phones, regions
+from alerts.validation import parse_moment, text_problem
 
 TYPES = ("magnitude", "number", "integer", "region", "country", "text", "phone", "datetime", "choice")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ParamError(ValueError):
@@ -68,8 +66,11 @@ def coerce(param: Param, value: Any) -> Any:
     if kind == "text":
         if not isinstance(value, str):
             raise ValueError("must be text")
+        problem = text_problem(value)
+        if problem:
+            raise ValueError(problem)
         text = " ".join(value.split())
-        if not text or len(text) > param.max_length or _CONTROL_RE.search(text):
+        if not text or len(text) > param.max_length:
             raise ValueError(f"must be 1 to {param.max_length} characters on one line")
         return text
     if kind == "phone":
@@ -78,15 +79,7 @@ def coerce(param: Param, value: Any) -> Any:
         except phones.PhoneError as exc:
             raise ValueError(str(exc)) from None
     if kind == "datetime":
-        if not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 time with offset, such as 2026-12-01T09:00:00+04:00")
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be an ISO 8601 time with offset, such as 2026-12-01T09:00:00+04:00") from None
-        if moment.tzinfo is None:
-            raise ValueError("needs a time zone offset, such as +04:00")
-        return moment.astimezone(timezone.utc).isoformat()
+        return parse_moment(value).isoformat()
     # choice
     if value not in param.options:
         raise ValueError(f"must be one of {', '.join(param.options)}")

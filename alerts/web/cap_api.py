@@ -62,10 +62,10 @@ async def alert_pushes(request: web.Request) -> web.Response:
     """GET /api/v1/alerts/{id}/pushes: each call-centre endpoint's view of this alert."""
     from alerts.web.api import authenticate, int_id
 
-    await authenticate(request)
+    user = await authenticate(request)
     alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
-        await workflow.load(conn, alert_id)
+        await workflow.load_for(conn, alert_id, user)
         found = await pushes_for(conn, alert_id)
     return web.json_response({"alert_id": alert_id, "pushes": found})
 

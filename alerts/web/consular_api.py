@@ -25,9 +25,7 @@ async def alert_responses(request: web.Request) -> web.StreamResponse:
     `?format=csv`: the people to call back, "need help" first, then "no answer"."""
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load(conn, int_id(request))
-        if not workflow.may_see(user, alert):
-            raise NotFound(f"no alert {alert.id}")
+        alert = await workflow.load_for(conn, int_id(request), user)
         if not checkins.is_checkin(alert):
             raise ValidationError({"alert": f"not a check-in (scenario {checkins.SCENARIO})"})
         if request.query.get("format") != "csv":
