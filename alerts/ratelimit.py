@@ -36,15 +36,12 @@ class SlidingWindow:
         hits.append(now)
         return True
 
-    def full(self, key: str) -> bool:
-        """Whether the next hit would be refused, without counting one."""
-        now = self.monotonic()
+    def refund(self, key: str) -> None:
+        """Takes back the latest hit: for a limit on failures, counted before the attempt so
+        that attempts running at once cannot all pass the check, and refunded on success."""
         hits = self._hits.get(key)
-        if hits is None:
-            return False
-        while hits and hits[0] <= now - self.seconds:
-            hits.popleft()
-        return len(hits) >= self.limit
+        if hits:
+            hits.pop()
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.seconds]:

@@ -3,7 +3,10 @@ state change an Origin check and a CSRF token, so no other site can act in an of
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
+import secrets
 from datetime import timedelta
 from typing import Any, Awaitable, Callable
 
@@ -16,6 +19,12 @@ from alerts.web import boundary
 
 PREFIX = "/console"
 COOKIE = "tocsin_console"
+# Before there is a session, the login form's CSRF token is an HMAC of a random value kept in
+# this cookie: a page of another site can neither read the cookie nor forge the token, so it
+# cannot sign an officer in to an account of its choosing.
+LOGIN_COOKIE = "tocsin_login"
+LOGIN_PATH = f"{PREFIX}/login"
+_NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
 _TOUCH_EVERY = timedelta(minutes=1)
 SESSION = web.RequestKey("console_session", sessions.Session | None)  # type: ignore[arg-type]
 SESSION_TOKEN = web.RequestKey("console_session_token", str | None)  # type: ignore[arg-type]
@@ -29,6 +38,35 @@ def set_cookie(request: web.Request, response: web.StreamResponse, token: str) -
 
 def clear_cookie(request: web.Request, response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path=PREFIX)
+
+
+def login_nonce(request: web.Request) -> str:
+    """The random half of the login form's token: the browser's, while it is well formed."""
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    return nonce if _NONCE.fullmatch(nonce) else secrets.token_urlsafe(24)
+
+
+def set_login_cookie(request: web.Request, response: web.StreamResponse, nonce: str) -> None:
+    response.set_cookie(LOGIN_COOKIE, nonce, path=LOGIN_PATH, httponly=True, samesite="Strict",
+                        secure=request.app[CONFIG].public_url.startswith("https://"),
+                        max_age=int(sessions.MAX_AGE.total_seconds()))
+
+
+def login_token(request: web.Request, nonce: str) -> str:
+    """The login form's csrf_token for this nonce."""
+    key = request.app[CONFIG].secret_key.reveal().encode()
+    return hmac.new(key, f"console-login:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_ok(request: web.Request, form: Any, session: sessions.Session | None) -> bool:
+    if request.path == LOGIN_PATH:
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        expected = login_token(request, nonce) if _NONCE.fullmatch(nonce) else None
+        sent = str(form.get("csrf_token", ""))
+    else:
+        expected = session.csrf if session else None
+        sent = str(form.get("csrf", ""))
+    return expected is not None and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -58,12 +96,9 @@ async def console_guard(request: web.Request, handler: Callable[[web.Request], A
     if request.method not in ("GET", "HEAD"):
         if not _same_origin(request):
             raise web.HTTPForbidden(text="refused: this form was not sent from this site")
-        if request.path != f"{PREFIX}/login":
-            form = await boundary.form(request)
-            sent = str(form.get("csrf", ""))
-            if session is None or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
-                raise web.HTTPForbidden(text="refused: the form's security token is missing or stale; "
-                                             "reload the page and try again")
+        if not _csrf_ok(request, await boundary.form(request), session):
+            raise web.HTTPForbidden(text="refused: the form's security token is missing or stale; "
+                                         "reload the page and try again")
     return await handler(request)
 
 

@@ -41,7 +41,15 @@ def _page(request: web.Request, template: str, context: dict[str, Any], status: 
 # ---- signing in and out ----
 
 async def login_form(request: web.Request) -> web.Response:
-    return _page(request, "login.html", {"error": "", "next": _next(request.query.get("next"))})
+    return _login_page(request, "", _next(request.query.get("next")))
+
+
+def _login_page(request: web.Request, error: str, next_page: str, status: int = 200) -> web.Response:
+    nonce = guard.login_nonce(request)
+    page = _page(request, "login.html", {"error": error, "next": next_page,
+                                         "csrf_token": guard.login_token(request, nonce)}, status=status)
+    guard.set_login_cookie(request, page, nonce)
+    return page
 
 
 def _next(target: str | None) -> str:
@@ -61,11 +69,17 @@ async def login(request: web.Request) -> web.Response:
     # is stopped as a whole.
     address = client_address(request)
     guesser = f"{address} {username}"
-    if limits["guesser"].full(guesser) or limits["address"].full(address):
+    # Each attempt takes its place in the windows before its password is checked, so that
+    # attempts sent all at once cannot all pass; a success gives its places back.
+    counted = limits["guesser"].allow(guesser)
+    if counted and not limits["address"].allow(address):
+        limits["guesser"].refund(guesser)
+        counted = False
+    if not counted:
         LIMITED.labels(entry="console_login", key="address").inc()
         with i18n.language(page_language(request)):
             error = gettext("Too many attempts. Wait a quarter of an hour and try again.")
-        return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=429)
+        return _login_page(request, error, _next(str(form.get("next", ""))), status=429)
     now = request.app[CLOCK]()
     user = await sessions.check_password(request.app[STORE], username, password)
     async with request.app[STORE].write() as conn:
@@ -81,11 +95,11 @@ async def login(request: web.Request) -> web.Response:
         if request.get(guard.SESSION_TOKEN):
             await sessions.revoke(conn, request[guard.SESSION_TOKEN], now)
     if token is None:
-        limits["guesser"].allow(guesser)
-        limits["address"].allow(address)
         with i18n.language(page_language(request)):
             error = gettext("Wrong user name or password.")
-        return _page(request, "login.html", {"error": error, "next": _next(str(form.get("next", "")))}, status=401)
+        return _login_page(request, error, _next(str(form.get("next", ""))), status=401)
+    limits["guesser"].refund(guesser)
+    limits["address"].refund(address)
     response = web.HTTPSeeOther(_next(str(form.get("next", ""))))
     guard.set_cookie(request, response, token)
     raise response

@@ -5,12 +5,13 @@ may not do, an author above all refused their own approval."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 import sqlalchemy as sa
 
-from alerts.schema import alerts
+from alerts.schema import alerts, audit_log
 from tests.helpers import json_ok
 
 PASSWORD = "a-long-test-password"  # what Tocsin.user() gives everyone
@@ -22,10 +23,16 @@ def origin(tocsin) -> dict[str, str]:
     return {"Origin": tocsin.config.public_url}
 
 
+async def login_csrf(client) -> str:
+    """The login form's hidden csrf_token, as a browser gets it (with its cookie) from the form."""
+    html = await (await client.get("/console/login")).text()
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
 async def sign_in(tocsin, name: str, password: str = PASSWORD, client=None):
     client = client or tocsin.client
-    response = await client.post("/console/login", data={"username": name, "password": password},
-                                 headers=origin(tocsin), allow_redirects=False)
+    form = {"username": name, "password": password, "csrf_token": await login_csrf(client)}
+    response = await client.post("/console/login", data=form, headers=origin(tocsin), allow_redirects=False)
     return response
 
 
@@ -85,6 +92,42 @@ async def test_sign_in_attempts_are_limited(tocsin):
     assert (await sign_in(tocsin, "anar")).status == 303
 
 
+async def test_the_login_form_needs_its_csrf_token(tocsin):
+    """SPEC §11: the login form posts a hidden csrf_token. Without it, with another browser's,
+    or forged, a sign-in is refused before the password is looked at: another site cannot sign
+    an officer in to an account of its choosing."""
+    await tocsin.user("olga", "operator")
+    token = await login_csrf(tocsin.client)
+    cases = [{}, {"csrf_token": "forged"}, {"csrf_token": token + "0"}, {"csrf_token": "é" * 10}]
+    for extra in cases:
+        response = await tocsin.client.post("/console/login", data={"username": "olga", "password": PASSWORD, **extra},
+                                            headers=origin(tocsin), allow_redirects=False)
+        assert response.status == 403, extra
+    tocsin.client.session.cookie_jar.clear()  # a token without the cookie it was made for
+    response = await tocsin.client.post("/console/login", data={"username": "olga", "password": PASSWORD,
+                                                                "csrf_token": token},
+                                        headers=origin(tocsin), allow_redirects=False)
+    assert response.status == 403 and token_of(tocsin.client) is None
+    assert (await sign_in(tocsin, "olga")).status == 303
+
+
+async def test_wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit(tocsin):
+    """Forty guesses in parallel: the limit is 10, so at most 10 passwords are checked (and
+    audited as failures); the rest are refused before the check."""
+    await tocsin.user("olga", "operator")
+    token = await login_csrf(tocsin.client)
+    form = {"username": "olga", "password": "wrong-password-123", "csrf_token": token}
+    statuses = await asyncio.gather(*(
+        tocsin.client.post("/console/login", data=form, headers=origin(tocsin), allow_redirects=False)
+        for _ in range(40)))
+    codes = sorted(r.status for r in statuses)
+    assert codes.count(401) == 10 and codes.count(429) == 30, codes
+    async with tocsin.store.read() as conn:
+        failures = await conn.scalar(sa.select(sa.func.count()).select_from(audit_log)
+                                     .where(audit_log.c.action == "console.login_failed"))
+    assert failures == 10
+
+
 async def test_state_changes_need_this_origin_and_the_csrf_token(tocsin):
     operator = await tocsin.user("olga", "operator")
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json=EARTHQUAKE), 201)
@@ -103,7 +146,8 @@ async def test_state_changes_need_this_origin_and_the_csrf_token(tocsin):
         response = await tocsin.client.post(path, data=form, headers=headers, allow_redirects=False)
         assert response.status == 403, (form, headers)
     assert (await sign_in(tocsin, "olga", client=tocsin.client)).status == 303
-    login_elsewhere = await tocsin.client.post("/console/login", data={"username": "olga", "password": PASSWORD},
+    login = {"username": "olga", "password": PASSWORD, "csrf_token": await login_csrf(tocsin.client)}
+    login_elsewhere = await tocsin.client.post("/console/login", data=login,
                                                headers={"Origin": "https://evil.example"}, allow_redirects=False)
     assert login_elsewhere.status == 403
     async with tocsin.store.read() as conn:
@@ -116,7 +160,14 @@ async def test_state_changes_need_this_origin_and_the_csrf_token(tocsin):
 async def test_over_https_the_cookie_is_secure(start_tocsin):
     tocsin = await start_tocsin(TOCSIN_PUBLIC_URL="https://alerts.example.org")
     await tocsin.user("olga", "operator")
-    response = await tocsin.client.post("/console/login", data={"username": "olga", "password": PASSWORD},
+    form_page = await tocsin.client.get("/console/login")
+    login_cookie = form_page.cookies["tocsin_login"]
+    assert login_cookie["secure"] and login_cookie["httponly"] and login_cookie["samesite"] == "Strict"
+    # The test server speaks plain http, where a client keeps a Secure cookie to itself: handed over by hand.
+    tocsin.client.session.cookie_jar.update_cookies({"tocsin_login": login_cookie.value})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await form_page.text()).group(1)
+    login = {"username": "olga", "password": PASSWORD, "csrf_token": token}
+    response = await tocsin.client.post("/console/login", data=login,
                                         headers={"Origin": "https://alerts.example.org"}, allow_redirects=False)
     assert response.status == 303 and response.cookies["tocsin_console"]["secure"]
 
