@@ -12,6 +12,7 @@ from alerts import i18n
 from alerts.cap.build import (build_alert, build_cancel, cancel_identifier, cancel_texts, cap_time, sent_time,
                               text_in, to_bytes)
 from alerts.model import MsgType
+from alerts.validation import printable
 
 SIGNATURE_HEADER = "X-Tocsin-Signature"
 PUSH_ID_HEADER = "X-Tocsin-Push-Id"
@@ -69,4 +70,6 @@ def payload(alert: Any, kind: str, push_id: int, public_url: str) -> dict[str, A
 
 
 def encode(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # json.dumps escapes control characters but writes a lone surrogate raw: it would make
+    # the push unencodable and retried for ever.
+    return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from alerts import i18n, regions
 from alerts.cap import NS
 from alerts.model import AlertState, MsgType
+from alerts.validation import printable
 
 CAP_ZONE = ZoneInfo(regions.HOME_ZONE)
 
@@ -159,4 +160,8 @@ def _info(root: ET.Element, alert: Any, lang: str, parts: dict[str, str], public
 
 def to_bytes(element: ET.Element) -> bytes:
     # The default namespace set here, not by ET.register_namespace, which is process-wide.
-    return ET.tostring(element, encoding="utf-8", xml_declaration=True, default_namespace=NS)
+    # ElementTree writes control characters and lone surrogates as they are, and one of them
+    # makes the whole document unreadable (or unencodable): they go out as U+FFFD, so a stored
+    # string can never break the CAP or the feed for every reader.
+    text = ET.tostring(element, encoding="unicode", default_namespace=NS)
+    return ("<?xml version='1.0' encoding='utf-8'?>\n" + printable(text)).encode("utf-8")

@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 
 from alerts import i18n
 from alerts.render import TEMPLATES_DIR
+from alerts.validation import printable
 from alerts.web.keys import CONFIG
 
 DEFAULT_LANGUAGE = "az"
@@ -27,9 +28,16 @@ def setup(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
+        # Every value a page shows passes here: a stored string that a page could not carry
+        # (a lone surrogate would fail the whole response's encoding) shows as U+FFFD instead.
+        finalize=_printable,
     )
     # Called at render time, so each request's language (a context variable) applies.
     env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def _printable(value: Any) -> Any:
+    return printable(value) if isinstance(value, str) else value
 
 
 def page_language(request: web.Request) -> str:

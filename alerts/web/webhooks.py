@@ -20,6 +20,7 @@ from alerts.model import DeliveryState
 from alerts.schema import deliveries
 from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
+from alerts.validation import printable
 from alerts.web import boundary
 from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
 from channels.voice import VOICES
@@ -63,7 +64,8 @@ async def _report(request: web.Request, sid: str, state: DeliveryState | None, e
 
 
 def twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
-    return web.Response(text=str(response), content_type="application/xml")
+    # What XML cannot carry never reaches Twilio, whose parser would drop the whole answer.
+    return web.Response(text=printable(str(response)), content_type="application/xml")
 
 
 async def sms_status(request: web.Request) -> web.Response:
