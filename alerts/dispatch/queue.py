@@ -16,10 +16,13 @@ from alerts.statuses import apply_early_statuses
 from alerts.store import Store, dialect_insert
 from channels.base import ErrorCode, SendError
 
-# A provider's acceptance is a fact: it is recorded even over a cancel, expiry or STOP
-# that landed while the request was in flight, so the record never hides a sent message.
-_OVERRIDABLE_BY_ACCEPTANCE = [DeliveryState.SENDING, DeliveryState.CANCELLED, DeliveryState.SKIPPED,
-                              DeliveryState.EXPIRED]
+# What a halt (cancel, expiry, STOP) leaves a delivery in.
+HALTED = [DeliveryState.CANCELLED, DeliveryState.EXPIRED, DeliveryState.SKIPPED]
+# A provider's acceptance is a fact: it is recorded over whatever happened to the row while
+# the request was out, so the record never hides a sent message. That includes QUEUED: the
+# row's lease may have lapsed meanwhile (a stalled worker, a clock that jumped) and been
+# released for reconciliation, and it includes a halt that landed before the answer.
+_OVERRIDABLE_BY_ACCEPTANCE = [DeliveryState.QUEUED, DeliveryState.SENDING, *HALTED]
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,12 @@ async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> No
     ids = list(ids)
     if ids:
         async with store.write() as conn:
+            # A halted row whose request is out keeps its lease too, or it would be marked
+            # AMBIGUOUS (below) while its answer is still on the way. A row released to the
+            # queue is no longer ours: it has no lease to extend.
             await conn.execute(deliveries.update()
-                               .where(deliveries.c.id.in_(ids), deliveries.c.state == DeliveryState.SENDING)
+                               .where(deliveries.c.id.in_(ids), deliveries.c.lease_until.is_not(None),
+                                      deliveries.c.state.in_([DeliveryState.SENDING, *HALTED]))
                                .values(lease_until=until))
 
 
@@ -121,17 +128,57 @@ async def release(store: Store, ids: set[int]) -> None:
             await conn.execute(deliveries.update()
                                .where(deliveries.c.id.in_(list(ids)), deliveries.c.state == DeliveryState.SENDING)
                                .values(state=DeliveryState.QUEUED, lease_until=None))
+            await let_go(conn, ids)
+
+
+async def let_go(conn: AsyncConnection, ids: Iterable[int]) -> None:
+    """This worker will not send these halted deliveries: their halt is the whole truth, so
+    the lease that kept the question open ends (see halt_deliveries)."""
+    ids = list(ids)
+    if ids:
+        await conn.execute(deliveries.update()
+                           .where(deliveries.c.id.in_(ids), deliveries.c.state.in_(HALTED),
+                                  deliveries.c.lease_until.is_not(None))
+                           .values(lease_until=None))
 
 
 async def halt_deliveries(conn: AsyncConnection, where: Any, state: DeliveryState, now: datetime) -> int:
-    """Take back every delivery not yet handed to the provider. Workers notice within their
-    watch interval and drop what they hold; what was already in flight records its outcome."""
+    """Take back every delivery not yet handed to the provider: the one rule for cancel,
+    expiry and STOP. A halt cannot know what a worker has already handed over, so it decides
+    only what it can:
+    - a queued row that was released from a lease (`reconcile`) may have been sent by the
+      worker that lost it: it is halted as AMBIGUOUS, never as plainly not sent;
+    - a claimed row keeps its lease: its worker records the outcome (an acceptance wins over
+      the halt) or lets it go unsent; a worker that dies first leaves the lease to lapse,
+      and release_leases() then marks the halted row AMBIGUOUS."""
     result = await conn.execute(
         deliveries.update()
         .where(where, deliveries.c.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING]))
-        .values(state=state, lease_until=None, updated_at=now)
+        .values(state=state, updated_at=now,
+                error_code=sa.case((deliveries.c.reconcile.is_(True),
+                                    sa.func.coalesce(deliveries.c.error_code, ErrorCode.AMBIGUOUS.value)),
+                                   else_=deliveries.c.error_code))
     )
     return result.rowcount or 0
+
+
+async def release_leases(conn: AsyncConnection, now: datetime) -> int:
+    """Leases that lapsed: their worker died, or stalled past the lease, after claiming.
+    It may have sent them, so a row still to send goes back to the queue to be reconciled
+    before any re-send, and a row halted meanwhile is marked AMBIGUOUS. The number released."""
+    lapsed = deliveries.c.lease_until < now
+    released = await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.state == DeliveryState.SENDING, lapsed)
+        .values(state=DeliveryState.QUEUED, reconcile=True, lease_until=None, next_attempt_at=now, updated_at=now)
+    )
+    await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.state.in_(HALTED), lapsed)
+        .values(error_code=sa.func.coalesce(deliveries.c.error_code, ErrorCode.AMBIGUOUS.value),
+                lease_until=None, updated_at=now)
+    )
+    return released.rowcount or 0
 
 
 async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
@@ -151,12 +198,15 @@ async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: d
 
 
 async def record_expired(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
+    """Found past expiry at the last moment, so never sent."""
     if outcomes:
+        ids = [o.delivery.id for o in outcomes]
         await conn.execute(
             deliveries.update()
-            .where(deliveries.c.id.in_([o.delivery.id for o in outcomes]), deliveries.c.state == DeliveryState.SENDING)
+            .where(deliveries.c.id.in_(ids), deliveries.c.state == DeliveryState.SENDING)
             .values(state=DeliveryState.EXPIRED, lease_until=None, updated_at=now)
         )
+        await let_go(conn, ids)  # the coordinator's expiry may have been first
 
 
 async def record_failure(conn: AsyncConnection, outcome: Outcome, values: dict[str, Any], now: datetime) -> None:
@@ -169,11 +219,17 @@ async def record_failure(conn: AsyncConnection, outcome: Outcome, values: dict[s
         .where(deliveries.c.id == outcome.delivery.id, deliveries.c.state == DeliveryState.SENDING)
         .values(attempts=deliveries.c.attempts + 1, updated_at=now, lease_until=None, **detail, **values)
     )
-    if not moved.rowcount and error.code == ErrorCode.AMBIGUOUS:
-        # Halted while the request was out, and the provider may have it: the halted row
-        # says so, rather than claim that nothing was sent.
-        await conn.execute(deliveries.update().where(deliveries.c.id == outcome.delivery.id)
-                           .values(attempts=deliveries.c.attempts + 1, updated_at=now, **detail))
+    if moved.rowcount:
+        return
+    if error.code == ErrorCode.AMBIGUOUS:
+        # Halted (or released from a lapsed lease) while the request was out, and the
+        # provider may have it: the row says so, rather than claim that nothing was sent.
+        await conn.execute(deliveries.update()
+                           .where(deliveries.c.id == outcome.delivery.id,
+                                  deliveries.c.state.in_([DeliveryState.QUEUED, *HALTED]))
+                           .values(attempts=deliveries.c.attempts + 1, updated_at=now, lease_until=None, **detail))
+    else:
+        await let_go(conn, [outcome.delivery.id])  # the provider answered no: the halt stands
 
 
 async def queue_failover(conn: AsyncConnection, claimed: Claimed, channel: str, now: datetime) -> int:

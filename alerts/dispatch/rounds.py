@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts import audience
+from alerts.dispatch.queue import halt_deliveries, release_leases
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.store import Store, append_audit
@@ -109,10 +110,7 @@ async def expire(store: Store, now: datetime) -> list[int]:
                 alerts.update().where(alerts.c.id.in_(ids))
                 .values(state=AlertState.EXPIRED, halted_reason="expired", finished_at=now, updated_at=now)
             )
-            await conn.execute(
-                deliveries.update().where(deliveries.c.alert_id.in_(ids), deliveries.c.state.in_(PENDING))
-                .values(state=DeliveryState.EXPIRED, updated_at=now, lease_until=None)
-            )
+            await halt_deliveries(conn, deliveries.c.alert_id.in_(ids), DeliveryState.EXPIRED, now)
     return list(ids)
 
 
@@ -169,13 +167,11 @@ async def sweep_halted(store: Store, now: datetime) -> int:
         swept = 0
         for state, alert_state in ((DeliveryState.CANCELLED, AlertState.CANCELLED),
                                    (DeliveryState.EXPIRED, AlertState.EXPIRED)):
-            result = await conn.execute(
-                deliveries.update()
-                .where(deliveries.c.state == DeliveryState.QUEUED,
-                       deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state)))
-                .values(state=state, updated_at=now)
-            )
-            swept += result.rowcount or 0
+            swept += await halt_deliveries(
+                conn,
+                sa.and_(deliveries.c.state == DeliveryState.QUEUED,
+                        deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state))),
+                state, now)
     return swept
 
 
@@ -183,11 +179,7 @@ async def release_expired_leases(store: Store, now: datetime) -> int:
     """Deliveries a dead worker had leased go back to the queue, marked for reconciliation:
     the worker may have sent them before it died."""
     async with store.write() as conn:
-        released = await conn.execute(
-            deliveries.update()
-            .where(deliveries.c.state == DeliveryState.SENDING, deliveries.c.lease_until < now)
-            .values(state=DeliveryState.QUEUED, reconcile=True, lease_until=None, next_attempt_at=now, updated_at=now)
-        )
-    if released.rowcount:
-        log.warning("released %d deliveries from expired leases, to reconcile", released.rowcount)
-    return released.rowcount or 0
+        released = await release_leases(conn, now)
+    if released:
+        log.warning("released %d deliveries from expired leases, to reconcile", released)
+    return released

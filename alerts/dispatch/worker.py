@@ -52,11 +52,12 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
-    def drop(self, ids: set[int]) -> None:
-        """Forget claimed deliveries that were taken back (cancel, STOP) before they go out."""
-        for delivery_id in ids:
-            self._pending.pop(delivery_id, None)
+    def drop(self, ids: set[int]) -> set[int]:
+        """Forget claimed deliveries that were taken back (cancel, STOP) before they go out;
+        those that had not gone out yet."""
+        dropped = {delivery_id for delivery_id in ids if self._pending.pop(delivery_id, None) is not None}
         self._room.set()
+        return dropped
 
     async def run(self) -> None:
         """Until stop(): claim, send, record. Stopping is graceful, because a task cancelled
@@ -231,13 +232,21 @@ class Dispatcher:
         while not self._stopped.is_set():
             await _first(self._stopped, timeout=self.settings.watch_interval)
             gone = await self._guarded(lambda: queue.taken_back(self.store, list(self._pending)))
-            if gone:
-                self.drop(gone)
+            dropped = self.drop(gone) if gone else set()
+            if dropped:
+                # Dropped before they went out: say so, or their halt would stay open until
+                # the lease lapses and then read as AMBIGUOUS.
+                await self._guarded(lambda: self._let_go(dropped))
             loop_now = asyncio.get_running_loop().time()
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
                 held = set(self._pending) | self._in_flight
                 await self._guarded(lambda: queue.extend_leases(self.store, held, self.clock() + self.settings.lease))
+
+
+    async def _let_go(self, ids: set[int]) -> None:
+        async with self.store.write() as conn:
+            await queue.let_go(conn, ids)
 
 
 async def _first(*events: asyncio.Event, timeout: float) -> None:
