@@ -18,11 +18,36 @@ class ErrorCode(enum.StrEnum):
     AMBIGUOUS = "AMBIGUOUS"
     REJECTED = "REJECTED"
     AUTH = "AUTH"
+    # The request could not be built or encoded (a lone surrogate in the text, say): it never
+    # left, so the provider cannot have it and trying again builds the same request.
+    UNSENDABLE = "UNSENDABLE"
+
+    @property
+    def retryable(self) -> bool:
+        return _RETRYABLE[self]
+
+
+# Whether trying again can help is a property of the code, fixed here for every channel.
+_RETRYABLE = {
+    ErrorCode.INVALID_NUMBER: False,
+    ErrorCode.OPTED_OUT: False,
+    ErrorCode.THROTTLED: True,
+    ErrorCode.QUEUE_FULL: True,
+    ErrorCode.PROVIDER_ERROR: True,
+    ErrorCode.CONNECTION: True,
+    ErrorCode.AMBIGUOUS: True,
+    ErrorCode.REJECTED: False,
+    # Bad credentials fail every message alike; giving up would lose the whole broadcast
+    # while an administrator fixes the configuration, so keep trying until the deadline.
+    ErrorCode.AUTH: True,
+    ErrorCode.UNSENDABLE: False,
+}
 
 
 class SendError(Exception):
-    """One failed attempt. `retryable` tells the dispatcher whether trying again can help;
-    AMBIGUOUS means the provider may have the message, so it must be reconciled, not re-sent."""
+    """One failed attempt. `retryable` (fixed by the code) tells the dispatcher whether trying
+    again can help. AMBIGUOUS means the request may have reached the provider, so it must be
+    reconciled, not re-sent; a request that never left is never AMBIGUOUS."""
 
     def __init__(
         self,
@@ -33,6 +58,9 @@ class SendError(Exception):
         provider_code: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        if retryable != code.retryable:
+            # One rule per code: a channel cannot make a permanent failure retryable or back.
+            raise ValueError(f"{code} is {'retryable' if code.retryable else 'permanent'}, not otherwise")
         super().__init__(f"{code}: {detail}" if detail else str(code))
         self.code = code
         self.retryable = retryable

@@ -18,7 +18,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from alerts.config import Secret
-from channels.sms.errors import from_transport, from_twilio
+from channels.sms.errors import from_transport, from_twilio, unsendable
 
 T = TypeVar("T")
 
@@ -37,12 +37,43 @@ _http_log.setLevel(logging.WARNING)
 _retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar("twilio_retry_after", default=None)
 
 
+class _NotBuilt(Exception):
+    """The request could not be encoded, so it was never sent."""
+
+
 class _HttpClient(AsyncTwilioHttpClient):
     async def request(self, *args: Any, **kwargs: Any) -> Response:
+        # Checked here, before anything is sent, rather than inferred from whatever the
+        # library or aiohttp raise midway: only then is "it never left" certain.
+        problem = _unencodable(dict(enumerate(args)) | kwargs)
+        if problem:
+            raise _NotBuilt(problem)
         response = await super().request(*args, **kwargs)
         header = response.headers.get("Retry-After") if response.headers else None
         _retry_after.set(_seconds(header))
         return response
+
+
+def _unencodable(value: Any, where: str = "request") -> str | None:
+    """Where the request holds text that UTF-8 cannot carry (a lone surrogate), or None.
+    Names the field and position only: the text itself may be a phone number or a secret."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"{where} cannot be encoded as UTF-8 ({exc.reason} at position {exc.start})"
+        return None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        problem = _unencodable(item, key if isinstance(key, str) else where)
+        if problem:
+            return problem
+    return None
 
 
 def _seconds(header: str | None) -> float | None:
@@ -73,7 +104,8 @@ class TwilioApi:
         self.client.api.base_url = api_base
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
-        """One request, bounded by our own timeout, its failure as a SendError."""
+        """One request, bounded by our own timeout, its failure as a SendError: UNSENDABLE
+        when it could not be encoded (it never left), never AMBIGUOUS."""
         _retry_after.set(None)
         try:
             async with asyncio.timeout(self.timeout):
@@ -87,6 +119,8 @@ class TwilioApi:
             raise from_twilio(rest, _retry_after.get()) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise from_transport(exc) from None
+        except _NotBuilt as exc:
+            raise unsendable(str(exc)) from None
 
     async def close(self) -> None:
         await self._http.close()

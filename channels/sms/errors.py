@@ -9,33 +9,37 @@ from twilio.base.exceptions import TwilioRestException
 
 from channels.base import ErrorCode, SendError
 
-# code -> (our code, retryable)
-TWILIO_CODES: dict[int, tuple[ErrorCode, bool]] = {
-    21211: (ErrorCode.INVALID_NUMBER, False),  # 'To' is not a valid phone number
-    21614: (ErrorCode.INVALID_NUMBER, False),  # 'To' is not a mobile number
-    21610: (ErrorCode.OPTED_OUT, False),  # recipient replied STOP to our sender
-    21611: (ErrorCode.QUEUE_FULL, True),  # sender's queue is full: slow down
-    30001: (ErrorCode.QUEUE_FULL, True),  # queue overflow: slow down
-    20429: (ErrorCode.THROTTLED, True),  # too many requests
-    # Bad credentials fail every message alike; giving up would lose the whole broadcast
-    # while an administrator fixes the configuration, so keep trying until the deadline.
-    20003: (ErrorCode.AUTH, True),
+# Twilio's code -> ours; whether ours is retried is fixed per code (channels/base.py).
+TWILIO_CODES: dict[int, ErrorCode] = {
+    21211: ErrorCode.INVALID_NUMBER,  # 'To' is not a valid phone number
+    21614: ErrorCode.INVALID_NUMBER,  # 'To' is not a mobile number
+    21610: ErrorCode.OPTED_OUT,  # recipient replied STOP to our sender
+    21611: ErrorCode.QUEUE_FULL,  # sender's queue is full: slow down
+    30001: ErrorCode.QUEUE_FULL,  # queue overflow: slow down
+    20429: ErrorCode.THROTTLED,  # too many requests
+    20003: ErrorCode.AUTH,  # bad credentials
 }
 
 
 def from_twilio(exc: TwilioRestException, retry_after: float | None) -> SendError:
     code = exc.code if isinstance(exc.code, int) else None
     if code in TWILIO_CODES:
-        ours, retryable = TWILIO_CODES[code]
+        ours = TWILIO_CODES[code]
     elif exc.status == 429:
-        ours, retryable = ErrorCode.THROTTLED, True
+        ours = ErrorCode.THROTTLED
     elif exc.status >= 500:
-        ours, retryable = ErrorCode.PROVIDER_ERROR, True
+        ours = ErrorCode.PROVIDER_ERROR
     elif exc.status == 401:
-        ours, retryable = ErrorCode.AUTH, True
+        ours = ErrorCode.AUTH
     else:
-        ours, retryable = ErrorCode.REJECTED, False
-    return SendError(ours, retryable, f"twilio {exc.status}/{code}: {exc.msg}"[:255], provider_code=code, retry_after=retry_after)
+        ours = ErrorCode.REJECTED
+    return SendError(ours, ours.retryable, f"twilio {exc.status}/{code}: {exc.msg}"[:255], provider_code=code,
+                     retry_after=retry_after)
+
+
+def unsendable(detail: str) -> SendError:
+    """The request could not be built or encoded, so nothing left: a permanent failure."""
+    return SendError(ErrorCode.UNSENDABLE, False, detail[:255])
 
 
 def from_transport(exc: BaseException) -> SendError:

@@ -201,3 +201,37 @@ async def test_lookup_that_cannot_tell_raises(simulator, name):
         await channel.close()
     assert caught.value.code == code and caught.value.retryable is retryable
     assert [r.method for r in sim.received] == ["GET"]  # one request, never retried
+
+
+# ---- a request that never left: the text or number cannot be encoded (SPEC §13) ----
+
+# (what is sent or looked up, which call)
+NEVER_LEFT = {
+    "lone high surrogate in the body": (replace(MESSAGE, body="\ud800"), "send"),
+    "lone low surrogate inside a text": (replace(MESSAGE, body="Zəlzələ: \udfff 112-yə zəng edin."), "send"),
+    "surrogate in the number": (replace(MESSAGE, to="+99450555\ud8000101"), "send"),
+    "surrogate in the number looked up": (replace(MESSAGE, to="+99450555\ud8000101"), "lookup"),
+}
+
+
+@pytest.mark.parametrize("name", list(NEVER_LEFT))
+async def test_a_request_that_cannot_be_encoded_is_permanent_not_ambiguous(simulator, caplog, name):
+    sim, base = simulator
+    message, call = NEVER_LEFT[name]
+    channel = _channel(base)
+    try:
+        with pytest.raises(SendError) as caught:
+            await (channel.send(message, NOW) if call == "send" else channel.lookup(message, NOW))
+    finally:
+        await channel.close()
+    assert caught.value.code == ErrorCode.UNSENDABLE and caught.value.retryable is False
+    assert "UTF-8" in caught.value.detail
+    assert "\ud800" not in caught.value.detail and "\udfff" not in caught.value.detail
+    assert sim.received == []  # nothing reached the provider: there is nothing to reconcile
+    assert [r for r in caplog.records if r.exc_info] == []
+
+
+def test_retryability_is_fixed_per_code():
+    assert not ErrorCode.UNSENDABLE.retryable and ErrorCode.AMBIGUOUS.retryable
+    with pytest.raises(ValueError):
+        SendError(ErrorCode.UNSENDABLE, True, "a channel cannot make it retryable")
