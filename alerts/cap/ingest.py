@@ -21,12 +21,14 @@ from alerts import i18n, regions, texts
 from alerts.cap import NS
 from alerts.model import MsgType, SubscriberKind
 from alerts.scenarios import CUSTOM
+from alerts.validation import parse_moment, text_problem
 from alerts.workflow import MAX_EXPIRY_MINUTES
 
 MAX_BYTES = 256 * 1024
 DEFAULT_EXPIRY = timedelta(hours=6)
 _Q = {"cap": NS}
-_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
+# ASCII digits only: \d alone also matches other scripts' digits, which CAP does not allow.
+_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$", re.ASCII)
 STATUSES = ("Actual", "Exercise", "Test")
 MSG_TYPES = ("Alert", "Update", "Cancel")
 CATEGORIES = ("Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
@@ -82,10 +84,15 @@ def parse_any(body: bytes, limit: int = 1024 * 1024) -> ET.Element:
         raise CapRejected(f"the XML is over {limit // 1024} KB")
     try:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException:
+    except DefusedXmlException:  # a ValueError too: caught before the encoding's ValueError below
         raise CapRejected("DTDs, entities and external references are not accepted in CAP") from None
     except ET.ParseError as exc:
         raise CapRejected(f"the body is not well-formed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:
+        # An XML declaration naming an encoding Python does not know (LookupError), or one the
+        # parser cannot read (ValueError: "multi-byte encodings are not supported").
+        raise CapRejected("the XML declares an encoding we cannot read",
+                          {"encoding": f"use UTF-8 ({exc})"}) from None
     return root
 
 
@@ -94,15 +101,19 @@ def _text(element: ET.Element, path: str) -> str:
 
 
 def _time(value: str, name: str, errors: dict[str, str]) -> datetime | None:
+    """CAP's own shape (seconds, a numeric offset, no Z), then the dates rule every input
+    shares: a year 1 or 9999 parses, then overflows as soon as an offset is applied
+    (comparing it with now, storing it in UTC), so it is refused here, naming the field."""
     if not value:
         return None
-    if _TIME_RE.match(value):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass
-    errors[name] = "a time with a numeric offset, such as 2026-11-27T12:30:00+04:00"
-    return None
+    if not _TIME_RE.match(value):
+        errors[name] = "a time with a numeric offset, such as 2026-11-27T12:30:00+04:00"
+        return None
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        errors[name] = str(exc)
+        return None
 
 
 def _one_of(value: str, allowed: tuple[str, ...], name: str, errors: dict[str, str]) -> str:
@@ -118,6 +129,8 @@ def read(root: ET.Element) -> Incoming:
         value = _text(root, f"cap:{name}")
         if not value or len(value) > 255:
             errors[name] = "required, at most 255 characters"
+        elif problem := text_problem(value):
+            errors[name] = problem
     sent = _time(_text(root, "cap:sent"), "sent", errors)
     if "sent" not in errors and sent is None:
         errors["sent"] = "required"
@@ -139,6 +152,8 @@ def read(root: ET.Element) -> Incoming:
     event = _text(first, "cap:event")
     if not event or len(event) > 128:
         errors["info.event"] = "required, at most 128 characters"
+    elif problem := text_problem(event):
+        errors["info.event"] = problem
     response_type = _one_of(_text(first, "cap:responseType") or "None", RESPONSE_TYPES, "info.responseType", errors)
     urgency = _one_of(_text(first, "cap:urgency"), URGENCIES, "info.urgency", errors)
     severity = _one_of(_text(first, "cap:severity"), SEVERITIES, "info.severity", errors)
@@ -159,6 +174,11 @@ def read(root: ET.Element) -> Incoming:
         description = " ".join(_text(info, "cap:description").split())[:2000]
         instruction = " ".join(_text(info, "cap:instruction").split())[:2000]
         # The SMS and the voice script start from the headline; the operator edits them in review.
+        # XML 1.0 carries C1 controls and noncharacters that no page, SMS or voice can: the
+        # same text rule as every other input, naming the element that holds one.
+        for name, value in (("headline", headline), ("description", description), ("instruction", instruction)):
+            if problem := text_problem(value):
+                errors[f"info.{lang}.{name}"] = problem
         parts_by_lang[lang] = {"headline": headline, "sms": headline, "description": description or headline,
                                "voice": " ".join(p for p in (headline, instruction) if p)[:2000]}
         if instruction:

@@ -11,13 +11,13 @@ import contextlib
 import logging
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 from urllib.parse import urljoin
 
 import aiohttp
 from aiohttp import web
 
-from alerts.cap import ingest
+from alerts.cap import NS, ingest
 from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, our_sender, upstream_user
 from alerts.store import Store
 from alerts.validation import Conflict, Forbidden, ValidationError
@@ -62,25 +62,42 @@ class UpstreamPoller:
                 await asyncio.sleep(self.interval)
 
     async def poll(self, session: aiohttp.ClientSession) -> list[int]:
-        """Fetch the source; the ids of the drafts made from messages new to us."""
+        """Fetch the source; the ids of the drafts made from messages new to us. Each message
+        stands alone: one that cannot be fetched, parsed or drafted, for whatever reason, is
+        logged and counted, and the ones after it are still taken, on this poll and the next."""
         root = ingest.parse_any(await fetch(session, self.url, MAX_FEED_BYTES))
         if root.tag != f"{ATOM}feed":
-            return [d for d in [await self._take(root, self.url)] if d is not None]
+            draft = await self._one(self.url, lambda: self._checked(root))
+            return [draft] if draft is not None else []
         made = []
         for entry in root.findall(f"{ATOM}entry")[:MAX_ENTRIES]:
             link = self._cap_link(entry)
             if link is None:
                 continue
-            try:
-                message = ingest.parse(await fetch(session, link, ingest.MAX_BYTES))
-            except (ingest.CapRejected, TooLarge, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                INGESTED.labels(source="upstream", outcome="rejected").inc()
-                log.warning("upstream CAP %s skipped: %s", link, exc)
-                continue
-            draft = await self._take(message, link)
+            draft = await self._one(link, lambda link=link: self._fetched(session, link))
             if draft is not None:
                 made.append(draft)
         return made
+
+    async def _fetched(self, session: aiohttp.ClientSession, link: str) -> ET.Element:
+        return ingest.parse(await fetch(session, link, ingest.MAX_BYTES))
+
+    async def _checked(self, root: ET.Element) -> ET.Element:
+        if root.tag != f"{{{NS}}}alert":
+            raise ingest.CapRejected(f"not a CAP 1.2 message: the root must be <alert> in the namespace {NS}")
+        return root
+
+    async def _one(self, where: str, message: Callable[[], Awaitable[ET.Element]]) -> int | None:
+        try:
+            return await self._take(await message(), where)
+        except (ingest.CapRejected, ValidationError, Conflict, Forbidden, TooLarge,
+                aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            INGESTED.labels(source="upstream", outcome="rejected").inc()
+            log.warning("upstream CAP %s not taken: %s %s", where, exc, getattr(exc, "fields", "") or "")
+        except Exception as exc:  # noqa: BLE001 - a bug met by one message must not stop the others
+            INGESTED.labels(source="upstream", outcome="failed").inc()
+            log.error("upstream CAP %s failed: %s: %s", where, type(exc).__name__, exc)
+        return None
 
     def _cap_link(self, entry: ET.Element) -> str | None:
         links = entry.findall(f"{ATOM}link")
@@ -93,17 +110,12 @@ class UpstreamPoller:
         return None
 
     async def _take(self, root: ET.Element, where: str) -> int | None:
-        try:
-            incoming = ingest.read(root)
-            async with self.store.write() as conn:
-                if await already_ingested(conn, incoming) is not None:
-                    return None  # seen on an earlier poll
-                user = await upstream_user(conn, self.clock())
-                draft = await ingest_draft(conn, incoming, user, self.sender, "upstream", self.clock())
-        except (ingest.CapRejected, ValidationError, Conflict, Forbidden) as exc:
-            INGESTED.labels(source="upstream", outcome="rejected").inc()
-            log.warning("upstream CAP %s not taken: %s %s", where, exc, getattr(exc, "fields", "") or "")
-            return None
+        incoming = ingest.read(root)
+        async with self.store.write() as conn:
+            if await already_ingested(conn, incoming) is not None:
+                return None  # seen on an earlier poll
+            user = await upstream_user(conn, self.clock())
+            draft = await ingest_draft(conn, incoming, user, self.sender, "upstream", self.clock())
         INGESTED.labels(source="upstream", outcome="draft").inc()
         log.info("upstream CAP %s (%s) is now draft %s", incoming.identifier, incoming.sender, draft)
         return draft

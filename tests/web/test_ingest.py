@@ -92,6 +92,39 @@ HOSTILE = {
 }
 
 
+def with_onset(message: bytes, onset: str) -> bytes:
+    """The message with an <onset> in every <info> (CAP order: onset comes just before expires)."""
+    return message.replace(b"<expires>", f"<onset>{onset}</onset><expires>".encode())
+
+
+def with_expires(message: bytes, expires: str) -> bytes:
+    return re.sub(rb"<expires>[^<]*</expires>", f"<expires>{expires}</expires>".encode(), message)
+
+
+def with_encoding(message: bytes, encoding: str) -> bytes:
+    return message.replace(b"encoding='utf-8'", f"encoding='{encoding}'".encode(), 1)
+
+
+# Well-formed CAP whose one bad value used to overflow or escape as a 500, and stopped an
+# upstream poll: each must be refused naming the field.
+POISONED = {
+    "onset in year 1": (with_onset(cap_message(), "0001-01-01T00:00:00+04:00"), "info.onset"),
+    "onset in year 9999": (with_onset(cap_message(), "9999-12-31T23:59:59-04:00"), "info.onset"),
+    "expires in year 9999": (with_expires(cap_message(), "9999-12-31T23:59:59-04:00"), "info.expires"),
+    "expires in year 1": (with_expires(cap_message(), "0001-01-01T00:00:00+04:00"), "info.expires"),
+    "sent in year 1": (cap_message(sent="0001-01-01T00:00:00+04:00"), "sent"),
+    "sent in year 9999": (cap_message(sent="9999-12-31T23:59:59-14:00"), "sent"),
+    "onset in other digits": (with_onset(cap_message(), "٢٠٢٦-11-27T12:00:00+04:00"), "info.onset"),
+    "a C1 control in a headline": (cap_message().replace(b"Strong wind warning", "Strong\u0085wind\u0090".encode()),
+                                   "info.en.headline"),
+    "a noncharacter in an instruction": (cap_message().replace("Evdə qalın.".encode(), "Evdə\ufdd0".encode()),
+                                         "info.az.instruction"),
+    "unknown encoding": (with_encoding(cap_message(), "x-no-such-encoding"), "encoding"),
+    "multi-byte encoding": (with_encoding(cap_message(), "utf-32"), "encoding"),
+    "a codec that is not a text encoding": (with_encoding(cap_message(), "rot13"), "encoding"),
+}
+
+
 async def _written(store):
     async with store.read() as conn:
         return [await conn.scalar(sa.select(sa.func.count()).select_from(t))
@@ -109,6 +142,18 @@ async def test_hostile_or_malformed_cap_is_a_quick_400_that_writes_nothing(tocsi
     assert response.status == 400, (name, body)
     assert body["error"]["code"] == "bad_cap" and body["error"]["message"]
     assert elapsed < 1.0, (name, elapsed)
+    assert await _written(tocsin.store) == before
+
+
+@pytest.mark.parametrize("name", list(POISONED))
+async def test_an_out_of_range_date_or_unknown_encoding_is_a_400_naming_the_field(tocsin, name):
+    operator = await tocsin.user("olga", "operator")
+    body, field = POISONED[name]
+    before = await _written(tocsin.store)
+    response = await tocsin.client.post("/api/v1/cap", data=body, headers={**operator, **XML})
+    error = (await response.json())["error"]
+    assert response.status == 400, (name, error)
+    assert field in error.get("fields", {}), (name, error)
     assert await _written(tocsin.store) == before
 
 

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from alerts.cap.intake import INGESTED
 from alerts.schema import alerts, cap_ingested, users
 from tests.helpers import eventually
-from tests.web.test_ingest import BILLION_LAUGHS, cap_message
+from tests.web.test_ingest import BILLION_LAUGHS, POISONED, cap_message
 
 
 class Upstream:
@@ -77,3 +78,33 @@ async def _count(store, n):
 
 async def _fetched_again(upstream, n):
     return upstream.fetches >= n
+
+
+async def test_one_poisoned_message_does_not_keep_the_others_from_becoming_drafts(start_tocsin, caplog):
+    """A year-1 onset or an unknown encoding used to raise out of the poll: every message after
+    it in the feed was never drafted, on every poll. Each is now taken or refused on its own."""
+    upstream = Upstream()
+    upstream.messages["first"] = cap_message(identifier="mes-first")
+    for index, name in enumerate(POISONED):
+        upstream.messages[f"poisoned-{index}"] = POISONED[name][0]
+    upstream.messages["last"] = cap_message(identifier="mes-last")
+    refused = INGESTED.labels(source="upstream", outcome="rejected")
+    before = refused._value.get()
+    server, url = await upstream.start()
+    try:
+        caplog.set_level("WARNING", logger="alerts.cap.upstream")
+        tocsin = await start_tocsin(TOCSIN_CAP_UPSTREAM_URL=url, TOCSIN_CAP_UPSTREAM_INTERVAL="1")
+        found = await eventually(lambda: _count(tocsin.store, 2))
+        assert [(r.state, r.identifier) for r in found] == [("draft", "mes-first"), ("draft", "mes-last")]
+        # Each poisoned message is counted and logged, one line each, naming where it came from.
+        await eventually(lambda: _async(refused._value.get() - before >= len(POISONED)))
+        for index in range(len(POISONED)):
+            lines = [r.getMessage() for r in caplog.records if f"/cap/poisoned-{index}.xml" in r.getMessage()]
+            assert lines and all("\n" not in line for line in lines), (index, lines)
+        assert not [r for r in caplog.records if r.exc_info or r.levelname == "ERROR"]
+    finally:
+        await server.close()
+
+
+async def _async(value):
+    return value
