@@ -153,7 +153,8 @@ def preview(alert: Any, counts: dict[str, Any], rate: float, price: float | None
 
     def describe(text: str) -> dict[str, Any]:
         sms = segments.count(text)
-        return {"text": text, "characters": sms.characters, "encoding": sms.encoding, "segments": sms.segments}
+        return {"text": text, "characters": sms.characters, "encoding": sms.encoding, "segments": sms.segments,
+                "ucs2_because": "".join(sms.ucs2_because)}
 
     renders = {
         lang: {"language": alert.texts["language_used"][lang], **{p: describe(t) for p, t in parts.items()}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.sms.segments import count
+from channels.sms.segments import count, to_gsm7
 
 CASES = [
     # (text, encoding, units, segments)
@@ -42,3 +42,28 @@ def test_count(text, encoding, units, segments):
     result = count(text)
     assert (result.encoding, result.units, result.segments) == (encoding, units, segments)
     assert result.characters == len(text)
+
+
+@pytest.mark.parametrize("text, because", [
+    ("Séisme à Bakou", ""),  # é and à are in GSM-7
+    ("Éloignez-vous des bâtiments", "â"),
+    ("Ça va, ça ira", "ç"),  # Ç is in GSM-7, ç is not
+    ("Şəki, Şəki", "Şə"),  # each once, in order of appearance
+    ("Temperature 42 °C", "°"),
+])
+def test_the_count_names_what_forced_ucs2(text, because):
+    result = count(text)
+    assert "".join(result.ucs2_because) == because
+    assert result.encoding == ("UCS-2" if because else "GSM-7")
+
+
+@pytest.mark.parametrize("text, plain", [
+    ("Şəki", "Seki"),
+    ("Otel Çırağan, Beşiktaş", "Otel Çiragan, Besiktas"),
+    ("Côte d’Ivoire", "Cote d'Ivoire"),
+    ("İstanbul Sabiha Gökçen", "Istanbul Sabiha Gökcen"),  # ö is in GSM-7 and stays
+    ("août", "aout"),
+    ("Баку", "Баку"),  # no Latin reading: kept, and the message is UCS-2
+])
+def test_names_are_spelled_in_gsm7_where_they_can_be(text, plain):
+    assert to_gsm7(text) == plain
