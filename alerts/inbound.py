@@ -16,13 +16,15 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
 from alerts.model import CONSENT_TEXT_VERSION, SubscriberStatus
-from alerts.schema import signups, subscribers
+from alerts.schema import inbound_messages, signups, subscribers
 from alerts.store import append_audit
 from alerts.subscribers import subscribe_phone
 
 # Latin-script readers whose words do not tell their language get English: it is the one
 # most migrants who do not read Azerbaijani or Russian are likely to read.
 DEFAULT_LANGUAGE = "en"
+# Twilio joins a long SMS into one body of at most 1,600 characters; nothing longer is kept.
+MAX_KEPT = 1600
 
 
 def _area_name(area: str, lang: str) -> str:
@@ -55,11 +57,11 @@ async def handle_sms(conn: AsyncConnection, phone: str, text: str, now: datetime
     elif command.action == Action.JOIN and command.written_in:
         lang = command.written_in  # "QOŞUL BAKI" asks for Azerbaijani, whatever came before
     with i18n.language(lang):
-        reply = await _act(conn, command, phone, rows, lang, now)
+        reply = await _act(conn, command, text or "", phone, rows, lang, now)
     return reply, lang
 
 
-async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[Any], lang: str,
+async def _act(conn: AsyncConnection, command: Command, text: str, phone: str, rows: list[Any], lang: str,
                now: datetime) -> str:
     active = [r for r in rows if r.status == SubscriberStatus.ACTIVE]
     if command.action == Action.JOIN:
@@ -93,9 +95,17 @@ async def _act(conn: AsyncConnection, command: Command, phone: str, rows: list[A
         if rows:
             await _erase(conn, rows, now)
         return gettext("Your number and your data have been erased. You will receive no more messages from us.")
-    if command.action in (Action.SAFE, Action.NEED_HELP, Action.HELP):
+    if command.action in (Action.SAFE, Action.NEED_HELP, Action.HELP, Action.UNKNOWN):
         checkin = await checkins.latest_open(conn, phone, now)
-        if checkin is not None:
+        if checkin is not None and command.action == Action.UNKNOWN and text.strip():
+            # Someone answering "are you safe?" in their own words is telling the consulate
+            # something: a person reads it; a machine answering with HELP would lose it.
+            await conn.execute(inbound_messages.insert().values(
+                alert_id=checkin.alert_id, subscriber_id=checkin.subscriber_id, language=checkin.language,
+                body=text.strip()[:MAX_KEPT], received_at=now))
+            return gettext("Thank you. Your message has been passed to the consulate. "
+                           "Reply 1 if you are safe, 2 if you need help.")
+        if checkin is not None and command.action != Action.UNKNOWN:
             # With a check-in open, "HELP" is an answer (SPEC §8), not a question about us.
             answer = checkins.SAFE if command.action == Action.SAFE else checkins.NEED_HELP
             await checkins.record_answer(conn, checkin.alert_id, checkin, answer, "sms", now)
@@ -138,6 +148,7 @@ async def _erase(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
     ids = [r.id for r in rows]
     await stop_subscribers(conn, ids, "sms DELETE", now)
     await conn.execute(signups.delete().where(signups.c.phone == rows[0].phone))
+    await conn.execute(inbound_messages.delete().where(inbound_messages.c.subscriber_id.in_(ids)))
     for row in rows:
         await conn.execute(subscribers.update().where(subscribers.c.id == row.id)
                            .values(phone=f"erased-{row.id}"[:16], city=None, trip_ends=None, updated_at=now))

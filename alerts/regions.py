@@ -10,7 +10,7 @@ import unicodedata
 from babel import Locale
 from babel.core import get_global
 
-from alerts.gazetteer_data import SUBDIVISIONS, Subdivision
+from alerts.gazetteer_data import SMS_COUNTRY_NAMES, SUBDIVISIONS, Subdivision
 
 LANGS = ("az", "en", "ru", "fr", "ar")
 HOME_ZONE = "Asia/Baku"
@@ -57,7 +57,10 @@ def is_country(code: str) -> bool:
     return code in _countries()
 
 
-def country_name(code: str, lang: str) -> str:
+def country_name(code: str, lang: str, short: bool = False) -> str:
+    """CLDR's name of the country; with `short`, the shorter form an SMS uses where one exists."""
+    if short and lang in SMS_COUNTRY_NAMES.get(code, {}):
+        return SMS_COUNTRY_NAMES[code][lang]
     return _territories(lang)[code]
 
 
@@ -76,6 +79,9 @@ def _index() -> dict[str, tuple[str, str]]:
         for code, name in _territories(lang).items():
             if is_country(code):
                 index.setdefault(fold(name), ("country", code))
+    for code, short_names in SMS_COUNTRY_NAMES.items():  # what the SMS calls it, people may type back
+        for name in short_names.values():
+            index.setdefault(fold(name), ("country", code))
     # Regions win over countries (none clash today), and a city over the district of the
     # same name: Şəki city is where most people who type "Şəki" live.
     for kind in ("autonomous_republic", "district", "city"):

@@ -104,13 +104,29 @@ async def test_preview_counts_encoding_segments_and_time(tocsin):
     preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
     sms = {lang: preview["renders"][lang]["sms"] for lang in PHONES}
     assert sms["en"]["encoding"] == "GSM-7" and sms["en"]["segments"] == 1 and sms["en"]["characters"] <= 160
-    for lang in ("az", "ru", "fr", "ar"):  # over 70 UCS-2 characters: split into 67-character parts
+    # French SMS are written in GSM-7 (docs/translations.md): 153 characters a part.
+    assert sms["fr"]["encoding"] == "GSM-7" and sms["fr"]["segments"] == -(-sms["fr"]["characters"] // 153)
+    assert sms["en"]["ucs2_because"] == sms["fr"]["ucs2_because"] == ""
+    for lang in ("az", "ru", "ar"):  # over 70 UCS-2 characters: split into 67-character parts
         assert sms[lang]["encoding"] == "UCS-2" and sms[lang]["segments"] == -(-sms[lang]["characters"] // 67)
+    assert "ə" in sms["az"]["ucs2_because"] and "З" in sms["ru"]["ucs2_because"]
     assert all(s["characters"] == len(s["text"]) for s in sms.values())
     assert preview["audience"] == {"total": 5, "by_language": {l: 1 for l in PHONES}, "by_channel": {"sms": 5}}
     assert preview["estimate"]["messages"] == 5
     assert preview["estimate"]["segments"] == sum(s["segments"] for s in sms.values())
     assert preview["estimate"]["seconds"] == round(5 / tocsin.config.sms_rate, 1)
+
+
+async def test_preview_names_the_letters_that_forced_ucs2(tocsin):
+    operator = await tocsin.user("olga", "operator")
+    override = "Séisme à Bakou. Éloignez-vous des bâtiments. Aide : 112."
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-BA"}, "status": "Actual",
+        "audience": {"regions": ["AZ-BA"]}, "texts": {"fr": {"sms": override}},
+    }), 201)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    sms = preview["renders"]["fr"]["sms"]
+    assert (sms["encoding"], sms["ucs2_because"]) == ("UCS-2", "â")  # é and É are in GSM-7; â is not
 
 
 async def test_fallback_language_is_what_those_readers_receive(tocsin):
