@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alerts import logsetup
 from alerts.config import Config, ConfigError, load_config
 from alerts.store import Store, audit_hash, upgrade
 from alerts.users import UserError, add_user, create_token
@@ -293,7 +294,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One line per record, escaped: no log line begins with text a client chose (SPEC §13).
+    logsetup.configure(logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:

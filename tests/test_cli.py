@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import aiohttp
+import pytest
 
 from tests.conftest import free_port
 from tests.helpers import eventually
@@ -115,3 +116,58 @@ async def test_serve_in_simulator_mode_delivers_the_demo(tmp_path):
         output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
     assert "SIMULATION" in output
     assert "+99450555" not in output  # no whole phone number in the log
+
+
+# A line of the log is ours when it begins with a record's timestamp, the traceback marker,
+# or one of the lines `serve` prints itself.
+OUR_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: |  \| |SIMULATION: |Tocsin on )")
+FORGING = [
+    b"GET /x\xff\xfe%0aCRITICAL%20forged.logger:%20one HTTP/1.1",
+    b"GET /alerts/1%0d%0aCRITICAL%20forged.logger:%20two\xff HTTP/1.1",
+    b"GET /api/v1/alerts/%e2%80%a8CRITICAL%20forged.logger:%20three%c3 HTTP/1.1",
+    b"GET /\xff\nCRITICAL forged.logger: four HTTP/1.1",
+    b"POST /twilio/sms/status%0aCRITICAL%20forged.logger:%20five HTTP/1.1",
+    b"GET /x HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\nCRITICAL forged.logger: six\xff",
+]
+
+
+async def _raw_request(port: int, request_line: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request_line + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    answer = await reader.read()  # the whole answer: the server has handled (and logged) it
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize("parser", ["c", "python"])
+async def test_no_log_line_begins_with_text_a_client_chose(tmp_path, parser):
+    """SPEC §13. Request lines with %0a, CR LF, U+2028 and bytes that are not UTF-8, sent raw to
+    a real `tocsin serve`, with both of aiohttp's HTTP parsers (the pure-Python one is what runs
+    where the C extension is not built): the log keeps each record on its own lines."""
+    port = free_port()
+    extra = {"AIOHTTP_NO_EXTENSIONS": "1"} if parser == "python" else {}
+    proc = subprocess.Popen([sys.executable, "-m", "alerts.cli", "serve", "--web-only"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=_env(tmp_path, TOCSIN_PORT=str(port), **extra))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def healthy():
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                        return resp.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await eventually(healthy, timeout=30)
+        for line in FORGING:
+            answer = await _raw_request(port, line)
+            assert answer.startswith(b"HTTP/1."), (line, answer[:80])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = await asyncio.to_thread(proc.communicate, timeout=30)
+    text = output.decode("utf-8", "backslashreplace")
+    for number, line in enumerate(text.splitlines()):
+        assert "forged.logger" not in line or OUR_LINE.match(line), (number, line)
+        assert not line.startswith("CRITICAL"), (number, line)
+    assert "--- Logging error ---" not in text

@@ -1,0 +1,82 @@
+"""The process's logging, set up once by the `tocsin` command: one line per record, and no
+line that begins with text a client chose (SPEC §13).
+
+Log lines are read by people and by tools that split on line breaks. A URL path, a header,
+a form field or an exception message quoting one can hold a line feed (%0a decoded), a
+carriage return, a Unicode line or paragraph separator, or bytes that were not UTF-8
+(surrogate escapes); written as they are, they start a new line of the attacker's choosing
+("CRITICAL forged.logger: ..."), or make the handler fail on the surrogate. So the formatter,
+the one place every record passes through (ours, aiohttp's access and server logs, the
+libraries'), writes every such character as an escape (\\n, \\x1b, \\u2028, \\udcff), and
+indents each line of a traceback behind a fixed marker, as a traceback may quote one too."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# C0 and C1 controls and DEL, the Unicode line and paragraph separators, and lone surrogates
+# (bytes that were not UTF-8, decoded with surrogateescape): none belongs inside one log line.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Every line of a traceback after the record's own line begins with this: ours, never theirs.
+TRACE_MARK = "  | "
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """`text` on one line: each control, separator or surrogate written as an escape."""
+    return _UNSAFE.sub(_escape_one, text)
+
+
+def _block(text: str) -> str:
+    """A traceback or stack: its own line breaks kept, each line behind TRACE_MARK, and
+    every other unsafe character escaped within its line."""
+    return "\n".join(TRACE_MARK + escape(line) for line in text.split("\n"))
+
+
+class OneLineFormatter(logging.Formatter):
+    """FORMAT with the message escaped to one line and tracebacks marked line by line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg, args = record.msg, record.args
+        try:
+            # The message with its arguments, escaped after %-formatting: the arguments are
+            # where client text arrives ("unhandled error on %s %s", request.path).
+            record.msg, record.args = escape(record.getMessage()), None
+            return super().format(record)
+        finally:
+            record.msg, record.args = msg, args
+
+    def formatException(self, ei: Any) -> str:
+        return _block(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _block(super().formatStack(stack_info))
+
+
+def configure(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
+    """The root logger writes one-line records to `stream` (stderr); returns its handler."""
+    stream = stream if stream is not None else sys.stderr
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        # A character the stream's encoding lacks is written as an escape, not a logging error.
+        reconfigure(errors="backslashreplace")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(OneLineFormatter(FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
