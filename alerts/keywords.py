@@ -99,7 +99,7 @@ _add(Action.NEED_HELP, "ar", "أحتاج مساعدة", "أحتاج إلى مس�
 # "Not safe" must never read as "safe": a SAFE word followed by more text counts only when
 # none of these negations is there ("təhlükəsiz deyiləm", "не в безопасности", "pas bien").
 _NEGATIONS = frozenset(regions.fold(w) for w in (
-    "NOT", "NO", "ISN'T", "AREN'T", "DEYİL", "DEYİLƏM", "DEYİLİK", "YOX", "НЕ", "НЕТ", "PAS", "NON", "PLUS",
+    "NOT", "NO", "ISN", "AREN", "DEYİL", "DEYİLƏM", "DEYİLİK", "YOX", "НЕ", "НЕТ", "PAS", "NON", "PLUS",
     "لا", "لست", "لسنا", "ليس", "غير"))
 # The longest keyword phrase, in words: how far parse looks at the start of a message.
 _LONGEST = max(len(k.split(" ")) for k in _WORDS)

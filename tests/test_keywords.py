@@ -119,7 +119,99 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("text, action, written_in, target", CASES, ids=[repr(c[0]) for c in CASES])
+# Messages from the translation review (issue 13) and more like them, as people type them:
+# opt-out phrases, a STOP word followed by anything, full-sentence check-in answers, cries
+# for help, "not safe" (never safe), and places written with their kind.
+QB = ("region", "AZ-QBA")
+REAL_WORLD = [
+    # a leading STOP or DELETE word is the action, whatever follows
+    ("STOP SMS", Action.STOP, "en", None),
+    ("stop sending me these", Action.STOP, "en", None),
+    ("Stop please", Action.STOP, "en", None),
+    ("unsubscribe me", Action.STOP, "en", None),
+    ("opt out", Action.STOP, "en", None),
+    ("ARRÊT SMS", Action.STOP, "fr", None),
+    ("arret des alertes", Action.STOP, "fr", None),
+    ("DÉSABONNEMENT", Action.STOP, "fr", None),
+    ("desinscription", Action.STOP, "fr", None),
+    ("Désabonnez-moi svp", Action.STOP, "fr", None),
+    ("je veux me désabonner", Action.STOP, "fr", None),
+    ("Отписаться от рассылки", Action.STOP, "ru", None),
+    ("отпишите меня пожалуйста", Action.STOP, "ru", None),
+    ("Отменить подписку", Action.STOP, "ru", None),
+    ("хватит", Action.STOP, "ru", None),
+    ("стоп рассылка", Action.STOP, "ru", None),
+    ("إلغاء الاشتراك", Action.STOP, "ar", None),
+    ("ايقاف الاشتراك", Action.STOP, "ar", None),
+    ("الغاء الاشتراك من فضلكم", Action.STOP, "ar", None),
+    ("أوقفوا الرسائل", Action.STOP, "ar", None),
+    ("ABUNƏLİYİ DAYANDIR", Action.STOP, "az", None),
+    ("abunelikden cix", Action.STOP, "az", None),
+    ("Abunəliyi ləğv et", Action.STOP, "az", None),
+    ("dayan artıq", Action.STOP, "az", None),
+    ("DELETE my number", Action.DELETE, "en", None),
+    ("Удалите мои данные", Action.DELETE, "ru", None),
+    ("supprimez mes données svp", Action.DELETE, "fr", None),
+    ("احذفوا بياناتي", Action.DELETE, "ar", None),
+    ("Məlumatlarımı silin", Action.DELETE, "az", None),
+    # check-in answers in full sentences
+    ("I'm safe", Action.SAFE, "en", None),
+    ("we are safe thanks", Action.SAFE, "en", None),
+    ("Salamatam", Action.SAFE, "az", None),
+    ("salamatiq", Action.SAFE, "az", None),
+    ("Salamat, sağ olun", Action.SAFE, "az", None),
+    ("Я в безопасности", Action.SAFE, "ru", None),
+    ("мы в безопасности, спасибо", Action.SAFE, "ru", None),
+    ("Всё нормально", Action.SAFE, "ru", None),
+    ("Je suis en sécurité", Action.SAFE, "fr", None),
+    ("tout va bien merci", Action.SAFE, "fr", None),
+    ("أنا بأمان", Action.SAFE, "ar", None),
+    ("نحن بخير والحمد لله", Action.SAFE, "ar", None),
+    # "not safe" is never safe: it goes to a person
+    ("təhlükəsiz deyiləm", Action.UNKNOWN, "az", None),
+    ("salamat deyilik", Action.UNKNOWN, None, None),  # no Azerbaijani letter: its script tells nothing
+    ("safe? no", Action.UNKNOWN, None, None),
+    ("OK? isn't safe here", Action.UNKNOWN, None, None),
+    # cries for help
+    ("Помогите", Action.NEED_HELP, "ru", None),
+    ("помогите пожалуйста!!!", Action.NEED_HELP, "ru", None),
+    ("спасите", Action.NEED_HELP, "ru", None),
+    ("Нам нужна помощь", Action.NEED_HELP, "ru", None),
+    ("pomogite", Action.NEED_HELP, "ru", None),
+    ("ساعدوني", Action.NEED_HELP, "ar", None),
+    ("ساعدونا نحن في الفندق", Action.NEED_HELP, "ar", None),
+    ("أنا في خطر", Action.NEED_HELP, "ar", None),
+    ("Kömək edin", Action.NEED_HELP, "az", None),
+    ("komek edin tecili", Action.NEED_HELP, "az", None),
+    ("İmdad", Action.NEED_HELP, "az", None),
+    ("Bizə kömək edin", Action.NEED_HELP, "az", None),
+    ("AU SECOURS", Action.NEED_HELP, "fr", None),
+    ("au secours !", Action.NEED_HELP, "fr", None),
+    ("aidez-moi", Action.NEED_HELP, "fr", None),
+    ("à l'aide", Action.NEED_HELP, "fr", None),
+    ("help me", Action.NEED_HELP, "en", None),
+    ("please help us", Action.NEED_HELP, "en", None),
+    ("SOS we are stuck", Action.NEED_HELP, "en", None),
+    # places with their kind, as people write them
+    ("QOŞUL BAKI ŞƏHƏRİ", Action.JOIN, "az", BA),
+    ("QOŞUL QUBA RAYONU", Action.JOIN, "az", QB),
+    ("qosul quba rayonu", Action.JOIN, "az", QB),
+    ("ПОДПИСКА Г. БАКУ", Action.JOIN, "ru", BA),
+    ("подписка город Баку", Action.JOIN, "ru", BA),
+    ("ПОДПИСКА Губа район", Action.JOIN, "ru", QB),
+    ("JOIN Baku city", Action.JOIN, "en", BA),
+    ("ПОДПИСКА ЮАР", Action.JOIN, "ru", ("country", "ZA")),  # the short name the SMS uses
+]
+
+
+def test_the_review_adds_sixty_real_world_messages():
+    assert len(REAL_WORLD) >= 60
+    assert {c[2] for c in REAL_WORLD} >= {"az", "en", "ru", "fr", "ar"}
+    assert not {c[0] for c in REAL_WORLD} & {c[0] for c in CASES}
+
+
+@pytest.mark.parametrize("text, action, written_in, target", CASES + REAL_WORLD,
+                         ids=[repr(c[0]) for c in CASES + REAL_WORLD])
 def test_keyword(text, action, written_in, target):
     command = parse(text)
     assert command.action == action
