@@ -53,7 +53,9 @@ def parse_subscriber(body: Any, today: date) -> dict[str, Any]:
         country = country.upper()
     values.update(region=region, country=country, area=region or country)
 
-    kind = body.get("kind") or (SubscriberKind.CITIZEN_ABROAD if country else SubscriberKind.RESIDENT)
+    kind = body.get("kind")
+    if kind is None:
+        kind = SubscriberKind.CITIZEN_ABROAD if country else SubscriberKind.RESIDENT
     if kind not in SubscriberKind.__members__.values():
         errors["kind"] = f"must be one of {', '.join(k.value for k in SubscriberKind)}"
     elif (kind == SubscriberKind.CITIZEN_ABROAD) != (country is not None):

@@ -15,7 +15,7 @@ from alerts.model import Role
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.users import User, user_for_token
-from alerts.validation import Forbidden, NotFound, ValidationError, parse_id
+from alerts.validation import Forbidden, NotFound, ValidationError, parse_id, text_problem
 from alerts.web.boundary import json_body
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 from channels.sms import segments
@@ -189,9 +189,13 @@ async def _transition(request: web.Request, action: str) -> web.Response:
     reason = ""
     if action == "reject":
         body = await json_body(request) if request.can_read_body else {}
-        reason = body.get("reason", "") if isinstance(body, dict) else ""
-        if not isinstance(reason, str):
-            raise ValidationError({"reason": "a string"})
+        if not isinstance(body, dict) or set(body) - {"reason"}:
+            raise ValidationError({"body": "an object with an optional reason"})
+        reason = body.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 500:
+            raise ValidationError({"reason": "text of up to 500 characters"})
+        if problem := text_problem(reason, multiline=True):
+            raise ValidationError({"reason": problem})
     async with request.app[STORE].write() as conn:
         await workflow.load_for(conn, alert_id, user)
         if action == "submit":

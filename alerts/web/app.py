@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from alerts.hotline import ivr as hotline
 from alerts.callcentre.push import pusher_ctx
@@ -27,6 +29,23 @@ from channels import Channel
 from channels.registry import build_channels
 
 
+class _MalformedRequestsAreNotOurs(logging.Filter):
+    """aiohttp's parser answers a malformed request (bytes that are not UTF-8 in its path, say)
+    with 400 itself, then logs it at ERROR with a traceback as if it were our bug. It is the
+    client's: one line at INFO, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            record.msg, record.args = "refused a malformed request (%s %s)", (exc.code, type(exc).__name__)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_MALFORMED = _MalformedRequestsAreNotOurs()
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -41,6 +60,7 @@ def make_app(
     channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
 ) -> web.Application:
     app = web.Application(middlewares=[error_middleware, input_boundary], client_max_size=1024 * 1024)
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: addFilter keeps one of each
     app[CONFIG] = config
     app[CLOCK] = clock
 

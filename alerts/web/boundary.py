@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -133,10 +133,10 @@ def _check_string(value: str, field: str, *, multiline: bool) -> None:
 def parse_form(text: str) -> MultiDict[str]:
     """A urlencoded body as fields. Browsers send a textarea's line breaks as CRLF; kept as LF."""
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict",
+        # Bytes that are not UTF-8 are kept as lone surrogates, which the check below refuses
+        # naming their field (or "body", when the field's own name holds them).
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="surrogateescape",
                           max_num_fields=MAX_FORM_FIELDS)
-    except UnicodeDecodeError:
-        raise BadRequest({"body": "a field is not valid UTF-8 once decoded"}, "the form is not UTF-8") from None
     except ValueError:
         raise BadRequest({"body": f"more than {MAX_FORM_FIELDS} fields"}, "the form has too many fields") from None
     fields: MultiDict[str] = MultiDict()
@@ -165,9 +165,21 @@ async def form(request: web.Request) -> MultiDictProxy[str]:
 
 # ---- what every request carries ----
 
+def _decoded(raw: str) -> str | None:
+    """A percent-encoded path or query as UTF-8, or None when its bytes are not UTF-8 (yarl
+    would quietly turn them into U+FFFD)."""
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _check_request_line(request: web.Request) -> None:
-    if text_problem(request.path):
+    path = _decoded(request.rel_url.raw_path)
+    if path is None or text_problem(path):
         raise BadRequest({"path": "holds characters that cannot be carried"}, "the request path cannot be read")
+    if _decoded(request.rel_url.raw_query_string) is None:
+        raise BadRequest({"query": "is not UTF-8 once decoded"}, "the query string cannot be read")
     for name, value in request.headers.items():
         problem = text_problem(name) or text_problem(value)
         if problem or len(value) > MAX_HEADER_LENGTH:
