@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = make_app(config, worker=not args.web_only, web_api=not args.worker_only)
     if config.simulator:
         print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
-    print(f"Tocsin on {config.public_url} (database: {config.database_url.split('://', 1)[0]})", flush=True)
+    print(f"Tocsin on {config.public_url} (database: {config.database_url.kind})", flush=True)
     # What exists at start lives as long as the process: keep it out of every collection,
     # and collect young objects less often (a broadcast makes many short-lived ones).
     gc.freeze()

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 SIMULATOR_ACCOUNT_SID = "AC" + "5" * 32
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -47,6 +47,34 @@ class Secret:
         return hash(self._value)
 
 
+class DatabaseURL(Secret):
+    """TOCSIN_DATABASE_URL: its password (and any query value, ?password= included) never
+    shows; the rest does, so a log or a repr still says which database it is. The Store gets
+    the real URL through to_async_url, and nothing else needs it."""
+
+    __slots__ = ()
+
+    def masked(self) -> str:
+        parts = urlsplit(self.reveal())
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+        query = "&".join(f"{pair.split('=', 1)[0]}=***" for pair in parts.query.split("&") if pair)
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL({self.masked()!r})"
+
+    __str__ = masked
+
+    @property
+    def kind(self) -> str:
+        """sqlite or postgresql."""
+        return "sqlite" if self.reveal().startswith("sqlite") else "postgresql"
+
+
 @dataclass(frozen=True)
 class TwilioConfig:
     account_sid: str
@@ -72,7 +100,7 @@ class CallCentreConfig:
 
 @dataclass(frozen=True)
 class Config:
-    database_url: str
+    database_url: DatabaseURL
     host: str
     port: int
     public_url: str
@@ -102,12 +130,12 @@ class Config:
     cap_upstream_url: str | None = None
     cap_upstream_interval: float = 60.0
 
-    @property
-    def async_database_url(self) -> str:
-        return to_async_url(self.database_url)
 
 
-def to_async_url(url: str) -> str:
+def to_async_url(url: str | DatabaseURL) -> str:
+    """The SQLAlchemy async driver URL: the one place the database URL is revealed."""
+    if isinstance(url, Secret):
+        url = url.reveal()
     if url.startswith("sqlite:///"):
         return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
     for prefix in ("postgresql://", "postgres://"):
@@ -226,7 +254,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     api_base = _check_url("TWILIO_API_BASE", api_base)
 
     return Config(
-        database_url=database_url,
+        database_url=DatabaseURL(database_url),
         host=host,
         port=port,
         public_url=public_url,

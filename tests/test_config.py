@@ -18,7 +18,7 @@ def test_defaults_are_simulator_mode_on_sqlite(tmp_path):
     config = _load(tmp_path)
     assert config.simulator
     assert (config.host, config.port, config.public_url) == ("127.0.0.1", 8080, "http://127.0.0.1:8080")
-    assert config.database_url == f"sqlite:///{tmp_path}/var/tocsin.db"
+    assert config.database_url.reveal() == f"sqlite:///{tmp_path}/var/tocsin.db"
     assert config.twilio.api_base == "http://127.0.0.1:8080/_twilio"
     assert config.sms_rate == 100
 
@@ -112,3 +112,45 @@ def test_callcentre_settings_are_read_and_the_secret_never_prints(tmp_path):
     assert (config.cap_upstream_url, config.cap_upstream_interval) == ("https://mes.example.az/cap/feed.atom", 30)
     default = _load(tmp_path)
     assert default.callcentre.urls == () and default.cap_upstream_url is None
+
+
+PG_URL = "postgresql://tocsin:pg-Pa55word-1@db.internal:5432/tocsin?sslmode=require&password=pg-Pa55word-2"
+
+
+def test_the_database_password_never_prints(tmp_path):
+    """repr(config) printed TOCSIN_DATABASE_URL whole, password included."""
+    from alerts.store import Store
+
+    config = _load(tmp_path, TOCSIN_DATABASE_URL=PG_URL)
+    store = Store(config.database_url)
+    try:
+        shown = [repr(config), str(config), repr(config.database_url), str(config.database_url),
+                 f"{config.database_url}", "%s" % (config.database_url,), repr(store)]
+        for text in shown:
+            assert "pg-Pa55word" not in text, text
+        # SQLAlchemy masks the password of the URL it holds (not a ?password= query value).
+        assert "pg-Pa55word-1" not in repr(store.engine) + str(store.engine.url)
+        # What shows still tells an operator which database it is.
+        assert str(config.database_url) == "postgresql://tocsin:***@db.internal:5432/tocsin?sslmode=***&password=***"
+        assert config.database_url.kind == "postgresql"
+        # The store gets the real URL.
+        assert store.engine.url.password == "pg-Pa55word-1"
+        assert store.engine.url.query["password"] == "pg-Pa55word-2"
+    finally:
+        import asyncio
+
+        asyncio.run(store.close())
+
+
+async def test_the_store_opens_the_database_the_hidden_url_names(db_url, tmp_path):
+    import sqlalchemy as sa
+
+    from alerts.store import Store
+
+    config = _load(tmp_path, TOCSIN_DATABASE_URL=db_url)
+    store = Store(config.database_url)
+    try:
+        async with store.read() as conn:
+            assert await conn.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        await store.close()
