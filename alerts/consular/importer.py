@@ -27,6 +27,8 @@ from alerts import csvsafe, i18n, phones, regions
 from alerts.model import CONSENT_TEXT_VERSION, SubscriberKind, SubscriberStatus
 from alerts.schema import audit_log, subscribers
 from alerts.store import Store, append_audit, dialect_insert
+from alerts.subscribers import MAX_TRIP
+from alerts.validation import parse_day, text_problem
 
 REQUIRED = ("phone", "language", "country")
 OPTIONAL = ("city", "trip_ends")
@@ -121,15 +123,20 @@ def check_row(row: dict[str, Any], today: date) -> dict[str, Any] | str:
     city = (row.get("city") or "").strip() or None
     if city is not None and len(city) > 100:
         return "city is over 100 characters"
+    if city is not None and (problem := text_problem(city)):
+        # A NUL that SQLite would keep is refused by PostgreSQL: refused here on both.
+        return f"city {problem}"
     trip_ends = None
     raw_end = (row.get("trip_ends") or "").strip()
     if raw_end:
         try:
-            trip_ends = date.fromisoformat(raw_end)
-        except ValueError:
-            return f"trip_ends {raw_end[:20]!r} is not a date such as 2026-12-31"
+            trip_ends = parse_day(raw_end)
+        except ValueError as exc:
+            return f"trip_ends {raw_end[:20]!r} {exc}"
         if trip_ends < today:
             return "the trip has already ended"
+        if trip_ends > today + MAX_TRIP:
+            return f"trip_ends is more than {MAX_TRIP.days} days ahead"
     return {"phone": phone, "language": language, "area": found[1], "country": found[1], "city": city,
             "trip_ends": trip_ends}
 
