@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import ipaddress
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -50,6 +51,43 @@ class _AppState:
 
 
 _STATE = web.AppKey("tocsin_simulator", _AppState)
+
+
+# Headers a reverse proxy adds: a request carrying one came from elsewhere, whatever the
+# socket says (a proxy on the same host connects from 127.0.0.1 for everyone it serves).
+_FORWARDED = (hdrs.FORWARDED, hdrs.X_FORWARDED_FOR, "X-Real-IP")
+
+
+def from_loopback(request: web.Request) -> bool:
+    """Whether the request was made on this machine: the transport's peer address is a
+    loopback address, and no proxy forwarded it. Never request.remote, which a trusted-proxy
+    rule may have rewritten from X-Forwarded-For, a header any client can write."""
+    if any(name in request.headers for name in _FORWARDED):
+        return False
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if not isinstance(peer, (tuple, list)) or not peer:  # closed, or a Unix socket a proxy may use
+        return False
+    try:
+        address = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket
+    return address.is_loopback
+
+
+def loopback_only(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                  ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """SPEC §13: simulator mode's inspection routes answer only on loopback. They show every
+    SMS (codes and whole numbers) and script faults; from anywhere else they do not exist."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not from_loopback(request):
+            raise web.HTTPNotFound()
+        return await handler(request)
+
+    return guarded
 
 
 def _json(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -130,12 +168,12 @@ class Simulator(SimulatorState):
         router.add_post(_ACCOUNT + "/Calls.json", self._create_call)
         router.add_get(_ACCOUNT + "/Calls.json", self._list_calls)
         router.add_get(_ACCOUNT + "/Calls/{sid}.json", self._fetch_call)
-        router.add_get("/_sim/received", self._sim_received)
-        router.add_get("/_sim/messages", self._sim_messages)
-        router.add_get("/_sim/calls", self._sim_calls)
-        router.add_get("/_sim/faults", self._sim_faults)
-        router.add_post("/_sim/faults", self._sim_add_faults)
-        router.add_post("/_sim/reset", self._sim_reset)
+        router.add_get("/_sim/received", loopback_only(self._sim_received))
+        router.add_get("/_sim/messages", loopback_only(self._sim_messages))
+        router.add_get("/_sim/calls", loopback_only(self._sim_calls))
+        router.add_get("/_sim/faults", loopback_only(self._sim_faults))
+        router.add_post("/_sim/faults", loopback_only(self._sim_add_faults))
+        router.add_post("/_sim/reset", loopback_only(self._sim_reset))
         return app
 
     async def wait_idle(self, timeout: float = 5.0) -> None:

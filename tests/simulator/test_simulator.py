@@ -476,3 +476,79 @@ async def test_calls_control_route_and_reset() -> None:
         async with http.post(f"{base}/_sim/reset") as resp:
             assert resp.status == 200
     assert sim.calls() == [] and sim.twiml == {} and sim.call_events == {}
+
+
+# ---- inspection answers only on loopback (SPEC §13) ----
+
+INSPECTION = [("GET", "/_sim/received"), ("GET", "/_sim/messages"), ("GET", "/_sim/calls"),
+              ("GET", "/_sim/faults"), ("POST", "/_sim/faults"), ("POST", "/_sim/reset")]
+
+
+class _Transport:
+    """A connection's transport as aiohttp sees it: only the peer address matters here."""
+
+    def __init__(self, peer) -> None:
+        self.peer = peer
+
+    def get_extra_info(self, name, default=None):
+        return self.peer if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _request(peer, method: str = "GET", path: str = "/_sim/messages", headers=None):
+    from aiohttp.test_utils import make_mocked_request
+
+    return make_mocked_request(method, path, headers=headers or {}, transport=_Transport(peer))
+
+
+@pytest.mark.parametrize("peer, answers", [
+    (("127.0.0.1", 50000), True),
+    (("127.8.9.10", 50000), True),
+    (("::1", 50000, 0, 0), True),
+    (("::ffff:127.0.0.1", 50000, 0, 0), True),
+    (("203.0.113.9", 50000), False),
+    (("10.0.0.5", 50000), False),
+    (("2001:db8::1", 50000, 0, 0), False),
+    (("::ffff:203.0.113.9", 50000, 0, 0), False),
+    ("", False),  # a Unix socket: a proxy may sit on it
+    (None, False),  # the connection has gone
+])
+def test_inspection_is_for_loopback_peers_only(peer, answers):
+    from alerts.simulator.app import from_loopback
+
+    assert from_loopback(_request(peer)) is answers
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+def test_a_forwarded_request_is_not_local_even_from_a_local_proxy(header):
+    """A reverse proxy on the same host connects from 127.0.0.1 for every client it serves;
+    what it forwarded is not local, and the header that claims an address is never believed."""
+    from alerts.simulator.app import from_loopback
+
+    assert from_loopback(_request(("127.0.0.1", 50000), headers={header: "127.0.0.1"})) is False
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("method, path", INSPECTION)
+async def test_every_inspection_route_is_404_off_loopback_and_answers_on_it(method, path):
+    """Each inspection route, through the simulator's real router: from a non-loopback peer it
+    does not exist (and changes nothing); from loopback it answers."""
+    sim = Simulator(SID, TOKEN, statuses=())
+    sim.script(FaultRule(status=500, code=30001))
+    app = sim.app()  # its routes, resolved as the server does; no session is needed for these
+
+    async def answer(peer, headers=None):
+        request = _request(peer, method, path, headers)
+        match = await app.router.resolve(request)
+        request._match_info = match
+        try:
+            return (await match.handler(request)).status
+        except web.HTTPException as exc:
+            return exc.status
+
+    assert await answer(("203.0.113.9", 443)) == 404
+    assert await answer(("127.0.0.1", 443), {"X-Forwarded-For": "127.0.0.1"}) == 404
+    assert len(sim.faults) == 1  # neither the reset nor anything else took effect
+    assert await answer(("127.0.0.1", 443)) in (200, 400)  # 400: POST /_sim/faults with no body
