@@ -10,6 +10,7 @@ from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.worker import Clock, Dispatcher
+from alerts.hotline.speech import AudioLinks
 from alerts.store import Store
 from channels.base import Channel
 
@@ -17,8 +18,8 @@ from channels.base import Channel
 class Engine:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
                  failpoints: Failpoints | None = None,
-                 housekeeping: Callable[[], Awaitable[Any]] | None = None) -> None:
-        self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints)
+                 housekeeping: Callable[[], Awaitable[Any]] | None = None, audio: AudioLinks | None = None) -> None:
+        self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints, audio)
         self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake,
                                        housekeeping=housekeeping)
         self._tasks: list[asyncio.Task[None]] = []

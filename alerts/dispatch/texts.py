@@ -9,14 +9,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alerts.hotline.speech import AudioLinks
 from alerts.model import CHECKIN_SCENARIO
 from alerts.regions import zone_for
-from alerts.schema import alerts
+from alerts.schema import alerts, recordings
 from alerts.store import Store
 from alerts.texts import text_for
 from channels.sms.segments import count
+from channels.voice import AUDIO
 
-# Twilio has no Azerbaijani voice: an Azerbaijani reader's call speaks Russian, then English.
+# Twilio has no Azerbaijani voice: an Azerbaijani reader's call plays Azerbaijani audio (the
+# alert's recording, or espeak-ng's speech of its text) when there is some, then speaks
+# Russian and English, which the caller is always offered too (SPEC §5).
 _VOICE_STANDINS = {"az": ("ru", "en")}
 
 
@@ -30,8 +34,9 @@ class Text:
 
 
 class TextCache:
-    def __init__(self, store: Store, max_alerts: int = 64) -> None:
+    def __init__(self, store: Store, max_alerts: int = 64, audio: AudioLinks | None = None) -> None:
         self.store = store
+        self.audio = audio
         self.max_alerts = max_alerts
         self._alerts: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._texts: dict[tuple[int, str, str, str], Text] = {}
@@ -47,15 +52,32 @@ class TextCache:
             if channel == "voice":
                 langs = _VOICE_STANDINS.get(language, (language,))
                 spoken = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
+                played = self._azerbaijani_audio(alert_id, texts, country) if language == "az" else None
+                spoken = ((AUDIO, played),) + spoken if played else spoken
             self._texts[key] = Text(body, spoken, count(body).segments, texts.get("_checkin", False))
         return self._texts[key]
+
+    def _azerbaijani_audio(self, alert_id: int, texts: dict[str, Any], country: str | None) -> str | None:
+        """The URL of the alert's Azerbaijani audio, or None when there is none to play."""
+        if self.audio is None:
+            return None
+        spoken = self.audio.synthesis and texts["language_used"].get("az") == "az"
+        if not (texts["_az_recording"] or spoken):
+            return None
+        # The hotline's audio endpoint takes an area for the time zone the text was written in.
+        return self.audio.alert(alert_id, country or texts["_first_region"])
 
     async def _alert_texts(self, alert_id: int) -> dict[str, Any]:
         if alert_id not in self._alerts:
             async with self.store.read() as conn:
-                row = (await conn.execute(sa.select(alerts.c.texts, alerts.c.scenario)
+                row = (await conn.execute(sa.select(alerts.c.texts, alerts.c.scenario, alerts.c.regions,
+                                                    alerts.c.countries)
                                           .where(alerts.c.id == alert_id))).one()
-            self._alerts[alert_id] = {**row.texts, "_checkin": row.scenario == CHECKIN_SCENARIO}
+                recorded = await conn.scalar(sa.select(sa.func.count()).select_from(recordings).where(
+                    recordings.c.alert_id == alert_id, recordings.c.language == "az"))
+            self._alerts[alert_id] = {**row.texts, "_checkin": row.scenario == CHECKIN_SCENARIO,
+                                      "_az_recording": bool(recorded),
+                                      "_first_region": (row.regions or row.countries or ["AZ-BA"])[0]}
             if len(self._alerts) > self.max_alerts:
                 old, _ = self._alerts.popitem(last=False)
                 self._texts = {k: v for k, v in self._texts.items() if k[0] != old}

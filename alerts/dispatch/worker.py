@@ -19,6 +19,7 @@ from alerts.dispatch.queue import Claimed, Outcome
 from alerts.dispatch.senders import Senders
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.texts import TextCache
+from alerts.hotline.speech import AudioLinks
 from alerts.model import DeliveryState
 from alerts.store import Store
 from channels.base import Channel, ErrorCode, OutboundMessage, SendError
@@ -29,7 +30,7 @@ Clock = Callable[[], datetime]
 
 class Dispatcher:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
-                 failpoints: Failpoints | None = None) -> None:
+                 failpoints: Failpoints | None = None, audio: AudioLinks | None = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
@@ -37,7 +38,7 @@ class Dispatcher:
         self.failpoints = failpoints or Failpoints("")
         self.limiter = RateLimiter(settings.rate)
         self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
-        self.texts = TextCache(store)
+        self.texts = TextCache(store, audio=audio)
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._pending: dict[int, Claimed] = {}  # claimed, not yet handed to a provider
         self._in_flight: set[int] = set()  # handed over, outcome not yet recorded

@@ -18,7 +18,7 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.hotline import prompts, recordings
 from alerts.hotline.active import ALL, active_alerts
-from alerts.hotline.speech import audio_key, signature
+from alerts.hotline.speech import audio_key, signed_url
 from alerts.model import SubscriberStatus
 from alerts.ratelimit import InboundLimits
 from alerts.schema import subscribers
@@ -59,7 +59,7 @@ class Speaker:
         return f"{self.public_url}{path}?{urlencode(query)}" if query else f"{self.public_url}{path}"
 
     def audio_url(self, path: str, **query: str) -> str:
-        return self.url(path, **query, sig=signature(self.audio_key, path, query))
+        return signed_url(self.public_url, self.audio_key, path, **query)
 
 
 def say(node: VoiceResponse | Gather, lang: str, text: str) -> None:

@@ -10,8 +10,9 @@ import hashlib
 import hmac
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import urlencode
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,28 @@ def signature(key: bytes, path: str, query: Mapping[str, str]) -> str:
     nobody can make the server synthesise (and keep) whatever they like."""
     canonical = path + "?" + urlencode(sorted((k, v) for k, v in query.items() if k != "sig"))
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_url(public_url: str, key: bytes, path: str, **query: str) -> str:
+    """The URL Twilio fetches an audio file from, signed so that only our own calls can ask."""
+    return f"{public_url}{path}?{urlencode({**query, 'sig': signature(key, path, query)})}"
+
+
+@dataclass(frozen=True)
+class AudioLinks:
+    """Azerbaijani audio for outbound alert calls: the hotline's own endpoint, which plays the
+    alert's recording, else speaks its Azerbaijani text with espeak-ng."""
+
+    public_url: str
+    key: bytes
+    synthesis: bool  # espeak-ng is installed: any alert with an Azerbaijani text can be spoken
+
+    @classmethod
+    def from_config(cls, config: Any) -> "AudioLinks":
+        return cls(config.public_url, audio_key(config.secret_key.reveal()), config.espeak is not None)
+
+    def alert(self, alert_id: int, area: str) -> str:
+        return signed_url(self.public_url, self.key, f"/hotline/audio/alert/{alert_id}.wav", area=area)
 
 
 class Synthesiser:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from alerts.hotline import ivr as hotline
+from alerts.hotline.speech import AudioLinks
 from alerts.callcentre.push import pusher_ctx
 from alerts.cap.upstream import upstream_ctx
 from alerts.config import Config
@@ -81,7 +82,7 @@ def make_app(
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
         freshness = Freshness(app[STORE], app[CHANNELS].get("sms"), clock)
         engine = Engine(app[STORE], app[CHANNELS], clock, settings or DispatchSettings.from_config(config), Failpoints(),
-                        housekeeping=freshness.run)
+                        housekeeping=freshness.run, audio=AudioLinks.from_config(config))
         app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
         app[EVENTS].subscribe(lambda _event: engine.wake())
         engine.start()

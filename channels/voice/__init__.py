@@ -36,6 +36,9 @@ CONFIRM_PROMPTS: dict[str, str] = {
 }
 
 PAUSE_SECONDS = 1
+# A part whose "language" is AUDIO holds the URL of audio to <Play>: Azerbaijani, which no
+# Twilio voice speaks, recorded or synthesised by us.
+AUDIO = "audio"
 
 
 @dataclass(frozen=True)
@@ -70,14 +73,19 @@ def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None, 
     """The call's TwiML: each (language, text) part said twice with a pause between, then
     "press 1 to confirm" in the first part's language. With `answers` (a check-in, whose text
     asks for 1 or 2) the text itself is read inside the Gather, so a key pressed while it is
-    read counts. ValueError for a language Twilio cannot speak (Azerbaijani above all: the
-    dispatcher picks ru/en parts for those readers)."""
+    read counts. A part in AUDIO is played, twice too. ValueError for a language Twilio cannot
+    speak (Azerbaijani above all: the dispatcher gives those readers audio, then ru/en parts)."""
     if not parts:
         raise ValueError("nothing to say")
     response = VoiceResponse()
     gather_args: dict[str, Any] = {"action": ack_url, "method": "POST"} if ack_url else {}
     node = response.gather(input="dtmf", num_digits=1, **gather_args) if answers else response
     for lang, text in parts:
+        if lang == AUDIO:
+            node.play(text)
+            node.pause(length=PAUSE_SECONDS)
+            node.play(text)
+            continue
         if lang == "az":
             raise ValueError("Twilio has no Azerbaijani voice: pass ru/en parts for Azerbaijani readers")
         if lang not in VOICES:
@@ -90,7 +98,10 @@ def build_twiml(parts: tuple[tuple[str, str], ...], ack_url: str | None = None, 
         node.say(text, language=language, voice=voice)
     if answers:
         return str(response)
-    first = parts[0][0]
+    # The confirmation is said in the first language Twilio speaks (Russian after Azerbaijani audio).
+    first = next((lang for lang, _ in parts if lang in VOICES), None)
+    if first is None:
+        raise ValueError("no part in a language Twilio speaks, to ask for the confirmation")
     language, voice = VOICES[first]
     gather = response.gather(input="dtmf", num_digits=1, **gather_args)
     gather.say(CONFIRM_PROMPTS[first], language=language, voice=voice)
