@@ -18,6 +18,7 @@ from alerts.cap import published
 from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, sent_time, text_in, to_bytes
 from alerts.model import AlertState
 from alerts.schema import alerts
+from alerts.validation import printable
 from alerts.web import pages
 from alerts.web.caching import conditional
 from alerts.web.keys import CLOCK, CONFIG, STORE
@@ -105,4 +106,6 @@ async def atom_feed(request: web.Request) -> web.Response:
         _a(entry, "link", rel="related", type="text/html", href=f"{base}/alerts/{alert.id}?lang={lang}")
         _a(entry, "category", term=alert.severity)
         _a(entry, "summary", summary)
-    return conditional(request, ET.tostring(feed, encoding="utf-8", xml_declaration=True), "application/atom+xml")
+    # As CAP's to_bytes: what XML cannot carry (a lone surrogate, a control) goes out as U+FFFD.
+    body = "<?xml version='1.0' encoding='utf-8'?>\n" + printable(ET.tostring(feed, encoding="unicode"))
+    return conditional(request, body.encode("utf-8"), "application/atom+xml")
