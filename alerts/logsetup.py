@@ -49,14 +49,16 @@ class OneLineFormatter(logging.Formatter):
     """FORMAT with the message escaped to one line and tracebacks marked line by line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        msg, args = record.msg, record.args
+        msg, args, exc_text = record.msg, record.args, record.exc_text
         try:
             # The message with its arguments, escaped after %-formatting: the arguments are
             # where client text arrives ("unhandled error on %s %s", request.path).
             record.msg, record.args = escape(record.getMessage()), None
+            # Another handler may have cached the traceback unmarked: format it ourselves.
+            record.exc_text = None if record.exc_info else (exc_text and _block(exc_text))
             return super().format(record)
         finally:
-            record.msg, record.args = msg, args
+            record.msg, record.args, record.exc_text = msg, args, exc_text
 
     def formatException(self, ei: Any) -> str:
         return _block(super().formatException(ei))
@@ -65,8 +67,14 @@ class OneLineFormatter(logging.Formatter):
         return _block(super().formatStack(stack_info))
 
 
-def configure(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
-    """The root logger writes one-line records to `stream` (stderr); returns its handler."""
+def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = False) -> logging.Handler | None:
+    """The root logger writes one-line records to `stream` (stderr); returns its handler.
+    Like logging.basicConfig, a process whose logging is already set up (a program embedding
+    Tocsin, or a test runner capturing logs) is left as it is, unless `force`."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h.formatter, OneLineFormatter)]
+    if root.handlers and not force and not ours:
+        return None
     stream = stream if stream is not None else sys.stderr
     reconfigure = getattr(stream, "reconfigure", None)
     if reconfigure is not None:
@@ -74,8 +82,7 @@ def configure(level: int = logging.INFO, stream: Any = None) -> logging.Handler:
         reconfigure(errors="backslashreplace")
     handler = logging.StreamHandler(stream)
     handler.setFormatter(OneLineFormatter(FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in ours:  # configured again: one handler of ours, not two
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)

@@ -21,9 +21,11 @@ HOSTILE = ["\nCRITICAL forged.logger: lf", "\r\nCRITICAL forged.logger: crlf", "
 @pytest.fixture
 def log():
     stream = io.StringIO()
-    handler = logsetup.configure(logging.INFO, stream)
+    level = logging.getLogger().level
+    handler = logsetup.configure(logging.INFO, stream, force=True)  # beside pytest's own handlers
     yield logging.getLogger("alerts.test"), stream
     logging.getLogger().removeHandler(handler)
+    logging.getLogger().setLevel(level)
 
 
 def _lines(stream: io.StringIO) -> list[str]:
