@@ -122,9 +122,32 @@ def _one_of(value: str, allowed: tuple[str, ...], name: str, errors: dict[str, s
     return value
 
 
+_XML_SPACE = re.compile("[\t\r\n]")
+
+
+def _uncarriable(root: ET.Element) -> dict[str, str]:
+    """Every element whose text holds what no output can carry (controls, noncharacters; XML's
+    own whitespace is folded later, as in every text we keep), named by its path. The whole
+    document, read or not: nothing in a message we draft from may be unprintable."""
+    errors: dict[str, str] = {}
+    stack: list[tuple[ET.Element, str]] = [(root, "")]
+    while stack:
+        element, path = stack.pop()
+        for child in element:
+            name = f"{path}.{str(child.tag).rsplit('}', 1)[-1]}".lstrip(".")[:200]
+            for text in (child.text, child.tail):
+                problem = text and text_problem(_XML_SPACE.sub(" ", text), multiline=True)
+                if problem:
+                    errors.setdefault(name, problem)
+            stack.append((child, name))
+    return errors
+
+
 def read(root: ET.Element) -> Incoming:
     """Every field we need, or a rejection naming each one that is missing or wrong."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = _uncarriable(root)
+    if errors:
+        raise CapRejected("the CAP message holds characters that cannot be carried", errors)
     for name in ("identifier", "sender"):
         value = _text(root, f"cap:{name}")
         if not value or len(value) > 255:
