@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from alerts import i18n
-from alerts.render import render, render_parts
+from alerts.render import french_typography, mark, render, render_parts
 from alerts.scenarios import SCENARIOS, ParamError
 from alerts.scenarios.natural import EARTHQUAKE
 
@@ -75,3 +76,35 @@ def test_language_context_is_restored():
     with pytest.raises(ValueError):
         with i18n.language("de"):
             pass
+
+
+def test_french_pages_and_cap_get_no_break_spaces_and_sms_do_not():
+    from channels.sms.segments import count
+
+    parts = mark(render_parts(EARTHQUAKE, "fr", EARTHQUAKE.validate({"magnitude": 5.8, "epicentre": "AZ-GA"})),
+                        "fr", "Exercise")
+    assert parts["headline"].startswith("EXERCICE\u00a0: ")
+    assert "Zone\u00a0:" in parts["description"] or "picentre\u00a0:" in parts["description"]
+    assert not re.search(r" [:;?!]", parts["description"] + parts["instruction"] + parts["headline"])
+    assert parts["sms"].startswith("EXERCICE : ")  # an ordinary space: the SMS stays GSM-7
+    assert "\u00a0" not in parts["sms"] and "\u202f" not in parts["sms"] and count(parts["sms"]).encoding == "GSM-7"
+
+
+def test_french_typography_leaves_times_and_urls_alone():
+    text = french_typography("Jusqu'au 1er décembre à 18:00 ; voir https://alertes.example ? « Abri »")
+    assert text == "Jusqu'au 1er décembre à 18:00\u202f; voir https://alertes.example\u202f? «\u00a0Abri\u00a0»"
+
+
+def test_french_dates_read_1er_and_a():
+    order = SCENARIOS["evacuation_order"]
+    params = order.validate({**order.example_params(), "deadline": "2026-12-01T08:00:00+04:00"})
+    assert "le 1er décembre à 08:00" in render_parts(order, "fr", params)["sms"]
+
+
+@pytest.mark.parametrize("days, words", [(1, "لمدة يوم واحد"), (2, "لمدة يومين"), (3, "لمدة ⁦3⁩ أيام"),
+                                         (11, "لمدة 11 يومًا")])
+def test_arabic_counts_say_the_number_once(days, words):
+    cold = SCENARIOS["extreme_cold"]
+    sms = render_parts(cold, "ar", cold.validate({"region": "AZ-DAS", "temperature": -15, "days": days}))["sms"]
+    assert words.replace("⁦", "").replace("⁩", "") in sms
+    assert not re.search(r"(?<!\d)[12] يوم", sms)  # "2 يومين", "1 يوم": the number said twice
