@@ -100,3 +100,30 @@ def test_plural_forms_choose_the_right_form():
     with i18n.language("az"):
         chosen = [i18n.ngettext(az_message.id[0], az_message.id[1], n) for n in (1, 2)]
     assert chosen == list(az_message.string[:2])
+
+
+def _sms_msgids() -> set[str]:
+    """The messages of the SMS templates, as `make i18n` extracts them."""
+    from babel.messages.extract import extract_from_dir
+
+    options = {"**.txt": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    found = extract_from_dir(str(i18n.LOCALES_DIR.parent / "templates" / "sms"),
+                             method_map=[("**.txt", "jinja2")], options_map=options)
+    return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found}
+
+
+@pytest.mark.parametrize("lang", sorted(i18n.GSM7_SMS_LANGUAGES))
+def test_sms_of_gsm7_languages_keep_to_gsm7(lang):
+    """French SMS are worded without â ê î ô û ë ï ç œ ° « » (docs/translations.md): one of them
+    would make the whole SMS UCS-2, 67 characters a part instead of 153."""
+    from channels.sms.segments import count
+
+    sms = _sms_msgids()
+    assert len(sms) >= 40
+    outside = []
+    for m in _catalog(lang):
+        if m.id and (m.id if isinstance(m.id, str) else m.id[0]) in sms:
+            for s in (m.string if isinstance(m.string, tuple) else (m.string,)):
+                if count(s).ucs2_because:
+                    outside.append((s[:60], count(s).ucs2_because))
+    assert outside == []
