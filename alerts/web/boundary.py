@@ -169,8 +169,9 @@ def _decoded(raw: str) -> str | None:
     """A percent-encoded path or query as UTF-8, or None when its bytes are not UTF-8 (yarl
     would quietly turn them into U+FFFD)."""
     try:
-        return unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
+        # aiohttp keeps raw bytes that are not UTF-8 as surrogate escapes; back to bytes first.
+        return unquote_to_bytes(raw.encode("utf-8", "surrogateescape")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
         return None
 
 
