@@ -14,13 +14,19 @@ import csv
 import re
 from typing import Any, Iterable
 
+from alerts.validation import printable
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _INERT = re.compile(r"\+?[0-9*]+|-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 def cell(value: Any) -> Any:
-    """`value` as it may be written: text that a spreadsheet would run is made text again."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _INERT.fullmatch(value):
+    """`value` as it may be written: text that a spreadsheet would run is made text again, and
+    what no file can carry (a lone surrogate would fail the whole export) is U+FFFD."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    if value.startswith(FORMULA_STARTS) and not _INERT.fullmatch(value):
         return "'" + value
     return value
 

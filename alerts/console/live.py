@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import io
 import math
 from typing import Any, AsyncIterator
@@ -14,7 +13,7 @@ import aiohttp_jinja2
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import i18n, workflow
+from alerts import csvsafe, i18n, workflow
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.audience import delivery_summary
@@ -113,7 +112,7 @@ async def report_page(request: web.Request) -> web.StreamResponse:
     alert, report = await _report_data(request)
     if request.query.get("format") == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csvsafe.writer(out)
         writer.writerow(["measure", "value"])
         writer.writerow(["alert", alert.id])
         writer.writerow(["status", alert.status])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, i18n, phones, subscribers, workflow
+from alerts import audience, corrections, csvsafe, i18n, phones, subscribers, workflow
 from alerts.dispatch import halt
 from alerts.model import Role
 from alerts.scenarios import SCENARIOS
@@ -266,7 +265,7 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
             summary = await audience.delivery_summary(conn, alert_id)
     if request.query.get("format") == "csv":
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csvsafe.writer(out)
         writer.writerow(["delivery_id", "channel", "language", "state", "attempts", "error_code", "accepted_at",
                          "delivered_at", "acknowledged_at"])
         for r in rows:

@@ -3,13 +3,12 @@ of people to call (need help first, then no answer) as CSV, and the tickets by l
 
 from __future__ import annotations
 
-import csv
 import io
 
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import i18n
+from alerts import csvsafe, i18n
 from alerts.consular import checkins
 from alerts.model import Role
 from alerts.schema import subscribers, tickets
@@ -32,19 +31,14 @@ async def alert_responses(request: web.Request) -> web.StreamResponse:
             return web.json_response(await checkins.tally(conn, alert.id))
         rows = await checkins.to_follow_up(conn, alert.id)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     # Whole numbers here, and only here: the consulate has to dial them.
     writer.writerow(["phone", "language", "country", "city", "answer", "answered_at", "ticket"])
     for row in rows:
-        writer.writerow([row.phone, row.language, row.country or "", _cell(row.city or ""), row.answer or "no_answer",
+        writer.writerow([row.phone, row.language, row.country or "", row.city or "", row.answer or "no_answer",
                          row.answered_at.isoformat() if row.answered_at else "", row.ticket or ""])
     return web.Response(text=out.getvalue(), content_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="checkin-{alert.id}-to-call.csv"'})
-
-
-def _cell(text: str) -> str:
-    """A value the public typed, made inert for spreadsheets: '=HYPERLINK(...)' stays text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 async def list_tickets(request: web.Request) -> web.Response:
