@@ -10,7 +10,7 @@ import unicodedata
 from babel import Locale
 from babel.core import get_global
 
-from alerts.gazetteer_data import SMS_COUNTRY_NAMES, SUBDIVISIONS, Subdivision
+from alerts.gazetteer_data import RU_DISTRICT_ADJECTIVES, SMS_COUNTRY_NAMES, SUBDIVISIONS, Subdivision
 
 LANGS = ("az", "en", "ru", "fr", "ar")
 HOME_ZONE = "Asia/Baku"
@@ -82,6 +82,8 @@ def _index() -> dict[str, tuple[str, str]]:
     for code, short_names in SMS_COUNTRY_NAMES.items():  # what the SMS calls it, people may type back
         for name in short_names.values():
             index.setdefault(fold(name), ("country", code))
+    for code, adjective in RU_DISTRICT_ADJECTIVES.items():  # "Губинский (район)"
+        index[fold(adjective)] = ("region", code)
     # Regions win over countries (none clash today), and a city over the district of the
     # same name: Şəki city is where most people who type "Şəki" live.
     for kind in ("autonomous_republic", "district", "city"):

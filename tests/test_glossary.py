@@ -90,3 +90,16 @@ def test_the_markers_are_one_word_in_every_channel(lang):
             assert i18n.gettext(banner).startswith(word), (lang, banner)
             terms, _ = TERMS["exercise" if marker == "EXERCISE" else "test", lang] if lang != "en" else ([marker], [])
             assert _fold(word) in {_fold(t) for t in terms}, (lang, word)
+
+
+# Place names are stored in one form (the nominative): a preposition or case ending on them
+# would be wrong for most names ("в Баку" works, "в Гянджа" does not). The review's check.
+INFLECTED = {
+    "ru": re.compile(r"\b(?:в|во|на|из|от|для|по|к)\s+%\((?:place|area|areas|country)\)s", re.IGNORECASE),
+    "az": re.compile(r"%\((?:place|area|areas|country)\)s(?:-|'|\w)"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(INFLECTED))
+def test_place_names_are_never_inflected(lang):
+    assert [text for _, text in _messages(lang) if INFLECTED[lang].search(text)] == []

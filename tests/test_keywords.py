@@ -199,9 +199,20 @@ REAL_WORLD = [
     ("ПОДПИСКА Г. БАКУ", Action.JOIN, "ru", BA),
     ("подписка город Баку", Action.JOIN, "ru", BA),
     ("ПОДПИСКА Губа район", Action.JOIN, "ru", QB),
+    ("ПОДПИСКА ГУБИНСКИЙ РАЙОН", Action.JOIN, "ru", QB),  # how Russian names a district
+    ("подписка шекинский р-н", Action.JOIN, "ru", ("region", "AZ-SAK")),
     ("JOIN Baku city", Action.JOIN, "en", BA),
     ("ПОДПИСКА ЮАР", Action.JOIN, "ru", ("country", "ZA")),  # the short name the SMS uses
 ]
+
+
+def test_every_district_can_be_named_the_russian_way():
+    from alerts.gazetteer_data import RU_DISTRICT_ADJECTIVES, SUBDIVISIONS
+
+    districts = {s.code for s in SUBDIVISIONS if s.kind == "district"}
+    assert set(RU_DISTRICT_ADJECTIVES) == districts
+    for code, adjective in RU_DISTRICT_ADJECTIVES.items():
+        assert parse(f"ПОДПИСКА {adjective} район").area == ("region", code), adjective
 
 
 def test_the_review_adds_sixty_real_world_messages():
