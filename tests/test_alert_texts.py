@@ -49,14 +49,19 @@ async def test_actual_alert_without_text_for_an_audience_language_is_refused(toc
     assert preview["renders"]["az"]["language"] == "az"
 
 
-async def test_override_replaces_one_part_of_one_language(tocsin):
+async def _earthquake_preview(tocsin, region: str, texts: dict) -> dict:
+    """The preview of an earthquake alert drafted with `texts` as overrides."""
     operator = await tocsin.user("olga", "operator")
-    override = "Şamaxıda zəlzələ. Binalardan uzaq durun. 112."
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
-        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-SMI"}, "status": "Actual",
-        "audience": {"regions": ["AZ-SMI"]}, "texts": {"az": {"sms": override}},
+        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": region}, "status": "Actual",
+        "audience": {"regions": [region]}, "texts": texts,
     }), 201)
-    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    return await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+
+
+async def test_override_replaces_one_part_of_one_language(tocsin):
+    override = "Şamaxıda zəlzələ. Binalardan uzaq durun. 112."
+    preview = await _earthquake_preview(tocsin, "AZ-SMI", {"az": {"sms": override}})
     assert preview["renders"]["az"]["sms"]["text"] == override
     assert "Şamaxı" in preview["renders"]["az"]["voice"]["text"] and preview["renders"]["az"]["voice"]["text"] != override
     assert "Shamakhi" in preview["renders"]["en"]["sms"]["text"]
@@ -118,13 +123,8 @@ async def test_preview_counts_encoding_segments_and_time(tocsin):
 
 
 async def test_preview_names_the_letters_that_forced_ucs2(tocsin):
-    operator = await tocsin.user("olga", "operator")
     override = "Séisme à Bakou. Éloignez-vous des bâtiments. Aide : 112."
-    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
-        "scenario": "earthquake", "params": {"magnitude": 5.0, "epicentre": "AZ-BA"}, "status": "Actual",
-        "audience": {"regions": ["AZ-BA"]}, "texts": {"fr": {"sms": override}},
-    }), 201)
-    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=operator))
+    preview = await _earthquake_preview(tocsin, "AZ-BA", {"fr": {"sms": override}})
     sms = preview["renders"]["fr"]["sms"]
     assert (sms["encoding"], sms["ucs2_because"]) == ("UCS-2", "â")  # é and É are in GSM-7; â is not
 

@@ -32,7 +32,7 @@ CONFIRM_PROMPTS: dict[str, str] = {
     "en": "Press 1 to confirm that you have heard this message.",
     "ru": "Нажмите 1, чтобы подтвердить, что вы прослушали это сообщение.",
     "fr": "Appuyez sur 1 pour confirmer que vous avez bien entendu ce message.",
-    "ar": "اضغط الرقم 1 لتأكيد أنك استمعت إلى هذه الرسالة.",
+    "ar": "اضغطوا الرقم 1 لتأكيد أنكم استمعتم إلى هذه الرسالة.",
 }
 
 PAUSE_SECONDS = 1
