@@ -103,13 +103,17 @@ def test_plural_forms_choose_the_right_form():
 
 
 def _sms_msgids() -> set[str]:
-    """The messages of the SMS templates, as `make i18n` extracts them."""
+    """The messages an SMS can hold: those of the SMS templates, as `make i18n` extracts
+    them, and the scenarios' choice labels, which are put into them."""
     from babel.messages.extract import extract_from_dir
+
+    from alerts.scenarios import SCENARIOS
 
     options = {"**.txt": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
     found = extract_from_dir(str(i18n.LOCALES_DIR.parent / "templates" / "sms"),
                              method_map=[("**.txt", "jinja2")], options_map=options)
-    return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found}
+    labels = {label for s in SCENARIOS.values() for p in s.params for label in p.options.values()}
+    return {msg if isinstance(msg, str) else msg[0] for _, _, msg, _, _ in found} | labels
 
 
 @pytest.mark.parametrize("lang", sorted(i18n.GSM7_SMS_LANGUAGES))
