@@ -43,8 +43,11 @@ def parse_id(raw: str) -> int | None:
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
 # C0 and C1 controls, DEL, lone surrogates (JSON's "\ud800", bytes that were not UTF-8) and
-# noncharacters: no page, feed, SMS or spoken script can carry them.
-_UNCARRIABLE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+# noncharacters: no page, feed, SMS or spoken script can carry them...
+_UNCARRIABLE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+# ...and a text we take has no tab or carriage return either, though XML, HTML and CSV carry
+# them: pasted layout, not words.
+_REFUSED = re.compile(f"[\t\r]|{_UNCARRIABLE.pattern}")
 # Line breaks, where a text is one line: LF, and the separators that a renderer breaks on too.
 _LINE_BREAKS = re.compile("[\n\u2028\u2029]")
 
@@ -52,9 +55,9 @@ _LINE_BREAKS = re.compile("[\n\u2028\u2029]")
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """Why a text cannot be stored, in words for the person who sent it; None when it can.
     Newlines pass only where a text may hold several lines."""
-    bad = _UNCARRIABLE.search(value)
+    bad = _REFUSED.search(value)
     if bad is not None:
-        return f"holds the character U+{ord(bad.group()):04X}, which cannot be shown or sent"
+        return f"holds the character U+{ord(bad.group()):04X}, which a text we store and send may not hold"
     if not multiline and _LINE_BREAKS.search(value):
         return "must be one line"
     return None
