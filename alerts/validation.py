@@ -6,6 +6,8 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any
 
+from channels.base import UNCARRIABLE
+
 
 class ValidationError(ValueError):
     status = 422  # well-formed, but a field's value is refused
@@ -38,16 +40,12 @@ def parse_id(raw: str) -> int | None:
 
 # ---- text: one rule for what a stored text may hold ----
 
-# Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane) are
-# "not for interchange"; XML 1.0 refuses U+FFFE and U+FFFF outright.
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
-    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
-# C0 and C1 controls, DEL, lone surrogates (JSON's "\ud800", bytes that were not UTF-8) and
-# noncharacters: no page, feed, SMS or spoken script can carry them...
-_UNCARRIABLE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
+# What no page, feed, SMS or spoken script can carry is the channels' rule, UNCARRIABLE (C0
+# and C1 controls but tab, LF and CR, DEL, lone surrogates such as JSON's "\ud800" or bytes
+# that were not UTF-8, and noncharacters)...
 # ...and a text we take has no tab or carriage return either, though XML, HTML and CSV carry
 # them: pasted layout, not words.
-_REFUSED = re.compile(f"[\t\r]|{_UNCARRIABLE.pattern}")
+_REFUSED = re.compile(f"[\t\r]|{UNCARRIABLE.pattern}")
 # Line breaks, where a text is one line: LF, and the separators that a renderer breaks on too.
 _LINE_BREAKS = re.compile("[\n\u2028\u2029]")
 
@@ -67,7 +65,7 @@ def printable(value: str) -> str:
     """What every output format can carry: each character a text may not hold is replaced by
     U+FFFD. For rows stored before the input rules, or by a path that bypassed them: a stored
     value must never make a page, a feed or a message fail."""
-    return _UNCARRIABLE.sub("\ufffd", value) if _UNCARRIABLE.search(value) else value
+    return UNCARRIABLE.sub("\ufffd", value) if UNCARRIABLE.search(value) else value
 
 
 # Dates a request may name: a year 1 or 9999 is a typo or an attack, and overflows the

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+
+# Noncharacters (U+FDD0..U+FDEF, the last two code points of every plane), C0 and C1 controls
+# but tab, LF and CR, DEL, and lone surrogates: no message, TwiML, page or feed can carry them
+# (XML refuses them outright). One rule for the channels and, through alerts.validation, the app.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+UNCARRIABLE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
 
 
 class ErrorCode(enum.StrEnum):

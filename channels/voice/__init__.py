@@ -13,7 +13,7 @@ from typing import Any
 from twilio.twiml.voice_response import VoiceResponse
 
 from alerts.config import Config, Secret
-from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
+from channels.base import UNCARRIABLE, ErrorCode, OutboundMessage, SendError, SendResult
 from channels.twilio_api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioApi
 
 # Twilio refuses inline TwiML longer than this (its error 32018).
@@ -118,6 +118,12 @@ class VoiceChannel:
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         parts = message.spoken or ((message.language, message.body),)
+        for _lang, text in parts:
+            if bad := UNCARRIABLE.search(text):
+                # ElementTree would write it as a character reference XML forbids: Twilio would
+                # refuse the call's TwiML after we had placed it. It never leaves.
+                raise SendError(ErrorCode.UNSENDABLE, False,
+                                f"the text holds U+{ord(bad.group()):04X}, which TwiML cannot carry")
         try:
             twiml = build_twiml(parts, self.config.ack_url, answers=message.keypad_answers)
         except ValueError as exc:
