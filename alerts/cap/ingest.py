@@ -134,7 +134,10 @@ def _uncarriable(root: ET.Element) -> dict[str, str]:
     while stack:
         element, path = stack.pop()
         for child in element:
-            name = f"{path}.{str(child.tag).rsplit('}', 1)[-1]}".lstrip(".")[:200]
+            tag = str(child.tag).rsplit("}", 1)[-1]
+            if tag == "info":  # named by language, as the rest of this reader names an info's fields
+                tag = f"info.{(_text(child, 'cap:language') or 'en-US').split('-')[0].lower()}"
+            name = f"{path}.{tag}".lstrip(".")[:200]
             for text in (child.text, child.tail):
                 problem = text and text_problem(_XML_SPACE.sub(" ", text), multiline=True)
                 if problem:
