@@ -37,5 +37,8 @@ async def test_metrics_count_alerts_and_deliveries_and_leak_no_phone_number(tocs
         for sample in family.samples:
             for value in sample.labels.values():
                 assert not PHONE_RE.search(value), (family.name, sample.labels)
+    # Names, labels and help texts, without the sample values: a process's memory size once
+    # read 1.555501056e+09, which holds the last seven digits of +994505550105 by chance.
+    words = "\n".join(line if line.startswith("#") else line.rsplit(" ", 1)[0] for line in text.splitlines())
     for phone in PHONES.values():
-        assert phone not in text and phone[1:] not in text and phone[-7:] not in text
+        assert phone not in words and phone[1:] not in words and phone[-7:] not in words
