@@ -28,6 +28,12 @@ ADVISORY = {"scenario": "security_advisory", "status": "Exercise", "audience": {
             "channels": ["sms"]}
 
 
+# Written by the provider's status callbacks when they beat our record of a send, and emptied
+# in the background once the send is recorded: never by the request under test (forged and
+# unsigned callbacks are among the cases, and answer 403 before anything is read).
+BACKGROUND = {"early_statuses"}
+
+
 class World:
     """The app and what the cases refer to: users' tokens and alerts in each state."""
 
@@ -172,7 +178,8 @@ async def test_hostile_requests_get_a_4xx_write_nothing_and_log_no_traceback(toc
         if not _expected(case, status):
             failures.append(f"{case.name}: answered {status}, expected {case.expect}")
         if 400 <= status < 500:
-            changed = {t: (before[t], after[t]) for t in before if before[t] != after[t] and t not in case.may_write}
+            changed = {t: (before[t], after[t]) for t in before
+                       if before[t] != after[t] and t not in case.may_write and t not in BACKGROUND}
             if changed:
                 failures.append(f"{case.name}: refused ({status}) but wrote {changed}")
         if trouble:
