@@ -4,7 +4,8 @@ with `|country`, as "label: name" or in brackets, never inflected); all give the
 
 from __future__ import annotations
 
-from alerts.scenarios import N_, Param, Scenario
+from alerts.scenarios.base import N_, Scenario
+from alerts.scenarios.params import Param
 
 _EXAMPLE_PHONE = "+902124440000"
 

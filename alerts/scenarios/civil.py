@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.scenarios import N_, Param, Scenario
+from alerts.scenarios.base import N_, Scenario
+from alerts.scenarios.params import Param
 
 EVACUATION_ORDER = Scenario(
     id="evacuation_order",
