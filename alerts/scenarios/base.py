@@ -7,6 +7,7 @@ from typing import Any
 
 from alerts.scenarios.params import Param, ParamError, coerce
 
+
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated where it is shown."""
     return message
