@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alerts.config import Secret
 from alerts.simulator import FaultRule
 from alerts.simulator.state import rfc2822
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
-from channels.sms import SmsChannel, SmsConfig
+from channels.secret import Secret
+from channels.twilio.sms import SmsChannel, SmsSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -21,7 +21,7 @@ MESSAGE = OutboundMessage(delivery_id=1, to="+994505550101", body="Zəlzələ: 1
 
 
 def _channel(api_base: str, *, timeout: float = 5.0, token: str = SIM_TOKEN, service: str | None = None) -> SmsChannel:
-    return SmsChannel(SmsConfig(
+    return SmsChannel(SmsSettings(
         account_sid=SIM_SID, auth_token=Secret(token), from_number=None if service else "+15005550006",
         messaging_service_sid=service, api_base=api_base,
         status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout,

@@ -7,18 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.base.version import Version
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
+from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
+from twilio.base.version import Version  # type: ignore[import-untyped]
+from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
 
-from alerts.config import Secret
-from channels.sms.errors import from_transport, from_twilio, unsendable
+from channels.secret import Secret
+from channels.twilio.errors import from_transport, from_twilio, unsendable
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ class _NotBuilt(Exception):
     """The request could not be encoded, so it was never sent."""
 
 
-class _HttpClient(AsyncTwilioHttpClient):
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         # Checked here, before anything is sent, rather than inferred from whatever the
         # library or aiohttp raise midway: only then is "it never left" certain.
