@@ -9,7 +9,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
@@ -96,13 +96,27 @@ def _page_error(exc: TwilioException, resource: str) -> TwilioRestException | No
     return TwilioRestException(response.status_code, resource, str(error), getattr(error, "code", None), "GET")
 
 
+class Account(Protocol):
+    """What the transport needs of a channel's settings (SmsSettings, VoiceSettings)."""
+
+    @property
+    def account_sid(self) -> str: ...
+    @property
+    def auth_token(self) -> Secret: ...
+    @property
+    def api_base(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+
+
 class TwilioApi:
-    def __init__(self, account_sid: str, auth_token: Secret, api_base: str, timeout: float, resource: str) -> None:
-        self.timeout = timeout
+    def __init__(self, account: Account, resource: str) -> None:
+        self.timeout = account.timeout
         self.resource = resource
         self._http = _HttpClient(pool_connections=True, logger=_http_log)
-        self.client = Client(account_sid, auth_token.reveal(), http_client=self._http, environment={})
-        self.client.api.base_url = api_base
+        self.client = Client(account.account_sid, account.auth_token.reveal(), http_client=self._http,
+                             environment={})
+        self.client.api.base_url = account.api_base
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """One request, bounded by our own timeout, its failure as a SendError: UNSENDABLE

@@ -35,8 +35,7 @@ class SmsChannel:
 
     def __init__(self, settings: SmsSettings) -> None:
         self.settings = settings
-        self.api = TwilioApi(settings.account_sid, settings.auth_token, settings.api_base, settings.timeout,
-                             "Messages.json")
+        self.api = TwilioApi(settings, "Messages.json")
         self.client = self.api.client
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:

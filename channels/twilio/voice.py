@@ -179,8 +179,7 @@ class VoiceChannel:
 
     def __init__(self, settings: VoiceSettings) -> None:
         self.settings = settings
-        self.api = TwilioApi(settings.account_sid, settings.auth_token, settings.api_base, settings.timeout,
-                             "Calls.json")
+        self.api = TwilioApi(settings, "Calls.json")
         self.client = self.api.client
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:

@@ -57,39 +57,6 @@ async def test_messaging_service_replaces_from_and_validity_is_capped(simulator)
     assert params["ValidityPeriod"] == "36000"
 
 
-# (fault script, expected code, retryable, retry_after)
-CASES = {
-    "invalid number 21211": (FaultRule(status=400, code=21211), ErrorCode.INVALID_NUMBER, False, None),
-    "not a mobile 21614": (FaultRule(status=400, code=21614), ErrorCode.INVALID_NUMBER, False, None),
-    "opted out 21610": (FaultRule(status=400, code=21610), ErrorCode.OPTED_OUT, False, None),
-    "queue full 21611": (FaultRule(status=400, code=21611), ErrorCode.QUEUE_FULL, True, None),
-    "queue overflow 30001": (FaultRule(status=400, code=30001), ErrorCode.QUEUE_FULL, True, None),
-    "throttled 429/20429": (FaultRule(status=429, code=20429, retry_after=7), ErrorCode.THROTTLED, True, 7.0),
-    "throttled plain 429": (FaultRule(status=429, code=None), ErrorCode.THROTTLED, True, None),
-    "server error 500": (FaultRule(status=500), ErrorCode.PROVIDER_ERROR, True, None),
-    "unavailable 503": (FaultRule(status=503, retry_after=2), ErrorCode.PROVIDER_ERROR, True, 2.0),
-    "other rejection 400": (FaultRule(status=400, code=21602), ErrorCode.REJECTED, False, None),
-    "timeout": (FaultRule(status=None, delay=1.0), ErrorCode.AMBIGUOUS, True, None),
-}
-
-
-@pytest.mark.parametrize("name", list(CASES))
-async def test_twilio_answers_map_to_our_errors(simulator, name):
-    sim, base = simulator
-    rule, code, retryable, retry_after = CASES[name]
-    sim.script(rule)
-    channel = _channel(base, timeout=0.3)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(MESSAGE, NOW)
-    finally:
-        await channel.close()
-    assert caught.value.code == code
-    assert caught.value.retryable is retryable
-    assert caught.value.retry_after == retry_after
-    assert len(sim.received) == 1  # one attempt; the channel never retries on its own
-
-
 async def test_bad_credentials_are_auth_errors(simulator):
     sim, base = simulator
     channel = _channel(base, token="wrong")

@@ -162,33 +162,6 @@ async def test_twiml_over_twilios_limit_is_refused_locally(simulator):
     assert sim.received == []
 
 
-# (fault script, expected code, retryable, retry_after); rules aimed at Calls only
-CASES = {
-    "server error 500": (FaultRule(status=500, path="Calls"), ErrorCode.PROVIDER_ERROR, True, None),
-    "invalid number 21211": (FaultRule(status=400, code=21211, path="Calls"), ErrorCode.INVALID_NUMBER, False, None),
-    "throttled 429": (FaultRule(status=429, code=20429, retry_after=7, path="Calls"), ErrorCode.THROTTLED, True, 7.0),
-    "timeout": (FaultRule(status=None, delay=1.0, path="Calls"), ErrorCode.AMBIGUOUS, True, None),
-}
-
-
-@pytest.mark.parametrize("name", list(CASES))
-async def test_twilio_answers_map_to_our_errors(simulator, name):
-    sim, base = simulator
-    rule, code, retryable, retry_after = CASES[name]
-    sim.script(FaultRule(status=500, path="Messages"), rule)  # the Messages rule must not fire
-    channel = _channel(base, timeout=0.3)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(), NOW)
-    finally:
-        await channel.close()
-    assert caught.value.code == code
-    assert caught.value.retryable is retryable
-    assert caught.value.retry_after == retry_after
-    assert len(sim.received) == 1  # one attempt; the channel never retries on its own
-    assert sim.calls() == [] and sim.faults[0].times == 1
-
-
 async def test_lookup_finds_the_call_made_since(simulator):
     sim, base = simulator
     channel = _channel(base)
