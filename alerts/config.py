@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+# Re-exported: the app reads its secrets from here, the channels from channels.secret.
+from channels.secret import Secret as Secret
+
 SIMULATOR_ACCOUNT_SID = "AC" + "5" * 32
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _MSID_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -22,29 +25,6 @@ _E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 
 class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the variable."""
-
-
-class Secret:
-    """A string that never shows itself in repr, str, logs or tracebacks."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 class DatabaseURL(Secret):

@@ -261,9 +261,9 @@ async def delivery_states(store: Any, alert_id: int) -> dict[str, int]:
 
 def sms_channel(sim: SimProcess, timeout: float = 30.0) -> Any:
     from alerts.config import Secret
-    from channels.sms import SmsChannel, SmsConfig
+    from channels.twilio.sms import SmsChannel, SmsSettings
 
-    return SmsChannel(SmsConfig(
+    return SmsChannel(SmsSettings(
         account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number=FROM_NUMBER, messaging_service_sid=None,
         api_base=sim.base, status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout,
     ))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-
 # Noncharacters (U+FDD0..U+FDEF, the last two code points of every plane), C0 and C1 controls
 # but tab, LF and CR, DEL, and lone surrogates: no message, TwiML, page or feed can carry them
 # (XML refuses them outright). One rule for the channels and, through alerts.validation, the app.
@@ -78,6 +77,32 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
+class DeliveryStatus(enum.StrEnum):
+    """What a provider's status report says became of a message or a call, in the channels'
+    words. The values equal those of alerts.model.DeliveryState, so the app converts with
+    DeliveryState(status); only the states a provider reports are here."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+
+
+# A speech part whose "language" is AUDIO holds the URL of audio to play rather than text to
+# say: Azerbaijani, which Twilio cannot speak, recorded or synthesised by the app.
+AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class Speech:
+    """What a call says: `parts`, each (language, text) said or (AUDIO, url) played, in turn;
+    then `confirm`, the "press 1 to confirm" sentence, in the language of the first part said.
+    Channels have no texts of their own: the app renders `confirm` from its catalogs."""
+
+    parts: tuple[tuple[str, str], ...] = ()
+    confirm: str = ""
+
+
 @dataclass(frozen=True)
 class OutboundMessage:
     delivery_id: int
@@ -85,9 +110,10 @@ class OutboundMessage:
     body: str
     expires: datetime
     language: str = "en"
-    # Voice only: what to say, as (language, text) parts. Twilio has no Azerbaijani voice,
-    # so an Azerbaijani reader's call is spoken in the languages the dispatcher picks.
-    spoken: tuple[tuple[str, str], ...] = ()
+    # Voice only: what to say. Empty parts: the body, in the message's language. Twilio has no
+    # Azerbaijani voice, so an Azerbaijani reader's call is spoken in the languages the
+    # dispatcher picks (channels.twilio.voice.spoken_languages).
+    spoken: Speech = Speech()
     # False for one-off messages that no delivery row tracks (sign-up codes): no status callback.
     report_status: bool = True
     # Voice: the text asks the listener to answer on the keypad (a safety check-in).

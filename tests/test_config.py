@@ -154,3 +154,18 @@ async def test_the_store_opens_the_database_the_hidden_url_names(db_url, tmp_pat
             assert await conn.scalar(sa.text("SELECT 1")) == 1
     finally:
         await store.close()
+
+
+def test_every_secret_of_the_config_is_the_channels_secret(tmp_path):
+    """One Secret for the app and the channels (channels.secret), so a channel's settings take
+    the configuration's token as it is, and the database URL is one too."""
+    from alerts.config import Secret
+    from channels.secret import Secret as ChannelSecret
+
+    config = _load(tmp_path, TOCSIN_DATABASE_URL=PG_URL, TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+                   TWILIO_AUTH_TOKEN="tw-t0ken-never-shown", TWILIO_FROM_NUMBER="+994125550100")
+    assert Secret is ChannelSecret
+    for secret in (config.database_url, config.secret_key, config.twilio.auth_token, config.callcentre.secret):
+        assert isinstance(secret, ChannelSecret)
+    assert config.twilio.auth_token.reveal() == "tw-t0ken-never-shown"
+    assert "tw-t0ken" not in repr(config) and "pg-Pa55word" not in repr(config)

@@ -9,25 +9,28 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from alerts import i18n
 from alerts.hotline.speech import AudioLinks
 from alerts.model import CHECKIN_SCENARIO
 from alerts.regions import zone_for
 from alerts.schema import alerts, recordings
 from alerts.store import Store
 from alerts.texts import text_for
+from channels.base import AUDIO, Speech
 from channels.sms.segments import count
-from channels.voice import AUDIO
+from channels.twilio.voice import spoken_languages
 
-# Twilio has no Azerbaijani voice: an Azerbaijani reader's call plays Azerbaijani audio (the
-# alert's recording, or espeak-ng's speech of its text) when there is some, then speaks
-# Russian and English, which the caller is always offered too (SPEC §5).
-_VOICE_STANDINS = {"az": ("ru", "en")}
+
+def _confirm_prompt(lang: str) -> str:
+    """What an alert call asks at its end, in the language of its first part said."""
+    with i18n.language(lang):
+        return i18n.gettext("Press 1 to confirm that you have heard this message.")
 
 
 @dataclass(frozen=True)
 class Text:
     body: str
-    spoken: tuple[tuple[str, str], ...]
+    spoken: Speech
     segments: int
     # A check-in: the call's text asks for 1 (safe) or 2 (need help) on the keypad.
     keypad_answers: bool = False
@@ -48,12 +51,16 @@ class TextCache:
             texts = await self._alert_texts(alert_id)
             part = "voice" if channel == "voice" else "sms"
             body = text_for(texts, zone, language)[part]
-            spoken: tuple[tuple[str, str], ...] = ()
+            spoken = Speech()
             if channel == "voice":
-                langs = _VOICE_STANDINS.get(language, (language,))
-                spoken = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
+                # Twilio has no Azerbaijani voice: an Azerbaijani reader's call plays Azerbaijani
+                # audio (the alert's recording, or espeak-ng's speech of its text) when there is
+                # some, then speaks Russian and English, which the caller is always offered too
+                # (SPEC §5).
+                langs = spoken_languages(language)
+                parts = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
                 played = self._azerbaijani_audio(alert_id, texts, country) if language == "az" else None
-                spoken = ((AUDIO, played),) + spoken if played else spoken
+                spoken = Speech(((AUDIO, played),) + parts if played else parts, _confirm_prompt(langs[0]))
             self._texts[key] = Text(body, spoken, count(body).segments, texts.get("_checkin", False))
         return self._texts[key]
 

@@ -26,7 +26,7 @@ from alerts.subscribers import subscribe_phone
 from alerts.texts import text_for
 from alerts.web.keys import CALL_LIMITS, CLOCK, CONFIG, NOTICES, STORE
 from alerts.web.webhooks import signed_form, twiml
-from channels.voice import VOICES
+from channels.twilio.voice import VOICES
 
 BASE = "/twilio/voice/hotline"
 NO_INPUT_TRIES = 3

@@ -27,7 +27,7 @@ from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
-from channels.registry import build_channels
+from alerts.registry import build_channels
 
 
 class _MalformedRequestsAreNotOurs(logging.Filter):

@@ -23,7 +23,7 @@ from alerts.statuses import apply_status
 from alerts.validation import printable
 from alerts.web import boundary
 from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
-from channels.voice import VOICES
+from channels.twilio.voice import VOICES
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from alerts.config import Secret
 from alerts.dispatch.decisions import Action, RetryPolicy, decide
 from alerts.simulator import FaultRule
 from channels.base import ErrorCode, OutboundMessage, SendError
-from channels.sms import SmsChannel, SmsConfig
+from channels.twilio.sms import SmsChannel, SmsSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
@@ -36,7 +36,7 @@ CASES = [
 
 
 def _channel(base: str, timeout: float = 0.3) -> SmsChannel:
-    return SmsChannel(SmsConfig(account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number="+15005550006",
+    return SmsChannel(SmsSettings(account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number="+15005550006",
                                 messaging_service_sid=None, api_base=base,
                                 status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout))
 

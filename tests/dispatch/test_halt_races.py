@@ -20,7 +20,8 @@ from alerts.model import Role
 from alerts.schema import deliveries, subscribers
 from alerts.users import User
 from channels.base import OutboundMessage, SendResult
-from channels.sms import SmsChannel, SmsConfig
+from alerts.registry import sms_settings
+from channels.twilio.sms import SmsChannel
 from tests.conftest import FAST, Tocsin
 from tests.dispatch.steps import queued_alert
 from tests.helpers import PHONES, eventually
@@ -54,7 +55,7 @@ class HeldAnswers:
 
 
 def _sms(tocsin: Tocsin) -> SmsChannel:
-    return SmsChannel(SmsConfig.from_config(tocsin.config))
+    return SmsChannel(sms_settings(tocsin.config))
 
 
 async def _rows(tocsin: Tocsin, alert_id: int) -> dict[str, tuple[str, str | None, str | None]]:

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from alerts.dispatch import Dispatcher
 from alerts.schema import alerts, deliveries
-from channels.sms import SmsChannel, SmsConfig
+from alerts.registry import sms_settings
+from channels.twilio.sms import SmsChannel
 from tests.conftest import FAST
 from tests.dispatch.steps import approved_to_one, start_and_queue
 from tests.helpers import eventually
@@ -35,7 +36,7 @@ async def test_a_text_that_cannot_be_encoded_fails_once_and_is_never_reconciled(
         texts = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
         await conn.execute(alerts.update().where(alerts.c.id == alert_id).values(texts=_poisoned(texts)))
     await start_and_queue(tocsin, alert_id)
-    sms = SmsChannel(SmsConfig.from_config(tocsin.config))
+    sms = SmsChannel(sms_settings(tocsin.config))
     dispatcher = Dispatcher(tocsin.store, {"sms": sms}, tocsin.clock, FAST)
     caplog.set_level(logging.INFO)
     running = asyncio.create_task(dispatcher.run())

@@ -16,7 +16,7 @@ from alerts import regions
 from alerts.hotline.prompts import MENU_DIGITS
 from alerts.schema import alerts, subscribers
 from alerts.texts import text_for
-from channels.voice import VOICES
+from channels.twilio.voice import VOICES
 from tests.helpers import eventually, json_ok, signed_post
 from tests.test_inbound import reply_language
 

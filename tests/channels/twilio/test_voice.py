@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alerts.config import Secret
 from alerts.simulator import FaultRule
-from channels.base import ErrorCode, OutboundMessage, SendError
-from channels.voice import CONFIRM_PROMPTS, VoiceChannel, VoiceConfig, build_twiml
+from channels.base import AUDIO, ErrorCode, OutboundMessage, SendError, Speech
+from channels.secret import Secret
+from channels.twilio.voice import VoiceChannel, VoiceSettings, build_twiml, spoken_languages
 from tests.conftest import SIM_SID, SIM_TOKEN
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -22,16 +22,22 @@ RU = "Землетрясение. Покиньте здания и отойди�
 EN = "Earthquake. Leave buildings and move to open ground."
 AR = "زلزال. غادروا المباني وتوجهوا إلى مكان مفتوح."
 FR = "Séisme. Quittez les bâtiments et rejoignez un espace dégagé."
+# The prompt the app renders from its catalogs, in the language of the first part said.
+CONFIRM = {"ru": "Нажмите 1, чтобы подтвердить, что вы прослушали это сообщение.",
+           "fr": "Appuyez sur 1 pour confirmer que vous avez bien entendu ce message.",
+           "ar": "اضغطوا الرقم 1 لتأكيد أنكم استمعتم إلى هذه الرسالة."}
 
 
 def _message(to: str = "+994505550101", *, spoken=(("ru", RU), ("en", EN)), language: str = "az",
-             body: str = "Zəlzələ.") -> OutboundMessage:
+             body: str = "Zəlzələ.", confirm: str | None = None) -> OutboundMessage:
+    first = next((lang for lang, _ in spoken if lang != AUDIO), language)
+    confirm = CONFIRM.get(first, "") if confirm is None else confirm
     return OutboundMessage(delivery_id=1, to=to, body=body, expires=NOW + timedelta(hours=2),
-                           language=language, spoken=spoken)
+                           language=language, spoken=Speech(spoken, confirm))
 
 
 def _channel(api_base: str, *, timeout: float = 5.0) -> VoiceChannel:
-    return VoiceChannel(VoiceConfig(
+    return VoiceChannel(VoiceSettings(
         account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number=FROM, api_base=api_base,
         status_callback=CALLBACK, timeout=timeout, ring_timeout=25, ack_url=ACK,
     ))
@@ -72,7 +78,7 @@ async def test_call_carries_everything_twilio_needs(simulator):
     assert [child.tag for child in root] == ["Say", "Pause", "Say", "Say", "Pause", "Say", "Gather"]
     assert gather.attrib == {"input": "dtmf", "numDigits": "1", "action": ACK, "method": "POST"}
     [prompt] = gather.findall("Say")
-    assert (prompt.get("language"), prompt.text) == ("ru-RU", CONFIRM_PROMPTS["ru"])
+    assert (prompt.get("language"), prompt.text) == ("ru-RU", CONFIRM["ru"])
     assert sim.messages == {}  # a call, not an SMS
 
 
@@ -96,6 +102,7 @@ async def test_what_the_call_says(simulator, name):
     says, gather = _spoken(sim.received[0].params["Twiml"])
     assert [(lang, text) for lang, _, text in says] == expected
     assert gather.find("Say").get("language") == prompt_language
+    assert gather.find("Say").text == CONFIRM[prompt_language[:2]]
 
 
 # Twilio has no Azerbaijani voice: such a call is refused before anything is sent.
@@ -113,7 +120,7 @@ async def test_unspeakable_messages_are_refused_without_a_call(simulator, name):
     sim, base = simulator
     spoken, language = REFUSED[name]
     with pytest.raises(ValueError):
-        build_twiml(spoken or ((language, "Zəlzələ."),))
+        build_twiml(Speech(spoken or ((language, "Zəlzələ."),)))
     channel = _channel(base)
     try:
         with pytest.raises(SendError) as caught:
@@ -155,33 +162,6 @@ async def test_twiml_over_twilios_limit_is_refused_locally(simulator):
     assert sim.received == []
 
 
-# (fault script, expected code, retryable, retry_after); rules aimed at Calls only
-CASES = {
-    "server error 500": (FaultRule(status=500, path="Calls"), ErrorCode.PROVIDER_ERROR, True, None),
-    "invalid number 21211": (FaultRule(status=400, code=21211, path="Calls"), ErrorCode.INVALID_NUMBER, False, None),
-    "throttled 429": (FaultRule(status=429, code=20429, retry_after=7, path="Calls"), ErrorCode.THROTTLED, True, 7.0),
-    "timeout": (FaultRule(status=None, delay=1.0, path="Calls"), ErrorCode.AMBIGUOUS, True, None),
-}
-
-
-@pytest.mark.parametrize("name", list(CASES))
-async def test_twilio_answers_map_to_our_errors(simulator, name):
-    sim, base = simulator
-    rule, code, retryable, retry_after = CASES[name]
-    sim.script(FaultRule(status=500, path="Messages"), rule)  # the Messages rule must not fire
-    channel = _channel(base, timeout=0.3)
-    try:
-        with pytest.raises(SendError) as caught:
-            await channel.send(_message(), NOW)
-    finally:
-        await channel.close()
-    assert caught.value.code == code
-    assert caught.value.retryable is retryable
-    assert caught.value.retry_after == retry_after
-    assert len(sim.received) == 1  # one attempt; the channel never retries on its own
-    assert sim.calls() == [] and sim.faults[0].times == 1
-
-
 async def test_lookup_finds_the_call_made_since(simulator):
     sim, base = simulator
     channel = _channel(base)
@@ -211,3 +191,58 @@ async def test_lookup_that_cannot_tell_raises(simulator):
     finally:
         await channel.close()
     assert caught.value.code == ErrorCode.PROVIDER_ERROR and caught.value.retryable
+
+
+# ---- the rule for languages Twilio cannot speak, and the script's shape ----
+
+STANDINS = {"az": ("ru", "en"), "ru": ("ru",), "en": ("en",), "fr": ("fr",), "ar": ("ar",)}
+
+
+@pytest.mark.parametrize("language", list(STANDINS))
+def test_spoken_languages(language):
+    assert spoken_languages(language) == STANDINS[language]
+
+
+AUDIO_URL = "http://127.0.0.1:9/hotline/audio/alert/1.wav?area=AZ-BA&sig=x"
+
+# Speech, keypad answers -> the tags of the Response, the tags inside its Gather, the prompt said
+SCRIPTS = {
+    "audio, then russian and english": (
+        Speech(((AUDIO, AUDIO_URL), ("ru", RU), ("en", EN)), CONFIRM["ru"]), False,
+        ["Play", "Pause", "Play", "Say", "Pause", "Say", "Say", "Pause", "Say", "Gather"], ["Say"], CONFIRM["ru"]),
+    "a check-in: the text is read inside the Gather, no confirmation": (
+        Speech((("ru", RU),), CONFIRM["ru"]), True, ["Gather"], ["Say", "Pause", "Say"], None),
+    "no confirmation text: the Gather still listens": (
+        Speech((("en", EN),)), False, ["Say", "Pause", "Say", "Gather"], [], None),
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_the_scripts_shape(name):
+    speech, answers, tags, gathered, prompt = SCRIPTS[name]
+    root = ET.fromstring(build_twiml(speech, ACK, answers=answers))
+    assert [child.tag for child in root] == tags
+    [gather] = root.findall("Gather")
+    assert [child.tag for child in gather] == gathered
+    assert gather.attrib == {"input": "dtmf", "numDigits": "1", "action": ACK, "method": "POST"}
+    if prompt is not None:
+        assert gather.find("Say").text == prompt
+    if speech.parts[0][0] == AUDIO:
+        assert [p.text for p in root.findall("Play")] == [AUDIO_URL] * 2
+
+
+def test_only_audio_leaves_no_language_to_ask_in():
+    with pytest.raises(ValueError):
+        build_twiml(Speech(((AUDIO, AUDIO_URL),), CONFIRM["ru"]))
+
+
+async def test_a_confirmation_twiml_cannot_carry_never_leaves(simulator):
+    sim, base = simulator
+    channel = _channel(base)
+    try:
+        with pytest.raises(SendError) as caught:
+            await channel.send(_message(confirm="Press 1\x07."), NOW)
+    finally:
+        await channel.close()
+    assert caught.value.code == ErrorCode.UNSENDABLE
+    assert sim.received == []

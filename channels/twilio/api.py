@@ -7,18 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.base.version import Version
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
+from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
+from twilio.base.version import Version  # type: ignore[import-untyped]
+from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
 
-from alerts.config import Secret
-from channels.sms.errors import from_transport, from_twilio, unsendable
+from channels.secret import Secret
+from channels.twilio.errors import from_transport, from_twilio, unsendable
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ class _NotBuilt(Exception):
     """The request could not be encoded, so it was never sent."""
 
 
-class _HttpClient(AsyncTwilioHttpClient):
+class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         # Checked here, before anything is sent, rather than inferred from whatever the
         # library or aiohttp raise midway: only then is "it never left" certain.
@@ -95,13 +96,27 @@ def _page_error(exc: TwilioException, resource: str) -> TwilioRestException | No
     return TwilioRestException(response.status_code, resource, str(error), getattr(error, "code", None), "GET")
 
 
+class Account(Protocol):
+    """What the transport needs of a channel's settings (SmsSettings, VoiceSettings)."""
+
+    @property
+    def account_sid(self) -> str: ...
+    @property
+    def auth_token(self) -> Secret: ...
+    @property
+    def api_base(self) -> str: ...
+    @property
+    def timeout(self) -> float: ...
+
+
 class TwilioApi:
-    def __init__(self, account_sid: str, auth_token: Secret, api_base: str, timeout: float, resource: str) -> None:
-        self.timeout = timeout
+    def __init__(self, account: Account, resource: str) -> None:
+        self.timeout = account.timeout
         self.resource = resource
         self._http = _HttpClient(pool_connections=True, logger=_http_log)
-        self.client = Client(account_sid, auth_token.reveal(), http_client=self._http, environment={})
-        self.client.api.base_url = api_base
+        self.client = Client(account.account_sid, account.auth_token.reveal(), http_client=self._http,
+                             environment={})
+        self.client.api.base_url = account.api_base
 
     async def call(self, request: Callable[[], Awaitable[T]]) -> T:
         """One request, bounded by our own timeout, its failure as a SendError: UNSENDABLE
