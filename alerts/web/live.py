@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -62,7 +62,7 @@ class Streams:
 STREAMS = web.AppKey("sse_streams", Streams)
 
 
-async def serve_events(request: web.Request, produce: Callable[[EventSourceResponse], Awaitable[None]],
+async def serve_events(request: web.Request, produce: Callable[[EventSourceResponse], Coroutine[Any, Any, None]],
                        *, ping_seconds: float) -> web.StreamResponse:
     """One event stream: `produce` sends events until it returns; the stream also ends when
     its reader leaves (a ping fails) and at shutdown, whichever comes first."""
