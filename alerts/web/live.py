@@ -153,18 +153,20 @@ async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def close_streams(app: web.Application) -> None:
+    """on_shutdown: every open stream ends, so the server need not wait for its readers."""
     app[STREAMS].close()
+
+
+async def live_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The /events hub and its watcher, woken by every alert event."""
+    hub = app[LIVE] = Live()
+    app[EVENTS].subscribe(lambda _event: hub.wake())
+    async with running(hub.watch(app), "live-alerts"):
+        yield
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/events", events)
-
-    async def live_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = app[LIVE] = Live()
-        app[EVENTS].subscribe(lambda _event: hub.wake())
-        async with running(hub.watch(app), "live-alerts"):
-            yield
-
     app.cleanup_ctx.append(streams_ctx)
     app.cleanup_ctx.append(live_ctx)
     app.on_shutdown.append(close_streams)
