@@ -4,32 +4,34 @@ needs no charting code) and after the fact (the after-action report, as a page a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import math
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp_jinja2
 import sqlalchemy as sa
 from aiohttp import web
+from aiohttp_sse import EventSourceResponse
 
 from alerts import csvsafe, i18n, workflow
+from alerts.audience import delivery_summary
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, PREFIX, session_of
-from alerts.audience import delivery_summary
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.web.api import int_id
 from alerts.web.keys import CLOCK, STORE
+from alerts.web.live import RETRY_MS, serve_events
 from alerts.web.pages import page_language
 
 POLL_SECONDS = 1.0
+# How often a quiet stream pings its reader (one who left is noticed when the ping fails) and
+# checks its session (a sign-out or a disabled account ends the stream too).
 PING_SECONDS = 15.0
 # The browser reconnects by itself; a bounded stream never outlives its reader for long.
 MAX_STREAM_SECONDS = 600.0
 FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
-STOPPING = web.AppKey("console_streams_stopping", asyncio.Event)
 
 
 async def progress_stream(request: web.Request) -> web.StreamResponse:
@@ -38,25 +40,19 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     lang = page_language(request)
     async with request.app[STORE].read() as conn:
         await workflow.load_for(conn, alert_id, session.user)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                           "X-Accel-Buffering": "no"})
-    await response.prepare(request)
-    stopping = request.app[STOPPING]
-    last = None
-    loop = asyncio.get_running_loop()
-    began = last_write = loop.time()
     token = request.cookies.get(COOKIE, "")
-    with contextlib.suppress(ConnectionResetError):
-        await response.write(b"retry: 3000\n\n")
-        while not stopping.is_set() and loop.time() - began < MAX_STREAM_SECONDS:
-            if loop.time() - last_write > PING_SECONDS:
-                # A reader that went away is noticed here (the write fails); and a session that
-                # ended (sign-out, a disabled account) ends the stream too.
-                await response.write(b": ping\n\n")
-                last_write = loop.time()
+
+    async def produce(response: EventSourceResponse) -> None:
+        loop = asyncio.get_running_loop()
+        began = checked = loop.time()
+        last = None
+        retry: int | None = RETRY_MS
+        while loop.time() - began < MAX_STREAM_SECONDS:
+            if loop.time() - checked > PING_SECONDS:
+                checked = loop.time()
                 async with request.app[STORE].read() as conn:
                     if await sessions.find_session(conn, token, request.app[CLOCK]()) is None:
-                        break
+                        return
             async with request.app[STORE].read() as conn:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)
@@ -64,16 +60,15 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
                 html = aiohttp_jinja2.render_string("console/_progress.html", request, {"progress": progress})
             if (html, alert.state) != last:
                 last = (html, alert.state)
-                last_write = loop.time()
-                data = "".join(f"data: {line}\n" for line in html.splitlines())
-                await response.write(f"event: progress\n{data}\n".encode())
-                await response.write(f"event: state\ndata: {alert.state}\n\n".encode())
+                await response.send(html, event="progress", retry=retry)
+                retry = None  # the reconnect delay goes with the first event only
+                await response.send(f"{alert.state}", event="state")
             if alert.state in FINAL and progress["by_state"].get(DeliveryState.QUEUED, 0) == 0:
-                await response.write(b"event: end\ndata: \n\n")  # the page stops listening
-                break
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stopping.wait(), POLL_SECONDS)
-    return response
+                await response.send("", event="end")  # the page stops listening
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    return await serve_events(request, produce, ping_seconds=PING_SECONDS)
 
 
 async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
@@ -132,14 +127,6 @@ async def report_page(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[STOPPING] = asyncio.Event()
-        yield
-
-    async def stop_streams(app: web.Application) -> None:
-        app[STOPPING].set()  # at shutdown every open stream ends, so the server need not wait
-
-    app.cleanup_ctx.append(streams_ctx)
-    app.on_shutdown.append(stop_streams)
+    # Streams end at shutdown through alerts.web.live's STREAMS, which the app sets up.
     app.router.add_get(PREFIX + "/alerts/{id}/progress", progress_stream)
     app.router.add_get(PREFIX + "/alerts/{id}/report", report_page)

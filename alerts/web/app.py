@@ -25,6 +25,7 @@ from alerts.console import compose, live as console_live, views as console
 from alerts.web import api, consular_api, pages, public, signup, webhooks
 from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
+from alerts.web.proxies import trusted_proxies
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
 from channels import Channel
 from alerts.registry import build_channels
@@ -60,7 +61,8 @@ def make_app(
     settings: DispatchSettings | None = None,
     channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
 ) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, input_boundary], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[*trusted_proxies(config), error_middleware, input_boundary],
+                          client_max_size=1024 * 1024)
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: addFilter keeps one of each
     app[CONFIG] = config
     app[CLOCK] = clock

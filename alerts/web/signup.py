@@ -22,33 +22,26 @@ from alerts.ratelimit import LIMITED, SignupLimits
 from alerts.schema import signups
 from alerts.subscribers import MAX_TRIP, subscribe_phone
 from alerts.validation import parse_day
+from alerts.web import boundary
 from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
 from alerts.web.pages import from_this_site, page_language, render
-from alerts.web import boundary
 
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_CODE_ATTEMPTS = 5
 
 
 def client_address(request: web.Request) -> str:
-    """The sender's address, as a limit counts it: behind a trusted reverse proxy
-    (TOCSIN_TRUSTED_PROXIES), the one it forwarded; an IPv6 sender by its /64, which one
-    subscriber line usually gets whole."""
+    """The sender's address, as a limit counts it: `request.remote`, which behind a trusted
+    reverse proxy is the address it forwarded (alerts.web.proxies); an IPv6 sender by its /64,
+    which one subscriber line usually gets whole."""
     address = request.remote or ""
-    forwarded = request.headers.get("X-Forwarded-For", "")
     try:
-        if forwarded and _trusted(request, ipaddress.ip_address(address)):
-            address = forwarded.split(",")[-1].strip()
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return address
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
     return address
-
-
-def _trusted(request: web.Request, address: Any) -> bool:
-    return any(address in ipaddress.ip_network(net) for net in request.app[CONFIG].trusted_proxies)
 
 
 def _check_origin(request: web.Request) -> None:

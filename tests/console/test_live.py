@@ -78,3 +78,24 @@ async def test_a_stream_ends_with_its_session(tocsin, monkeypatch):
     await tocsin.client.post("/console/logout", data={"csrf": csrf}, headers=origin(tocsin), allow_redirects=False)
     rest = await asyncio.wait_for(stream.read(), timeout=5)  # ends: the session is over
     assert b": ping" in rest
+
+
+async def test_open_progress_streams_end_at_shutdown(tocsin):
+    """The console's streams end at shutdown the way /events does: the server does not wait."""
+    import asyncio
+
+    import aiohttp
+
+    operator = await tocsin.user("olga", "operator")
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+    await sign_in(tocsin, "olga")
+    async with aiohttp.ClientSession(cookie_jar=tocsin.client.session.cookie_jar) as session:
+        stream = await session.get(tocsin.client.make_url(f"/console/alerts/{draft['id']}/progress"))
+        assert stream.status == 200
+        first = await asyncio.wait_for(stream.content.readuntil(b"event: state"), 10)
+        assert first.startswith(b"event: progress\ndata: ") and b"\nretry: 3000\n\n" in first
+        await asyncio.wait_for(tocsin.client.server.close(), 5)
+        rest = await asyncio.wait_for(stream.content.read(), 5)
+        assert b"event: end" not in rest  # cut short by the shutdown, not finished

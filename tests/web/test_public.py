@@ -249,3 +249,27 @@ async def test_a_reader_who_leaves_is_forgotten(tocsin, monkeypatch):
         return hub.open_streams == 0
 
     await eventually(forgotten, timeout=5)
+
+
+@pytest.mark.parametrize("header, fresh", [
+    (None, False),
+    ('"{etag}"', True),
+    ('W/"{etag}"', True),  # If-None-Match compares weakly (RFC 9110 13.1.2)
+    ('"other", W/"{etag}"', True),
+    ('"other"', False),
+    ("*", True),  # any page that exists, and this one does
+    ("{etag}", False),  # not a quoted entity tag: no match, and no error
+    ('"other", garbage, "{etag}"', False),  # what follows a malformed entry is not read
+    ('"' + "x" * 8000, False),
+])
+def test_if_none_match_as_the_rfc_reads_it(header, fresh):
+    from aiohttp.test_utils import make_mocked_request
+
+    from alerts.web.caching import conditional
+
+    body = b"<html>a page</html>"
+    etag = conditional(make_mocked_request("GET", "/"), body, "text/html").etag
+    assert etag is not None and not etag.is_weak
+    headers = {} if header is None else {"If-None-Match": header.replace("{etag}", etag.value)}
+    response = conditional(make_mocked_request("GET", "/", headers=headers), body, "text/html")
+    assert response.status == (304 if fresh else 200) and response.etag == etag
