@@ -12,7 +12,7 @@ from datetime import timedelta
 import phonenumbers
 
 from alerts import phones
-from alerts.dispatch import Clock
+from alerts.dispatch.worker import Clock
 from alerts.ratelimit import LIMITED, SlidingWindow
 from channels import Channel
 from channels.base import OutboundMessage, SendError

@@ -17,7 +17,11 @@ from alerts.callcentre.push import pusher_ctx
 from alerts.cap.upstream import upstream_ctx
 from alerts.config import Config
 from alerts.consular.freshness import Freshness
-from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
+from alerts.dispatch.engine import Engine
+from alerts.dispatch.events import Events
+from alerts.dispatch.failpoints import Failpoints
+from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.worker import Clock
 from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
