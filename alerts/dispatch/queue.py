@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
@@ -49,6 +50,7 @@ class Outcome:
     provider_id: str | None = None
     error: SendError | None = None
     expired: bool = False
+    decision: Decision | None = None  # for an error: decided once, when the answer came
 
 
 def _priority() -> list[Any]:
