@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # ships no type information
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 

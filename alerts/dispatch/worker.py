@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from alerts.dispatch import queue
 from alerts.dispatch.decisions import Action, decide
@@ -114,7 +116,7 @@ class Dispatcher:
             if room >= max(1, size // 2):
                 # Only a claim that starts after a caller asked can tell it that nothing is due.
                 asking, self._idle_waiters = self._idle_waiters, []
-                claimed = await guarded(lambda: queue.claim(self.store, self.clock, room, self.settings.lease),
+                claimed = await guarded(partial(queue.claim, self.store, self.clock, room, self.settings.lease),
                                         "claiming deliveries", log) or []
                 if not claimed and self._quiet():
                     self._answer_idle_waiters(asking)
@@ -213,7 +215,7 @@ class Dispatcher:
             self._outcomes = []
             if not batch:
                 continue
-            if await guarded(lambda: self._record(batch), "recording outcomes", log) is None:
+            if await guarded(partial(self._record, batch), "recording outcomes", log) is None:
                 self._outcomes[:0] = batch  # not recorded: keep them, and their leases
                 self._recording = []
                 self._have_outcomes.set()
@@ -243,9 +245,9 @@ class Dispatcher:
                 if decision.action == Action.STOP_SUBSCRIBER:
                     await stop_subscribers(conn, [row.subscriber_id], "provider_opt_out", now)
                 elif (decision.action == Action.GIVE_UP and row.channel == "sms" and row.has_voice
-                      and "voice" in self.channels and row.expires > now):
-                    if await queue.queue_failover(conn, row, "voice", now):
-                        log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
+                      and "voice" in self.channels and row.expires > now
+                      and await queue.queue_failover(conn, row, "voice", now)):
+                    log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
         return True
 
     async def _watch_loop(self) -> None:
@@ -258,12 +260,12 @@ class Dispatcher:
             if dropped:
                 # Dropped before they went out: say so, or their halt would stay open until
                 # the lease lapses and then read as AMBIGUOUS.
-                await guarded(lambda: self._let_go(dropped), "letting go of dropped deliveries", log)
+                await guarded(partial(self._let_go, dropped), "letting go of dropped deliveries", log)
             loop_now = asyncio.get_running_loop().time()
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
                 held = set(self._pending) | self._in_flight
-                await guarded(lambda: queue.extend_leases(self.store, held, self.clock() + self.settings.lease),
+                await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
                               "extending leases", log)
 
     async def _let_go(self, ids: set[int]) -> None:
