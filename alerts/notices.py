@@ -1,7 +1,9 @@
 """One-off SMS to someone in front of us: a sign-up code, or the Azerbaijani text of what
-the hotline just read. One attempt each: the dispatcher's retries are for alerts, and a
-person waiting for a code asks again. Only to allowed calling codes (SMS pumping sends
-codes to premium ranges abroad, at our cost) and within a per-number limit."""
+the hotline just read. They go out by the dispatcher's lane (alerts/dispatch/lane.py), so
+the account's configured rate and the sender failover hold for them too. One attempt each:
+the dispatcher's retries are for alerts, and a person waiting for a code asks again. Only
+to allowed calling codes (SMS pumping sends codes to premium ranges abroad, at our cost)
+and within a per-number limit."""
 
 from __future__ import annotations
 
@@ -12,18 +14,18 @@ from datetime import timedelta
 import phonenumbers
 
 from alerts import phones
-from alerts.dispatch import Clock
+from alerts.dispatch.lane import Lane
+from alerts.dispatch.worker import Clock
 from alerts.ratelimit import LIMITED, SlidingWindow
-from channels import Channel
 from channels.base import OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
 
 
 class Notices:
-    def __init__(self, sms: Channel, calling_codes: tuple[str, ...], clock: Clock, per_number: int = 5,
+    def __init__(self, lane: Lane, calling_codes: tuple[str, ...], clock: Clock, per_number: int = 5,
                  seconds: float = 3600.0) -> None:
-        self.sms = sms
+        self.lane = lane
         self.calling_codes = calling_codes
         self.clock = clock
         self.per_number = SlidingWindow(per_number, seconds)
@@ -37,7 +39,7 @@ class Notices:
         return allowed_country and phones.is_mobile(phone)
 
     async def send(self, phone: str, body: str, language: str, purpose: str) -> bool:
-        """True when Twilio accepted the message."""
+        """True when Twilio accepted the message. It may wait its turn behind an alert."""
         if not self.may_send_to(phone):
             return False
         if not self.per_number.allow(phone):
@@ -48,7 +50,7 @@ class Notices:
         message = OutboundMessage(delivery_id=0, to=phone, body=body, expires=now + timedelta(hours=1),
                                   language=language, report_status=False)
         try:
-            await self.sms.send(message, now)
+            await self.lane.send_one(message, now)
         except SendError as exc:
             log.warning("%s SMS to %s failed: %s", purpose, phones.mask(phone), exc)
             return False

@@ -45,7 +45,7 @@ async def trial(sim: Any, store: Any, running: Any, people: Any, warmup: float, 
 
 
 async def main(args: argparse.Namespace) -> None:
-    from alerts.dispatch import DispatchSettings
+    from alerts.dispatch.settings import DispatchSettings
     from alerts.store import Store
 
     dbs = Databases()

@@ -274,7 +274,8 @@ class Engine:
     SMS channel to the simulator."""
 
     def __init__(self, store: Any, sim: SimProcess, settings: Any) -> None:
-        from alerts.dispatch import Engine as DispatchEngine, Failpoints
+        from alerts.dispatch.engine import Engine as DispatchEngine
+        from alerts.dispatch.failpoints import Failpoints
 
         self.store = store
         self.channel = sms_channel(sim)

@@ -213,7 +213,7 @@ def _english_sms(texts: dict[str, Any]) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    from alerts.dispatch import DispatchSettings
+    from alerts.dispatch.settings import DispatchSettings
 
     settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, max_claim=args.max_claim,
                                 materialise_batch=args.materialise_batch)

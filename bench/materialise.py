@@ -39,7 +39,8 @@ FIRST_TARGET_MS = 250.0
 # ---- (b) the child: materialisation alone ----
 
 async def child(url: str) -> dict[str, Any]:
-    from alerts.dispatch import DispatchSettings, rounds
+    from alerts.dispatch import rounds
+    from alerts.dispatch.settings import DispatchSettings
     from alerts.store import Store
     from bench.common import peak_rss_mb
 
@@ -83,7 +84,7 @@ def run_child(url: str) -> dict[str, Any]:
 # ---- (c) approval to first message ----
 
 async def first_message(store: Any, sim: Any, people: Any, trials: int) -> list[dict[str, float]]:
-    from alerts.dispatch import DispatchSettings
+    from alerts.dispatch.settings import DispatchSettings
     from alerts.dispatch.halt import cancel_alert
 
     results = []

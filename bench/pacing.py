@@ -34,7 +34,7 @@ def max_window(times: list[float], width: float = 1.0) -> tuple[int, float]:
 
 
 async def measure(sim: Any, dbs: Databases, db: str, rate: float, seconds: float, in_flight: int) -> dict[str, Any]:
-    from alerts.dispatch import DispatchSettings
+    from alerts.dispatch.settings import DispatchSettings
     from alerts.store import Store
 
     count = int(rate * seconds)

@@ -15,7 +15,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.config import load_config
-from alerts.dispatch import DispatchSettings, RetryPolicy
+from alerts.dispatch.decisions import RetryPolicy
+from alerts.dispatch.settings import DispatchSettings
 from alerts.simulator import Simulator
 from alerts.store import Store, upgrade
 from alerts.users import add_user, create_token

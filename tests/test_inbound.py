@@ -3,7 +3,6 @@ subscription it leaves, and the language and words of the last reply."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from xml.etree import ElementTree
 
@@ -13,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from alerts.schema import deliveries, subscribers
 from tests.conftest import SIM_SID, SIM_TOKEN
+from tests.dispatch.steps import dispatcher_idle
 from tests.dispatch.test_engine import SLOW, _approved, _at_least_sent, _by_state, _posts_after, _subscribe_many
 from tests.helpers import eventually
 
@@ -95,7 +95,7 @@ async def test_stop_and_delete_halt_deliveries_already_queued(start_tocsin, keyw
     leaving = phones[-1]  # queued at the back of the broadcast
     await reply_of(await post_sms(tocsin, keyword, phone=leaving))
     answered = time.monotonic()
-    await asyncio.sleep(1.5)
+    await dispatcher_idle(tocsin)
     assert [r for r in _posts_after(tocsin.sim, answered) if r.params.get("To") == leaving] == []
     async with tocsin.store.read() as conn:
         state = await conn.scalar(sa.select(deliveries.c.state).join(subscribers)

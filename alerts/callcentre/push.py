@@ -9,25 +9,24 @@ to an endpoint only once that endpoint has acknowledged the alert it cancels."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from datetime import datetime, timedelta
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable, NoReturn
 from urllib.parse import urlsplit
 
 import aiohttp
 import sqlalchemy as sa
-from aiohttp import web
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.callcentre import message
 from alerts.cap import published
 from alerts.config import CallCentreConfig
+from alerts.dispatch.decisions import exponential_backoff
 from alerts.model import AlertState
 from alerts.schema import UTCDateTime, alerts, callcentre_pushes as pushes
 from alerts.store import Store, dialect_insert
+from alerts.supervise import Wakeup, supervise
 
 log = logging.getLogger(__name__)
 ATTEMPTS = Counter("tocsin_callcentre_push_attempts", "Call-centre push attempts, by outcome", ["outcome"])
@@ -44,7 +43,7 @@ def endpoint_label(url: str) -> str:
 class Pusher:
     def __init__(self, store: Store, clock: Callable[[], datetime], config: CallCentreConfig, public_url: str) -> None:
         self.store, self.clock, self.config, self.public_url = store, clock, config, public_url
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup(POLL_SECONDS)
         self._session: aiohttp.ClientSession | None = None
         # Longer than one attempt can take, so a live sender's claim never lapses mid-send.
         self.lease = timedelta(seconds=config.timeout + 30)
@@ -52,27 +51,18 @@ class Pusher:
         self._in_hand: set[int] = set()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wakeup.set()
 
     def backoff(self, attempts: int) -> float:
-        ceiling = min(self.config.max_retry_seconds, self.config.retry_seconds * 2 ** max(attempts - 1, 0))
-        return ceiling * random.uniform(0.5, 1.0)  # jitter: endpoints coming back are not stampeded
+        # The deliveries' formula, with the call centres' own settings.
+        return exponential_backoff(attempts, self.config.retry_seconds, self.config.max_retry_seconds)
 
-    async def run(self) -> None:
+    async def run(self) -> NoReturn:
+        """For ever (until cancelled); then release() gives back what was claimed and not sent."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout))
         try:
-            while True:
-                try:
-                    busy = await self.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("call-centre push round failed; trying again")
-                    busy = False
-                if not busy:
-                    self._wake.clear()
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            # A round that sent a full batch is followed at once; otherwise it waits to be woken or polls.
+            await supervise(self.tick, what="call-centre push round", wait=self._wakeup.wait, logger=log)
         finally:
             await self._session.close()
 
@@ -208,22 +198,3 @@ async def pushes_for(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any
         "next_attempt_at": iso(p.next_attempt_at) if p.state == "pending" else None,
         "acknowledged_at": iso(p.acknowledged_at),
     } for p in rows]
-
-
-async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The worker's place in the app's cleanup_ctx: started with the app, stopped with it.
-    Nothing runs when no endpoint is configured."""
-    from alerts.web.keys import CLOCK, CONFIG, EVENTS, PUSHER, STORE
-
-    config = app[CONFIG]
-    if not config.callcentre.urls:
-        yield
-        return
-    pusher = app[PUSHER] = Pusher(app[STORE], app[CLOCK], config.callcentre, config.public_url)
-    app[EVENTS].subscribe(lambda _event: pusher.wake())
-    task = asyncio.create_task(pusher.run(), name="callcentre-push")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await pusher.release()

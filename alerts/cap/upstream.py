@@ -7,19 +7,18 @@ skipped, never a crash of the poller."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Awaitable, Callable, NoReturn
 from urllib.parse import urljoin
 
 import aiohttp
-from aiohttp import web
 
 from alerts.cap import NS, ingest
 from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, our_sender, upstream_user
 from alerts.store import Store
+from alerts.supervise import supervise
 from alerts.validation import Conflict, Forbidden, ValidationError
 
 log = logging.getLogger(__name__)
@@ -50,16 +49,17 @@ class UpstreamPoller:
         self.store, self.clock, self.url, self.interval = store, clock, url, interval
         self.sender = our_sender(public_url)
 
-    async def run(self) -> None:
+    async def run(self) -> NoReturn:
+        """For ever (until cancelled): a poll every `interval` seconds."""
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-            while True:
-                try:
-                    await self.poll(session)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("polling the CAP upstream failed: %s", exc)
-                await asyncio.sleep(self.interval)
+            await supervise(lambda: self._poll_once(session), what="polling the CAP upstream",
+                            wait=lambda: asyncio.sleep(self.interval), logger=log)
+
+    async def _poll_once(self, session: aiohttp.ClientSession) -> None:
+        try:
+            await self.poll(session)
+        except Exception as exc:  # noqa: BLE001 - the source down or serving junk: one line, no traceback
+            log.warning("polling the CAP upstream failed: %s", exc)
 
     async def poll(self, session: aiohttp.ClientSession) -> list[int]:
         """Fetch the source; the ids of the drafts made from messages new to us. Each message
@@ -119,19 +119,3 @@ class UpstreamPoller:
         INGESTED.labels(source="upstream", outcome="draft").inc()
         log.info("upstream CAP %s (%s) is now draft %s", incoming.identifier, incoming.sender, draft)
         return draft
-
-
-async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-    from alerts.web.keys import CLOCK, CONFIG, STORE, UPSTREAM
-
-    config = app[CONFIG]
-    if not config.cap_upstream_url:
-        yield
-        return
-    poller = app[UPSTREAM] = UpstreamPoller(app[STORE], app[CLOCK], config.cap_upstream_url,
-                                            config.cap_upstream_interval, config.public_url)
-    task = asyncio.create_task(poller.run(), name="cap-upstream")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

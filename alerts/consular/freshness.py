@@ -16,8 +16,9 @@ from alerts import i18n, phones, regions
 from alerts.model import DeliveryState, SubscriberKind, SubscriberStatus
 from alerts.schema import deliveries, signups, subscribers
 from alerts.dispatch.halt import stop_subscribers
+from alerts.dispatch.lane import Lane
 from alerts.store import Store
-from channels.base import Channel, OutboundMessage, SendError
+from channels.base import OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,13 @@ JOIN_WORDS = {"az": "QOŞUL", "en": "JOIN", "ru": "ПОДПИСКА", "fr": "ABO
 
 
 class Freshness:
-    def __init__(self, store: Store, sms: Channel | None, clock: Any) -> None:
+    def __init__(self, store: Store, lane: Lane, clock: Any) -> None:
         self.store = store
-        self.sms = sms
+        self.lane = lane  # the dispatcher's: "still there?" is paced with the alerts
         self.clock = clock
 
     async def run(self) -> None:
-        if self.sms is not None:
+        if self.lane.has_sms():
             await self.ask_still_there()
         await self.take_out_unreachable()
         async with self.store.write() as conn:
@@ -69,7 +70,7 @@ class Freshness:
             message = OutboundMessage(0, row.phone, still_there_text(row.language, row.country, row.trip_ends),
                                       now + timedelta(days=1), row.language, report_status=False)
             try:
-                await self.sms.send(message, now)  # type: ignore[union-attr]
+                await self.lane.send_one(message, now)
             except SendError as exc:
                 log.warning("still-there SMS to %s failed: %s", phones.mask(row.phone), exc)
                 if exc.retryable:  # asked again at the next run

@@ -4,15 +4,11 @@ place, resumable after a crash, and shared by any number of instances on Postgre
 - rounds.py / scheduler.py: an alert's life in the queue (start, materialise, expire, finish,
   repeat), run by one coordinator at a time.
 - queue.py / worker.py: claiming deliveries under a lease, sending, recording.
+- lane.py: the one way out to the SMS provider (pace and sender failover), for alerts and
+  one-off messages alike.
 - decisions.py: the retry policy.  pacing.py: the rate limit.  halt.py: cancel and STOP.
+
+Import from the submodules (`from alerts.dispatch.worker import Dispatcher`): the package
+re-exports nothing, because re-exporting put every submodule that imports a sibling
+(`from alerts.dispatch import queue`) in an import cycle through this file.
 """
-
-from alerts.dispatch.decisions import RetryPolicy
-from alerts.dispatch.engine import Engine
-from alerts.dispatch.events import Events
-from alerts.dispatch.failpoints import Failpoints
-from alerts.dispatch.scheduler import Coordinator
-from alerts.dispatch.settings import DispatchSettings
-from alerts.dispatch.worker import Clock, Dispatcher
-
-__all__ = ["Clock", "Coordinator", "DispatchSettings", "Dispatcher", "Engine", "Events", "Failpoints", "RetryPolicy"]

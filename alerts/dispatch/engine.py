@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from alerts.dispatch.failpoints import Failpoints
+from alerts.dispatch.lane import Lane
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.worker import Clock, Dispatcher
@@ -18,8 +20,9 @@ from channels.base import Channel
 class Engine:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
                  failpoints: Failpoints | None = None,
-                 housekeeping: Callable[[], Awaitable[Any]] | None = None, audio: AudioLinks | None = None) -> None:
-        self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints, audio)
+                 housekeeping: Callable[[], Awaitable[Any]] | None = None, audio: AudioLinks | None = None,
+                 lane: Lane | None = None) -> None:
+        self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints, audio, lane)
         self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake,
                                        housekeeping=housekeeping)
         self._tasks: list[asyncio.Task[None]] = []
@@ -34,7 +37,8 @@ class Engine:
         self.dispatcher.wake()
 
     async def stop(self) -> None:
-        # Stopped, not cancelled: a task cancelled mid-query can leave its connection hanging.
+        # Stopped, not cancelled (so not supervise.running): a task cancelled mid-query can
+        # leave its connection hanging.
         await asyncio.gather(self.dispatcher.stop(), self.coordinator.stop())
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=40)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # ships no type information
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.store import Store
+from alerts.supervise import supervise
 
 log = logging.getLogger(__name__)
 CHANNEL = "tocsin_events"
@@ -45,22 +48,17 @@ class Events:
         """Relay other instances' events to this one's listeners, reconnecting as needed."""
         if self.store.is_sqlite:
             return
-        import asyncpg
+        await supervise(self._relay, what="LISTEN connection", wait=lambda: asyncio.sleep(1), logger=log)
 
+    async def _relay(self) -> None:
+        """One LISTEN connection, for as long as it lives."""
         dsn = self.store.url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(dsn)
-                await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self.local(json.loads(payload)))
-                while not conn.is_closed():
-                    await asyncio.sleep(2)
-                    await conn.execute("SELECT 1")  # notice a dead connection
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("LISTEN connection lost (%s); reconnecting", exc)
-                await asyncio.sleep(1)
-            finally:
-                if conn is not None and not conn.is_closed():
-                    await conn.close()
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self.local(json.loads(payload)))
+            while not conn.is_closed():
+                await asyncio.sleep(2)
+                await conn.execute("SELECT 1")  # notice a dead connection
+        finally:
+            if not conn.is_closed():
+                await conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 
 class RateLimiter:
@@ -13,27 +14,30 @@ class RateLimiter:
     A burst of at most 2% of a second's sends may go early, so any one-second window sees
     at most 2% over the rate; below 50 a second, none."""
 
-    def __init__(self, rate: float, burst: int | None = None) -> None:
+    def __init__(self, rate: float, burst: int | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.rate = rate
         self.tolerance = (burst if burst is not None else int(rate * 0.02)) / rate
-        self._due = time.monotonic()  # when the next send is theoretically due
+        # Injectable, so a test can count sends against a time it controls.
+        self.monotonic, self.sleep = monotonic, sleep
+        self._due = monotonic()  # when the next send is theoretically due
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         """The provider said slow down (queue full, 429): hold every sender for a while."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self.monotonic() + seconds)
 
     async def acquire(self, cost: float = 1.0) -> None:
         async with self._lock:
             while True:
-                now = time.monotonic()
+                now = self.monotonic()
                 if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
+                    await self.sleep(self._paused_until - now)
                     continue
                 due = max(self._due, now)  # an idle sender earns no credit
                 wait = due - self.tolerance - now
                 if wait <= 0:
                     self._due = due + cost / self.rate
                     return
-                await asyncio.sleep(wait)
+                await self.sleep(wait)

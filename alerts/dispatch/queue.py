@@ -3,13 +3,15 @@ notice work taken back (cancel, expiry, STOP), and record outcomes in one transa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
@@ -49,6 +51,7 @@ class Outcome:
     provider_id: str | None = None
     error: SendError | None = None
     expired: bool = False
+    decision: Decision | None = None  # for an error: decided once, when the answer came
 
 
 def _priority() -> list[Any]:

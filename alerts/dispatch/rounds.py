@@ -118,7 +118,8 @@ def _next_round(alert: Any, now: datetime) -> datetime | None:
     if alert.followups:
         # A check-in's follow-ups are timed from its first send, not from the last round's end.
         if alert.round < len(alert.followups):
-            return max(now, alert.sent + timedelta(minutes=alert.followups[alert.round]["after_minutes"]))
+            first: datetime = alert.sent + timedelta(minutes=alert.followups[alert.round]["after_minutes"])
+            return max(now, first)
         return None
     return now + timedelta(minutes=alert.repeat_minutes) if alert.repeat_minutes else None
 

@@ -1,19 +1,20 @@
 """The coordinator: starts due and scheduled alerts, queues their deliveries in batches,
 expires, finishes and repeats rounds, and releases leases that dead workers left behind.
-APScheduler wakes it on an interval and at each scheduled alert's time; the times themselves
-live in the database, so a restart rebuilds the jobs and loses none. On PostgreSQL only the
-instance holding an advisory lock coordinates; the others stand by and take over if it dies."""
+It runs a round when woken, at each poll interval, and when the next scheduled alert is due
+by the injected clock (so a test moves the clock rather than wait); the times themselves live
+in the database, so a restart loses none. On PostgreSQL only the instance holding an
+advisory lock coordinates; the others stand by and take over if it dies."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch import rounds
@@ -22,24 +23,26 @@ from alerts.model import AlertState
 from alerts.schema import alerts
 from alerts.statuses import apply_matched_early_statuses
 from alerts.store import Store
+from alerts.supervise import guarded
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 7312002
 
 
 class Coordinator:
-    def __init__(self, store: Store, clock: Callable, settings: DispatchSettings,
+    def __init__(self, store: Store, clock: Callable[[], datetime], settings: DispatchSettings,
                  on_work: Callable[[], None], housekeeping: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.store = store
         self.housekeeping = housekeeping
         self.housekeeping_runs = 0  # finished runs: lets a test wait for one
+        self.rounds_done = 0  # finished coordination rounds, likewise
         self.clock = clock
         self.settings = settings
         self.on_work = on_work
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._scheduler: AsyncIOScheduler | None = None
+        self._next_scheduled: datetime | None = None  # the earliest scheduled alert's time
         self.leading = False
 
     def wake(self) -> None:
@@ -49,33 +52,22 @@ class Coordinator:
         self._stopping.set()
         self._wake.set()
 
-    async def _wake_job(self) -> None:
-        # A coroutine job runs on the event loop; a plain function would run in a thread,
-        # where setting an asyncio.Event is not safe.
-        self.wake()
-
-    async def _housekeeping_job(self) -> None:
-        if self._stopping.is_set() or self.housekeeping is None:
-            return
-        try:
-            await self.housekeeping()
-        except Exception:
-            log.exception("housekeeping failed; trying again at the next interval")
-        self.housekeeping_runs += 1
-
     async def run(self) -> None:
         if self.store.is_sqlite:
             await self._coordinate()
             return
         while not self._stopping.is_set():
-            async with self.store.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                got = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK})
-                if got:
-                    log.info("this instance coordinates (holds the scheduler lock)")
-                    await self._lead_while_held(conn)
+            await guarded(self._lead_if_free, "taking the coordinator lock", log)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.coordinate_interval * 2)
+
+    async def _lead_if_free(self) -> None:
+        async with self.store.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = await conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK})
+            if got:
+                log.info("this instance coordinates (holds the scheduler lock)")
+                await self._lead_while_held(conn)
 
     async def _lead_while_held(self, conn: AsyncConnection) -> None:
         task = asyncio.create_task(self._coordinate())
@@ -93,27 +85,41 @@ class Coordinator:
 
     async def _coordinate(self) -> None:
         self.leading = True
-        scheduler = self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        scheduler.add_job(self._wake_job, "interval", seconds=self.settings.coordinate_interval,
-                          id="coordinate", coalesce=True, max_instances=1)
-        if self.housekeeping is not None:
-            scheduler.add_job(self._housekeeping_job, "interval", seconds=self.settings.housekeeping_interval,
-                              id="housekeeping", coalesce=True, max_instances=1,
-                              next_run_time=datetime.now(timezone.utc))
-        scheduler.start()
+        chores = asyncio.create_task(self._housekeeping_loop(), name="housekeeping")
         try:
             while not self._stopping.is_set():
-                try:
-                    await self.tick()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("coordination round failed; retrying")
-                await self._wake.wait()
+                await guarded(self.tick, "coordination round", log)
+                self.rounds_done += 1
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._until_next_round())
                 self._wake.clear()
         finally:
             self.leading = False
-            scheduler.shutdown(wait=False)
+            chores.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await chores
+
+    def _until_next_round(self) -> float:
+        """Seconds until the poll interval ends or the next scheduled alert is due, whichever
+        is first: the alert's time is read on the injected clock."""
+        wait = self.settings.coordinate_interval
+        if self._next_scheduled is not None:
+            due_in = (self._next_scheduled - self.clock()).total_seconds()
+            if due_in > 0:  # one already due that this round did not start waits for the poll, not a spin
+                wait = min(wait, due_in)
+        return wait
+
+    async def _housekeeping_loop(self) -> None:
+        """Trip-end reminders and the like: at once, then every housekeeping_interval, beside
+        the rounds so a long run never holds them up."""
+        if self.housekeeping is None:
+            return
+        housekeeping = self.housekeeping
+        while not self._stopping.is_set():
+            await guarded(housekeeping, "housekeeping", log)
+            self.housekeeping_runs += 1
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.housekeeping_interval)
 
     async def tick(self) -> None:
         async with self._lock:
@@ -130,22 +136,6 @@ class Coordinator:
                 await apply_matched_early_statuses(conn, self.clock())
             await rounds.finish(self.store, self.clock())
             await rounds.sweep_halted(self.store, self.clock())
-            await self._schedule_jobs()
-
-    async def _schedule_jobs(self) -> None:
-        """One APScheduler job per scheduled alert, at its time: precise wake-ups; the interval
-        job behind them is the safety net."""
-        if self._scheduler is None:
-            return
-        async with self.store.read() as conn:
-            due = (await conn.execute(sa.select(alerts.c.id, alerts.c.send_at)
-                                      .where(alerts.c.state == AlertState.SCHEDULED))).all()
-        wanted = {f"alert-{row.id}": row.send_at for row in due}
-        for job in self._scheduler.get_jobs():
-            if job.id.startswith("alert-") and job.id not in wanted:
-                job.remove()
-        for job_id, at in wanted.items():
-            job = self._scheduler.get_job(job_id)
-            if job is None or job.next_run_time != at:
-                self._scheduler.add_job(self._wake_job, "date", run_date=at, id=job_id, replace_existing=True,
-                                        misfire_grace_time=None)
+            async with self.store.read() as conn:
+                self._next_scheduled = await conn.scalar(
+                    sa.select(sa.func.min(alerts.c.send_at)).where(alerts.c.state == AlertState.SCHEDULED))

@@ -32,7 +32,7 @@ class DispatchSettings:
     failover_cooldown: float = 60.0
 
     @classmethod
-    def from_config(cls, config: Config) -> "DispatchSettings":
+    def from_config(cls, config: Config) -> DispatchSettings:
         return cls(
             rate=config.sms_rate,
             rate_unit=config.sms_rate_unit,

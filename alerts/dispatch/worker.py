@@ -7,21 +7,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from alerts.dispatch import queue
 from alerts.dispatch.decisions import Action, decide
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.halt import stop_subscribers
-from alerts.dispatch.pacing import RateLimiter
+from alerts.dispatch.lane import Lane
 from alerts.dispatch.queue import Claimed, Outcome
-from alerts.dispatch.senders import Senders
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.texts import TextCache
 from alerts.hotline.speech import AudioLinks
 from alerts.model import DeliveryState
 from alerts.store import Store
+from alerts.supervise import guarded
 from channels.base import Channel, ErrorCode, OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
@@ -30,14 +32,14 @@ Clock = Callable[[], datetime]
 
 class Dispatcher:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
-                 failpoints: Failpoints | None = None, audio: AudioLinks | None = None) -> None:
+                 failpoints: Failpoints | None = None, audio: AudioLinks | None = None, lane: Lane | None = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock
         self.settings = settings
         self.failpoints = failpoints or Failpoints("")
-        self.limiter = RateLimiter(settings.rate)
-        self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
+        # Shared with the one-off SMS (Notices, Freshness) when given: one pace for the account.
+        self.lane = lane or Lane(channels, settings)
         self.texts = TextCache(store, audio=audio)
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._pending: dict[int, Claimed] = {}  # claimed, not yet handed to a provider
@@ -49,9 +51,28 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()  # no more claims
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
+        self._recording: list[Outcome] = []  # the batch being written
+        self._idle_waiters: list[asyncio.Future[None]] = []
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def idle(self) -> None:
+        """Return once the dispatcher is idle: a claim begun after this call found nothing due,
+        with nothing claimed, in flight, or waiting to be recorded (or the dispatcher ended).
+        Exact, where "wait a while and see" would guess."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(waiter)
+        self._wake.set()
+        await waiter
+
+    def _quiet(self) -> bool:
+        return not (self._pending or self._in_flight or self._outcomes or self._recording or self._tasks)
+
+    def _answer_idle_waiters(self, waiters: list[asyncio.Future[None]]) -> None:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def drop(self, ids: set[int]) -> set[int]:
         """Forget claimed deliveries that were taken back (cancel, STOP) before they go out;
@@ -70,7 +91,7 @@ class Dispatcher:
             # Claimed but never handed over: back to the queue now, not after the lease.
             unsent = set(self._pending)
             self.drop(unsent)
-            await self._guarded(lambda: queue.release(self.store, unsent))
+            await guarded(lambda: queue.release(self.store, unsent), "releasing unsent deliveries", log)
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=30)
         finally:
@@ -81,21 +102,11 @@ class Dispatcher:
                     await asyncio.wait_for(task, 30)
             for task in self._tasks:
                 task.cancel()
+            self._answer_idle_waiters(self._idle_waiters)  # ended: nobody should wait on it for ever
 
     async def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-
-    async def _guarded(self, step: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await step()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # A database hiccup must not end dispatching for good.
-            log.exception("dispatch step failed; retrying")
-            await asyncio.sleep(self.settings.idle_poll)
-            return None
 
     async def _claim_loop(self) -> None:
         size = self.settings.claim_size
@@ -103,8 +114,14 @@ class Dispatcher:
             room = size - len(self._pending)
             claimed = []
             if room >= max(1, size // 2):
-                claimed = await self._guarded(
-                    lambda: queue.claim(self.store, self.clock, room, self.settings.lease)) or []
+                # Only a claim that starts after a caller asked can tell it that nothing is due.
+                asking, self._idle_waiters = self._idle_waiters, []
+                claimed = await guarded(partial(queue.claim, self.store, self.clock, room, self.settings.lease),
+                                        "claiming deliveries", log) or []
+                if not claimed and self._quiet():
+                    self._answer_idle_waiters(asking)
+                else:
+                    self._idle_waiters[:0] = asking
                 for row in claimed:
                     self._pending[row.id] = row
                     task = asyncio.create_task(self._deliver(row))
@@ -131,7 +148,7 @@ class Dispatcher:
             if row.id not in self._pending:
                 return
             text = await self.texts.get(row.alert_id, row.country, row.language, row.channel)
-            await self.limiter.acquire(text.segments if self.settings.rate_unit == "segments" and row.channel == "sms" else 1)
+            await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
             # The last moment to honour a cancel or STOP: after this the request is made.
             if self._pending.pop(row.id, None) is None:
                 return
@@ -140,7 +157,7 @@ class Dispatcher:
             if row.expires <= now:
                 self._push(Outcome(row, expired=True))
                 return
-            via = self.senders.pick(row.channel)
+            via = self.lane.senders.pick(row.channel)
             outcome = Outcome(row, via=via)
             if via not in self.channels:
                 outcome.error = SendError(ErrorCode.REJECTED, False, f"the {via} channel is not configured")
@@ -162,20 +179,17 @@ class Dispatcher:
                 outcome.provider_id = result.provider_id
             except SendError as exc:
                 outcome.error = exc
-                if exc.code in (ErrorCode.THROTTLED, ErrorCode.QUEUE_FULL):
-                    # Slow the whole sender down at once, not just this one message.
-                    self.limiter.pause(exc.retry_after or self.settings.retry.base_backoff)
             except Exception as exc:
                 # Whatever broke, the request may have gone out: reconcile before any re-send.
                 log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
                 outcome.error = SendError(ErrorCode.AMBIGUOUS, True, f"unexpected {type(exc).__name__}")
-            self.senders.report(via, outcome.error)
+            self.lane.senders.report(via, outcome.error)
             self.failpoints.hit("after_send")
             self._push(outcome)
 
     async def _reconcile(self, row: Claimed, message: OutboundMessage) -> tuple[str, str] | None:
         assert row.previous_claim is not None
-        names = self.senders.sms_senders() if row.channel == "sms" else [row.channel]
+        names = self.lane.senders.sms_senders() if row.channel == "sms" else [row.channel]
         for name in names:
             found = await self.channels[name].lookup(message, row.previous_claim)
             if found is not None:
@@ -183,6 +197,12 @@ class Dispatcher:
         return None
 
     def _push(self, outcome: Outcome) -> None:
+        if outcome.error is not None and outcome.decision is None:
+            row = outcome.delivery
+            # Decided once, as the answer comes: its pause holds the whole sender back at
+            # once (the provider said slow down), and _record applies the rest.
+            outcome.decision = decide(outcome.error, row.attempts + 1, self.clock(), row.expires, self.settings.retry)
+            self.lane.slow_down(outcome.decision)
         self._outcomes.append(outcome)
         self._have_outcomes.set()
 
@@ -191,26 +211,29 @@ class Dispatcher:
             await self._have_outcomes.wait()
             await asyncio.sleep(self.settings.record_interval)  # let a batch gather
             self._have_outcomes.clear()
-            batch, self._outcomes = self._outcomes, []
+            batch = self._recording = self._outcomes
+            self._outcomes = []
             if not batch:
                 continue
-            if await self._guarded(lambda: self._record(batch)) is None:
+            if await guarded(partial(self._record, batch), "recording outcomes", log) is None:
                 self._outcomes[:0] = batch  # not recorded: keep them, and their leases
+                self._recording = []
                 self._have_outcomes.set()
+                await asyncio.sleep(self.settings.idle_poll)  # the database is unwell: not in a tight loop
                 continue
+            self._recording = []
             self._in_flight.difference_update(o.delivery.id for o in batch)
             self.failpoints.hit("after_commit", sum(1 for o in batch if o.provider_id))
 
     async def _record(self, batch: list[Outcome]) -> bool:
         now = self.clock()
-        policy = self.settings.retry
         async with self.store.write() as conn:
             await queue.record_accepted(conn, [o for o in batch if o.provider_id], now)
             await queue.record_expired(conn, [o for o in batch if o.expired], now)
             for outcome in (o for o in batch if o.error is not None):
                 row, error = outcome.delivery, outcome.error
-                assert error is not None
-                decision = decide(error, row.attempts + 1, now, row.expires, policy)
+                decision = outcome.decision
+                assert error is not None and decision is not None
                 log.warning("delivery %s attempt %d: %s -> %s", row.id, row.attempts + 1, error.code, decision.action)
                 values: dict[str, Any]
                 if decision.action in (Action.RETRY, Action.SLOW_DOWN, Action.RECONCILE):
@@ -222,9 +245,9 @@ class Dispatcher:
                 if decision.action == Action.STOP_SUBSCRIBER:
                     await stop_subscribers(conn, [row.subscriber_id], "provider_opt_out", now)
                 elif (decision.action == Action.GIVE_UP and row.channel == "sms" and row.has_voice
-                      and "voice" in self.channels and row.expires > now):
-                    if await queue.queue_failover(conn, row, "voice", now):
-                        log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
+                      and "voice" in self.channels and row.expires > now
+                      and await queue.queue_failover(conn, row, "voice", now)):
+                    log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
         return True
 
     async def _watch_loop(self) -> None:
@@ -232,18 +255,18 @@ class Dispatcher:
         last_beat = asyncio.get_running_loop().time()
         while not self._stopped.is_set():
             await _first(self._stopped, timeout=self.settings.watch_interval)
-            gone = await self._guarded(lambda: queue.taken_back(self.store, list(self._pending)))
+            gone = await guarded(lambda: queue.taken_back(self.store, list(self._pending)), "watching claims", log)
             dropped = self.drop(gone) if gone else set()
             if dropped:
                 # Dropped before they went out: say so, or their halt would stay open until
                 # the lease lapses and then read as AMBIGUOUS.
-                await self._guarded(lambda: self._let_go(dropped))
+                await guarded(partial(self._let_go, dropped), "letting go of dropped deliveries", log)
             loop_now = asyncio.get_running_loop().time()
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
                 held = set(self._pending) | self._in_flight
-                await self._guarded(lambda: queue.extend_leases(self.store, held, self.clock() + self.settings.lease))
-
+                await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
+                              "extending leases", log)
 
     async def _let_go(self, ids: set[int]) -> None:
         async with self.store.write() as conn:

@@ -13,20 +13,26 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from alerts.hotline import ivr as hotline
 from alerts.hotline.speech import AudioLinks
-from alerts.callcentre.push import pusher_ctx
-from alerts.cap.upstream import upstream_ctx
+from alerts.callcentre.push import Pusher
+from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
 from alerts.consular.freshness import Freshness
-from alerts.dispatch import Clock, DispatchSettings, Engine, Events, Failpoints
+from alerts.dispatch.engine import Engine
+from alerts.dispatch.events import Events
+from alerts.dispatch.failpoints import Failpoints
+from alerts.dispatch.lane import Lane
+from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.worker import Clock
 from alerts.notices import Notices
 from alerts.simulator import Simulator
 from alerts.store import Store
+from alerts.supervise import running
 from alerts.console import compose, live as console_live, views as console
 from alerts.web import api, consular_api, pages, public, signup, webhooks
 from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
 from alerts.web.proxies import trusted_proxies
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, STORE
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, PUSHER, STORE, UPSTREAM
 from channels import Channel
 from alerts.registry import build_channels
 
@@ -75,16 +81,20 @@ def make_app(
 
     async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CHANNELS] = channel_factory(config)
-        app[NOTICES] = Notices(app[CHANNELS]["sms"], config.sms_country_codes, clock)
+        # One lane (pace, sender failover) for everything the account sends: one-off SMS here,
+        # the alerts in dispatcher_ctx.
+        lane = Lane(app[CHANNELS], settings or DispatchSettings.from_config(config))
+        app[NOTICES] = Notices(lane, config.sms_country_codes, clock)
         yield
         await app[NOTICES].close()
         for channel in app[CHANNELS].values():
             await channel.close()
 
     async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        freshness = Freshness(app[STORE], app[CHANNELS].get("sms"), clock)
-        engine = Engine(app[STORE], app[CHANNELS], clock, settings or DispatchSettings.from_config(config), Failpoints(),
-                        housekeeping=freshness.run, audio=AudioLinks.from_config(config))
+        lane = app[NOTICES].lane
+        freshness = Freshness(app[STORE], lane, clock)
+        engine = Engine(app[STORE], app[CHANNELS], clock, lane.settings, Failpoints(),
+                        housekeeping=freshness.run, audio=AudioLinks.from_config(config), lane=lane)
         app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
         app[EVENTS].subscribe(lambda _event: engine.wake())
         engine.start()
@@ -94,6 +104,25 @@ def make_app(
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+
+    async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not config.callcentre.urls:  # nothing runs when no endpoint is configured
+            yield
+            return
+        pusher = app[PUSHER] = Pusher(app[STORE], clock, config.callcentre, config.public_url)
+        app[EVENTS].subscribe(lambda _event: pusher.wake())
+        async with running(pusher.run(), "callcentre-push"):
+            yield
+        await pusher.release()
+
+    async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+        if not config.cap_upstream_url:
+            yield
+            return
+        poller = app[UPSTREAM] = UpstreamPoller(app[STORE], clock, config.cap_upstream_url,
+                                                config.cap_upstream_interval, config.public_url)
+        async with running(poller.run(), "cap-upstream"):
+            yield
 
     app.cleanup_ctx.extend([store_ctx, channels_ctx])
     if worker:

@@ -10,7 +10,9 @@ from alerts.config import Config
 from alerts.hotline.speech import Synthesiser
 from alerts.notices import Notices
 from alerts.ratelimit import InboundLimits, SignupLimits
-from alerts.dispatch import Clock, Coordinator, Dispatcher, Events
+from alerts.dispatch.events import Events
+from alerts.dispatch.scheduler import Coordinator
+from alerts.dispatch.worker import Clock, Dispatcher
 from alerts.store import Store
 
 if TYPE_CHECKING:

@@ -4,13 +4,13 @@ it, and what is left of the original stops."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import sqlalchemy as sa
 
 from alerts.schema import alerts
 from tests.console.test_auth import origin, sign_in
+from tests.dispatch.steps import dispatcher_idle
 from tests.helpers import PHONES, broadcast, eventually, json_ok
 
 # "Correction" in each language, as the correction's SMS begins.
@@ -100,7 +100,7 @@ async def test_a_cancelled_alert_is_still_corrected_and_only_to_those_it_reached
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{correction['id']}/approve", headers=approver))
     messages = await eventually(lambda: _sent(tocsin, 10))
     assert sorted(m["to"] for m in messages[5:]) == sorted(PHONES.values())
-    await asyncio.sleep(0.5)
+    await dispatcher_idle(tocsin)
     assert newcomer not in [m["to"] for m in tocsin.sim.created()]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from alerts.dispatch import rounds
 from alerts.schema import alerts
+from alerts.web.keys import DISPATCHER
 from tests.conftest import Tocsin
 from tests.helpers import PHONES, broadcast, json_ok
 
@@ -47,3 +49,9 @@ async def approved_to_one(tocsin: Tocsin) -> int:
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
     return draft["id"]
+
+
+async def dispatcher_idle(tocsin: Tocsin, timeout: float = 30.0) -> None:
+    """Until the app's dispatcher is idle (nothing claimed, in flight or due): where "nothing
+    was sent after t" must be checked, wait for this, not for a fixed time."""
+    await asyncio.wait_for(tocsin.app[DISPATCHER].idle(), timeout)

@@ -100,3 +100,12 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert all(4.0 <= d <= 8.0 for d in delays[3])
     assert all(150.0 <= d <= 300.0 for d in delays[12])
     assert len(set(delays[3])) > 1  # jittered, so one burst's retries spread apart
+
+
+def test_a_slow_down_holds_the_sender_back_even_when_the_message_is_given_up():
+    # The worker applies decision.pause (the one rule): the provider's "slow down" is about
+    # the account, so it holds even when this message has had its last attempt.
+    error = SendError(ErrorCode.THROTTLED, True, retry_after=3.0)
+    decision = decide(error, POLICY.max_attempts, NOW, EXPIRES, POLICY)
+    assert (decision.action, decision.pause) == (Action.GIVE_UP, 3.0)
+    assert decide(SendError(ErrorCode.PROVIDER_ERROR, True), 1, NOW, EXPIRES, POLICY).pause == 0.0

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from alerts.dispatch import Dispatcher, rounds
+from alerts.dispatch import rounds
+from alerts.dispatch.worker import Dispatcher
 from alerts.dispatch.halt import cancel_alert, stop_subscribers
 from alerts.dispatch.queue import claim
 from alerts.model import Role

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alerts.dispatch import Dispatcher
+from alerts.dispatch.worker import Dispatcher
 from alerts.schema import alerts, deliveries
 from alerts.registry import sms_settings
 from channels.twilio.sms import SmsChannel

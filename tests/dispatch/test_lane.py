@@ -1,0 +1,113 @@
+"""One send lane: one-off SMS (sign-up codes, confirmations, "still there?") and alert
+deliveries wait for the same rate limiter, so the configured rate holds for everything the
+account sends, and a provider's "slow down" holds all of it back. Time here is the
+limiter's own, injected: every send is stamped with it, and the spacing is exact."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime
+
+from alerts.dispatch.lane import Lane
+from alerts.dispatch.pacing import RateLimiter
+from alerts.dispatch.worker import Dispatcher
+from alerts.notices import Notices
+from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
+from tests.conftest import FAST
+from tests.dispatch.steps import queued_alert
+
+RATE = 2.0  # a slow account: one message every half second
+CODES = [f"+9945055502{i:02d}" for i in range(6)]
+
+
+class FakeTime:
+    """The limiter's clock: it moves only when the limiter sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class Recorder:
+    """An SMS channel that stamps each send with the limiter's time, and can refuse the first
+    `throttle` sends as the provider does when the account goes too fast."""
+
+    def __init__(self, time: FakeTime, throttle: int = 0, retry_after: float = 0.0) -> None:
+        self.time, self.throttle, self.retry_after = time, throttle, retry_after
+        self.sent: list[tuple[float, str]] = []
+
+    async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        kind = "alert" if message.delivery_id else "one-off"
+        if self.throttle:
+            self.throttle -= 1
+            raise SendError(ErrorCode.THROTTLED, True, "too many requests", retry_after=self.retry_after)
+        self.sent.append((self.time.now, kind))
+        return SendResult(f"SM{len(self.sent)}")
+
+    async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        return None
+
+    async def close(self) -> None:
+        pass
+
+
+def _lane(recorder: Recorder, time: FakeTime) -> Lane:
+    limiter = RateLimiter(RATE, monotonic=time.monotonic, sleep=time.sleep)
+    # Backoffs up to 10 s, so a provider's Retry-After of 4 s is the pause as given.
+    settings = replace(FAST, rate=RATE, retry=replace(FAST.retry, max_backoff=10.0))
+    return Lane({"sms": recorder}, settings, limiter)  # type: ignore[dict-item]
+
+
+async def _run(tocsin, lane: Lane, recorder: Recorder, notices: Notices) -> list[bool]:
+    """The alert's deliveries and a burst of sign-up codes at once, until the dispatcher is idle."""
+    dispatcher = Dispatcher(tocsin.store, {"sms": recorder}, tocsin.clock, lane.settings, lane=lane)  # type: ignore[dict-item]
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        codes = await asyncio.gather(*(notices.send(phone, "Tocsin code: 123456", "en", "web_signup")
+                                       for phone in CODES))
+        await asyncio.wait_for(dispatcher.idle(), 30)
+    finally:
+        await dispatcher.stop()
+        await running
+    return codes
+
+
+async def test_sign_up_codes_and_an_alert_share_one_rate(quiet_tocsin):
+    tocsin = quiet_tocsin
+    await queued_alert(tocsin)  # five subscribers, one per language
+    time = FakeTime()
+    recorder = Recorder(time)
+    lane = _lane(recorder, time)
+    notices = Notices(lane, ("994",), tocsin.clock)
+    assert await _run(tocsin, lane, recorder, notices) == [True] * len(CODES)
+    kinds = [kind for _, kind in recorder.sent]
+    assert kinds.count("one-off") == len(CODES) and kinds.count("alert") == 5
+    # Eleven messages from two lanes, one pace: never two within 1/RATE of each other.
+    stamps = [at for at, _ in recorder.sent]
+    assert stamps == [i / RATE for i in range(len(stamps))]
+
+
+async def test_a_slow_down_on_an_alert_holds_back_the_one_off_sms_too(quiet_tocsin):
+    tocsin = quiet_tocsin
+    await queued_alert(tocsin, one=True)
+    time = FakeTime()
+    recorder = Recorder(time, throttle=1, retry_after=4.0)
+    lane = _lane(recorder, time)
+    dispatcher = Dispatcher(tocsin.store, {"sms": recorder}, tocsin.clock, lane.settings, lane=lane)  # type: ignore[dict-item]
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await asyncio.wait_for(dispatcher.idle(), 30)  # the alert's one message was refused: it waits to retry
+        assert recorder.sent == [] and recorder.throttle == 0
+        # The decision's pause (retry_after) holds the whole account back, one-off SMS included.
+        assert await Notices(lane, ("994",), tocsin.clock).send(CODES[0], "Tocsin code: 1", "en", "web_signup")
+    finally:
+        await dispatcher.stop()
+        await running
+    assert recorder.sent[0] == (4.0, "one-off")
