@@ -53,28 +53,28 @@ _RETRYABLE = {
 
 
 class SendError(Exception):
-    """One failed attempt. `retryable` (fixed by the code) tells the dispatcher whether trying
-    again can help. AMBIGUOUS means the request may have reached the provider, so it must be
-    reconciled, not re-sent; a request that never left is never AMBIGUOUS."""
+    """One failed attempt. Whether trying again can help is the code's (`retryable`), fixed in
+    _RETRYABLE for every channel, as courier's errors.go does: no raise site chooses it.
+    AMBIGUOUS means the request may have reached the provider, so it must be reconciled, not
+    re-sent; a request that never left is never AMBIGUOUS."""
 
     def __init__(
         self,
         code: ErrorCode,
-        retryable: bool,
         detail: str = "",
         *,
         provider_code: int | None = None,
         retry_after: float | None = None,
     ) -> None:
-        if retryable != code.retryable:
-            # One rule per code: a channel cannot make a permanent failure retryable or back.
-            raise ValueError(f"{code} is {'retryable' if code.retryable else 'permanent'}, not otherwise")
         super().__init__(f"{code}: {detail}" if detail else str(code))
         self.code = code
-        self.retryable = retryable
         self.detail = detail
         self.provider_code = provider_code
         self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.code.retryable
 
 
 class DeliveryStatus(enum.StrEnum):

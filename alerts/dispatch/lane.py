@@ -16,6 +16,12 @@ from channels.base import Channel, ErrorCode, OutboundMessage, SendError, SendRe
 from channels.sms.segments import count
 
 
+# A one-off SMS has a person waiting on it (a sign-up page, a caller): while the provider holds
+# the account back for longer than this, it is refused at once rather than kept waiting, and
+# the person is told to try again in a few minutes.
+ONE_OFF_PATIENCE = 10.0
+
+
 class Lane:
     def __init__(self, channels: dict[str, Channel], settings: DispatchSettings,
                  limiter: RateLimiter | None = None) -> None:
@@ -35,11 +41,13 @@ class Lane:
     async def send_one(self, message: OutboundMessage, now: datetime) -> SendResult:
         """A one-off SMS, outside any alert: paced with the alerts, one attempt (the person
         waiting for it asks again), by whichever SMS sender is current. Raises SendError."""
+        if self.limiter.paused_for() > ONE_OFF_PATIENCE:
+            raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
         await self.limiter.acquire(self.cost("sms", count(message.body).segments))
         via = self.senders.pick("sms")
         channel = self.channels.get(via)
         if channel is None:
-            raise SendError(ErrorCode.REJECTED, False, f"the {via} channel is not configured")
+            raise SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")
         try:
             result = await channel.send(message, now)
         except SendError as exc:

@@ -28,6 +28,10 @@ class RateLimiter:
         """The provider said slow down (queue full, 429): hold every sender for a while."""
         self._paused_until = max(self._paused_until, self.monotonic() + seconds)
 
+    def paused_for(self) -> float:
+        """Seconds left of the provider's "slow down", 0 when none holds."""
+        return max(0.0, self._paused_until - self.monotonic())
+
     async def acquire(self, cost: float = 1.0) -> None:
         async with self._lock:
             while True:

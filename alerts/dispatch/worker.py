@@ -160,7 +160,7 @@ class Dispatcher:
             via = self.lane.senders.pick(row.channel)
             outcome = Outcome(row, via=via)
             if via not in self.channels:
-                outcome.error = SendError(ErrorCode.REJECTED, False, f"the {via} channel is not configured")
+                outcome.error = SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")
                 self._push(outcome)
                 return
             self._in_flight.add(row.id)
@@ -182,7 +182,7 @@ class Dispatcher:
             except Exception as exc:
                 # Whatever broke, the request may have gone out: reconcile before any re-send.
                 log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
-                outcome.error = SendError(ErrorCode.AMBIGUOUS, True, f"unexpected {type(exc).__name__}")
+                outcome.error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
             self.lane.senders.report(via, outcome.error)
             self.failpoints.hit("after_send")
             self._push(outcome)

@@ -80,20 +80,20 @@ def from_twilio(exc: TwilioRestException, retry_after: float | None) -> SendErro
         ours = ErrorCode.AUTH
     else:
         ours = ErrorCode.REJECTED
-    return SendError(ours, ours.retryable, f"twilio {status}/{code}: {exc.msg}"[:255], provider_code=code,
+    return SendError(ours, f"twilio {status}/{code}: {exc.msg}"[:255], provider_code=code,
                      retry_after=retry_after)
 
 
 def unsendable(detail: str) -> SendError:
     """The request could not be built or encoded, so nothing left: a permanent failure."""
-    return SendError(ErrorCode.UNSENDABLE, False, detail[:255])
+    return SendError(ErrorCode.UNSENDABLE, detail[:255])
 
 
 def from_transport(exc: BaseException) -> SendError:
     if isinstance(exc, aiohttp.ClientConnectorError):
         # Never connected: Twilio cannot have the message.
-        return SendError(ErrorCode.CONNECTION, True, f"cannot connect: {exc.os_error}")
+        return SendError(ErrorCode.CONNECTION, f"cannot connect: {exc.os_error}")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return SendError(ErrorCode.AMBIGUOUS, True, "no answer in time; the message may have been accepted")
+        return SendError(ErrorCode.AMBIGUOUS, "no answer in time; the message may have been accepted")
     # The request may have been written before the connection broke.
-    return SendError(ErrorCode.AMBIGUOUS, True, f"connection lost: {type(exc).__name__}")
+    return SendError(ErrorCode.AMBIGUOUS, f"connection lost: {type(exc).__name__}")

@@ -54,7 +54,7 @@ class SmsChannel:
             **sender,
         ))
         if not created.sid:
-            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a message SID")
+            raise SendError(ErrorCode.AMBIGUOUS, "Twilio answered without a message SID")
         return SendResult(provider_id=str(created.sid))
 
     async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:

@@ -190,15 +190,15 @@ class VoiceChannel:
             if bad := UNCARRIABLE.search(text):
                 # ElementTree would write it as a character reference XML forbids: Twilio would
                 # refuse the call's TwiML after we had placed it. It never leaves.
-                raise SendError(ErrorCode.UNSENDABLE, False,
+                raise SendError(ErrorCode.UNSENDABLE,
                                 f"the text holds U+{ord(bad.group()):04X}, which TwiML cannot carry")
         try:
             twiml = build_twiml(speech, self.settings.ack_url, answers=message.keypad_answers)
         except ValueError as exc:
-            raise SendError(ErrorCode.REJECTED, False, f"cannot speak this message: {exc}") from None
+            raise SendError(ErrorCode.REJECTED, f"cannot speak this message: {exc}") from None
         if len(twiml) > MAX_TWIML_CHARS:
             raise SendError(
-                ErrorCode.REJECTED, False, f"TwiML of {len(twiml)} characters is over Twilio's {MAX_TWIML_CHARS}",
+                ErrorCode.REJECTED, f"TwiML of {len(twiml)} characters is over Twilio's {MAX_TWIML_CHARS}",
                 provider_code=TWIML_TOO_LONG,
             )
         call = await self.api.call(lambda: self.client.calls.create_async(
@@ -209,7 +209,7 @@ class VoiceChannel:
             timeout=self.settings.ring_timeout,
         ))
         if not call.sid:
-            raise SendError(ErrorCode.AMBIGUOUS, True, "Twilio answered without a call SID")
+            raise SendError(ErrorCode.AMBIGUOUS, "Twilio answered without a call SID")
         return SendResult(provider_id=str(call.sid))
 
     async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:

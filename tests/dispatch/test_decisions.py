@@ -88,12 +88,12 @@ async def test_connection_refused_is_retried():
     (1, NOW + timedelta(seconds=0.5), Action.GIVE_UP),  # the backoff would land after expiry
 ])
 def test_attempt_cap_and_expiry_bound_retries(attempts, expires, action):
-    error = SendError(ErrorCode.PROVIDER_ERROR, True)
+    error = SendError(ErrorCode.PROVIDER_ERROR)
     assert decide(error, attempts, NOW, expires, POLICY).action == action
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
-    error = SendError(ErrorCode.PROVIDER_ERROR, True)
+    error = SendError(ErrorCode.PROVIDER_ERROR)
     delays = {n: [(decide(error, n, NOW, NOW + timedelta(days=1), RetryPolicy(max_attempts=99)).retry_at - NOW)
                   .total_seconds() for _ in range(50)] for n in (1, 3, 12)}
     assert all(1.0 <= d <= 2.0 for d in delays[1])
@@ -105,7 +105,7 @@ def test_backoff_grows_with_jitter_and_is_capped():
 def test_a_slow_down_holds_the_sender_back_even_when_the_message_is_given_up():
     # The worker applies decision.pause (the one rule): the provider's "slow down" is about
     # the account, so it holds even when this message has had its last attempt.
-    error = SendError(ErrorCode.THROTTLED, True, retry_after=3.0)
+    error = SendError(ErrorCode.THROTTLED, retry_after=3.0)
     decision = decide(error, POLICY.max_attempts, NOW, EXPIRES, POLICY)
     assert (decision.action, decision.pause) == (Action.GIVE_UP, 3.0)
-    assert decide(SendError(ErrorCode.PROVIDER_ERROR, True), 1, NOW, EXPIRES, POLICY).pause == 0.0
+    assert decide(SendError(ErrorCode.PROVIDER_ERROR), 1, NOW, EXPIRES, POLICY).pause == 0.0

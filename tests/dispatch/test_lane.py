@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime
 
-from alerts.dispatch.lane import Lane
+from alerts.dispatch.lane import ONE_OFF_PATIENCE, Lane
 from alerts.dispatch.pacing import RateLimiter
 from alerts.dispatch.worker import Dispatcher
 from alerts.notices import Notices
@@ -47,7 +47,7 @@ class Recorder:
         kind = "alert" if message.delivery_id else "one-off"
         if self.throttle:
             self.throttle -= 1
-            raise SendError(ErrorCode.THROTTLED, True, "too many requests", retry_after=self.retry_after)
+            raise SendError(ErrorCode.THROTTLED, "too many requests", retry_after=self.retry_after)
         self.sent.append((self.time.now, kind))
         return SendResult(f"SM{len(self.sent)}")
 
@@ -111,3 +111,23 @@ async def test_a_slow_down_on_an_alert_holds_back_the_one_off_sms_too(quiet_tocs
         await dispatcher.stop()
         await running
     assert recorder.sent[0] == (4.0, "one-off")
+
+
+async def test_a_long_slow_down_refuses_a_one_off_sms_at_once_rather_than_keep_a_person_waiting():
+    time = FakeTime()
+    recorder = Recorder(time)
+    lane = _lane(recorder, time)
+    lane.limiter.pause(ONE_OFF_PATIENCE + 1)
+    message = OutboundMessage(delivery_id=0, to=CODES[0], body="Tocsin code: 1", expires=datetime.max,
+                              language="en", report_status=False)
+    try:
+        await lane.send_one(message, datetime.now())
+    except SendError as exc:
+        assert exc.code == ErrorCode.THROTTLED
+    else:
+        raise AssertionError("a one-off SMS waited out a long slow-down")
+    assert recorder.sent == [] and time.now == 0.0  # refused without waiting or sending
+    lane.limiter.pause(0)
+    time.now += ONE_OFF_PATIENCE + 1  # the slow-down is over: the next one goes
+    await lane.send_one(message, datetime.now())
+    assert [kind for _, kind in recorder.sent] == ["one-off"]
