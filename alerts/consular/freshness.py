@@ -19,13 +19,13 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.dispatch.lane import Lane
 from alerts.store import Store
 from channels.base import OutboundMessage, SendError
+# The provider's answers that say the number itself is wrong, not that it is busy or off.
+from channels.twilio.errors import DEAD_NUMBER_CODES
 
 log = logging.getLogger(__name__)
 
 STILL_THERE_DAYS_BEFORE = 3
 EXTENSION = timedelta(days=30)
-# Twilio's answers that say the number itself is wrong, not that it is busy or off.
-PERMANENT_ERRORS = ("INVALID_NUMBER", "TWILIO_21211", "TWILIO_21614", "TWILIO_30005", "TWILIO_30006")
 UNREACHABLE_AFTER = 3
 CLAIM_LAPSES = timedelta(minutes=10)
 # A code nobody typed back is forgotten, number and all, after a day.
@@ -96,7 +96,7 @@ class Freshness:
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .where(subscribers.c.status == SubscriberStatus.ACTIVE,
                    deliveries.c.state.in_([DeliveryState.FAILED, DeliveryState.UNDELIVERED]),
-                   deliveries.c.error_code.in_(PERMANENT_ERRORS),
+                   deliveries.c.error_code.in_(DEAD_NUMBER_CODES),
                    sa.or_(last_delivered.is_(None), deliveries.c.updated_at > last_delivered))
             .group_by(deliveries.c.subscriber_id)
             .having(sa.func.count(sa.distinct(deliveries.c.alert_id)) >= UNREACHABLE_AFTER)
