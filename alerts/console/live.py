@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 import math
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp_jinja2
 import sqlalchemy as sa
@@ -15,14 +15,13 @@ from aiohttp import web
 
 from alerts import csvsafe, i18n, workflow
 from alerts.console import sessions
-from alerts.console.guard import COOKIE, PREFIX, session_of
+from alerts.console.guard import COOKIE, session_of
 from alerts.audience import delivery_summary
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
-from alerts.web.api import int_id
 from alerts.web.keys import CLOCK, STORE
-from alerts.web.pages import page_language
+from alerts.web.http import int_id, page_language
 
 POLL_SECONDS = 1.0
 PING_SECONDS = 15.0
@@ -30,18 +29,21 @@ PING_SECONDS = 15.0
 MAX_STREAM_SECONDS = 600.0
 FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
 STOPPING = web.AppKey("console_streams_stopping", asyncio.Event)
+# Mounted at /console (alerts.web.app).
+routes = web.RouteTableDef()
 
 
+@routes.get("/alerts/{id}/progress")
 async def progress_stream(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     alert_id = int_id(request)
     lang = page_language(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         await workflow.load_for(conn, alert_id, session.user)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(request)
-    stopping = request.app[STOPPING]
+    stopping = request.config_dict[STOPPING]
     last = None
     loop = asyncio.get_running_loop()
     began = last_write = loop.time()
@@ -54,10 +56,10 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
                 # ended (sign-out, a disabled account) ends the stream too.
                 await response.write(b": ping\n\n")
                 last_write = loop.time()
-                async with request.app[STORE].read() as conn:
-                    if await sessions.find_session(conn, token, request.app[CLOCK]()) is None:
+                async with request.config_dict[STORE].read() as conn:
+                    if await sessions.find_session(conn, token, request.config_dict[CLOCK]()) is None:
                         break
-            async with request.app[STORE].read() as conn:
+            async with request.config_dict[STORE].read() as conn:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)
             with i18n.language(lang):
@@ -79,7 +81,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
 async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     session = session_of(request)
     alert_id = int_id(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         alert = await workflow.load_for(conn, alert_id, session.user)
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
@@ -108,6 +110,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     return alert, report
 
 
+@routes.get("/alerts/{id}/report")
 async def report_page(request: web.Request) -> web.StreamResponse:
     alert, report = await _report_data(request)
     if request.query.get("format") == "csv":
@@ -129,17 +132,3 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         return web.Response(text=out.getvalue(), content_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="alert-{alert.id}-report.csv"'})
     return _page(request, "report.html", {"alert": alert, "report": report})
-
-
-def setup(app: web.Application) -> None:
-    async def streams_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[STOPPING] = asyncio.Event()
-        yield
-
-    async def stop_streams(app: web.Application) -> None:
-        app[STOPPING].set()  # at shutdown every open stream ends, so the server need not wait
-
-    app.cleanup_ctx.append(streams_ctx)
-    app.on_shutdown.append(stop_streams)
-    app.router.add_get(PREFIX + "/alerts/{id}/progress", progress_stream)
-    app.router.add_get(PREFIX + "/alerts/{id}/report", report_page)

@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -21,7 +21,7 @@ from prometheus_client import Gauge
 
 from alerts.cap import published
 from alerts.schema import alerts
-from alerts.web.keys import CLOCK, EVENTS, LIVE, STORE
+from alerts.web.keys import CLOCK, STORE
 
 log = logging.getLogger(__name__)
 CLIENTS = Gauge("tocsin_sse_clients", "Open /events streams on this instance")
@@ -88,6 +88,9 @@ class Live:
             queue.put_nowait(None)
 
 
+LIVE = web.AppKey("live", Live)
+
+
 def _event(name: str, data: str) -> bytes:
     return f"event: {name}\ndata: {data}\n\n".encode()
 
@@ -114,22 +117,3 @@ async def events(request: web.Request) -> web.StreamResponse:
                 break
             await response.write(_event("alerts", json.dumps({"version": found})))
     return response
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/events", events)
-
-    async def live_ctx(app: web.Application) -> AsyncIterator[None]:
-        hub = app[LIVE] = Live()
-        app[EVENTS].subscribe(lambda _event: hub.wake())
-        task = asyncio.create_task(hub.watch(app), name="live-alerts")
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    async def close_streams(app: web.Application) -> None:
-        app[LIVE].close()
-
-    app.cleanup_ctx.append(live_ctx)
-    app.on_shutdown.append(close_streams)
