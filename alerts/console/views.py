@@ -145,7 +145,12 @@ def area_names(alert: Any, lang: str) -> str:
 
 
 @routes.get("/alerts/{id}")
-async def alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+async def alert_page(request: web.Request) -> web.Response:
+    return await _alert_page(request)
+
+
+async def _alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    """One alert with its dry run and progress; `error` when a step on it was refused."""
     session = session_of(request)
     alert_id = int_id(request)
     now = request.config_dict[CLOCK]()
@@ -215,7 +220,7 @@ async def act(request: web.Request) -> web.Response:
     except (ValidationError, Forbidden, Conflict) as exc:
         message = "; ".join(exc.fields.values()) if isinstance(exc, ValidationError) else str(exc)
         status = 422 if isinstance(exc, ValidationError) else 403 if isinstance(exc, Forbidden) else 409
-        return await alert_page(request, error=message, status=status)
+        return await _alert_page(request, error=message, status=status)
     request.config_dict[EVENTS].local(event)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={quote(lang)}")
 
