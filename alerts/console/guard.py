@@ -80,6 +80,8 @@ def _same_origin(request: web.Request) -> bool:
 
 @web.middleware
 async def console_guard(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
+    """The /console sub-application's middleware (alerts.web.app): every console request,
+    a 404 under /console included, passes here first."""
     now = request.config_dict[CLOCK]()
     token = request.cookies.get(COOKIE, "")
     session = None
