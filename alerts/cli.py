@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import getpass
 import logging
 import signal
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 
@@ -25,7 +24,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _config() -> Config:
+def config_or_exit() -> Config:
+    """The configuration, or exit 2 with the reason."""
     try:
         return load_config()
     except ConfigError as exc:
@@ -33,31 +33,8 @@ def _config() -> Config:
         raise SystemExit(2) from None
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from alerts.web.app import make_app
-
-    config = _config()
-    if args.web_only and args.worker_only:
-        print("tocsin: choose --web-only or --worker-only, not both", file=sys.stderr)
-        return 2
-    asyncio.run(upgrade(config.database_url))
-    app = make_app(config, worker=not args.web_only, web_api=not args.worker_only)
-    if config.simulator:
-        print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
-    print(f"Tocsin on {config.public_url} (database: {config.database_url.kind})", flush=True)
-    # What exists at start lives as long as the process: keep it out of every collection,
-    # and collect young objects less often (a broadcast makes many short-lived ones).
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)
-    # A worker-only instance still answers /healthz, on its own port.
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
-    return 0
-
-
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    asyncio.run(upgrade(_config().database_url))
+    asyncio.run(upgrade(config_or_exit().database_url))
     print("database is at the newest schema")
     return 0
 
@@ -82,7 +59,7 @@ async def _in_write(config: Config, fn: Any) -> Any:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    config = _config()
+    config = config_or_exit()
     password = _read_password()
     asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [], _now())))
     print(f"user {args.name} added with role {args.role}")
@@ -90,7 +67,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    config = _config()
+    config = config_or_exit()
     token = asyncio.run(_in_write(config, lambda c: create_token(c, args.name, args.label, _now())))
     print(f"API token for {args.name} (shown once; store it now):")
     print(token)
@@ -100,7 +77,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from alerts.demo import seed
 
-    config = _config()
+    config = config_or_exit()
     for line in asyncio.run(_in_write(config, lambda c: seed(c, _now()))):
         print(line)
     return 0
@@ -132,7 +109,7 @@ async def _verify_audit(config: Config) -> list[str]:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    problems = asyncio.run(_verify_audit(_config()))
+    problems = asyncio.run(_verify_audit(config_or_exit()))
     for line in problems:
         print(line)
     print("audit log intact" if not problems else f"audit log BROKEN: {len(problems)} row(s)")
@@ -174,7 +151,7 @@ def cmd_subscribers_import(args: argparse.Namespace) -> int:
 
     from alerts.consular import importer
 
-    config = _config()
+    config = config_or_exit()
     path = Path(args.file)
     report = importer.ImportReport()
     batch_size = importer.BATCH if args.batch_size is None else args.batch_size
@@ -244,14 +221,20 @@ def _report_interruption(signal_name: str, path: Path, report: Any) -> int:
     return 128 + int(getattr(signal, signal_name, signal.SIGINT)) if signal_name else 130
 
 
-def parser() -> argparse.ArgumentParser:
+Command = Callable[[argparse.Namespace], int]
+
+
+def parser(serve: Command | None = None) -> argparse.ArgumentParser:
+    """The `tocsin` command line. `serve` is the web floor's (alerts.web.main), which this
+    module, below it, cannot import: without it there is no `serve` subcommand."""
     p = argparse.ArgumentParser(prog="tocsin", description="Tocsin emergency alerts")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="web, dispatcher and scheduler")
-    s.add_argument("--web-only", action="store_true", help="serve HTTP, send nothing")
-    s.add_argument("--worker-only", action="store_true", help="send; serve only /healthz")
-    s.set_defaults(fn=cmd_serve)
+    if serve is not None:
+        s = sub.add_parser("serve", help="web, dispatcher and scheduler")
+        s.add_argument("--web-only", action="store_true", help="serve HTTP, send nothing")
+        s.add_argument("--worker-only", action="store_true", help="send; serve only /healthz")
+        s.set_defaults(fn=serve)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(fn=cmd_db_upgrade)
@@ -293,11 +276,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, serve: Command | None = None) -> int:
+    """Every command but `serve` (see alerts.web.main, the `tocsin` entry point)."""
     # One line per record, escaped: no log line begins with text a client chose (SPEC §13).
     logsetup.configure(logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    args = parser().parse_args(argv)
+    args = parser(serve).parse_args(argv)
     try:
         return args.fn(args)
     except UserError as exc:

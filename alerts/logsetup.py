@@ -17,6 +17,8 @@ import re
 import sys
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # C0 and C1 controls and DEL, the Unicode line and paragraph separators, and lone surrogates
 # (bytes that were not UTF-8, decoded with surrogateescape): none belongs inside one log line.
@@ -71,6 +73,7 @@ def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = Fa
     """The root logger writes one-line records to `stream` (stderr); returns its handler.
     Like logging.basicConfig, a process whose logging is already set up (a program embedding
     Tocsin, or a test runner capturing logs) is left as it is, unless `force`."""
+    quiet_malformed_requests()
     root = logging.getLogger()
     ours = [h for h in root.handlers if isinstance(h.formatter, OneLineFormatter)]
     if root.handlers and not force and not ours:
@@ -87,3 +90,26 @@ def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = Fa
     root.addHandler(handler)
     root.setLevel(level)
     return handler
+
+
+class _MalformedRequestsAreNotOurs(logging.Filter):
+    """aiohttp's parser answers a malformed request (bytes that are not UTF-8 in its path, say)
+    with 400 itself, then logs it at ERROR with a traceback as if it were our bug. It is the
+    client's: one line at INFO, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            record.msg, record.args = "refused a malformed request (%s %s)", (exc.code, type(exc).__name__)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_MALFORMED = _MalformedRequestsAreNotOurs()
+
+
+def quiet_malformed_requests() -> None:
+    """Installed by the app factory (tests build the app without `configure`); idempotent,
+    as addFilter keeps one of each."""
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)

@@ -25,7 +25,7 @@ def _env(tmp_path, **extra):
 
 
 def tocsin(tmp_path, *args, stdin="", **extra):
-    return subprocess.run([sys.executable, "-m", "alerts.cli", *args], input=stdin, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "alerts.web.main", *args], input=stdin, capture_output=True, text=True,
                           cwd=tmp_path, env=_env(tmp_path, **extra), timeout=120)
 
 
@@ -80,7 +80,7 @@ async def test_serve_in_simulator_mode_delivers_the_demo(tmp_path):
     seeded = tocsin(tmp_path, "demo")
     tokens = dict(re.findall(r"^(\w+)\s+\w+\s+password \S+\s+API token (\S+)$", seeded.stdout, re.M))
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "alerts.cli", "serve"], cwd=tmp_path, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=_env(tmp_path, TOCSIN_PORT=str(port)))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -147,7 +147,7 @@ async def test_no_log_line_begins_with_text_a_client_chose(tmp_path, parser):
     where the C extension is not built): the log keeps each record on its own lines."""
     port = free_port()
     extra = {"AIOHTTP_NO_EXTENSIONS": "1"} if parser == "python" else {}
-    proc = subprocess.Popen([sys.executable, "-m", "alerts.cli", "serve", "--web-only"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", "--web-only"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=_env(tmp_path, TOCSIN_PORT=str(port), **extra))
     try:

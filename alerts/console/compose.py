@@ -14,9 +14,11 @@ from alerts.console.views import _page
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Forbidden, ValidationError
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
-from alerts.web.pages import page_language
+from alerts.web.http import page_language
 from alerts.web import boundary
 
+# Mounted at /console (alerts.web.app).
+routes = web.RouteTableDef()
 BAKU_OFFSET = "+04:00"  # times typed in the console are Baku's, where the duty officer is
 
 
@@ -38,6 +40,7 @@ def _options(scenario: Any, lang: str) -> dict[str, dict[str, str]]:
         return {p.name: {value: i18n.gettext(label) for value, label in p.options.items()} for p in scenario.params}
 
 
+@routes.get("/compose")
 async def pick(request: web.Request) -> web.Response:
     session_of(request)
     return _page(request, "compose.html", {"scenarios": _scenarios(page_language(request)), "scenario": None})
@@ -50,7 +53,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
         name = i18n.gettext(scenario.name)
     return _page(request, "compose.html", {
         "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
-        "options": _options(scenario, lang), "channels": sorted(request.app[CHANNELS].keys() & {"sms", "voice"}),
+        "options": _options(scenario, lang), "channels": sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}),
     }, status=status)
 
 
@@ -61,6 +64,7 @@ def _scenario(request: web.Request) -> Any:
     return scenario
 
 
+@routes.get("/compose/{scenario}")
 async def form(request: web.Request) -> web.Response:
     session_of(request)
     scenario = _scenario(request)
@@ -69,6 +73,7 @@ async def form(request: web.Request) -> web.Response:
     return _form_page(request, scenario, values, {})
 
 
+@routes.post("/compose/{scenario}")
 async def create(request: web.Request) -> web.Response:
     session = session_of(request)
     scenario = _scenario(request)
@@ -91,21 +96,15 @@ async def create(request: web.Request) -> web.Response:
             "expires_in_minutes": int(expires) if expires.isdigit() and len(expires) < 6 else expires}
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
               "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params}, "areas": areas}
-    now = request.app[CLOCK]()
-    config = request.app[CONFIG]
+    now = request.config_dict[CLOCK]()
+    config = request.config_dict[CONFIG]
     try:
-        draft = workflow.parse_draft(body, session.user, now, set(request.app[CHANNELS]))
+        draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS]))
         sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
-        async with request.app[STORE].write() as conn:
+        async with request.config_dict[STORE].write() as conn:
             alert_id = await workflow.create_draft(conn, draft, session.user, sender, now)
     except ValidationError as exc:
         return _form_page(request, scenario, values, exc.fields, status=422)
     except Forbidden as exc:
         return _form_page(request, scenario, values, {"audience": str(exc)}, status=403)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/compose", pick)
-    app.router.add_get(PREFIX + "/compose/{scenario}", form)
-    app.router.add_post(PREFIX + "/compose/{scenario}", create)

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from alerts.console import sessions
-from alerts.web.pages import from_this_site
+from alerts.web.http import from_this_site
 from alerts.web.keys import CLOCK, CONFIG, STORE
 from alerts.web import boundary
 
@@ -32,7 +32,7 @@ SESSION_TOKEN = web.RequestKey("console_session_token", str | None)  # type: ign
 
 def set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="Strict",
-                        secure=request.app[CONFIG].public_url.startswith("https://"),
+                        secure=request.config_dict[CONFIG].public_url.startswith("https://"),
                         max_age=int(sessions.MAX_AGE.total_seconds()))
 
 
@@ -48,13 +48,13 @@ def login_nonce(request: web.Request) -> str:
 
 def set_login_cookie(request: web.Request, response: web.StreamResponse, nonce: str) -> None:
     response.set_cookie(LOGIN_COOKIE, nonce, path=LOGIN_PATH, httponly=True, samesite="Strict",
-                        secure=request.app[CONFIG].public_url.startswith("https://"),
+                        secure=request.config_dict[CONFIG].public_url.startswith("https://"),
                         max_age=int(sessions.MAX_AGE.total_seconds()))
 
 
 def login_token(request: web.Request, nonce: str) -> str:
     """The login form's csrf_token for this nonce."""
-    key = request.app[CONFIG].secret_key.reveal().encode()
+    key = request.config_dict[CONFIG].secret_key.reveal().encode()
     return hmac.new(key, f"console-login:{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -80,16 +80,16 @@ def _same_origin(request: web.Request) -> bool:
 
 @web.middleware
 async def console_guard(request: web.Request, handler: Callable[[web.Request], Awaitable[Any]]) -> Any:
-    if not request.path.startswith(PREFIX):
-        return await handler(request)
-    now = request.app[CLOCK]()
+    """The /console sub-application's middleware (alerts.web.app): every console request,
+    a 404 under /console included, passes here first."""
+    now = request.config_dict[CLOCK]()
     token = request.cookies.get(COOKIE, "")
     session = None
     if token:
-        async with request.app[STORE].read() as conn:
+        async with request.config_dict[STORE].read() as conn:
             session = await sessions.find_session(conn, token, now)
         if session is not None and now - session.last_seen > _TOUCH_EVERY:
-            async with request.app[STORE].write() as conn:
+            async with request.config_dict[STORE].write() as conn:
                 await sessions.touch(conn, token, now)
     request[SESSION] = session
     request[SESSION_TOKEN] = token if session else None

@@ -16,14 +16,13 @@ from aiohttp_sse import EventSourceResponse
 from alerts import csvsafe, i18n, workflow
 from alerts.audience import delivery_summary
 from alerts.console import sessions
-from alerts.console.guard import COOKIE, PREFIX, session_of
+from alerts.console.guard import COOKIE, session_of
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
-from alerts.web.api import int_id
 from alerts.web.keys import CLOCK, STORE
+from alerts.web.http import int_id, page_language
 from alerts.web.live import RETRY_MS, serve_events
-from alerts.web.pages import page_language
 
 POLL_SECONDS = 1.0
 # How often a quiet stream pings its reader (one who left is noticed when the ping fails) and
@@ -32,13 +31,16 @@ PING_SECONDS = 15.0
 # The browser reconnects by itself; a bounded stream never outlives its reader for long.
 MAX_STREAM_SECONDS = 600.0
 FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
+# Mounted at /console (alerts.web.app).
+routes = web.RouteTableDef()
 
 
+@routes.get("/alerts/{id}/progress")
 async def progress_stream(request: web.Request) -> web.StreamResponse:
     session = session_of(request)
     alert_id = int_id(request)
     lang = page_language(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         await workflow.load_for(conn, alert_id, session.user)
     token = request.cookies.get(COOKIE, "")
 
@@ -50,10 +52,10 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
         while loop.time() - began < MAX_STREAM_SECONDS:
             if loop.time() - checked > PING_SECONDS:
                 checked = loop.time()
-                async with request.app[STORE].read() as conn:
-                    if await sessions.find_session(conn, token, request.app[CLOCK]()) is None:
+                async with request.config_dict[STORE].read() as conn:
+                    if await sessions.find_session(conn, token, request.config_dict[CLOCK]()) is None:
                         return
-            async with request.app[STORE].read() as conn:
+            async with request.config_dict[STORE].read() as conn:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)
             with i18n.language(lang):
@@ -74,7 +76,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
 async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     session = session_of(request)
     alert_id = int_id(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         alert = await workflow.load_for(conn, alert_id, session.user)
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
@@ -103,6 +105,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     return alert, report
 
 
+@routes.get("/alerts/{id}/report")
 async def report_page(request: web.Request) -> web.StreamResponse:
     alert, report = await _report_data(request)
     if request.query.get("format") == "csv":
@@ -124,9 +127,3 @@ async def report_page(request: web.Request) -> web.StreamResponse:
         return web.Response(text=out.getvalue(), content_type="text/csv", headers={
             "Content-Disposition": f'attachment; filename="alert-{alert.id}-report.csv"'})
     return _page(request, "report.html", {"alert": alert, "report": report})
-
-
-def setup(app: web.Application) -> None:
-    # Streams end at shutdown through alerts.web.live's STREAMS, which the app sets up.
-    app.router.add_get(PREFIX + "/alerts/{id}/progress", progress_stream)
-    app.router.add_get(PREFIX + "/alerts/{id}/report", report_page)

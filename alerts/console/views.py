@@ -12,23 +12,25 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, i18n, regions, workflow
+from alerts import corrections, i18n, regions, workflow
 from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
+from alerts.preview import preview
 from alerts.i18n import gettext
 from alerts.model import AlertState, Role
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
-from alerts.web.api import int_id, preview
 from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
-from alerts.web.pages import page_language, render
+from alerts.web.http import int_id, page_language, render
 from alerts.web.signup import client_address
 from alerts.web import boundary
 
+# Mounted at /console (alerts.web.app), behind guard.console_guard: paths here are relative.
+routes = web.RouteTableDef()
 LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
 
 
@@ -40,6 +42,7 @@ def _page(request: web.Request, template: str, context: dict[str, Any], status: 
 
 # ---- signing in and out ----
 
+@routes.get("/login")
 async def login_form(request: web.Request) -> web.Response:
     return _login_page(request, "", _next(request.query.get("next")))
 
@@ -59,11 +62,12 @@ def _next(target: str | None) -> str:
     return PREFIX
 
 
+@routes.post("/login")
 async def login(request: web.Request) -> web.Response:
     form = await boundary.form(request)
     username = str(form.get("username", "")).strip().lower()[:64]
     password = str(form.get("password", ""))[:1024]
-    limits = request.app[LOGIN_LIMITS]
+    limits = request.config_dict[LOGIN_LIMITS]
     # Only failures count, per address and user name together: a stranger's wrong guesses
     # cannot lock a duty officer out from another desk. An address guessing at many names
     # is stopped as a whole.
@@ -80,9 +84,9 @@ async def login(request: web.Request) -> web.Response:
         with i18n.language(page_language(request)):
             error = gettext("Too many attempts. Wait a quarter of an hour and try again.")
         return _login_page(request, error, _next(str(form.get("next", ""))), status=429)
-    now = request.app[CLOCK]()
-    user = await sessions.check_password(request.app[STORE], username, password)
-    async with request.app[STORE].write() as conn:
+    now = request.config_dict[CLOCK]()
+    user = await sessions.check_password(request.config_dict[STORE], username, password)
+    async with request.config_dict[STORE].write() as conn:
         if user is None:
             await append_audit(conn, at=now, actor=username[:64] or "?", action="console.login_failed",
                                target="console", details={})
@@ -105,10 +109,11 @@ async def login(request: web.Request) -> web.Response:
     raise response
 
 
+@routes.post("/logout")
 async def logout(request: web.Request) -> web.Response:
     session = session_of(request)
-    now = request.app[CLOCK]()
-    async with request.app[STORE].write() as conn:
+    now = request.config_dict[CLOCK]()
+    async with request.config_dict[STORE].write() as conn:
         await sessions.revoke(conn, request[guard.SESSION_TOKEN] or "", now)
         await append_audit(conn, at=now, actor=session.user.username, action="console.logout", target="console",
                            details={})
@@ -119,9 +124,10 @@ async def logout(request: web.Request) -> web.Response:
 
 # ---- alerts ----
 
+@routes.get("")
 async def alert_list(request: web.Request) -> web.Response:
     session = session_of(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(
             sa.select(alerts.c.id, alerts.c.status, alerts.c.state, alerts.c.event, alerts.c.msg_type,
                       alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
@@ -138,21 +144,27 @@ def area_names(alert: Any, lang: str) -> str:
     return ", ".join(names)
 
 
-async def alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+@routes.get("/alerts/{id}")
+async def alert_page(request: web.Request) -> web.Response:
+    return await _alert_page(request)
+
+
+async def _alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    """One alert with its dry run and progress; `error` when a step on it was refused."""
     session = session_of(request)
     alert_id = int_id(request)
-    now = request.app[CLOCK]()
-    async with request.app[STORE].read() as conn:
+    now = request.config_dict[CLOCK]()
+    config = request.config_dict[CONFIG]
+    async with request.config_dict[STORE].read() as conn:
         alert = await workflow.load_for(conn, alert_id, session.user)
-        counts = await audience.audience_counts(conn, alert, now)
+        dry_run = await preview(conn, alert, now, rate=config.sms_rate, price=config.sms_segment_price,
+                                currency=config.sms_currency)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
         correctable = await corrections.may_correct(conn, alert)
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
             alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
     lang = page_language(request)
-    config = request.app[CONFIG]
-    dry_run = preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error, "actions": _actions(session.user, alert, author, correctable), "corrects": corrects,
@@ -175,16 +187,17 @@ def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> li
     return found
 
 
+@routes.post("/alerts/{id}/{action}")
 async def act(request: web.Request) -> web.Response:
     """POST /console/alerts/{id}/{action}: the same step as the API's, refused with the reason
     on the alert's page rather than an error page."""
     session = session_of(request)
     alert_id, action = int_id(request), request.match_info["action"]
     form = await boundary.form(request)
-    now = request.app[CLOCK]()
+    now = request.config_dict[CLOCK]()
     lang = page_language(request)
     try:
-        async with request.app[STORE].write() as conn:
+        async with request.config_dict[STORE].write() as conn:
             alert = await workflow.load_for(conn, alert_id, session.user)
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)
@@ -203,12 +216,12 @@ async def act(request: web.Request) -> web.Response:
             else:
                 raise NotFound(f"no action {action!r}")
             event = {"type": "alert", "id": alert_id, "state": (await workflow.load(conn, alert_id)).state}
-            await request.app[EVENTS].publish(conn, event)
+            await request.config_dict[EVENTS].publish(conn, event)
     except (ValidationError, Forbidden, Conflict) as exc:
         message = "; ".join(exc.fields.values()) if isinstance(exc, ValidationError) else str(exc)
         status = 422 if isinstance(exc, ValidationError) else 403 if isinstance(exc, Forbidden) else 409
-        return await alert_page(request, error=message, status=status)
-    request.app[EVENTS].local(event)
+        return await _alert_page(request, error=message, status=status)
+    request.config_dict[EVENTS].local(event)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={quote(lang)}")
 
 
@@ -227,15 +240,7 @@ def _names_area(typed: str, alert: Any) -> bool:
     return all(f is not None and f[1] in shown for f in found)
 
 
-def setup(app: web.Application) -> None:
-    app.middlewares.append(guard.console_guard)
+def login_limits() -> dict[str, SlidingWindow]:
+    """Wrong passwords counted per address and user name ("guesser") and per address alone."""
     window = 15 * 60
-    app[LOGIN_LIMITS] = {"guesser": SlidingWindow(10, window, time.monotonic),
-                         "address": SlidingWindow(100, window, time.monotonic)}
-    r = app.router
-    r.add_get(f"{PREFIX}/login", login_form)
-    r.add_post(f"{PREFIX}/login", login)
-    r.add_post(f"{PREFIX}/logout", logout)
-    r.add_get(PREFIX, alert_list)
-    r.add_get(PREFIX + "/alerts/{id}", alert_page)
-    r.add_post(PREFIX + "/alerts/{id}/{action}", act)
+    return {"guesser": SlidingWindow(10, window, time.monotonic), "address": SlidingWindow(100, window, time.monotonic)}

@@ -102,3 +102,9 @@ class Synthesiser:
             raise SpeechError(f"espeak-ng failed ({process.returncode}): {stderr.decode(errors='replace')[:200]}")
         os.replace(partial, path)
         log.info("synthesised %d characters of Azerbaijani speech", len(text))
+
+
+def synthesiser_for(config: Any) -> Synthesiser | None:
+    """The process's synthesiser; None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
+    It holds no task and no handle: its files outlive it in var_dir/speech, for any instance."""
+    return Synthesiser(config.espeak, config.var_dir / "speech") if config.espeak else None

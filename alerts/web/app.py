@@ -1,21 +1,23 @@
-"""The aiohttp application: shared clients and background tasks live in cleanup_ctx."""
+"""The one app factory: every route table, sub-application and lifetime of the process is
+registered here, in the order it starts. Read it as the table of contents of the web floor.
+
+Shared state sits on the root app under the AppKeys of alerts.web.keys; handlers read it
+through `request.config_dict`, which sub-applications see too. Each background task lives in
+a cleanup_ctx, through alerts.supervise.running: started with the app, cancelled with it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import datetime, timezone
 from typing import AsyncIterator, Callable
 
+import sqlalchemy as sa
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
-from alerts.hotline import ivr as hotline
-from alerts.hotline.speech import AudioLinks
+from alerts import logsetup
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
+from alerts.console import compose, guard, live as console_live, views as console
 from alerts.consular.freshness import Freshness
 from alerts.dispatch.engine import Engine
 from alerts.dispatch.events import Events
@@ -23,35 +25,22 @@ from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.worker import Clock
+from alerts.hotline.speech import AudioLinks, synthesiser_for
 from alerts.notices import Notices
+from alerts.registry import build_channels
+from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.supervise import running
-from alerts.console import compose, live as console_live, views as console
-from alerts.web import api, consular_api, pages, public, signup, webhooks
+from alerts.web import api, cap_api, consular_api, feeds, hotline, http, live, metrics, public, signup, webhooks
 from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
 from alerts.web.proxies import trusted_proxies
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, NOTICES, PUSHER, STORE, UPSTREAM
+from alerts.web.keys import (CALL_LIMITS, CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, INBOUND_LIMITS,
+                             NOTICES, PUSHER, SIGNUP_LIMITS, STORE, SYNTHESISER, UPSTREAM)
 from channels import Channel
-from alerts.registry import build_channels
 
-
-class _MalformedRequestsAreNotOurs(logging.Filter):
-    """aiohttp's parser answers a malformed request (bytes that are not UTF-8 in its path, say)
-    with 400 itself, then logs it at ERROR with a traceback as if it were our bug. It is the
-    client's: one line at INFO, no traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
-            record.msg, record.args = "refused a malformed request (%s %s)", (exc.code, type(exc).__name__)
-            record.exc_info, record.exc_text = None, None
-            record.levelno, record.levelname = logging.INFO, "INFO"
-        return True
-
-
-_MALFORMED = _MalformedRequestsAreNotOurs()
+CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
 def utcnow() -> datetime:
@@ -67,78 +56,42 @@ def make_app(
     settings: DispatchSettings | None = None,
     channel_factory: Callable[[Config], dict[str, Channel]] = build_channels,
 ) -> web.Application:
+    logsetup.quiet_malformed_requests()  # here too: tests build the app without logsetup.configure
+    # The trusted-proxy rewrite first, so every later middleware and handler sees the client's address.
     app = web.Application(middlewares=[*trusted_proxies(config), error_middleware, input_boundary],
                           client_max_size=1024 * 1024)
-    logging.getLogger("aiohttp.server").addFilter(_MALFORMED)  # once: addFilter keeps one of each
     app[CONFIG] = config
     app[CLOCK] = clock
 
-    async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[STORE] = Store(config.database_url)
-        app[EVENTS] = Events(app[STORE])
-        yield
-        await app[STORE].close()
-
-    async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
-        app[CHANNELS] = channel_factory(config)
-        # One lane (pace, sender failover) for everything the account sends: one-off SMS here,
-        # the alerts in dispatcher_ctx.
-        lane = Lane(app[CHANNELS], settings or DispatchSettings.from_config(config))
-        app[NOTICES] = Notices(lane, config.sms_country_codes, clock)
-        yield
-        await app[NOTICES].close()
-        for channel in app[CHANNELS].values():
-            await channel.close()
-
-    async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
-        lane = app[NOTICES].lane
-        freshness = Freshness(app[STORE], lane, clock)
-        engine = Engine(app[STORE], app[CHANNELS], clock, lane.settings, Failpoints(),
-                        housekeeping=freshness.run, audio=AudioLinks.from_config(config), lane=lane)
-        app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
-        app[EVENTS].subscribe(lambda _event: engine.wake())
-        engine.start()
-        listener = asyncio.create_task(app[EVENTS].listen(), name="events")
-        yield
-        await engine.stop()
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
-
-    async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
-        if not config.callcentre.urls:  # nothing runs when no endpoint is configured
-            yield
-            return
-        pusher = app[PUSHER] = Pusher(app[STORE], clock, config.callcentre, config.public_url)
-        app[EVENTS].subscribe(lambda _event: pusher.wake())
-        async with running(pusher.run(), "callcentre-push"):
-            yield
-        await pusher.release()
-
-    async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
-        if not config.cap_upstream_url:
-            yield
-            return
-        poller = app[UPSTREAM] = UpstreamPoller(app[STORE], clock, config.cap_upstream_url,
-                                                config.cap_upstream_interval, config.public_url)
-        async with running(poller.run(), "cap-upstream"):
-            yield
-
-    app.cleanup_ctx.extend([store_ctx, channels_ctx])
+    # ---- lifetimes, in the order they start (they stop in reverse) ----
+    app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(channels_ctx(channel_factory, settings or DispatchSettings.from_config(config)))
     if worker:
-        app.cleanup_ctx.append(dispatcher_ctx)
-        app.cleanup_ctx.extend([pusher_ctx, upstream_ctx])  # call-centre push, CAP upstream (issue 7)
-    if web_api:  # a worker-only instance answers /healthz alone
-        pages.setup(app)
-        api.setup(app)
-        webhooks.setup(app)
-        hotline.setup(app)
-        signup.setup(app)
-        consular_api.setup(app)
-        public.setup(app)
-        console.setup(app)
-        compose.setup(app)
-        console_live.setup(app)
+        app.cleanup_ctx.append(dispatcher_ctx())
+        app.cleanup_ctx.append(pusher_ctx)  # call-centre push (issue 7)
+        app.cleanup_ctx.append(upstream_ctx)  # CAP upstream (issue 7)
+    if web_api:
+        app.cleanup_ctx.append(synthesiser_ctx)
+        app.cleanup_ctx.append(live.streams_ctx)  # every open event stream, public and console
+        app.cleanup_ctx.append(live.live_ctx)  # the public pages' watcher of the active alerts
+        # At shutdown every open stream ends, so the server need not wait for its readers.
+        app.on_shutdown.append(live.close_streams)
+
+    # ---- routes: a worker-only instance answers /healthz alone ----
+    if web_api:
+        app[INBOUND_LIMITS] = InboundLimits()
+        app[CALL_LIMITS] = InboundLimits(entry="voice_inbound")
+        app[SIGNUP_LIMITS] = SignupLimits()
+        http.setup_templates(app)
+        app.add_routes(public.routes)  # /, /archive, /alerts/{id}
+        app.router.add_get("/events", live.events)
+        app.add_routes(feeds.routes)  # /cap/{id}.xml, /feed.atom
+        app.add_routes(metrics.routes)  # /metrics
+        app.add_routes(signup.routes)  # /subscribe
+        app.add_routes(webhooks.routes)  # /twilio/sms/..., /twilio/voice/{status,ack}
+        app.add_routes(hotline.routes)  # /twilio/voice/inbound, /twilio/voice/hotline/..., /hotline/audio/...
+        app.add_subapp("/api/v1", api_app())
+        app.add_subapp("/console", console_app())
     app.router.add_get("/healthz", healthz)
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())
@@ -146,9 +99,97 @@ def make_app(
     return app
 
 
-async def healthz(request: web.Request) -> web.Response:
-    import sqlalchemy as sa
+def api_app() -> web.Application:
+    """/api/v1 (SPEC §11): bearer-token authenticated; errors are JSON (the root's error_middleware)."""
+    app = web.Application()
+    app.add_routes(api.routes)  # subscribers, scenarios, alerts and their steps
+    app.add_routes(consular_api.routes)  # check-in responses, call-back tickets
+    app.add_routes(cap_api.routes)  # CAP in, call-centre pushes
+    app.add_routes(hotline.api_routes)  # Azerbaijani recordings
+    return app
 
+
+def console_app() -> web.Application:
+    """/console: every request passes the guard (session, Origin, CSRF) before its handler."""
+    app = web.Application(middlewares=[guard.console_guard])
+    app[console.LOGIN_LIMITS] = console.login_limits()
+    app.add_routes(console.routes)  # sign in and out, the alerts, one alert and its steps
+    app.add_routes(compose.routes)
+    app.add_routes(console_live.routes)  # progress stream, after-action report
+    return app
+
+
+# ---- lifetimes ----
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[STORE] = Store(app[CONFIG].database_url)
+    app[EVENTS] = Events(app[STORE])
+    yield
+    await app[STORE].close()
+
+
+def channels_ctx(channel_factory: Callable[[Config], dict[str, Channel]], settings: DispatchSettings) -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = app[CONFIG]
+        app[CHANNELS] = channel_factory(config)
+        # One lane (pace, sender failover) for everything the account sends: one-off SMS here,
+        # the alerts' deliveries in dispatcher_ctx.
+        lane = Lane(app[CHANNELS], settings)
+        app[NOTICES] = Notices(lane, config.sms_country_codes, app[CLOCK])
+        yield
+        await app[NOTICES].close()
+        for channel in app[CHANNELS].values():
+            await channel.close()
+    return ctx
+
+
+def dispatcher_ctx() -> CleanupCtx:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config, clock = app[CONFIG], app[CLOCK]
+        lane = app[NOTICES].lane
+        freshness = Freshness(app[STORE], lane, clock)
+        engine = Engine(app[STORE], app[CHANNELS], clock, lane.settings, Failpoints(),
+                        housekeeping=freshness.run, audio=AudioLinks.from_config(config), lane=lane)
+        app[DISPATCHER], app[COORDINATOR] = engine.dispatcher, engine.coordinator
+        app[EVENTS].subscribe(lambda _event: engine.wake())
+        engine.start()
+        async with running(app[EVENTS].listen(), "events"):
+            yield
+            await engine.stop()  # before the listener goes, as it always has
+    return ctx
+
+
+async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Call-centre endpoints are told of every alert; nothing runs when none is configured."""
+    config = app[CONFIG]
+    if not config.callcentre.urls:
+        yield
+        return
+    pusher = app[PUSHER] = Pusher(app[STORE], app[CLOCK], config.callcentre, config.public_url)
+    app[EVENTS].subscribe(lambda _event: pusher.wake())
+    async with running(pusher.run(), "callcentre-push"):
+        yield
+    await pusher.release()
+
+
+async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:
+    """An upstream CAP feed read into drafts; nothing runs when none is configured."""
+    config = app[CONFIG]
+    if not config.cap_upstream_url:
+        yield
+        return
+    poller = app[UPSTREAM] = UpstreamPoller(app[STORE], app[CLOCK], config.cap_upstream_url,
+                                            config.cap_upstream_interval, config.public_url)
+    async with running(poller.run(), "cap-upstream"):
+        yield
+
+
+async def synthesiser_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[SYNTHESISER] = synthesiser_for(app[CONFIG])
+    yield
+
+
+async def healthz(request: web.Request) -> web.Response:
     async with request.app[STORE].read() as conn:
         await conn.execute(sa.text("SELECT 1"))
     return web.json_response({"status": "ok", "simulator": request.app[CONFIG].simulator})

@@ -12,27 +12,16 @@ from alerts.cap.intake import INGESTED, ingest as ingest_draft, our_sender
 from alerts.model import Role
 from alerts.validation import Forbidden
 from alerts.web.errors import error_response
+from alerts.web.http import authenticate, int_id, read_capped
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
+# Mounted at /api/v1 (alerts.web.app).
+routes = web.RouteTableDef()
 XML_TYPES = ("application/xml", "text/xml", "application/cap+xml")
 
 
-async def read_capped(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is longer than `limit` (declared or actual)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
+@routes.post("/cap")
 async def post_cap(request: web.Request) -> web.Response:
-    from alerts.web.api import authenticate  # api registers this route
-
     user = await authenticate(request)
     if user.role not in (Role.OPERATOR, Role.CONSULAR):  # before reading a byte of the body
         raise Forbidden(f"the {user.role} role cannot compose alerts, so cannot send CAP in")
@@ -43,9 +32,9 @@ async def post_cap(request: web.Request) -> web.Response:
         if body is None:
             raise ingest.CapRejected(f"the CAP message is over {ingest.MAX_BYTES // 1024} KB")
         incoming = ingest.read(ingest.parse(body))
-        now = request.app[CLOCK]()
-        async with request.app[STORE].write() as conn:
-            alert_id = await ingest_draft(conn, incoming, user, our_sender(request.app[CONFIG].public_url), "api", now)
+        now = request.config_dict[CLOCK]()
+        async with request.config_dict[STORE].write() as conn:
+            alert_id = await ingest_draft(conn, incoming, user, our_sender(request.config_dict[CONFIG].public_url), "api", now)
             alert = await workflow.load(conn, alert_id)
     except ingest.CapRejected as exc:
         INGESTED.labels(source="api", outcome="rejected").inc()
@@ -58,18 +47,12 @@ async def post_cap(request: web.Request) -> web.Response:
     }, status=201)
 
 
+@routes.get("/alerts/{id}/pushes")
 async def alert_pushes(request: web.Request) -> web.Response:
     """GET /api/v1/alerts/{id}/pushes: each call-centre endpoint's view of this alert."""
-    from alerts.web.api import authenticate, int_id
-
     user = await authenticate(request)
     alert_id = int_id(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         await workflow.load_for(conn, alert_id, user)
         found = await pushes_for(conn, alert_id)
     return web.json_response({"alert_id": alert_id, "pushes": found})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/api/v1/cap", post_cap)
-    app.router.add_get("/api/v1/alerts/{id}/pushes", alert_pushes)

@@ -14,16 +14,20 @@ from alerts.model import Role
 from alerts.schema import subscribers, tickets
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
-from alerts.web.api import PREFIX, int_id, authenticate
+from alerts.web.http import authenticate, int_id
 from alerts.web.keys import CLOCK, STORE
 from alerts import workflow
 
+# Mounted at /api/v1 (alerts.web.app).
+routes = web.RouteTableDef()
 
+
+@routes.get("/alerts/{id}/responses")
 async def alert_responses(request: web.Request) -> web.StreamResponse:
     """GET /alerts/{id}/responses: {total, by_country: {CC: {safe, need_help, no_answer}}};
     `?format=csv`: the people to call back, "need help" first, then "no answer"."""
     user = await authenticate(request)
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         alert = await workflow.load_for(conn, int_id(request), user)
         if not checkins.is_checkin(alert):
             raise ValidationError({"alert": f"not a check-in (scenario {checkins.SCENARIO})"})
@@ -41,6 +45,7 @@ async def alert_responses(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": f'attachment; filename="checkin-{alert.id}-to-call.csv"'})
 
 
+@routes.get("/tickets")
 async def list_tickets(request: web.Request) -> web.Response:
     """GET /tickets?status=open&language=ru: call-back tickets, oldest first."""
     user = await authenticate(request)
@@ -57,7 +62,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         query = query.where(tickets.c.language == language)
     if user.role == Role.CONSULAR:
         query = query.where(tickets.c.country.in_(sorted(user.countries)))
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(query)).all()
     return web.json_response({"tickets": [{
         "id": r.id, "alert_id": r.alert_id, "phone": r.phone, "language": r.language, "country": r.country,
@@ -66,11 +71,12 @@ async def list_tickets(request: web.Request) -> web.Response:
     } for r in rows]})
 
 
+@routes.post("/tickets/{id}/close")
 async def close_ticket(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    now = request.app[CLOCK]()
+    now = request.config_dict[CLOCK]()
     ticket_id = int_id(request)
-    async with request.app[STORE].write() as conn:
+    async with request.config_dict[STORE].write() as conn:
         ticket = (await conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id))).first()
         if ticket is None or (user.role == Role.CONSULAR and ticket.country not in user.countries):
             raise NotFound(f"no ticket {ticket_id}")
@@ -83,9 +89,3 @@ async def close_ticket(request: web.Request) -> web.Response:
         await append_audit(conn, at=now, actor=user.username, action="ticket.close", target=f"ticket:{ticket_id}",
                            details={"alert_id": ticket.alert_id})
     return web.json_response({"id": ticket_id, "status": "closed", "closed_by": user.username})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/alerts/{{id}}/responses", alert_responses)
-    app.router.add_get(f"{PREFIX}/tickets", list_tickets)
-    app.router.add_post(f"{PREFIX}/tickets/{{id}}/close", close_ticket)

@@ -19,22 +19,18 @@ from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, 
 from alerts.model import AlertState
 from alerts.schema import alerts
 from alerts.validation import printable
-from alerts.web import pages
+from alerts.web.http import page_language
 from alerts.web.caching import conditional
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
 ATOM = "http://www.w3.org/2005/Atom"
 CAP_TYPE = "application/cap+xml"
+routes = web.RouteTableDef()
 
-
-def setup(app: web.Application) -> None:
-    app.router.add_get(r"/cap/{id:\d{1,18}}.xml", cap_alert)
-    app.router.add_get(r"/cap/{id:\d{1,18}}-cancel.xml", cap_cancel)
-    app.router.add_get("/feed.atom", atom_feed)
 
 
 async def _published(request: web.Request) -> Any:
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         row = (await conn.execute(
             sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
         )).first()
@@ -48,15 +44,17 @@ def _xml(request: web.Request, element: ET.Element) -> web.Response:
     return conditional(request, to_bytes(element), "application/xml")
 
 
+@routes.get(r"/cap/{id:\d{1,18}}.xml")
 async def cap_alert(request: web.Request) -> web.Response:
-    return _xml(request, build_alert(await _published(request), request.app[CONFIG].public_url))
+    return _xml(request, build_alert(await _published(request), request.config_dict[CONFIG].public_url))
 
 
+@routes.get(r"/cap/{id:\d{1,18}}-cancel.xml")
 async def cap_cancel(request: web.Request) -> web.Response:
     row = await _published(request)
     if row.state != AlertState.CANCELLED:
         raise web.HTTPNotFound(text=f"alert {row.id} has not been cancelled")
-    return _xml(request, build_cancel(row, request.app[CONFIG].public_url))
+    return _xml(request, build_cancel(row, request.config_dict[CONFIG].public_url))
 
 
 def _a(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -66,11 +64,12 @@ def _a(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> E
     return element
 
 
+@routes.get("/feed.atom")
 async def atom_feed(request: web.Request) -> web.Response:
-    lang = pages.page_language(request)
-    now: datetime = request.app[CLOCK]()
-    base = request.app[CONFIG].public_url
-    async with request.app[STORE].read() as conn:
+    lang = page_language(request)
+    now: datetime = request.config_dict[CLOCK]()
+    base = request.config_dict[CONFIG].public_url
+    async with request.config_dict[STORE].read() as conn:
         live = (await conn.execute(
             sa.select(alerts).where(published.active(now)).order_by(alerts.c.sent.desc())
         )).all()

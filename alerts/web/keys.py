@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from alerts.callcentre.push import Pusher
+from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
 from alerts.hotline.speech import Synthesiser
 from alerts.notices import Notices
@@ -14,11 +16,6 @@ from alerts.dispatch.events import Events
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.worker import Clock, Dispatcher
 from alerts.store import Store
-
-if TYPE_CHECKING:
-    from alerts.callcentre.push import Pusher
-    from alerts.cap.upstream import UpstreamPoller
-    from alerts.web.live import Live
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
@@ -33,8 +30,7 @@ SIGNUP_LIMITS = web.AppKey("signup_limits", SignupLimits)
 # None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
 SYNTHESISER = web.AppKey("synthesiser", Synthesiser | None)  # type: ignore[arg-type]
 CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
-# Public pages, feeds and the call-centre push (issue 7).
-# Typed by annotation: their modules import this one, so they cannot be imported here at run time.
-LIVE: web.AppKey[Live] = web.AppKey("live")
-PUSHER: web.AppKey[Pusher] = web.AppKey("callcentre_pusher")
-UPSTREAM: web.AppKey[UpstreamPoller] = web.AppKey("cap_upstream")
+# The call-centre push and the CAP upstream poller (issue 7). The public pages' LIVE hub is
+# declared beside its class in alerts.web.live, which reads the keys here.
+PUSHER = web.AppKey("callcentre_pusher", Pusher)
+UPSTREAM = web.AppKey("cap_upstream", UpstreamPoller)

@@ -29,7 +29,7 @@ from prometheus_client import Gauge
 from alerts.cap import published
 from alerts.schema import alerts
 from alerts.supervise import Wakeup, running, supervise
-from alerts.web.keys import CLOCK, EVENTS, LIVE, STORE
+from alerts.web.keys import CLOCK, EVENTS, STORE
 
 log = logging.getLogger(__name__)
 CLIENTS = Gauge("tocsin_sse_clients", "Open /events streams on this instance")
@@ -130,6 +130,9 @@ class Live:
             CLIENTS.dec()
 
 
+LIVE = web.AppKey("live", Live)
+
+
 def _alerts_event(found: str) -> str:
     return json.dumps({"version": found})
 
@@ -163,10 +166,3 @@ async def live_ctx(app: web.Application) -> AsyncIterator[None]:
     app[EVENTS].subscribe(lambda _event: hub.wake())
     async with running(hub.watch(app), "live-alerts"):
         yield
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/events", events)
-    app.cleanup_ctx.append(streams_ctx)
-    app.cleanup_ctx.append(live_ctx)
-    app.on_shutdown.append(close_streams)

@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
+from alerts.cap import published
 from alerts.model import AlertState
 from alerts.schema import alerts, callcentre_pushes, deliveries
 from alerts.web.keys import CLOCK, STORE
 
+routes = web.RouteTableDef()
 ALERTS = Gauge("tocsin_alerts", "Alerts by workflow state and status", ["state", "status"])
 ACTIVE = Gauge("tocsin_alerts_active", "Alerts the public page shows now")
 DELIVERIES = Gauge("tocsin_live_deliveries", "Deliveries of alerts being sent now, by state, channel and language",
@@ -21,9 +23,7 @@ PUSHES = Gauge("tocsin_callcentre_pushes", "Call-centre pushes by kind and state
 
 
 async def _refresh(request: web.Request, now: datetime) -> None:
-    from alerts.cap import published
-
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         by_state = (await conn.execute(
             sa.select(alerts.c.state, alerts.c.status, sa.func.count()).group_by(alerts.c.state, alerts.c.status)
         )).all()
@@ -46,10 +46,7 @@ async def _refresh(request: web.Request, now: datetime) -> None:
     ACTIVE.set(active or 0)
 
 
+@routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    await _refresh(request, request.app[CLOCK]())
+    await _refresh(request, request.config_dict[CLOCK]())
     return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/metrics", metrics)

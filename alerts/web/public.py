@@ -16,22 +16,15 @@ from alerts import i18n, regions
 from alerts.cap import published
 from alerts.cap.build import area_names, text_in
 from alerts.schema import alerts
-from alerts.web import cap_api, feeds, live, metrics, pages
+from alerts.web import live
+from alerts.web.http import page_language, render
 from alerts.web.caching import conditional
 from alerts.web.keys import CLOCK, STORE
 
+routes = web.RouteTableDef()
 ARCHIVE_SIZE = 50
 _SEVERITY_ORDER = sa.case({"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}, value=alerts.c.severity, else_=4)
 
-
-def setup(app: web.Application) -> None:
-    app.router.add_get("/", index)
-    app.router.add_get("/archive", archive)
-    app.router.add_get(r"/alerts/{id:\d{1,18}}", alert_page)
-    feeds.setup(app)
-    live.setup(app)
-    metrics.setup(app)
-    cap_api.setup(app)
 
 
 def _when(value: datetime | None, lang: str) -> str:
@@ -61,22 +54,23 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
 
 
 async def active_alerts(request: web.Request) -> list[Any]:
-    now = request.app[CLOCK]()
-    async with request.app[STORE].read() as conn:
+    now = request.config_dict[CLOCK]()
+    async with request.config_dict[STORE].read() as conn:
         return (await conn.execute(
             sa.select(alerts).where(published.active(now)).order_by(_SEVERITY_ORDER, alerts.c.sent.desc())
         )).all()
 
 
 def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
-    rendered = pages.render(request, template, lang, context)
+    rendered = render(request, template, lang, context)
     assert rendered.body is not None
     return conditional(request, bytes(rendered.body), "text/html", headers={"Content-Language": lang})
 
 
+@routes.get("/")
 async def index(request: web.Request) -> web.Response:
-    lang = pages.page_language(request)
-    now = request.app[CLOCK]()
+    lang = page_language(request)
+    now = request.config_dict[CLOCK]()
     rows = await active_alerts(request)
     return _page(request, "index.html", lang, {
         "alerts": [view(a, lang, now) for a in rows],
@@ -84,10 +78,11 @@ async def index(request: web.Request) -> web.Response:
     })
 
 
+@routes.get("/archive")
 async def archive(request: web.Request) -> web.Response:
-    lang = pages.page_language(request)
-    now = request.app[CLOCK]()
-    async with request.app[STORE].read() as conn:
+    lang = page_language(request)
+    now = request.config_dict[CLOCK]()
+    async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(
             sa.select(alerts).where(published.ended(now)).order_by(alerts.c.sent.desc(), alerts.c.id.desc())
             .limit(ARCHIVE_SIZE)
@@ -95,14 +90,15 @@ async def archive(request: web.Request) -> web.Response:
     return _page(request, "archive.html", lang, {"alerts": [view(a, lang, now) for a in rows]})
 
 
+@routes.get(r"/alerts/{id:\d{1,18}}")
 async def alert_page(request: web.Request) -> web.Response:
-    lang = pages.page_language(request)
-    now = request.app[CLOCK]()
-    async with request.app[STORE].read() as conn:
+    lang = page_language(request)
+    now = request.config_dict[CLOCK]()
+    async with request.config_dict[STORE].read() as conn:
         row = (await conn.execute(
             sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
         )).first()
     if row is None:
         # A draft or an unapproved alert is not public: it does not exist for this page.
-        return pages.render(request, "not_found.html", lang, {}, status=404)
+        return render(request, "not_found.html", lang, {}, status=404)
     return _page(request, "alert.html", lang, {"alert": view(row, lang, now)})

@@ -18,14 +18,15 @@ from babel import Locale
 
 from alerts import i18n, phones, regions
 from alerts.i18n import gettext
-from alerts.ratelimit import LIMITED, SignupLimits
+from alerts.ratelimit import LIMITED
 from alerts.schema import signups
 from alerts.subscribers import MAX_TRIP, subscribe_phone
 from alerts.validation import parse_day
 from alerts.web import boundary
 from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
-from alerts.web.pages import from_this_site, page_language, render
+from alerts.web.http import from_this_site, page_language, render
 
+routes = web.RouteTableDef()
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_CODE_ATTEMPTS = 5
 
@@ -63,7 +64,7 @@ def _area_choices(lang: str) -> dict[str, list[tuple[str, str]]]:
 
 def _form(request: web.Request, lang: str, values: dict[str, Any], errors: dict[str, str], status: int = 200,
           notice: str = "") -> web.Response:
-    sms_number = request.app[CONFIG].twilio.from_number or ""
+    sms_number = request.config_dict[CONFIG].twilio.from_number or ""
     return render(request, "subscribe.html", lang, {
         "values": values, "errors": errors, "areas": _area_choices(lang), "notice": notice,
         "sms_number": sms_number, "language_names": {code: _capitalised(_language_name(code, code)) for code in i18n.LANGUAGES},
@@ -78,6 +79,7 @@ def _language_name(code: str, in_language: str) -> str:
     return Locale.parse(code).get_display_name(in_language)
 
 
+@routes.get("/subscribe")
 async def show_form(request: web.Request) -> web.Response:
     lang = page_language(request)
     return _form(request, lang, {"language": lang}, {})
@@ -114,31 +116,32 @@ def _parse(form: Any, today: date) -> tuple[dict[str, Any], dict[str, str]]:
     return values, errors
 
 
+@routes.post("/subscribe")
 async def submit(request: web.Request) -> web.Response:
     _check_origin(request)
     lang = page_language(request)
     form = await boundary.form(request)
-    now = request.app[CLOCK]()
+    now = request.config_dict[CLOCK]()
     with i18n.language(lang):
         values, errors = _parse(form, now.date())
         if errors:
             return _form(request, lang, values, errors, status=400)
         phone = values["e164"]
-        notices = request.app[NOTICES]
+        notices = request.config_dict[NOTICES]
         if not notices.may_send_to(phone):
             LIMITED.labels(entry="web_signup", key="country").inc()
             errors["phone"] = gettext("We cannot send a code to numbers of this country. Send JOIN and your "
                                       "city or country by SMS to %(number)s instead: that needs no code.") % {
-                "number": request.app[CONFIG].twilio.from_number or ""}
+                "number": request.config_dict[CONFIG].twilio.from_number or ""}
             return _form(request, lang, values, errors, status=400)
-        if request.app[SIGNUP_LIMITS].refused_by(client_address(request), phone):
+        if request.config_dict[SIGNUP_LIMITS].refused_by(client_address(request), phone):
             notice = gettext("Too many sign-ups from here in the last hour. Try again later, or send JOIN and "
                              "your city by SMS to %(number)s: that needs no code.") % {
-                "number": request.app[CONFIG].twilio.from_number or ""}
+                "number": request.config_dict[CONFIG].twilio.from_number or ""}
             return _form(request, lang, values, {}, status=429, notice=notice)
 
     token, code = secrets.token_urlsafe(32), f"{secrets.randbelow(10**6):06d}"
-    async with request.app[STORE].write() as conn:
+    async with request.config_dict[STORE].write() as conn:
         await conn.execute(signups.insert().values(
             token=token, phone=phone, language=values["language"], area=values["area"], voice=values["voice"],
             trip_ends=values["trip_end_date"], city=values["city"] or None,
@@ -150,13 +153,13 @@ async def submit(request: web.Request) -> web.Response:
     if not await notices.send(phone, text, values["language"], "web_signup"):
         with i18n.language(lang):
             notice = gettext("We could not send the code. Try again in a few minutes, or send JOIN and your city "
-                             "by SMS to %(number)s.") % {"number": request.app[CONFIG].twilio.from_number or ""}
+                             "by SMS to %(number)s.") % {"number": request.config_dict[CONFIG].twilio.from_number or ""}
         return _form(request, lang, values, {}, status=503, notice=notice)
     raise web.HTTPSeeOther(f"/subscribe/confirm/{token}?lang={lang}")
 
 
 def _code_hash(request: web.Request, token: str, code: str) -> str:
-    key = request.app[CONFIG].secret_key.reveal().encode()
+    key = request.config_dict[CONFIG].secret_key.reveal().encode()
     return hmac.new(key, f"signup:{token}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -164,7 +167,7 @@ async def _pending(request: web.Request, now: datetime) -> Any:
     token = request.match_info["token"]
     if len(token) > 64:
         return None
-    async with request.app[STORE].read() as conn:
+    async with request.config_dict[STORE].read() as conn:
         row = (await conn.execute(sa.select(signups).where(signups.c.token == token))).first()
     if row is None or row.confirmed_at is not None or row.expires_at <= now:
         return None
@@ -177,23 +180,25 @@ def _gone(request: web.Request, lang: str) -> web.Response:
     return render(request, "subscribe_code.html", lang, {"token": "", "error": message, "phone": ""}, status=410)
 
 
+@routes.get("/subscribe/confirm/{token}")
 async def show_code_form(request: web.Request) -> web.Response:
     lang = page_language(request)
-    row = await _pending(request, request.app[CLOCK]())
+    row = await _pending(request, request.config_dict[CLOCK]())
     if row is None:
         return _gone(request, lang)
     return render(request, "subscribe_code.html", lang, {"token": row.token, "error": "", "phone": phones.mask(row.phone)})
 
 
+@routes.post("/subscribe/confirm/{token}")
 async def confirm(request: web.Request) -> web.Response:
     _check_origin(request)
     lang = page_language(request)
-    now = request.app[CLOCK]()
+    now = request.config_dict[CLOCK]()
     row = await _pending(request, now)
     if row is None:
         return _gone(request, lang)
     code = str((await boundary.form(request)).get("code", "")).strip().replace(" ", "")[:12]
-    async with request.app[STORE].write() as conn:
+    async with request.config_dict[STORE].write() as conn:
         # Counted before the comparison, in the same transaction: guesses cannot race past the limit.
         attempts = await conn.scalar(signups.update().where(signups.c.id == row.id, signups.c.confirmed_at.is_(None))
                                      .values(attempts=signups.c.attempts + 1).returning(signups.c.attempts))
@@ -214,11 +219,3 @@ async def confirm(request: web.Request) -> web.Response:
         error = gettext("This code is not right. Check the SMS and try again.")
     return render(request, "subscribe_code.html", lang, {"token": row.token, "error": error,
                                                          "phone": phones.mask(row.phone)}, status=400)
-
-
-def setup(app: web.Application) -> None:
-    app[SIGNUP_LIMITS] = SignupLimits()
-    app.router.add_get("/subscribe", show_form)
-    app.router.add_post("/subscribe", submit)
-    app.router.add_get("/subscribe/confirm/{token}", show_code_form)
-    app.router.add_post("/subscribe/confirm/{token}", confirm)

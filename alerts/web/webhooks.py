@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -18,14 +17,13 @@ from alerts.inbound import handle_sms
 from alerts.keywords import Action, parse
 from alerts.model import DeliveryState
 from alerts.schema import deliveries
-from alerts.ratelimit import InboundLimits
 from alerts.statuses import apply_status
-from alerts.validation import printable
-from alerts.web import boundary
-from alerts.web.keys import CLOCK, CONFIG, INBOUND_LIMITS, STORE
+from alerts.web.http import signed_form, twiml
+from alerts.web.keys import CLOCK, INBOUND_LIMITS, STORE
 from channels.twilio.voice import VOICES
 
 log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
 
 # Twilio's statuses we act on; queued/sending/accepted add nothing to our own "accepted".
 _TWILIO_STATUS = {
@@ -37,37 +35,15 @@ _TWILIO_STATUS = {
 }
 
 
-async def signed_form(request: web.Request) -> dict[str, str]:
-    """The webhook's fields, once its signature holds. Unsigned requests are refused before
-    their body is read, and a body that cannot be decoded cannot have been signed by Twilio:
-    both 403, whatever the body holds."""
-    config = request.app[CONFIG]
-    signature = request.headers.get("X-Twilio-Signature", "")
-    try:
-        params = {k: str(v) for k, v in (await boundary.form(request)).items()} if signature else None
-    except (boundary.BadRequest, web.HTTPUnsupportedMediaType):
-        params = None
-    validator = RequestValidator(config.twilio.auth_token.reveal())
-    url = config.public_url + request.path_qs
-    if params is None or not validator.validate(url, params, signature):
-        log.warning("rejected %s with a missing or wrong Twilio signature", request.path)
-        raise web.HTTPForbidden(text="invalid Twilio signature")
-    return params
-
-
 async def _report(request: web.Request, sid: str, state: DeliveryState | None, error_code: str | None) -> web.Response:
     """A provider's status report for a message or a call, applied forward only."""
     if sid and state is not None:
-        async with request.app[STORE].write() as conn:
-            await apply_status(conn, sid, state, error_code, request.app[CLOCK]())
+        async with request.config_dict[STORE].write() as conn:
+            await apply_status(conn, sid, state, error_code, request.config_dict[CLOCK]())
     return web.Response(status=204)
 
 
-def twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
-    # What XML cannot carry never reaches Twilio, whose parser would drop the whole answer.
-    return web.Response(text=printable(str(response)), content_type="application/xml")
-
-
+@routes.post("/twilio/sms/status")
 async def sms_status(request: web.Request) -> web.Response:
     params = await signed_form(request)
     error_code = f"TWILIO_{params['ErrorCode']}"[:24] if params.get("ErrorCode") else None
@@ -85,11 +61,13 @@ _CALL_STATUS = {
 }
 
 
+@routes.post("/twilio/voice/status")
 async def voice_status(request: web.Request) -> web.Response:
     params = await signed_form(request)
     return await _report(request, params.get("CallSid", ""), _CALL_STATUS.get(params.get("CallStatus", "")), None)
 
 
+@routes.post("/twilio/voice/ack")
 async def voice_ack(request: web.Request) -> web.Response:
     """The listener pressed a key: on a check-in call, 1 (safe) or 2 (need help) is their
     answer, thanked in their language; otherwise it confirms they heard. Then hang up."""
@@ -99,8 +77,8 @@ async def voice_ack(request: web.Request) -> web.Response:
     response = VoiceResponse()
     answer = {"1": checkins.SAFE, "2": checkins.NEED_HELP}.get(digits)
     if answer and params.get("CallSid"):
-        now = request.app[CLOCK]()
-        async with request.app[STORE].write() as conn:
+        now = request.config_dict[CLOCK]()
+        async with request.config_dict[STORE].write() as conn:
             call = await checkins.call_answered(conn, params["CallSid"], answer, now)
             if call is None and digits == "1":
                 call = await _acknowledged(conn, params["CallSid"], now)
@@ -125,6 +103,7 @@ async def _acknowledged(conn: Any, call_sid: str, now: Any) -> Any:
     return marked.first()
 
 
+@routes.post("/twilio/sms/inbound")
 async def sms_inbound(request: web.Request) -> web.Response:
     """A message to our number: a keyword acted on, and the reply as TwiML."""
     params = await signed_form(request)
@@ -135,24 +114,16 @@ async def sms_inbound(request: web.Request) -> web.Response:
         # A short code or an alphanumeric sender: nobody to subscribe, nobody to answer.
         return twiml(response)
     body = params.get("Body", "")[:1600]
-    if not request.app[INBOUND_LIMITS].allow(phone):
+    if not request.config_dict[INBOUND_LIMITS].allow(phone):
         # No reply: answering a flood (or another robot's auto-replies) would only feed it.
         # But STOP, DELETE and check-in answers are always acted on: they are the person's word.
         if parse(body).action not in (Action.STOP, Action.DELETE, Action.SAFE, Action.NEED_HELP):
             log.warning("inbound SMS from %s over its rate limit; not acted on", phones.mask(phone))
             return twiml(response)
-        async with request.app[STORE].write() as conn:
-            await handle_sms(conn, phone, body, request.app[CLOCK]())
+        async with request.config_dict[STORE].write() as conn:
+            await handle_sms(conn, phone, body, request.config_dict[CLOCK]())
         return twiml(response)
-    async with request.app[STORE].write() as conn:
-        reply, _lang = await handle_sms(conn, phone, body, request.app[CLOCK]())
+    async with request.config_dict[STORE].write() as conn:
+        reply, _lang = await handle_sms(conn, phone, body, request.config_dict[CLOCK]())
     response.message(reply)
     return twiml(response)
-
-
-def setup(app: web.Application) -> None:
-    app[INBOUND_LIMITS] = InboundLimits()
-    app.router.add_post("/twilio/sms/inbound", sms_inbound)
-    app.router.add_post("/twilio/sms/status", sms_status)
-    app.router.add_post("/twilio/voice/status", voice_status)
-    app.router.add_post("/twilio/voice/ack", voice_ack)

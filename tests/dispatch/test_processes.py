@@ -35,7 +35,7 @@ class Process:
         full_env = {**os.environ, **env}
         full_env.pop("TOCSIN_FAILPOINT", None)
         full_env.update({k: v for k, v in env.items() if k == "TOCSIN_FAILPOINT"})
-        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.cli", "serve", *args], env=full_env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", *args], env=full_env,
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     async def healthy(self) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from alerts.cap import NS
 from alerts.web import live
-from alerts.web.keys import LIVE
+from alerts.web.live import LIVE
 from tests.helpers import eventually, json_ok
 from tests.web.capschema import cap_schema
 from tests.web.flows import Desk

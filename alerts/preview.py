@@ -1,0 +1,56 @@
+"""The dry run: what each language reads on each channel, to how many people, and what it
+costs, before anyone approves. The API and the console show the same estimate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import audience, i18n, workflow
+from channels.sms import segments
+
+
+async def preview(conn: AsyncConnection, alert: Any, now: datetime, *, rate: float, price: float | None = None,
+                  currency: str = "USD") -> dict[str, Any]:
+    """The estimate for `alert` (a loaded alert row) against today's audience."""
+    counts = await audience.audience_counts(conn, alert, now)
+    return estimate(alert, counts, rate, price, currency)
+
+
+def estimate(alert: Any, counts: dict[str, Any], rate: float, price: float | None = None,
+             currency: str = "USD") -> dict[str, Any]:
+    """The estimate from the audience's counts (`audience.audience_counts`)."""
+    zones = alert.texts["by_zone"]
+    first_zone = next(iter(zones))
+
+    def describe(text: str) -> dict[str, Any]:
+        sms = segments.count(text)
+        return {"text": text, "characters": sms.characters, "encoding": sms.encoding, "segments": sms.segments,
+                "ucs2_because": "".join(sms.ucs2_because)}
+
+    renders = {
+        lang: {"language": alert.texts["language_used"][lang], **{p: describe(t) for p, t in parts.items()}}
+        for lang, parts in zones[first_zone].items()
+    }
+    total_segments = 0
+    sms_people = counts["by_channel"].get("sms", 0)
+    if "sms" in alert.channels:
+        for lang, people in counts.get("sms_by_language", counts["by_language"]).items():
+            if lang in renders:
+                total_segments += people * renders[lang]["sms"]["segments"]
+    result: dict[str, Any] = {
+        "alert": workflow.to_json(alert),
+        "renders": renders,
+        "audience": {key: value for key, value in counts.items() if key != "sms_by_language"},
+        "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
+        "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1),
+                     "cost": None if price is None else {"amount": round(total_segments * price, 2),
+                                                         "currency": currency}},
+    }
+    if len(zones) > 1:
+        result["zones"] = {
+            zone: {lang: parts["sms"] for lang, parts in by_lang.items()} for zone, by_lang in zones.items()
+        }
+    return result
