@@ -18,7 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from alerts.cap import NS, ingest
-from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, our_sender, upstream_user
+from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, upstream_user
+from alerts.model import our_sender
 from alerts.store import Store
 from alerts.validation import Conflict, Forbidden, ValidationError
 

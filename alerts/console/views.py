@@ -12,13 +12,13 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, i18n, regions, workflow
+from alerts import audience, corrections, i18n, permissions, regions, workflow
 from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
-from alerts.model import AlertState, Role
+from alerts.model import AlertState
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
@@ -127,15 +127,13 @@ async def alert_list(request: web.Request) -> web.Response:
                       alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
-    visible = [r for r in rows if workflow.may_see(session.user, r)]
+    visible = [r for r in rows if permissions.may_see(session.user, r)]
     lang = page_language(request)
     return _page(request, "alerts.html", {"alerts": [{**r._mapping, "area": area_names(r, lang)} for r in visible]})
 
 
 def area_names(alert: Any, lang: str) -> str:
-    names = [regions.region_name(c, lang) for c in alert.regions]
-    names += [regions.country_name(c, lang) for c in alert.countries]
-    return ", ".join(names)
+    return ", ".join(regions.area_names(alert.regions, alert.countries, lang))
 
 
 async def alert_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
@@ -143,13 +141,13 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
     alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load_for(conn, alert_id, session.user)
+        alert = await permissions.load_visible(conn, session.user, alert_id)
         counts = await audience.audience_counts(conn, alert, now)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
         correctable = await corrections.may_correct(conn, alert)
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
-            alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
+            alerts.c.identifier == alert.original_identifier())) if alert.original_identifier() else None
     lang = page_language(request)
     config = request.app[CONFIG]
     dry_run = preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency)
@@ -163,14 +161,13 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
 def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
     """What this person may do to this alert now; the workflow checks again on the way in."""
     found = []
-    if alert.state == AlertState.DRAFT and user.username == author:
+    if alert.state == AlertState.DRAFT and permissions.may_author(user, alert):
         found.append("submit")
-    if alert.state == AlertState.PENDING_APPROVAL and user.username != author and user.role in (
-            Role.APPROVER, Role.CONSULAR):
+    if alert.state == AlertState.PENDING_APPROVAL and permissions.may_approve(user, alert):
         found += ["approve", "reject"]
-    if alert.state in halt.CANCELLABLE and halt.may_cancel(user, alert):
+    if alert.state in halt.CANCELLABLE and permissions.may_cancel(user, alert):
         found.append("cancel")
-    if correctable and user.role in (Role.OPERATOR, Role.CONSULAR):
+    if correctable and permissions.may_author(user, alert):
         found.append("correct")
     return found
 
@@ -185,7 +182,7 @@ async def act(request: web.Request) -> web.Response:
     lang = page_language(request)
     try:
         async with request.app[STORE].write() as conn:
-            alert = await workflow.load_for(conn, alert_id, session.user)
+            alert = await permissions.load_visible(conn, session.user, alert_id)
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":

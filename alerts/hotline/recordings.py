@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import regions, workflow
+from alerts import permissions, regions
 from alerts.hotline import prompts
 from alerts.hotline.active import published_alert
 from alerts.hotline.speech import SpeechError, Synthesiser, audio_key, signature
@@ -63,7 +63,7 @@ async def upload(request: web.Request) -> web.Response:
     async with request.app[STORE].write() as conn:
         alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state)
                                     .where(alerts.c.id == int(raw_id)))).first()
-        if alert is None or not workflow.may_see(user, alert):
+        if alert is None or not permissions.may_see(user, alert):
             raise NotFound(f"no alert {raw_id}")
         if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
             # What the public hears is approved by a second person, like what it reads.

@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, csvsafe, i18n, phones, subscribers, workflow
+from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
 from alerts.dispatch import halt
-from alerts.model import Role
+from alerts.model import our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.users import User, user_for_token
@@ -45,12 +45,6 @@ def int_id(request: web.Request) -> int:
     return found
 
 
-def _may_manage_subscriber(user: User, sub: dict[str, Any]) -> bool:
-    if user.role in (Role.OPERATOR, Role.ADMIN):
-        return True
-    return user.role == Role.CONSULAR and sub.get("country") in user.countries
-
-
 # ---- subscribers ----
 
 async def create_subscriber(request: web.Request) -> web.Response:
@@ -58,7 +52,7 @@ async def create_subscriber(request: web.Request) -> web.Response:
     body = await json_body(request)
     now = request.app[CLOCK]()
     values = subscribers.parse_subscriber(body, now.date())
-    if not _may_manage_subscriber(user, values):
+    if not permissions.may_manage_subscriber(user, values.get("country")):
         raise Forbidden(f"the {user.role} role cannot register subscribers for this area")
     async with request.app[STORE].write() as conn:
         sub = await subscribers.create_subscriber(conn, values, "api", now)
@@ -69,7 +63,7 @@ async def get_subscriber(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
         sub = await subscribers.get_subscriber(conn, int_id(request))
-    if sub is None or not _may_manage_subscriber(user, sub):
+    if sub is None or not permissions.may_manage_subscriber(user, sub.get("country")):
         raise NotFound(f"no subscriber {request.match_info['id']}")
     return web.json_response(sub)
 
@@ -82,7 +76,7 @@ async def find_subscribers(request: web.Request) -> web.Response:
         raise ValidationError({"phone": str(exc)}) from None
     async with request.app[STORE].read() as conn:
         found = await subscribers.find_by_phone(conn, phone)
-    return web.json_response({"subscribers": [s for s in found if _may_manage_subscriber(user, s)]})
+    return web.json_response({"subscribers": [s for s in found if permissions.may_manage_subscriber(user, s.get("country"))]})
 
 
 # ---- scenarios ----
@@ -121,7 +115,7 @@ async def create_alert(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
     config = request.app[CONFIG]
     values = workflow.parse_draft(body, user, now, set(request.app[CHANNELS]))
-    sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
+    sender = our_sender(config.public_url)
     async with request.app[STORE].write() as conn:
         alert_id = await workflow.create_draft(conn, values, user, sender, now)
         alert = await workflow.load(conn, alert_id)
@@ -131,14 +125,14 @@ async def create_alert(request: web.Request) -> web.Response:
 async def get_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load_for(conn, int_id(request), user)
+        alert = await permissions.load_visible(conn, user, int_id(request))
     return web.json_response(workflow.to_json(alert))
 
 
 async def preview_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.app[STORE].read() as conn:
-        alert = await workflow.load_for(conn, int_id(request), user)
+        alert = await permissions.load_visible(conn, user, int_id(request))
         counts = await audience.audience_counts(conn, alert, request.app[CLOCK]())
     config = request.app[CONFIG]
     return web.json_response(preview(alert, counts, config.sms_rate, config.sms_segment_price, config.sms_currency))
@@ -196,7 +190,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if problem := text_problem(reason, multiline=True):
             raise ValidationError({"reason": problem})
     async with request.app[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
@@ -215,7 +209,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
     alert_id = int_id(request)
     now = request.app[CLOCK]()
     async with request.app[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         halted = await halt.cancel_alert(conn, alert_id, user, now)
         alert = await workflow.load(conn, alert_id)
         event = {"type": "alert", "id": alert_id, "state": alert.state}
@@ -229,7 +223,7 @@ async def correct_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.app[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         correction_id = await corrections.draft_correction(conn, alert_id, user, request.app[CLOCK]())
         correction = await workflow.load(conn, correction_id)
     return web.json_response(workflow.to_json(correction), status=201)
@@ -251,7 +245,7 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.app[STORE].read() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         if request.query.get("format") == "csv":
             rows = (
                 await conn.execute(
