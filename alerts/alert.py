@@ -36,7 +36,8 @@ def cap_time(value: datetime) -> str:
 def sent_time(alert: Any) -> datetime:
     """When the alert went out (set once, at its first round). Only published alerts are
     built, and they all have it; the fallbacks keep a preview of anything else from failing."""
-    return alert.sent or alert.approved_at or alert.created_at
+    moment: datetime = alert.sent or alert.approved_at or alert.created_at
+    return moment
 
 
 def reference(alert: Any) -> str:

@@ -34,6 +34,11 @@ class AlertState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+# The states from which an alert can still be cancelled: anything not yet finished.
+CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
+               AlertState.SENDING, AlertState.SENT)
+
+
 class SubscriberKind(enum.StrEnum):
     RESIDENT = "resident"
     MIGRANT = "migrant"

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.alert import Alert, load
-from alerts.model import Role
+from alerts.model import CANCELLABLE, AlertState, Role
 from alerts.users import User
 from alerts.validation import NotFound
 
@@ -40,6 +40,11 @@ class Scoped(Protocol):
 class Authored(Scoped, Protocol):
     @property
     def author_id(self) -> int: ...
+
+
+class Stated(Authored, Protocol):
+    @property
+    def state(self) -> str: ...
 
 
 def in_scope(user: User, target: Scoped) -> bool:
@@ -101,6 +106,22 @@ def may_manage_subscriber(user: User, country: str | None) -> bool:
     if user.role in _SUBSCRIBER_KEEPERS:
         return True
     return user.role == Role.CONSULAR and country in user.countries
+
+
+def actions(user: User, alert: Stated, correctable: bool) -> list[str]:
+    """What this person may do to this alert now, as the console offers it: each rule above,
+    in the state it applies to. The workflow checks again on the way in. `correctable` is
+    corrections.may_correct, which reads the deliveries."""
+    found = []
+    if alert.state == AlertState.DRAFT and may_author(user, alert):
+        found.append("submit")
+    if alert.state == AlertState.PENDING_APPROVAL and may_approve(user, alert):
+        found += ["approve", "reject"]
+    if alert.state in CANCELLABLE and may_cancel(user, alert):
+        found.append("cancel")
+    if correctable and may_author(user, alert):
+        found.append("correct")
+    return found
 
 
 async def load_visible(conn: AsyncConnection, user: User, alert_id: int) -> Alert:

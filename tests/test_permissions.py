@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from alerts import permissions
-from alerts.model import Role
+from alerts.model import AlertState, Role
 from alerts.users import User
 
 AUTHOR_ID = 1
@@ -20,6 +20,7 @@ class A:
     regions: list[str]
     countries: list[str]
     author_id: int = AUTHOR_ID
+    state: str = AlertState.DRAFT
 
 
 HOME = A(["AZ-BA"], [])
@@ -74,3 +75,37 @@ def test_may_compose(role: Role, allowed: bool) -> None:
 ])
 def test_may_manage_subscriber(role: Role, country: str | None, allowed: bool) -> None:
     assert permissions.may_manage_subscriber(user(role), country) is allowed
+
+
+S = AlertState
+# What the console offers (role, author or not, state) for an alert in scope; correctable only
+# where the alert went out. Out of scope, a consul gets nothing: the alert is a 404 to them.
+ACTION_CASES = [
+    (O, False, S.DRAFT, ["submit", "cancel"]),
+    (O, True, S.DRAFT, ["submit", "cancel"]),
+    (O, False, S.PENDING_APPROVAL, ["cancel"]),
+    (O, False, S.SENT, ["cancel", "correct"]),
+    (O, False, S.EXPIRED, ["correct"]),
+    (O, False, S.REJECTED, []),
+    (AP, False, S.DRAFT, ["cancel"]),
+    (AP, False, S.PENDING_APPROVAL, ["approve", "reject", "cancel"]),
+    (AP, True, S.PENDING_APPROVAL, ["cancel"]),
+    (AP, False, S.SENDING, ["cancel"]),
+    (AD, False, S.PENDING_APPROVAL, ["cancel"]),
+    (AD, False, S.CANCELLED, []),
+    (C, False, S.DRAFT, ["submit", "cancel"]),
+    (C, False, S.PENDING_APPROVAL, ["approve", "reject", "cancel"]),
+    (C, True, S.PENDING_APPROVAL, ["cancel"]),
+    (C, False, S.SENT, ["cancel", "correct"]),
+]
+
+
+@pytest.mark.parametrize(("role", "authored", "state", "expected"), ACTION_CASES,
+                         ids=[f"{r}-{'author' if a else 'other'}-{s}" for r, a, s, _ in ACTION_CASES])
+def test_actions_by_role_author_and_state(role: Role, authored: bool, state: AlertState, expected: list[str]) -> None:
+    alert = A([], ["GE"], state=state)
+    correctable = state in (S.APPROVED, S.SCHEDULED, S.SENDING, S.SENT, S.EXPIRED)
+    who = user(role, AUTHOR_ID if authored else 2)
+    assert permissions.actions(who, alert, correctable) == expected
+    assert permissions.actions(user(C) if role == C else who, A(["AZ-BA"], [], state=state), correctable) == (
+        [] if role == C else expected)

@@ -18,7 +18,6 @@ from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
-from alerts.model import AlertState
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
@@ -160,16 +159,7 @@ async def alert_page(request: web.Request, error: str = "", status: int = 200) -
 
 def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
     """What this person may do to this alert now; the workflow checks again on the way in."""
-    found = []
-    if alert.state == AlertState.DRAFT and permissions.may_author(user, alert):
-        found.append("submit")
-    if alert.state == AlertState.PENDING_APPROVAL and permissions.may_approve(user, alert):
-        found += ["approve", "reject"]
-    if alert.state in halt.CANCELLABLE and permissions.may_cancel(user, alert):
-        found.append("cancel")
-    if correctable and permissions.may_author(user, alert):
-        found.append("correct")
-    return found
+    return permissions.actions(user, alert, correctable)
 
 
 async def act(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.queue import halt_deliveries
-from alerts.model import AlertState, DeliveryState, SubscriberStatus
+from alerts.model import CANCELLABLE, AlertState, DeliveryState, SubscriberStatus
 from alerts.permissions import may_cancel
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.store import append_audit
@@ -18,8 +18,6 @@ from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
-CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
-               AlertState.SENDING, AlertState.SENT)
 
 
 async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:
