@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts.model import DeliveryState, SubscriberStatus
+from alerts.alert import original_identifier
+from alerts.model import DeliveryState, MsgType, SubscriberStatus
 from alerts.schema import alerts, deliveries, responses, subscribers
 from alerts.store import dialect_insert
 
@@ -30,9 +31,9 @@ def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool
 def _reached_by_original(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:
     """A correction (a Cancel referencing an alert) goes only to those the alert reached: a
     newcomer to the area must not read "the alert was issued in error" about nothing."""
-    if getattr(alert, "msg_type", None) != "Cancel" or not getattr(alert, "references", None):
+    if getattr(alert, "msg_type", None) != MsgType.CANCEL or not getattr(alert, "references", None):
         return []
-    identifier = alert.references.split(",")[1]
+    identifier = original_identifier(alert.references)
     original = sa.select(alerts.c.id).where(alerts.c.identifier == identifier).scalar_subquery()
     return [sa.select(deliveries.c.id).where(deliveries.c.alert_id == original,
                                              deliveries.c.subscriber_id == table.c.id,

@@ -5,15 +5,13 @@ second person approves it, it goes out and whatever of the original is still que
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, render, texts, workflow
-from alerts.cap import build as cap_build
+from alerts.alert import Alert, new_draft
 from alerts.dispatch import halt
 from alerts.model import AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
@@ -33,7 +31,7 @@ CORRECTION_IN_FORCE = timedelta(hours=2)
 FOLLOWS = (AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING, AlertState.SENT, AlertState.EXPIRED)
 
 
-async def may_correct(conn: AsyncConnection, alert: Any) -> bool:
+async def may_correct(conn: AsyncConnection, alert: Alert) -> bool:
     """Anything that went out, or is about to, can be corrected; a cancelled alert too, when
     some of it reached people before the cancel (the usual first move at 3 a.m. is Cancel)."""
     if alert.msg_type == MsgType.CANCEL:
@@ -47,9 +45,9 @@ async def may_correct(conn: AsyncConnection, alert: Any) -> bool:
     return reached is not None
 
 
-def _parts(original: Any, lang: str) -> dict[str, str]:
-    first_zone = next(iter(original.texts["by_zone"].values()))
-    headline = first_zone[lang].get("headline", original.event) if lang in first_zone else original.event
+def _parts(original: Alert, lang: str) -> dict[str, str]:
+    public = original.texts.public_parts()
+    headline = public[lang].get("headline", original.event) if lang in public else original.event
     # The correction carries its own EXERCISE/TEST marker: quote the headline without the original's.
     marker = render.mark({"headline": ""}, lang, original.status)["headline"]
     if marker and headline.startswith(marker):
@@ -81,16 +79,14 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
     if existing is not None:
         raise Conflict(f"alert {alert_id} already has correction {existing}")
     overrides = {lang: _parts(original, lang) for lang in i18n.LANGUAGES}
-    composed = texts.compose(CUSTOM, {}, original.status, list(original.texts["by_zone"]), overrides, None)
-    values = {
-        "identifier": f"tocsin-{uuid.uuid4().hex}", "status": original.status, "msg_type": MsgType.CANCEL,
-        "scope": original.scope, "references": cap_build.reference(original), "scenario": CUSTOM.id, "params": {},
-        "category": original.category, "event": original.event, "response_type": "None",
-        "urgency": original.urgency, "severity": original.severity, "certainty": original.certainty,
-        "expires": max(original.expires, now + CORRECTION_IN_FORCE), "regions": original.regions,
-        "countries": original.countries, "kinds": original.kinds, "channels": original.channels, "texts": composed, "fallback_language": None,
-        "send_at": None, "repeat_minutes": None, "followups": None,
-    }
+    composed = texts.compose(CUSTOM, {}, original.status, original.texts.zones(), overrides, None)
+    values = new_draft(
+        status=original.status, msg_type=MsgType.CANCEL, scope=original.scope, references=original.reference(),
+        scenario=CUSTOM.id, params={}, category=original.category, event=original.event, response_type="None",
+        urgency=original.urgency, severity=original.severity, certainty=original.certainty,
+        expires=max(original.expires, now + CORRECTION_IN_FORCE), regions=original.regions,
+        countries=original.countries, kinds=original.kinds, channels=original.channels, texts=composed,
+    )
     correction_id = await workflow.create_draft(conn, values, user, original.sender, now)
     await workflow.submit(conn, correction_id, user, now)
     await append_audit(conn, at=now, actor=user.username, action="alert.correction", target=f"alert:{alert_id}",
@@ -102,18 +98,19 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
     """Approval, and for a correction, the end of what is left of the alert it corrects."""
     state = await workflow.approve(conn, alert_id, user, now)
     alert = await workflow.load(conn, alert_id)
-    if alert.msg_type == MsgType.CANCEL and alert.references:
-        identifier = alert.references.split(",")[1]
+    identifier = alert.original_identifier()
+    if alert.msg_type == MsgType.CANCEL and identifier:
         query = sa.select(alerts).where(alerts.c.identifier == identifier)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()  # its first round must not set `sent` while we read it
-        original = (await conn.execute(query)).first()
-        if original is None:
+        row = (await conn.execute(query)).first()
+        if row is None:
             return state
+        original = Alert.from_row(row)
         # A correction drafted before the original's first round referenced its approval time;
         # the original's CAP says `sent` from then on, so the reference is taken again now,
         # before the correction goes out, from the same rule the original's CAP is built by.
-        current = cap_build.reference(original)
+        current = original.reference()
         if current != alert.references:
             await conn.execute(alerts.update().where(alerts.c.id == alert_id).values(references=current))
         if original.state in halt.CANCELLABLE:

@@ -27,12 +27,8 @@ DEFAULT_LANGUAGE = "en"
 MAX_KEPT = 1600
 
 
-def _area_name(area: str, lang: str) -> str:
-    return regions.region_name(area, lang) if regions.get(area) else regions.country_name(area, lang)
-
-
 def _names(rows: list[Any], lang: str) -> str:
-    return ", ".join(_area_name(r.area, lang) for r in rows)
+    return ", ".join(regions.area_name(r.area, lang) for r in rows)
 
 
 def _help() -> str:
@@ -139,7 +135,7 @@ async def _join(conn: AsyncConnection, command: Command, phone: str, lang: str, 
     _kind_of_area, code = command.area
     await subscribe_phone(conn, phone, code, lang, "sms", now)
     return gettext("You are subscribed to emergency alerts for %(area)s. Reply STOP to end, HELP for help.") % {
-        "area": _area_name(code, lang)}
+        "area": regions.area_name(code, lang)}
 
 
 async def _erase(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
 
 
 class AlertStatus(enum.StrEnum):
@@ -28,6 +32,11 @@ class AlertState(enum.StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+# The states from which an alert can still be cancelled: anything not yet finished.
+CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
+               AlertState.SENDING, AlertState.SENT)
 
 
 class SubscriberKind(enum.StrEnum):
@@ -96,3 +105,22 @@ CONSENT_TEXT_VERSION = "2026-11-v1"
 
 # The scenario of a safety check-in: its answers are recorded and its follow-ups go to the silent.
 CHECKIN_SCENARIO = "safety_checkin"
+
+
+# CAP severities, most severe first: the order the queue sends in and the public page lists in.
+SEVERITY_RANK = {"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}
+
+
+def severity_order(column: Any) -> sa.Case[int]:
+    """A sort key for a severity column: Extreme first, Unknown (or anything else) last."""
+    return sa.case(SEVERITY_RANK, value=column, else_=len(SEVERITY_RANK))
+
+
+def iso(value: datetime | None) -> str | None:
+    """A moment for JSON: ISO 8601, or null."""
+    return value.isoformat() if value else None
+
+
+def our_sender(public_url: str) -> str:
+    """The CAP sender of the alerts we issue: tocsin@<host of the public URL>."""
+    return f"tocsin@{public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"

@@ -9,30 +9,31 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, workflow
+from alerts.alert import Alert, AlertTexts
 from channels.sms import segments
 
 
-async def preview(conn: AsyncConnection, alert: Any, now: datetime, *, rate: float, price: float | None = None,
+async def preview(conn: AsyncConnection, alert: Alert, now: datetime, *, rate: float, price: float | None = None,
                   currency: str = "USD") -> dict[str, Any]:
     """The estimate for `alert` (a loaded alert row) against today's audience."""
     counts = await audience.audience_counts(conn, alert, now)
     return estimate(alert, counts, rate, price, currency)
 
 
-def estimate(alert: Any, counts: dict[str, Any], rate: float, price: float | None = None,
+def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | None = None,
              currency: str = "USD") -> dict[str, Any]:
     """The estimate from the audience's counts (`audience.audience_counts`)."""
-    zones = alert.texts["by_zone"]
-    first_zone = next(iter(zones))
+    texts = AlertTexts.of(alert.texts)
+    zones = texts.by_zone
 
     def describe(text: str) -> dict[str, Any]:
         sms = segments.count(text)
         return {"text": text, "characters": sms.characters, "encoding": sms.encoding, "segments": sms.segments,
                 "ucs2_because": "".join(sms.ucs2_because)}
 
-    renders = {
-        lang: {"language": alert.texts["language_used"][lang], **{p: describe(t) for p, t in parts.items()}}
-        for lang, parts in zones[first_zone].items()
+    renders: dict[str, dict[str, Any]] = {
+        lang: {"language": texts.language_used[lang], **{p: describe(t) for p, t in parts.items()}}
+        for lang, parts in texts.public_parts().items()
     }
     total_segments = 0
     sms_people = counts["by_channel"].get("sms", 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from babel import Locale
 from babel.core import get_global
@@ -37,6 +38,16 @@ def get(code: str) -> Subdivision | None:
 
 def region_name(code: str, lang: str) -> str:
     return getattr(_BY_CODE[code], lang)
+
+
+def area_name(code: str, lang: str) -> str:
+    """A region's or a country's name in `lang`: the one way an area code is named."""
+    return region_name(code, lang) if code in _BY_CODE else country_name(code, lang)
+
+
+def area_names(region_codes: Iterable[str], countries: Iterable[str], lang: str) -> list[str]:
+    """An audience's areas named in `lang`: its regions, then its countries."""
+    return [region_name(c, lang) for c in region_codes] + [country_name(c, lang) for c in countries]
 
 
 @functools.cache

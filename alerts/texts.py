@@ -6,9 +6,11 @@ language_used says whose text a language receives (itself, or a named fallback).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from alerts import i18n, regions, render
+from alerts.alert import AlertTexts
 from alerts.scenarios import PARTS, Scenario
 from alerts.validation import ValidationError, text_problem
 from channels.sms.segments import count
@@ -97,11 +99,11 @@ def compose(
     return {"by_zone": by_zone, "language_used": language_used}
 
 
-def missing_languages(texts: dict[str, Any]) -> list[str]:
+def missing_languages(texts: Mapping[str, Any]) -> list[str]:
     return [lang for lang in i18n.LANGUAGES if lang not in texts["language_used"]]
 
 
-def check_budget(texts: dict[str, Any]) -> None:
+def check_budget(texts: Mapping[str, Any]) -> None:
     """Refuse an SMS that costs more than the budget, naming the language and the overshoot."""
     errors: dict[str, str] = {}
     for zone, by_lang in texts["by_zone"].items():
@@ -116,6 +118,6 @@ def check_budget(texts: dict[str, Any]) -> None:
         raise ValidationError(errors, "the SMS is over its segment budget in: " + ", ".join(k[4:] for k in errors))
 
 
-def text_for(texts: dict[str, Any], zone: str, lang: str) -> dict[str, str]:
-    by_zone = texts["by_zone"]
-    return (by_zone.get(zone) or next(iter(by_zone.values())))[lang]
+def text_for(texts: Mapping[str, Any], zone: str, lang: str) -> Mapping[str, str]:
+    """The parts a reader in `zone` gets in `lang` (AlertTexts.for_zone, for a stored document)."""
+    return AlertTexts.of(texts).for_zone(zone, lang)

@@ -3,21 +3,21 @@ Texts are rendered into the draft, so the approver approves exactly what will be
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import audience, i18n, regions, texts
+from alerts import audience, i18n, permissions, regions, texts
+from alerts.alert import Alert, load, new_draft
 from alerts.consular import checkins
-from alerts.model import SUBSCRIBER_CHANNELS, AlertState, AlertStatus, MsgType, Role, SubscriberKind
+from alerts.model import SUBSCRIBER_CHANNELS, AlertState, AlertStatus, SubscriberKind, iso
 from alerts.scenarios import SCENARIOS, ParamError
 from alerts.schema import alerts
 from alerts.store import append_audit
 from alerts.users import User
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, distinct_strings, parse_moment
+from alerts.validation import Conflict, Forbidden, ValidationError, distinct_strings, parse_moment
 
 _FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts",
            "fallback_language", "repeat_every_minutes", "checkin"}
@@ -29,7 +29,7 @@ _MAX_AREAS = 300  # every region and every country there is, with room to spare
 
 def parse_draft(body: Any, user: User, now: datetime, channels_available: set[str]) -> dict[str, Any]:
     """Validate a draft request into alert columns, or raise with every bad field named."""
-    if user.role not in (Role.OPERATOR, Role.CONSULAR):
+    if not permissions.may_compose(user):
         raise Forbidden(f"the {user.role} role cannot compose alerts")
     if not isinstance(body, dict):
         raise ValidationError({"body": "must be a JSON object"})
@@ -99,12 +99,10 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
             errors["send_at"] = str(exc)
     if errors:
         raise ValidationError(errors)
-    assert scenario is not None
+    assert scenario is not None and isinstance(status, str)
 
-    if user.role == Role.CONSULAR:
-        outside = [c for c in countries if c not in user.countries]
-        if region_codes or outside:
-            raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
+    if not permissions.may_author(user, Audience(region_codes, countries)):
+        raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
 
     composed = texts.compose(
         scenario, params, status, texts.audience_zones(region_codes, countries), overrides, fallback
@@ -113,30 +111,21 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         raise ValidationError({"texts": "a custom alert needs, in at least one language, an sms and a headline"})
     if "sms" in channels:
         texts.check_budget(composed)
-    return {
-        "identifier": f"tocsin-{uuid.uuid4().hex}",
-        "status": status,
-        "msg_type": MsgType.ALERT,
-        "scope": "Public",
-        "scenario": scenario.id,
-        "params": params,
-        "category": scenario.category,
-        "event": scenario.event,
-        "response_type": scenario.response_type,
-        "urgency": scenario.urgency,
-        "severity": scenario.severity,
-        "certainty": scenario.certainty,
-        "expires": expires,
-        "regions": region_codes,
-        "countries": countries,
-        "kinds": kinds,
-        "channels": channels,
-        "texts": composed,
-        "fallback_language": fallback,
-        "send_at": send_at,
-        "repeat_minutes": repeat,
-        "followups": followups,
-    }
+    return new_draft(
+        status=status, scenario=scenario.id, params=params, category=scenario.category, event=scenario.event,
+        response_type=scenario.response_type, urgency=scenario.urgency, severity=scenario.severity,
+        certainty=scenario.certainty, expires=expires, regions=region_codes, countries=countries, kinds=kinds,
+        channels=channels, texts=composed, fallback_language=fallback, send_at=send_at, repeat_minutes=repeat,
+        followups=followups,
+    )
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom a draft is for, before there is an alert: what a consul's scope is checked on."""
+
+    regions: list[str]
+    countries: list[str]
 
 
 def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[str]:
@@ -149,7 +138,7 @@ def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[s
     return codes
 
 
-async def check_languages(conn: AsyncConnection, alert: Any, now: datetime) -> None:
+async def check_languages(conn: AsyncConnection, alert: Alert, now: datetime) -> None:
     """Nobody in the audience may be left without a text in a language they read: refuse
     unless the operator named a fallback language."""
     reading = await audience.audience_languages(conn, alert, now)
@@ -179,43 +168,7 @@ async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User
     return alert_id
 
 
-async def load(conn: AsyncConnection, alert_id: int) -> Any:
-    row = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
-    if row is None:
-        raise NotFound(f"no alert {alert_id}")
-    return row
-
-
-async def load_for(conn: AsyncConnection, alert_id: int, user: User) -> Any:
-    """The alert as this user may see it: one outside their scope does not exist for them
-    (404, like one that does not exist), on every route that shows or acts on one."""
-    alert = await load(conn, alert_id)
-    if not may_see(user, alert):
-        raise NotFound(f"no alert {alert_id}")
-    return alert
-
-
-def may_see(user: User, alert: Any) -> bool:
-    """Everyone but a consul sees every alert; a consul, those of their own countries."""
-    if user.role != Role.CONSULAR:
-        return True
-    return not alert.regions and set(alert.countries) <= user.countries
-
-
-def _may_review(user: User, alert: Any) -> bool:
-    if user.role == Role.APPROVER:
-        return True
-    # Consular check-ins and advisories are approved within the same country scope.
-    return user.role == Role.CONSULAR and may_see(user, alert)
-
-
-def _may_author(user: User, alert: Any) -> bool:
-    if user.role == Role.OPERATOR:
-        return True
-    return user.role == Role.CONSULAR and may_see(user, alert)
-
-
-async def _move(conn: AsyncConnection, alert: Any, src: AlertState, dst: AlertState, now: datetime, **extra: Any) -> None:
+async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: AlertState, now: datetime, **extra: Any) -> None:
     # Conditional on the current state, so two approvers racing cannot both win.
     result = await conn.execute(
         alerts.update()
@@ -228,7 +181,7 @@ async def _move(conn: AsyncConnection, alert: Any, src: AlertState, dst: AlertSt
 
 async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> None:
     alert = await load(conn, alert_id)
-    if not _may_author(user, alert):
+    if not permissions.may_author(user, alert):
         raise Forbidden(f"the {user.role} role cannot submit this alert")
     await _move(conn, alert, AlertState.DRAFT, AlertState.PENDING_APPROVAL, now, submitted_at=now)
     await append_audit(conn, at=now, actor=user.username, action="alert.submit", target=f"alert:{alert_id}", details={})
@@ -236,9 +189,9 @@ async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime
 
 async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
     alert = await load(conn, alert_id)
-    if not _may_review(user, alert):
+    if not permissions.may_review(user, alert):
         raise Forbidden(f"the {user.role} role cannot approve this alert")
-    if alert.author_id == user.id:
+    if not permissions.may_approve(user, alert):
         raise Forbidden("the author of an alert cannot approve it; a second person must")
     if alert.expires <= now:
         raise Conflict(f"alert {alert_id} expired at {alert.expires.isoformat()}; draft it again")
@@ -251,7 +204,7 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
 
 async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, now: datetime) -> None:
     alert = await load(conn, alert_id)
-    if not _may_review(user, alert):
+    if not permissions.may_review(user, alert):
         raise Forbidden(f"the {user.role} role cannot reject this alert")
     await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now)
     await append_audit(
@@ -259,10 +212,7 @@ async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, 
     )
 
 
-def to_json(alert: Any) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
+def to_json(alert: Alert) -> dict[str, Any]:
     return {
         "id": alert.id,
         "identifier": alert.identifier,

@@ -148,3 +148,31 @@ async def test_fallback_language_is_what_those_readers_receive(tocsin):
 async def _created(tocsin, n):
     created = tocsin.sim.created()
     return created if len(created) >= n else None
+
+
+def _parts(word: str) -> dict[str, str]:
+    return {"headline": word, "sms": word}
+
+
+def test_one_public_zone_home_first_else_the_first_country():
+    from alerts.alert import AlertTexts
+
+    home = AlertTexts.of({"by_zone": {"Europe/Istanbul": {"en": _parts("tr")}, "Asia/Baku": {"en": _parts("az")}},
+                          "language_used": {"en": "en"}})
+    assert home.public_zone() == "Asia/Baku" and home.public("en") == ("en", _parts("az"))
+    assert home.for_zone("Europe/Istanbul", "en") == _parts("tr")
+    assert home.for_zone("Asia/Tbilisi", "en") == _parts("az")  # a zone it was not rendered for reads the public one
+    abroad = AlertTexts.of({"by_zone": {"Europe/Istanbul": {"ru": _parts("tr")}, "Asia/Tbilisi": {"ru": _parts("ge")}},
+                            "language_used": {"ru": "ru"}})
+    assert abroad.public_zone() == "Europe/Istanbul"
+    assert abroad.public("fr") == ("ru", _parts("tr"))  # the fallback order, when the reader's language is missing
+    assert abroad["language_used"] == {"ru": "ru"} and dict(abroad)["by_zone"] is abroad.by_zone
+
+
+def test_references_name_their_originals():
+    from alerts.alert import original_identifier, referenced_identifiers
+
+    two = "tocsin@x,tocsin-1,2026-11-27T12:30:15+04:00 tocsin@x,tocsin-2,2026-11-27T12:40:00+04:00"
+    assert referenced_identifiers(two) == ["tocsin-1", "tocsin-2"]
+    assert original_identifier(two) == "tocsin-1"
+    assert original_identifier(None) is None and referenced_identifiers("not a reference") == []

@@ -23,7 +23,7 @@ from alerts.callcentre import message
 from alerts.cap import published
 from alerts.config import CallCentreConfig
 from alerts.dispatch.decisions import exponential_backoff
-from alerts.model import AlertState
+from alerts.model import AlertState, iso
 from alerts.schema import UTCDateTime, alerts, callcentre_pushes as pushes
 from alerts.store import Store, dialect_insert
 from alerts.supervise import Wakeup, supervise
@@ -188,9 +188,6 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
 
 
 async def pushes_for(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
     rows = (await conn.execute(sa.select(pushes).where(pushes.c.alert_id == alert_id).order_by(pushes.c.id))).all()
     return [{
         "id": p.id, "kind": p.kind, "endpoint": endpoint_label(p.endpoint), "state": p.state, "attempts": p.attempts,

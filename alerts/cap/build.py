@@ -7,62 +7,28 @@ of a second, and the Ministry's own clock is the one every reader expects."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from alerts import i18n, regions
+from alerts.alert import AlertTexts, cap_time, reference, sent_time
 from alerts.cap import NS
-from alerts.model import AlertState, MsgType
+from alerts.model import MsgType
 from alerts.validation import printable
 
-CAP_ZONE = ZoneInfo(regions.HOME_ZONE)
 
-# Our states in which an alert has gone, or is going, out: the only ones the public sees.
-PUBLISHED_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT,
-                    AlertState.CANCELLED, AlertState.EXPIRED)
-# The order in which a reader falls back when an alert has no text in their language.
-FALLBACK_ORDER = ("en", "ru", "az", "fr", "ar")
+def zone_texts(alert: Any) -> Mapping[str, Mapping[str, str]]:
+    """Each language's parts, from the zone the public reads (AlertTexts.public_zone)."""
+    return AlertTexts.of(alert.texts).public_parts()
 
 
-def cap_time(value: datetime) -> str:
-    """2026-11-27T22:38:10+04:00: seconds, a numeric offset, never Z."""
-    return value.astimezone(CAP_ZONE).replace(microsecond=0).isoformat()
-
-
-def sent_time(alert: Any) -> datetime:
-    """When the alert went out (set once, at its first round). Only published alerts are
-    built, and they all have it; the fallbacks keep a preview of anything else from failing."""
-    return alert.sent or alert.approved_at or alert.created_at
-
-
-def zone_texts(alert: Any) -> dict[str, dict[str, str]]:
-    """Each language's parts, from the zone the public reads: Baku for alerts at home, the
-    first country's zone for alerts abroad."""
-    by_zone = alert.texts["by_zone"]
-    return by_zone.get(regions.HOME_ZONE) or next(iter(by_zone.values()), {})
-
-
-def text_in(alert: Any, lang: str) -> tuple[str, dict[str, str]]:
+def text_in(alert: Any, lang: str) -> tuple[str, Mapping[str, str]]:
     """(the language actually used, its parts): the reader's own, else the first we have."""
-    texts = zone_texts(alert)
-    for candidate in (lang, *FALLBACK_ORDER):
-        if candidate in texts:
-            return candidate, texts[candidate]
-    raise LookupError(f"alert {alert.id} has no text")
-
-
-def area_names(alert: Any, lang: str) -> list[str]:
-    return ([regions.region_name(code, lang) for code in alert.regions]
-            + [regions.country_name(code, lang) for code in alert.countries])
-
-
-def reference(alert: Any) -> str:
-    """One CAP reference to `alert`: sender,identifier,sent, with `sent` exactly as the
-    alert's own CAP writes it (cap_time of sent_time). The one rule for every reference we
-    build: a reader links a Cancel to its Alert by comparing these three strings, so any other
-    spelling of the same instant (isoformat with microseconds, UTC) is a broken link."""
-    return f"{alert.sender},{alert.identifier},{cap_time(sent_time(alert))}"
+    try:
+        return AlertTexts.of(alert.texts).public(lang)
+    except LookupError:
+        raise LookupError(f"alert {alert.id} has no text") from None
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
@@ -112,7 +78,7 @@ def build_cancel(alert: Any, public_url: str) -> ET.Element:
 
 
 def _message(alert: Any, public_url: str, *, identifier: str, sent: datetime, msg_type: str,
-             references: str | None, infos: dict[str, dict[str, str]]) -> ET.Element:
+             references: str | None, infos: Mapping[str, Mapping[str, str]]) -> ET.Element:
     root = ET.Element(f"{{{NS}}}alert")
     _sub(root, "identifier", identifier)
     _sub(root, "sender", alert.sender)
@@ -127,7 +93,7 @@ def _message(alert: Any, public_url: str, *, identifier: str, sent: datetime, ms
     return root
 
 
-def _info(root: ET.Element, alert: Any, lang: str, parts: dict[str, str], public_url: str) -> None:
+def _info(root: ET.Element, alert: Any, lang: str, parts: Mapping[str, str], public_url: str) -> None:
     info = _sub(root, "info")
     _sub(info, "language", lang)
     _sub(info, "category", alert.category)
@@ -147,7 +113,7 @@ def _info(root: ET.Element, alert: Any, lang: str, parts: dict[str, str], public
         _sub(info, "instruction", parts["instruction"])
     _sub(info, "web", f"{public_url}/alerts/{alert.id}?lang={lang}")
     area = _sub(info, "area")
-    _sub(area, "areaDesc", ", ".join(area_names(alert, lang)))
+    _sub(area, "areaDesc", ", ".join(regions.area_names(alert.regions, alert.countries, lang)))
     for code in alert.regions:
         geocode = _sub(area, "geocode")
         _sub(geocode, "valueName", "ISO3166-2")

@@ -8,7 +8,6 @@ entities never get a chance to run. What we keep of it is checked field by field
 from __future__ import annotations
 
 import re
-import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,8 @@ from defusedxml import DefusedXmlException
 
 from alerts import i18n, regions, texts
 from alerts.cap import NS
-from alerts.model import MsgType, SubscriberKind
+from alerts.alert import new_draft
+from alerts.model import SubscriberKind
 from alerts.scenarios import CUSTOM
 from alerts.validation import parse_moment, text_problem
 from alerts.workflow import MAX_EXPIRY_MINUTES
@@ -247,27 +247,9 @@ def draft_values(incoming: Incoming, now: datetime) -> dict[str, Any]:
     expires = min(expires, now + timedelta(minutes=MAX_EXPIRY_MINUTES))
     zones = texts.audience_zones(incoming.regions, incoming.countries)
     composed = texts.compose(CUSTOM, {}, incoming.status, zones, incoming.texts, None)
-    return {
-        "identifier": f"tocsin-{uuid.uuid4().hex}",
-        "status": incoming.status,
-        "msg_type": MsgType.ALERT,
-        "scope": "Public",
-        "scenario": CUSTOM.id,
-        "params": {},
-        "category": incoming.category,
-        "event": incoming.event,
-        "response_type": incoming.response_type,
-        "urgency": incoming.urgency,
-        "severity": incoming.severity,
-        "certainty": incoming.certainty,
-        "onset": incoming.onset,
-        "expires": expires,
-        "regions": incoming.regions,
-        "countries": incoming.countries,
-        "kinds": [k.value for k in SubscriberKind],
-        "channels": ["sms"],
-        "texts": composed,
-        "fallback_language": None,
-        "send_at": None,
-        "repeat_minutes": None,
-    }
+    return new_draft(
+        status=incoming.status, scenario=CUSTOM.id, params={}, category=incoming.category, event=incoming.event,
+        response_type=incoming.response_type, urgency=incoming.urgency, severity=incoming.severity,
+        certainty=incoming.certainty, onset=incoming.onset, expires=expires, regions=incoming.regions,
+        countries=incoming.countries, kinds=[k.value for k in SubscriberKind], channels=["sms"], texts=composed,
+    )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import workflow
+from alerts import permissions, workflow
 from alerts.cap.ingest import Incoming, draft_values
 from alerts.model import Role
 from alerts.schema import cap_ingested, users
@@ -23,9 +23,9 @@ INGESTED = Counter("tocsin_cap_ingested", "CAP messages taken in, by source and 
 
 
 def check_may_ingest(user: User, incoming: Incoming) -> None:
-    if user.role not in (Role.OPERATOR, Role.CONSULAR):
+    if not permissions.may_compose(user):
         raise Forbidden(f"the {user.role} role cannot compose alerts, so cannot send CAP in")
-    if user.role == Role.CONSULAR and (incoming.regions or not set(incoming.countries) <= user.countries):
+    if not permissions.may_author(user, incoming):
         raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
 
 
@@ -62,8 +62,3 @@ async def upstream_user(conn: AsyncConnection, now: datetime) -> User:
     else:
         user_id = row.id
     return User(id=user_id, username=UPSTREAM_USER, role=Role.OPERATOR, countries=frozenset())
-
-
-def our_sender(public_url: str) -> str:
-    """tocsin@<host>, as drafts made through the API are."""
-    return f"tocsin@{public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"

@@ -13,6 +13,7 @@ from alerts.schema import alerts
 _LIVE_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT, AlertState.SCHEDULED)
 _ENDED_STATES = (AlertState.CANCELLED, AlertState.EXPIRED)
 
+# The one definition of "published" (the public may see it: page, CAP, feeds, hotline, pushes).
 # Approved and gone out: `sent` is set when its first round starts, a moment after approval
 # (or at its scheduled time), and never changes after, so the CAP <sent> that references
 # point at is the same wherever it is read. A repeating alert between rounds is `scheduled`

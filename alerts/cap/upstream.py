@@ -16,7 +16,8 @@ from urllib.parse import urljoin
 import aiohttp
 
 from alerts.cap import NS, ingest
-from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, our_sender, upstream_user
+from alerts.cap.intake import INGESTED, already_ingested, ingest as ingest_draft, upstream_user
+from alerts.model import our_sender
 from alerts.store import Store
 from alerts.supervise import supervise
 from alerts.validation import Conflict, Forbidden, ValidationError

@@ -11,6 +11,7 @@ from aiohttp import web
 from alerts import i18n, regions, workflow
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _page
+from alerts.model import our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Forbidden, ValidationError
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
@@ -100,7 +101,7 @@ async def create(request: web.Request) -> web.Response:
     config = request.config_dict[CONFIG]
     try:
         draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS]))
-        sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
+        sender = our_sender(config.public_url)
         async with request.config_dict[STORE].write() as conn:
             alert_id = await workflow.create_draft(conn, draft, session.user, sender, now)
     except ValidationError as exc:

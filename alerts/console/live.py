@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from alerts import csvsafe, i18n, workflow
+from alerts import csvsafe, i18n, permissions, workflow
 from alerts.audience import delivery_summary
 from alerts.console import sessions
 from alerts.console.guard import COOKIE, session_of
@@ -41,7 +41,7 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     alert_id = int_id(request)
     lang = page_language(request)
     async with request.config_dict[STORE].read() as conn:
-        await workflow.load_for(conn, alert_id, session.user)
+        await permissions.load_visible(conn, session.user, alert_id)
     token = request.cookies.get(COOKIE, "")
 
     async def produce(response: EventSourceResponse) -> None:
@@ -77,7 +77,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
     session = session_of(request)
     alert_id = int_id(request)
     async with request.config_dict[STORE].read() as conn:
-        alert = await workflow.load_for(conn, alert_id, session.user)
+        alert = await permissions.load_visible(conn, session.user, alert_id)
         summary = await delivery_summary(conn, alert_id)
         times = (await conn.scalars(sa.select(deliveries.c.delivered_at).where(
             deliveries.c.alert_id == alert_id, deliveries.c.round == 0, deliveries.c.delivered_at.is_not(None))

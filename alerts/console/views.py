@@ -12,14 +12,13 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import corrections, i18n, regions, workflow
+from alerts import corrections, i18n, permissions, regions, workflow
 from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.preview import preview
 from alerts.i18n import gettext
-from alerts.model import AlertState, Role
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
@@ -133,15 +132,13 @@ async def alert_list(request: web.Request) -> web.Response:
                       alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
-    visible = [r for r in rows if workflow.may_see(session.user, r)]
+    visible = [r for r in rows if permissions.may_see(session.user, r)]
     lang = page_language(request)
     return _page(request, "alerts.html", {"alerts": [{**r._mapping, "area": area_names(r, lang)} for r in visible]})
 
 
 def area_names(alert: Any, lang: str) -> str:
-    names = [regions.region_name(c, lang) for c in alert.regions]
-    names += [regions.country_name(c, lang) for c in alert.countries]
-    return ", ".join(names)
+    return ", ".join(regions.area_names(alert.regions, alert.countries, lang))
 
 
 @routes.get("/alerts/{id}")
@@ -156,14 +153,14 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
     async with request.config_dict[STORE].read() as conn:
-        alert = await workflow.load_for(conn, alert_id, session.user)
+        alert = await permissions.load_visible(conn, session.user, alert_id)
         dry_run = await preview(conn, alert, now, rate=config.sms_rate, price=config.sms_segment_price,
                                 currency=config.sms_currency)
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
         correctable = await corrections.may_correct(conn, alert)
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
-            alerts.c.identifier == alert.references.split(",")[1])) if alert.references else None
+            alerts.c.identifier == alert.original_identifier())) if alert.original_identifier() else None
     lang = page_language(request)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
@@ -174,17 +171,7 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
 
 def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
     """What this person may do to this alert now; the workflow checks again on the way in."""
-    found = []
-    if alert.state == AlertState.DRAFT and user.username == author:
-        found.append("submit")
-    if alert.state == AlertState.PENDING_APPROVAL and user.username != author and user.role in (
-            Role.APPROVER, Role.CONSULAR):
-        found += ["approve", "reject"]
-    if alert.state in halt.CANCELLABLE and halt.may_cancel(user, alert):
-        found.append("cancel")
-    if correctable and user.role in (Role.OPERATOR, Role.CONSULAR):
-        found.append("correct")
-    return found
+    return permissions.actions(user, alert, correctable)
 
 
 @routes.post("/alerts/{id}/{action}")
@@ -198,7 +185,7 @@ async def act(request: web.Request) -> web.Response:
     lang = page_language(request)
     try:
         async with request.config_dict[STORE].write() as conn:
-            alert = await workflow.load_for(conn, alert_id, session.user)
+            alert = await permissions.load_visible(conn, session.user, alert_id)
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.queue import halt_deliveries
-from alerts.model import AlertState, DeliveryState, Role, SubscriberStatus
+from alerts.model import CANCELLABLE, AlertState, DeliveryState, SubscriberStatus
+from alerts.permissions import may_cancel
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
-CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
-               AlertState.SENDING, AlertState.SENT)
-
-
-def may_cancel(user: User, alert: Any) -> bool:
-    # Stopping a send is never the dangerous direction, so any operator or approver may;
-    # consular users within their countries.
-    if user.role in (Role.OPERATOR, Role.APPROVER, Role.ADMIN):
-        return True
-    return user.role == Role.CONSULAR and not alert.regions and set(alert.countries) <= user.countries
 
 
 async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.decisions import Decision
-from alerts.model import AlertState, DeliveryState, MsgType
+from alerts.model import AlertState, DeliveryState, MsgType, severity_order
 from alerts.schema import alerts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
 from alerts.store import Store, dialect_insert
@@ -57,7 +57,7 @@ class Outcome:
 def _priority() -> list[Any]:
     # Corrections first (a Cancel or Update must overtake what it corrects), then severity.
     correction = sa.case((alerts.c.msg_type.in_([MsgType.CANCEL, MsgType.UPDATE]), 0), else_=1)
-    severity = sa.case({"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}, value=alerts.c.severity, else_=4)
+    severity = severity_order(alerts.c.severity)
     return [correction, severity, alerts.c.id]
 
 

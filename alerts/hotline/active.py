@@ -9,24 +9,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts.model import AlertState
+from alerts.alert import referenced_identifiers
+from alerts.cap import published
+from alerts.model import AlertStatus
 from alerts.schema import alerts
 
 ALL = "ALL"
 # A phone call is no place for a long list; the web page has the rest.
 MAX_READ = 3
-PUBLISHED = (AlertState.SENDING, AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED)
 
 
 async def active_alerts(conn: AsyncConnection, areas: list[str], now: datetime) -> list[Any]:
     rows = (await conn.execute(
         sa.select(alerts.c.id, alerts.c.identifier, alerts.c.references, alerts.c.regions, alerts.c.countries,
                   alerts.c.texts)
-        .where(alerts.c.state.in_([AlertState.SENDING, AlertState.SENT]), alerts.c.status == "Actual",
-               alerts.c.expires > now)
+        .where(published.active(now), alerts.c.status == AlertStatus.ACTUAL)
         .order_by(alerts.c.approved_at.desc(), alerts.c.id.desc())
     )).all()
-    replaced = {ref.split(",")[1] for row in rows for ref in (row.references or "").split() if ref.count(",") == 2}
+    replaced = {identifier for row in rows for identifier in referenced_identifiers(row.references)}
     wanted = set(areas)
     found = [row for row in rows if row.identifier not in replaced
              and ((ALL in wanted and row.regions) or wanted & set(row.regions) or wanted & set(row.countries))]
@@ -36,4 +36,4 @@ async def active_alerts(conn: AsyncConnection, areas: list[str], now: datetime) 
 async def published_alert(conn: AsyncConnection, alert_id: int) -> Any:
     """An alert that has gone out (so its text is public), or None."""
     return (await conn.execute(sa.select(alerts.c.id, alerts.c.texts)
-                               .where(alerts.c.id == alert_id, alerts.c.state.in_(PUBLISHED)))).first()
+                               .where(alerts.c.id == alert_id, published.WENT_OUT))).first()

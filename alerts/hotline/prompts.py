@@ -37,10 +37,7 @@ def area_name(areas: str, lang: str) -> str:
     if areas == ALL:
         with i18n.language(lang):
             return i18n.gettext("the whole country")
-    names = []
-    for code in areas.split(","):
-        names.append(regions.region_name(code, lang) if regions.get(code) else regions.country_name(code, lang))
-    return ", ".join(names)
+    return ", ".join(regions.area_name(code, lang) for code in areas.split(","))
 
 
 def valid_areas(areas: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from alerts import workflow
+from alerts import permissions
 from alerts.model import AlertState
 from alerts.schema import alerts, recordings
 from alerts.store import append_audit, dialect_insert
@@ -41,7 +41,7 @@ async def save(conn: Any, user: User, alert_id: int, audio: bytes, content_type:
     """Store (or replace) the alert's Azerbaijani recording, audited; the alert's id."""
     alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state)
                                 .where(alerts.c.id == alert_id))).first()
-    if alert is None or not workflow.may_see(user, alert):
+    if alert is None or not permissions.may_see(user, alert):
         raise NotFound(f"no alert {alert_id}")
     if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
         # What the public hears is approved by a second person, like what it reads.

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, csvsafe, i18n, phones, subscribers, workflow
+from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
 from alerts.preview import preview
 from alerts.dispatch import halt
-from alerts.model import Role
+from alerts.model import our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
-from alerts.users import User
 from alerts.validation import Forbidden, NotFound, ValidationError, text_problem
 from alerts.web.boundary import json_body
 from alerts.web.http import authenticate, int_id
@@ -22,12 +20,6 @@ from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 
 # Mounted at /api/v1 (alerts.web.app): paths here are relative to it.
 routes = web.RouteTableDef()
-
-
-def _may_manage_subscriber(user: User, sub: dict[str, Any]) -> bool:
-    if user.role in (Role.OPERATOR, Role.ADMIN):
-        return True
-    return user.role == Role.CONSULAR and sub.get("country") in user.countries
 
 
 # ---- subscribers ----
@@ -38,7 +30,7 @@ async def create_subscriber(request: web.Request) -> web.Response:
     body = await json_body(request)
     now = request.config_dict[CLOCK]()
     values = subscribers.parse_subscriber(body, now.date())
-    if not _may_manage_subscriber(user, values):
+    if not permissions.may_manage_subscriber(user, values.get("country")):
         raise Forbidden(f"the {user.role} role cannot register subscribers for this area")
     async with request.config_dict[STORE].write() as conn:
         sub = await subscribers.create_subscriber(conn, values, "api", now)
@@ -50,7 +42,7 @@ async def get_subscriber(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.config_dict[STORE].read() as conn:
         sub = await subscribers.get_subscriber(conn, int_id(request))
-    if sub is None or not _may_manage_subscriber(user, sub):
+    if sub is None or not permissions.may_manage_subscriber(user, sub.get("country")):
         raise NotFound(f"no subscriber {request.match_info['id']}")
     return web.json_response(sub)
 
@@ -64,7 +56,7 @@ async def find_subscribers(request: web.Request) -> web.Response:
         raise ValidationError({"phone": str(exc)}) from None
     async with request.config_dict[STORE].read() as conn:
         found = await subscribers.find_by_phone(conn, phone)
-    return web.json_response({"subscribers": [s for s in found if _may_manage_subscriber(user, s)]})
+    return web.json_response({"subscribers": [s for s in found if permissions.may_manage_subscriber(user, s.get("country"))]})
 
 
 # ---- scenarios ----
@@ -105,7 +97,7 @@ async def create_alert(request: web.Request) -> web.Response:
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
     values = workflow.parse_draft(body, user, now, set(request.config_dict[CHANNELS]))
-    sender = f"tocsin@{config.public_url.split('://', 1)[1].split('/', 1)[0].split(':', 1)[0]}"
+    sender = our_sender(config.public_url)
     async with request.config_dict[STORE].write() as conn:
         alert_id = await workflow.create_draft(conn, values, user, sender, now)
         alert = await workflow.load(conn, alert_id)
@@ -116,7 +108,7 @@ async def create_alert(request: web.Request) -> web.Response:
 async def get_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     async with request.config_dict[STORE].read() as conn:
-        alert = await workflow.load_for(conn, int_id(request), user)
+        alert = await permissions.load_visible(conn, user, int_id(request))
     return web.json_response(workflow.to_json(alert))
 
 
@@ -125,7 +117,7 @@ async def preview_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     config = request.config_dict[CONFIG]
     async with request.config_dict[STORE].read() as conn:
-        alert = await workflow.load_for(conn, int_id(request), user)
+        alert = await permissions.load_visible(conn, user, int_id(request))
         found = await preview(conn, alert, request.config_dict[CLOCK](), rate=config.sms_rate,
                               price=config.sms_segment_price, currency=config.sms_currency)
     return web.json_response(found)
@@ -146,7 +138,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if problem := text_problem(reason, multiline=True):
             raise ValidationError({"reason": problem})
     async with request.config_dict[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
@@ -166,7 +158,7 @@ async def cancel_alert(request: web.Request) -> web.Response:
     alert_id = int_id(request)
     now = request.config_dict[CLOCK]()
     async with request.config_dict[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         halted = await halt.cancel_alert(conn, alert_id, user, now)
         alert = await workflow.load(conn, alert_id)
         event = {"type": "alert", "id": alert_id, "state": alert.state}
@@ -181,7 +173,7 @@ async def correct_alert(request: web.Request) -> web.Response:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.config_dict[STORE].write() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         correction_id = await corrections.draft_correction(conn, alert_id, user, request.config_dict[CLOCK]())
         correction = await workflow.load(conn, correction_id)
     return web.json_response(workflow.to_json(correction), status=201)
@@ -207,7 +199,7 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.config_dict[STORE].read() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         if request.query.get("format") == "csv":
             rows = (
                 await conn.execute(

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from alerts import workflow
+from alerts import permissions, workflow
 from alerts.callcentre.push import pushes_for
 from alerts.cap import ingest
-from alerts.cap.intake import INGESTED, ingest as ingest_draft, our_sender
-from alerts.model import Role
+from alerts.cap.intake import INGESTED, ingest as ingest_draft
+from alerts.model import our_sender
 from alerts.validation import Forbidden
 from alerts.web.errors import error_response
 from alerts.web.http import authenticate, int_id, read_capped
@@ -23,7 +23,7 @@ XML_TYPES = ("application/xml", "text/xml", "application/cap+xml")
 @routes.post("/cap")
 async def post_cap(request: web.Request) -> web.Response:
     user = await authenticate(request)
-    if user.role not in (Role.OPERATOR, Role.CONSULAR):  # before reading a byte of the body
+    if not permissions.may_compose(user):  # before reading a byte of the body
         raise Forbidden(f"the {user.role} role cannot compose alerts, so cannot send CAP in")
     if request.content_type not in XML_TYPES:
         raise web.HTTPUnsupportedMediaType(text=f"send the CAP message as {XML_TYPES[0]}")
@@ -53,6 +53,6 @@ async def alert_pushes(request: web.Request) -> web.Response:
     user = await authenticate(request)
     alert_id = int_id(request)
     async with request.config_dict[STORE].read() as conn:
-        await workflow.load_for(conn, alert_id, user)
+        await permissions.load_visible(conn, user, alert_id)
         found = await pushes_for(conn, alert_id)
     return web.json_response({"alert_id": alert_id, "pushes": found})

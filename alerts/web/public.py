@@ -14,7 +14,8 @@ from babel.dates import format_datetime
 
 from alerts import i18n, regions
 from alerts.cap import published
-from alerts.cap.build import area_names, text_in
+from alerts.cap.build import text_in
+from alerts.model import severity_order
 from alerts.schema import alerts
 from alerts.web import live
 from alerts.web.http import page_language, render
@@ -23,7 +24,7 @@ from alerts.web.keys import CLOCK, STORE
 
 routes = web.RouteTableDef()
 ARCHIVE_SIZE = 50
-_SEVERITY_ORDER = sa.case({"Extreme": 0, "Severe": 1, "Moderate": 2, "Minor": 3}, value=alerts.c.severity, else_=4)
+_SEVERITY_ORDER = severity_order(alerts.c.severity)
 
 
 
@@ -45,7 +46,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
         "instruction": parts.get("instruction", ""),
         "status": alert.status,
         "severity": alert.severity,
-        "areas": area_names(alert, lang),
+        "areas": regions.area_names(alert.regions, alert.countries, lang),
         "sent": _when(alert.sent or alert.approved_at, lang),
         "expires": _when(alert.expires, lang),
         "state": alert.state,

@@ -209,7 +209,7 @@ async def confirm(request: web.Request) -> web.Response:
             await subscribe_phone(conn, row.phone, row.area, row.language, "web", now, voice=row.voice,
                                   trip_ends=row.trip_ends, city=row.city)
     if good:
-        area = regions.region_name(row.area, lang) if regions.get(row.area) else regions.country_name(row.area, lang)
+        area = regions.area_name(row.area, lang)
         return render(request, "subscribe_done.html", lang, {"area": area, "language": _language_name(row.language, lang)})
     with i18n.language(lang):
         if attempts is None or attempts >= MAX_CODE_ATTEMPTS:

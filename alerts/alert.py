@@ -1,0 +1,230 @@
+"""An alert as the domain speaks of it: a typed, read-only record built from its row, with
+its texts and the rules that are about one alert (when it was sent, how a CAP message
+references it, what its audience's areas are called), each kept once."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alerts import regions
+from alerts.model import MsgType
+from alerts.schema import alerts
+from alerts.validation import NotFound
+
+CAP_ZONE = ZoneInfo(regions.HOME_ZONE)
+# The order in which a reader falls back when an alert has no text in their language.
+FALLBACK_ORDER = ("en", "ru", "az", "fr", "ar")
+
+Parts = Mapping[str, str]
+
+
+def cap_time(value: datetime) -> str:
+    """2026-11-27T22:38:10+04:00: seconds, a numeric offset, never Z (CAP 1.2 forbids "Z"
+    and fractions of a second), in the Ministry's own clock."""
+    return value.astimezone(CAP_ZONE).replace(microsecond=0).isoformat()
+
+
+def sent_time(alert: Any) -> datetime:
+    """When the alert went out (set once, at its first round). Only published alerts are
+    built, and they all have it; the fallbacks keep a preview of anything else from failing."""
+    moment: datetime = alert.sent or alert.approved_at or alert.created_at
+    return moment
+
+
+def reference(alert: Any) -> str:
+    """One CAP reference to `alert`: sender,identifier,sent, with `sent` exactly as the
+    alert's own CAP writes it (cap_time of sent_time). The one rule for every reference we
+    build: a reader links a Cancel to its Alert by comparing these three strings, so any other
+    spelling of the same instant (isoformat with microseconds, UTC) is a broken link."""
+    return f"{alert.sender},{alert.identifier},{cap_time(sent_time(alert))}"
+
+
+def referenced_identifiers(references: str | None) -> list[str]:
+    """The identifiers a CAP `references` value names: space-separated sender,identifier,sent
+    triples; anything else in it is skipped."""
+    return [ref.split(",")[1] for ref in (references or "").split() if ref.count(",") == 2]
+
+
+def original_identifier(references: str | None) -> str | None:
+    """The identifier of the message an Update or Cancel (a correction) refers to: the first."""
+    found = referenced_identifiers(references)
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class AlertTexts(Mapping[str, Any]):
+    """The stored texts document {"by_zone": {zone: {lang: {part: text}}}, "language_used":
+    {lang: lang}}, with the ways it is read. Still a read-only mapping of that document, so
+    code that reads the stored shape keeps working."""
+
+    by_zone: Mapping[str, Mapping[str, Parts]]
+    language_used: Mapping[str, str]
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> AlertTexts:
+        if isinstance(doc, AlertTexts):
+            return doc
+        return cls(by_zone=doc["by_zone"], language_used=doc.get("language_used", {}))
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "by_zone":
+            return self.by_zone
+        if key == "language_used":
+            return self.language_used
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("by_zone", "language_used"))
+
+    def __len__(self) -> int:
+        return 2
+
+    def zones(self) -> list[str]:
+        return list(self.by_zone)
+
+    def public_zone(self) -> str | None:
+        """The one zone whose texts stand for the alert where a single version is shown (the
+        web page, CAP, feeds, the dry run, the correction's quote): Baku for alerts at home,
+        else the first country's zone."""
+        if regions.HOME_ZONE in self.by_zone:
+            return regions.HOME_ZONE
+        return next(iter(self.by_zone), None)
+
+    def public_parts(self) -> Mapping[str, Parts]:
+        """Each language's parts in the public zone."""
+        zone = self.public_zone()
+        return self.by_zone[zone] if zone is not None else {}
+
+    def public(self, lang: str) -> tuple[str, Parts]:
+        """(the language actually used, its parts) in the public zone: the reader's own, else
+        the first we have in FALLBACK_ORDER."""
+        texts = self.public_parts()
+        for candidate in (lang, *FALLBACK_ORDER):
+            if candidate in texts:
+                return candidate, texts[candidate]
+        raise LookupError("the alert has no text")
+
+    def for_zone(self, zone: str, lang: str) -> Parts:
+        """The parts a reader in `zone` gets in `lang`; a zone the alert was not rendered for
+        reads the public zone's."""
+        texts = self.by_zone.get(zone) or self.public_parts()
+        return texts[lang]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One row of `alerts`, typed."""
+
+    id: int
+    identifier: str
+    sender: str
+    sent: datetime | None
+    status: str
+    msg_type: str
+    scope: str
+    references: str | None
+    scenario: str
+    params: Mapping[str, Any]
+    category: str
+    event: str
+    response_type: str
+    urgency: str
+    severity: str
+    certainty: str
+    onset: datetime | None
+    expires: datetime
+    regions: list[str]
+    countries: list[str]
+    kinds: list[str]
+    channels: list[str]
+    texts: AlertTexts
+    fallback_language: str | None
+    state: str
+    send_at: datetime | None
+    author_id: int
+    approver_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    approved_at: datetime | None
+    finished_at: datetime | None
+    materialised_upto: int | None
+    materialised: bool
+    repeat_minutes: int | None
+    round: int
+    halted_reason: str | None
+    followups: list[dict[str, Any]] | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Alert:
+        values = dict(row._mapping)
+        values["texts"] = AlertTexts.of(values["texts"])
+        return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls)})
+
+    @property
+    def sent_time(self) -> datetime:
+        return sent_time(self)
+
+    def reference(self) -> str:
+        return reference(self)
+
+    def original_identifier(self) -> str | None:
+        """The identifier of the alert this one refers to (a correction's original), if any."""
+        return original_identifier(self.references)
+
+    def area_names(self, lang: str) -> list[str]:
+        return regions.area_names(self.regions, self.countries, lang)
+
+
+async def load(conn: AsyncConnection, alert_id: int) -> Alert:
+    row = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return Alert.from_row(row)
+
+
+def new_draft(
+    *,
+    status: str,
+    msg_type: str = MsgType.ALERT,
+    scope: str = "Public",
+    references: str | None = None,
+    scenario: str,
+    params: Mapping[str, Any],
+    category: str,
+    event: str,
+    response_type: str,
+    urgency: str,
+    severity: str,
+    certainty: str,
+    onset: datetime | None = None,
+    expires: datetime,
+    regions: list[str],
+    countries: list[str],
+    kinds: list[str],
+    channels: list[str],
+    texts: Mapping[str, Any],
+    fallback_language: str | None = None,
+    send_at: datetime | None = None,
+    repeat_minutes: int | None = None,
+    followups: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The columns of a new draft, with a fresh identifier of ours: the one builder for the
+    API's and console's drafts, CAP taken in, and corrections."""
+    return {
+        "identifier": f"tocsin-{uuid.uuid4().hex}", "status": status, "msg_type": msg_type, "scope": scope,
+        "references": references, "scenario": scenario, "params": dict(params), "category": category,
+        "event": event, "response_type": response_type, "urgency": urgency, "severity": severity,
+        "certainty": certainty, "onset": onset, "expires": expires, "regions": regions, "countries": countries,
+        "kinds": kinds, "channels": channels, "texts": dict(texts), "fallback_language": fallback_language,
+        "send_at": send_at, "repeat_minutes": repeat_minutes, "followups": followups,
+    }
