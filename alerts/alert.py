@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import regions
-from alerts.model import MsgType
+from alerts.model import CapInfo, MsgType
 from alerts.schema import alerts
 from alerts.validation import NotFound
 
@@ -121,7 +121,7 @@ class AlertTexts(Mapping[str, Any]):
 
 
 @dataclass(frozen=True)
-class Alert:
+class Alert(CapInfo):
     """One row of `alerts`, typed."""
 
     id: int
@@ -134,12 +134,6 @@ class Alert:
     references: str | None
     scenario: str
     params: Mapping[str, Any]
-    category: str
-    event: str
-    response_type: str
-    urgency: str
-    severity: str
-    certainty: str
     onset: datetime | None
     expires: datetime
     regions: list[str]

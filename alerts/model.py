@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapInfo:
+    """The six CAP 1.2 <info> fields that classify an alert, declared once: for the scenario that
+    proposes them, the outside CAP message that brings them, and the alert that carries them."""
+
+    category: str
+    event: str
+    response_type: str
+    urgency: str
+    severity: str
+    certainty: str
 
 
 class AlertStatus(enum.StrEnum):

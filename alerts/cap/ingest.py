@@ -19,7 +19,7 @@ from defusedxml import DefusedXmlException
 from alerts import i18n, regions, texts
 from alerts.cap import NS
 from alerts.alert import new_draft
-from alerts.model import SubscriberKind
+from alerts.model import CapInfo, SubscriberKind
 from alerts.scenarios import CUSTOM
 from alerts.validation import parse_moment, text_problem
 from alerts.workflow import MAX_EXPIRY_MINUTES
@@ -48,8 +48,8 @@ class CapRejected(ValueError):
         self.fields = fields or {}
 
 
-@dataclass
-class Incoming:
+@dataclass(frozen=True)
+class Incoming(CapInfo):
     """What we understood of an outside CAP message."""
 
     sender: str
@@ -58,12 +58,6 @@ class Incoming:
     status: str
     msg_type: str
     references: str | None
-    category: str
-    event: str
-    response_type: str
-    urgency: str
-    severity: str
-    certainty: str
     onset: datetime | None
     expires: datetime | None
     regions: list[str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.model import CapInfo
 from alerts.scenarios.params import Param, ParamError, coerce
 
 
@@ -18,15 +19,9 @@ PARTS: tuple[str, ...] = ("sms", "voice", "headline", "description", "instructio
 
 
 @dataclass(frozen=True)
-class Scenario:
+class Scenario(CapInfo):
     id: str
     name: str
-    category: str
-    event: str
-    response_type: str
-    urgency: str
-    severity: str
-    certainty: str
     params: tuple[Param, ...] = ()
     # "domestic" scenarios target regions, "abroad" ones countries; "any" either.
     audience: str = "domestic"
