@@ -1,16 +1,15 @@
 """The hotline IVR's call flow (SPEC §8): choose a language, hear the alerts in effect for
-your region, then subscribe or stop by keypad. Each step's answer is TwiML built by
-twilio.twiml; what a step must know (language, areas, tries) rides in the query of the next
+your region, then subscribe or stop by keypad. Each step's answer is TwiML built with
+channels/twilio/'s VoiceAnswer; what a step must know (language, areas, tries) rides in the query of the next
 step's URL, which Twilio signs with the rest. The webhooks that carry it are in
 alerts/web/hotline.py: this module decides what is said, never how it travels."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
-
-from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from alerts import i18n, phones, regions
 from alerts.config import Config
@@ -20,20 +19,22 @@ from alerts.hotline.speech import audio_key, signed_url
 from alerts.i18n import gettext
 from alerts.notices import Notices
 from alerts.texts import text_for
-from channels.twilio.voice import VOICES
+from channels.twilio.voice import Speaking, VoiceAnswer, speaks, spoken_languages
 
 BASE = "/twilio/voice/hotline"
 INBOUND = "/twilio/voice/inbound"
 NO_INPUT_TRIES = 3
 DIGIT_LANGUAGES = {digit: lang for lang, digit in prompts.MENU_DIGITS.items()}
-# Azerbaijani callers without Azerbaijani audio hear Russian, the language most of them read.
-AZ_STANDIN = "ru"
+# A caller who chose no language is taken for an Azerbaijani one (the country's language), and
+# is said goodbye to in the first language Twilio speaks to them (Russian).
+UNCHOSEN = "az"
 
 
 @dataclass(frozen=True)
 class Speaker:
     """Speaks one caller's language: <Say> where Twilio has a voice, <Play> of Azerbaijani
-    audio where it has none, Russian prompts when there is no Azerbaijani audio either."""
+    audio where it has none, prompts in the language's stand-in (spoken_languages: Russian for
+    Azerbaijani) when there is no Azerbaijani audio either."""
 
     lang: str
     public_url: str
@@ -41,29 +42,24 @@ class Speaker:
     audio_key: bytes = b""
 
     @classmethod
-    def for_config(cls, config: Config, lang: str) -> "Speaker":
+    def for_config(cls, config: Config, lang: str) -> Speaker:
         return cls(lang, config.public_url, config.espeak is not None, audio_key(config.secret_key.reveal()))
 
     @property
     def prompt_language(self) -> str:
-        return AZ_STANDIN if self.lang == "az" and not self.azerbaijani_audio else self.lang
+        return self.lang if self.azerbaijani_audio else spoken_languages(self.lang)[0]
 
-    def prompt(self, node: VoiceResponse | Gather, name: str, **values: str) -> None:
-        if self.prompt_language == "az":
+    def prompt(self, node: Speaking, name: str, **values: str) -> None:
+        if not speaks(self.prompt_language):  # Azerbaijani, with audio to play
             node.play(self.audio_url(f"/hotline/audio/prompt/{name}.wav", **values))
         else:
-            say(node, self.prompt_language, prompts.text(name, self.prompt_language, **values))
+            node.say(self.prompt_language, prompts.text(name, self.prompt_language, **values))
 
     def url(self, path: str, **query: str) -> str:
         return f"{self.public_url}{path}?{urlencode(query)}" if query else f"{self.public_url}{path}"
 
     def audio_url(self, path: str, **query: str) -> str:
         return signed_url(self.public_url, self.audio_key, path, **query)
-
-
-def say(node: VoiceResponse | Gather, lang: str, text: str) -> None:
-    language, voice = VOICES[lang]
-    node.say(text, language=language, voice=voice)
 
 
 def tries(query: Mapping[str, str]) -> int:
@@ -78,15 +74,15 @@ def caller(params: Mapping[str, str]) -> str | None:
         return None  # withheld, anonymous, or not a number
 
 
-def rejected() -> VoiceResponse:
+def rejected() -> VoiceAnswer:
     """Rejected unanswered: a robot dialling in a loop costs us nothing and learns nothing."""
-    response = VoiceResponse()
+    response = VoiceAnswer()
     response.reject()
     return response
 
 
-def goodbye(speaker: Speaker) -> VoiceResponse:
-    response = VoiceResponse()
+def goodbye(speaker: Speaker) -> VoiceAnswer:
+    response = VoiceAnswer()
     speaker.prompt(response, "goodbye")
     response.hangup()
     return response
@@ -94,35 +90,35 @@ def goodbye(speaker: Speaker) -> VoiceResponse:
 
 # ---- 1. the language menu ----
 
-def language_menu(config: Config, tries: int) -> VoiceResponse:
+def language_menu(config: Config, tries: int) -> VoiceAnswer:
     public_url = config.public_url
-    response = VoiceResponse()
+    response = VoiceAnswer()
     if tries > NO_INPUT_TRIES:
-        return goodbye(Speaker.for_config(config, AZ_STANDIN))
-    gather = response.gather(input="dtmf", num_digits=1, timeout=5, method="POST",
-                             action=f"{public_url}{BASE}/language?try={tries}")
+        return goodbye(Speaker.for_config(config, spoken_languages(UNCHOSEN)[0]))
+    gather = response.keypad(f"{public_url}{BASE}/language?try={tries}", num_digits=1, timeout=5)
     for lang in i18n.LANGUAGES:
         speaker = Speaker.for_config(config, lang)
-        if speaker.prompt_language == lang:
+        standin = speaker.prompt_language
+        if standin == lang:
             speaker.prompt(gather, "language", digit=prompts.MENU_DIGITS[lang])
-        else:  # Azerbaijani with no Azerbaijani audio: offered in Russian
-            say(gather, AZ_STANDIN, prompts.text("for_azerbaijani", AZ_STANDIN, digit=prompts.MENU_DIGITS[lang]))
-    response.redirect(f"{public_url}{INBOUND}?try={tries + 1}", method="POST")
+        else:  # Azerbaijani with no Azerbaijani audio: offered in its stand-in, Russian
+            gather.say(standin, prompts.text("for_azerbaijani", standin, digit=prompts.MENU_DIGITS[lang]))
+    response.redirect(f"{public_url}{INBOUND}?try={tries + 1}")
     return response
 
 
 # ---- 2. the region, when the caller has no subscription ----
 
-def region_menu(speaker: Speaker, tries: int, unknown: bool = False) -> VoiceResponse:
+def region_menu(speaker: Speaker, tries: int, unknown: bool = False) -> VoiceAnswer:
     if tries > NO_INPUT_TRIES:
         return goodbye(speaker)
-    response = VoiceResponse()
+    response = VoiceAnswer()
     if unknown:
         speaker.prompt(response, "unknown_region")
-    gather = response.gather(input="dtmf", finish_on_key="#", num_digits=3, timeout=8, method="POST",
-                             action=speaker.url(f"{BASE}/region", lang=speaker.lang, **{"try": str(tries)}))
+    gather = response.keypad(speaker.url(f"{BASE}/region", lang=speaker.lang, **{"try": str(tries)}),
+                             num_digits=3, timeout=8, finish_on_key="#")
     speaker.prompt(gather, "region")
-    response.redirect(speaker.url(f"{BASE}/region", lang=speaker.lang, **{"try": str(tries + 1)}), method="POST")
+    response.redirect(speaker.url(f"{BASE}/region", lang=speaker.lang, **{"try": str(tries + 1)}))
     return response
 
 
@@ -139,10 +135,10 @@ def areas_of(query: Mapping[str, str]) -> str | None:
 # ---- 3. the alerts, then what to do next ----
 
 def read_alerts(speaker: Speaker, found: list[Any], recorded: set[int], areas: str, notices: Notices,
-                caller: str | None) -> VoiceResponse:
+                caller: str | None) -> VoiceAnswer:
     """The alerts in effect for `areas`, then the choice. `caller`, when given, is sent the
     Azerbaijani text of alerts there is no Azerbaijani audio for."""
-    response = VoiceResponse()
+    response = VoiceAnswer()
     if not found:
         speaker.prompt(response, "none", area=areas)
     else:
@@ -153,8 +149,7 @@ def read_alerts(speaker: Speaker, found: list[Any], recorded: set[int], areas: s
             _azerbaijani_by_sms(notices, response, unspoken, areas, caller)
         for alert in found:
             _read_one(speaker, response, alert, _area_of(alert, areas), alert.id in recorded)
-    gather = response.gather(input="dtmf", num_digits=1, timeout=8, method="POST",
-                             action=speaker.url(f"{BASE}/choice", lang=speaker.lang, area=areas))
+    gather = response.keypad(speaker.url(f"{BASE}/choice", lang=speaker.lang, area=areas), num_digits=1, timeout=8)
     speaker.prompt(gather, "choice_all" if areas == ALL else "choice", area=areas)
     speaker.prompt(response, "goodbye")
     response.hangup()
@@ -174,51 +169,53 @@ def _area_of(alert: Any, areas: str) -> str:
     return alert.regions[0] if alert.regions else alert.countries[0]
 
 
-def _read_one(speaker: Speaker, response: VoiceResponse, alert: Any, area: str, recorded: bool) -> None:
+def _read_one(speaker: Speaker, response: VoiceAnswer, alert: Any, area: str, recorded: bool) -> None:
     texts = text_for(alert.texts, regions.zone_for(None if regions.get(area) else area), speaker.lang)
     spoken = spoken_in(alert, speaker.lang)
-    if spoken != "az":
-        say(response, spoken, texts["voice"])
+    if speaks(spoken):
+        response.say(spoken, texts["voice"])
     elif recorded or speaker.azerbaijani_audio:
         response.play(speaker.audio_url(f"/hotline/audio/alert/{alert.id}.wav", area=area))
     else:
+        # Azerbaijani with no audio: the first stand-in whose text is its own, not Azerbaijani.
         zone = regions.zone_for(None if regions.get(area) else area)
-        for standin in ("ru", "en"):
-            if spoken_in(alert, standin) != "az":
-                say(response, spoken_in(alert, standin), text_for(alert.texts, zone, standin)["voice"])
+        for standin in spoken_languages(spoken):
+            if speaks(spoken_in(alert, standin)):
+                response.say(spoken_in(alert, standin), text_for(alert.texts, zone, standin)["voice"])
                 return
 
 
-def _azerbaijani_by_sms(notices: Notices, response: VoiceResponse, unspoken: list[Any], areas: str,
+def _azerbaijani_by_sms(notices: Notices, response: VoiceAnswer, unspoken: list[Any], areas: str,
                         caller: str | None) -> None:
-    """No Azerbaijani audio: say so in Russian and English, and send the Azerbaijani text."""
+    """No Azerbaijani audio: say so in its stand-ins (Russian, then English), and send the
+    Azerbaijani text."""
     sending = caller is not None and notices.may_send_to(caller)
-    for lang in ("ru", "en"):
-        say(response, lang, prompts.text("no_azerbaijani", lang)
-            + (" " + prompts.text("text_by_sms", lang) if sending else ""))
+    for lang in spoken_languages("az"):
+        response.say(lang, prompts.text("no_azerbaijani", lang)
+                     + (" " + prompts.text("text_by_sms", lang) if sending else ""))
     if sending and caller is not None:
         body = "\n\n".join(text_for(a.texts, regions.zone_for(None if regions.get(_area_of(a, areas)) else
                                                               _area_of(a, areas)), "az")["sms"] for a in unspoken)
         notices.send_soon(caller, body, "az", "hotline_text")
 
 
-def hear_again(speaker: Speaker, areas: str) -> VoiceResponse:
-    response = VoiceResponse()
-    response.redirect(speaker.url(f"{BASE}/alerts", lang=speaker.lang, area=areas), method="POST")
+def hear_again(speaker: Speaker, areas: str) -> VoiceAnswer:
+    response = VoiceAnswer()
+    response.redirect(speaker.url(f"{BASE}/alerts", lang=speaker.lang, area=areas))
     return response
 
 
-def no_number(speaker: Speaker) -> VoiceResponse:
-    response = VoiceResponse()
+def no_number(speaker: Speaker) -> VoiceAnswer:
+    response = VoiceAnswer()
     speaker.prompt(response, "no_number")
     response.hangup()
     return response
 
 
-def done(speaker: Speaker, subscribed: bool, areas: str) -> tuple[VoiceResponse, str]:
+def done(speaker: Speaker, subscribed: bool, areas: str) -> tuple[VoiceAnswer, str]:
     """After keypad 1 (subscribed) or 9 (stopped): what the caller hears, and the SMS that
     tells the number itself, since caller ID can be forged and one word undoes it."""
-    response = VoiceResponse()
+    response = VoiceAnswer()
     speaker.prompt(response, "subscribed" if subscribed else "stopped", area=areas)
     response.hangup()
     with i18n.language(speaker.lang):

@@ -15,9 +15,6 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel import Locale, UnknownLocaleError
-from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
-from twilio.twiml.voice_response import VoiceResponse
 
 from alerts import i18n
 from alerts.render import TEMPLATES_DIR
@@ -25,6 +22,9 @@ from alerts.users import User, user_for_token
 from alerts.validation import NotFound, parse_id, printable
 from alerts.web import boundary
 from alerts.web.keys import CONFIG, STORE
+from channels.twilio.sms import MessagingAnswer
+from channels.twilio.voice import VoiceAnswer
+from channels.twilio.webhooks import SIGNATURE_HEADER, valid_signature
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +78,21 @@ async def signed_form(request: web.Request) -> dict[str, str]:
     their body is read, and a body that cannot be decoded cannot have been signed by Twilio:
     both 403, whatever the body holds."""
     config = request.app[CONFIG]
-    signature = request.headers.get("X-Twilio-Signature", "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
     try:
         params = {k: str(v) for k, v in (await boundary.form(request)).items()} if signature else None
     except (boundary.BadRequest, web.HTTPUnsupportedMediaType):
         params = None
-    validator = RequestValidator(config.twilio.auth_token.reveal())
     url = config.public_url + request.path_qs
-    if params is None or not validator.validate(url, params, signature):
+    if params is None or not valid_signature(config.twilio.auth_token, url, params, signature):
         log.warning("rejected %s with a missing or wrong Twilio signature", request.path)
         raise web.HTTPForbidden(text="invalid Twilio signature")
     return params
 
 
-def twiml(response: MessagingResponse | VoiceResponse) -> web.Response:
+def twiml(answer: MessagingAnswer | VoiceAnswer) -> web.Response:
     # What XML cannot carry never reaches Twilio, whose parser would drop the whole answer.
-    return web.Response(text=printable(str(response)), content_type="application/xml")
+    return web.Response(text=printable(answer.xml()), content_type="application/xml")
 
 
 # ---- pages ----

@@ -1,5 +1,6 @@
-"""Twilio webhooks. Each one checks X-Twilio-Signature against TOCSIN_PUBLIC_URL + path, so the
-check holds behind a proxy; a forged or unsigned request gets 403 and changes nothing."""
+"""Twilio webhooks. Each one checks Twilio's signature against TOCSIN_PUBLIC_URL + path, so the
+check holds behind a proxy; a forged or unsigned request gets 403 and changes nothing. What the
+fields mean and how the answers are written is channels/twilio/'s business."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from twilio.twiml.messaging_response import MessagingResponse
-from twilio.twiml.voice_response import VoiceResponse
 
 from alerts import i18n, phones
 from alerts.consular import checkins
@@ -20,51 +19,30 @@ from alerts.schema import deliveries
 from alerts.statuses import apply_status
 from alerts.web.http import signed_form, twiml
 from alerts.web.keys import CLOCK, INBOUND_LIMITS, STORE
-from channels.twilio.voice import VOICES
+from channels.twilio import webhooks as callbacks
+from channels.twilio.sms import MessagingAnswer
+from channels.twilio.voice import VoiceAnswer, spoken_languages
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-# Twilio's statuses we act on; queued/sending/accepted add nothing to our own "accepted".
-_TWILIO_STATUS = {
-    "sent": DeliveryState.SENT,
-    "delivered": DeliveryState.DELIVERED,
-    "read": DeliveryState.DELIVERED,
-    "undelivered": DeliveryState.UNDELIVERED,
-    "failed": DeliveryState.FAILED,
-}
-
-
-async def _report(request: web.Request, sid: str, state: DeliveryState | None, error_code: str | None) -> web.Response:
+async def _report(request: web.Request, report: callbacks.StatusReport) -> web.Response:
     """A provider's status report for a message or a call, applied forward only."""
-    if sid and state is not None:
+    if report.sid and report.status is not None:
         async with request.config_dict[STORE].write() as conn:
-            await apply_status(conn, sid, state, error_code, request.config_dict[CLOCK]())
+            await apply_status(conn, report.sid, DeliveryState(report.status.value), report.error_code,
+                               request.config_dict[CLOCK]())
     return web.Response(status=204)
 
 
 @routes.post("/twilio/sms/status")
 async def sms_status(request: web.Request) -> web.Response:
-    params = await signed_form(request)
-    error_code = f"TWILIO_{params['ErrorCode']}"[:24] if params.get("ErrorCode") else None
-    return await _report(request, params.get("MessageSid", ""), _TWILIO_STATUS.get(params.get("MessageStatus", "")),
-                         error_code)
-
-
-# A call that was answered reached the person; the rest did not.
-_CALL_STATUS = {
-    "completed": DeliveryState.DELIVERED,
-    "busy": DeliveryState.UNDELIVERED,
-    "no-answer": DeliveryState.UNDELIVERED,
-    "failed": DeliveryState.FAILED,
-    "canceled": DeliveryState.FAILED,
-}
+    return await _report(request, callbacks.sms_status(await signed_form(request)))
 
 
 @routes.post("/twilio/voice/status")
 async def voice_status(request: web.Request) -> web.Response:
-    params = await signed_form(request)
-    return await _report(request, params.get("CallSid", ""), _CALL_STATUS.get(params.get("CallStatus", "")), None)
+    return await _report(request, callbacks.call_status(await signed_form(request)))
 
 
 @routes.post("/twilio/voice/ack")
@@ -74,7 +52,7 @@ async def voice_ack(request: web.Request) -> web.Response:
     params = await signed_form(request)
     digits = params.get("Digits", "")
     log.info("call %s: listener pressed %r", params.get("CallSid", "?"), digits)
-    response = VoiceResponse()
+    response = VoiceAnswer()
     answer = {"1": checkins.SAFE, "2": checkins.NEED_HELP}.get(digits)
     if answer and params.get("CallSid"):
         now = request.config_dict[CLOCK]()
@@ -83,12 +61,11 @@ async def voice_ack(request: web.Request) -> web.Response:
             if call is None and digits == "1":
                 call = await _acknowledged(conn, params["CallSid"], now)
         if call is not None:
-            # Twilio has no Azerbaijani voice: Azerbaijani readers are thanked in Russian.
-            lang = "ru" if call.language == "az" else call.language
+            # In the first language Twilio speaks to this reader (Russian for Azerbaijani).
+            lang = spoken_languages(call.language)[0]
             with i18n.language(lang):
                 text = gettext("Thank you. Your answer has been recorded.")
-            language, voice = VOICES[lang]
-            response.say(text, language=language, voice=voice)
+            response.say(lang, text)
     response.hangup()
     return twiml(response)
 
@@ -107,7 +84,7 @@ async def _acknowledged(conn: Any, call_sid: str, now: Any) -> Any:
 async def sms_inbound(request: web.Request) -> web.Response:
     """A message to our number: a keyword acted on, and the reply as TwiML."""
     params = await signed_form(request)
-    response = MessagingResponse()
+    response = MessagingAnswer()
     try:
         phone = phones.normalize(params.get("From", ""), default_region="ZZ")
     except phones.PhoneError:

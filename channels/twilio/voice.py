@@ -55,6 +55,12 @@ def spoken_languages(language: str) -> tuple[str, ...]:
     return _STANDINS.get(language, (language,))
 
 
+def speaks(language: str) -> bool:
+    """Whether Twilio says `language` itself, rather than its stand-ins (spoken_languages): a
+    text or prompt in a language it does not speak must be played as audio, or replaced."""
+    return language in spoken_languages(language)
+
+
 def _voice(language: str) -> tuple[str, str]:
     """Twilio's <Say> language and voice for ours; ValueError when Twilio cannot speak it."""
     if language in VOICES:

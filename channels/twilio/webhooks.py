@@ -1,4 +1,4 @@
-"""What Twilio's webhooks say: whether a request is signed by Twilio (X-Twilio-Signature, with
+"""What Twilio's webhooks say: whether a request is signed by Twilio (the SIGNATURE_HEADER, with
 the library's RequestValidator), and what a status callback reports, in the channels' words."""
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from channels.base import DeliveryStatus
 from channels.secret import Secret
 from channels.twilio.errors import provider_code
+
+# The header in which Twilio signs every webhook request (read it case-insensitively, as HTTP does).
+SIGNATURE_HEADER = "X-Twilio-Signature"
 
 # A message's statuses we act on; queued/sending/accepted add nothing to the app's own "accepted".
 SMS_STATUSES: dict[str, DeliveryStatus] = {
@@ -32,7 +35,7 @@ CALL_STATUSES: dict[str, DeliveryStatus] = {
 
 
 def valid_signature(auth_token: Secret, url: str, params: Mapping[str, str], signature: str) -> bool:
-    """Whether `signature` (the X-Twilio-Signature header) is Twilio's for a POST of `params`
+    """Whether `signature` (the SIGNATURE_HEADER's value) is Twilio's for a POST of `params`
     to `url`, the full public URL Twilio was given (scheme, host, path and query). An empty
     signature is never valid."""
     if not signature:
@@ -41,7 +44,7 @@ def valid_signature(auth_token: Secret, url: str, params: Mapping[str, str], sig
 
 
 def signature(auth_token: Secret, url: str, params: Mapping[str, str]) -> str:
-    """The X-Twilio-Signature Twilio sends with a POST of `params` to `url`: for the simulator
+    """The SIGNATURE_HEADER Twilio sends with a POST of `params` to `url`: for the simulator
     and tests, which play Twilio."""
     return str(RequestValidator(auth_token.reveal()).compute_signature(url, dict(params)))
 

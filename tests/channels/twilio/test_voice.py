@@ -11,7 +11,13 @@ import pytest
 from alerts.simulator import FaultRule
 from channels.base import AUDIO, ErrorCode, OutboundMessage, SendError, Speech
 from channels.secret import Secret
-from channels.twilio.voice import VoiceChannel, VoiceSettings, build_twiml, spoken_languages
+from channels.twilio.voice import (
+    VoiceChannel,
+    VoiceSettings,
+    build_twiml,
+    speaks,
+    spoken_languages,
+)
 from tests.conftest import SIM_SID, SIM_TOKEN
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -201,6 +207,16 @@ STANDINS = {"az": ("ru", "en"), "ru": ("ru",), "en": ("en",), "fr": ("fr",), "ar
 @pytest.mark.parametrize("language", list(STANDINS))
 def test_spoken_languages(language):
     assert spoken_languages(language) == STANDINS[language]
+
+
+# language -> does Twilio say it itself? (the hotline plays audio or a stand-in when not)
+SPEAKS = {"az": False, "ru": True, "en": True, "fr": True, "ar": True}
+
+
+@pytest.mark.parametrize("language", list(SPEAKS))
+def test_speaks(language):
+    assert speaks(language) is SPEAKS[language]
+    assert speaks(spoken_languages(language)[0])  # a stand-in is always one Twilio speaks
 
 
 AUDIO_URL = "http://127.0.0.1:9/hotline/audio/alert/1.wav?area=AZ-BA&sig=x"

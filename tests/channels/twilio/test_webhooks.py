@@ -7,6 +7,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+from multidict import CIMultiDict
 from twilio.request_validator import RequestValidator
 
 from alerts.model import DeliveryState
@@ -14,7 +15,14 @@ from channels.base import DeliveryStatus
 from channels.secret import Secret
 from channels.twilio.sms import MessagingAnswer
 from channels.twilio.voice import VoiceAnswer
-from channels.twilio.webhooks import StatusReport, call_status, signature, sms_status, valid_signature
+from channels.twilio.webhooks import (
+    SIGNATURE_HEADER,
+    StatusReport,
+    call_status,
+    signature,
+    sms_status,
+    valid_signature,
+)
 
 TOKEN = "sim-token-for-signatures-0123456789"
 URL = "https://alerts.example.org/twilio/sms/status"
@@ -42,6 +50,22 @@ def test_valid_signature(name):
 
 def test_signature_is_the_one_twilio_sends():
     assert signature(Secret(TOKEN), URL, PARAMS) == GOOD
+
+
+# the request's headers, as Twilio or a proxy spells them -> the signature read under SIGNATURE_HEADER
+HEADERS = {
+    "Twilio's spelling": ({"X-Twilio-Signature": GOOD}, GOOD),
+    "lower case, as HTTP/2 proxies send it": ({"x-twilio-signature": GOOD}, GOOD),
+    "absent": ({"Authorization": "Bearer t"}, ""),
+}
+
+
+@pytest.mark.parametrize("name", list(HEADERS))
+def test_signature_header(name):
+    headers, expected = HEADERS[name]
+    given = CIMultiDict(headers).get(SIGNATURE_HEADER, "")
+    assert given == expected
+    assert valid_signature(Secret(TOKEN), URL, PARAMS, given) is bool(expected)
 
 
 SID = "SM" + "a" * 32
