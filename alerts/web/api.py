@@ -15,7 +15,7 @@ from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.validation import Forbidden, NotFound, ValidationError, text_problem
 from alerts.web.boundary import json_body
-from alerts.web.http import authenticate, int_id
+from alerts.web.http import authenticate, int_id, visible_alert
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 
 # Mounted at /api/v1 (alerts.web.app): paths here are relative to it.
@@ -106,18 +106,14 @@ async def create_alert(request: web.Request) -> web.Response:
 
 @routes.get("/alerts/{id}")
 async def get_alert(request: web.Request) -> web.Response:
-    user = await authenticate(request)
-    async with request.config_dict[STORE].read() as conn:
-        alert = await permissions.load_visible(conn, user, int_id(request))
-    return web.json_response(workflow.to_json(alert))
+    async with visible_alert(request) as (_conn, _user, alert):
+        return web.json_response(workflow.to_json(alert))
 
 
 @routes.get("/alerts/{id}/preview")
 async def preview_alert(request: web.Request) -> web.Response:
-    user = await authenticate(request)
     config = request.config_dict[CONFIG]
-    async with request.config_dict[STORE].read() as conn:
-        alert = await permissions.load_visible(conn, user, int_id(request))
+    async with visible_alert(request) as (conn, _user, alert):
         found = await preview(conn, alert, request.config_dict[CLOCK](), rate=config.sms_rate,
                               price=config.sms_segment_price, currency=config.sms_currency)
     return web.json_response(found)
@@ -154,11 +150,9 @@ async def _transition(request: web.Request, action: str) -> web.Response:
 
 @routes.post("/alerts/{id}/cancel")
 async def cancel_alert(request: web.Request) -> web.Response:
-    user = await authenticate(request)
-    alert_id = int_id(request)
     now = request.config_dict[CLOCK]()
-    async with request.config_dict[STORE].write() as conn:
-        await permissions.load_visible(conn, user, alert_id)
+    async with visible_alert(request, write=True) as (conn, user, alert):
+        alert_id = alert.id
         halted = await halt.cancel_alert(conn, alert_id, user, now)
         alert = await workflow.load(conn, alert_id)
         event = {"type": "alert", "id": alert_id, "state": alert.state}
@@ -170,11 +164,8 @@ async def cancel_alert(request: web.Request) -> web.Response:
 @routes.post("/alerts/{id}/correction")
 async def correct_alert(request: web.Request) -> web.Response:
     """The alert's correction in five languages, drafted and submitted: it waits for approval."""
-    user = await authenticate(request)
-    alert_id = int_id(request)
-    async with request.config_dict[STORE].write() as conn:
-        await permissions.load_visible(conn, user, alert_id)
-        correction_id = await corrections.draft_correction(conn, alert_id, user, request.config_dict[CLOCK]())
+    async with visible_alert(request, write=True) as (conn, user, alert):
+        correction_id = await corrections.draft_correction(conn, alert.id, user, request.config_dict[CLOCK]())
         correction = await workflow.load(conn, correction_id)
     return web.json_response(workflow.to_json(correction), status=201)
 
@@ -196,10 +187,8 @@ async def reject_alert(request: web.Request) -> web.Response:
 
 @routes.get("/alerts/{id}/deliveries")
 async def alert_deliveries(request: web.Request) -> web.StreamResponse:
-    user = await authenticate(request)
-    alert_id = int_id(request)
-    async with request.config_dict[STORE].read() as conn:
-        await permissions.load_visible(conn, user, alert_id)
+    async with visible_alert(request) as (conn, _user, alert):
+        alert_id = alert.id
         if request.query.get("format") == "csv":
             rows = (
                 await conn.execute(

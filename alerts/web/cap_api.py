@@ -12,7 +12,7 @@ from alerts.cap.intake import INGESTED, ingest as ingest_draft
 from alerts.model import our_sender
 from alerts.validation import Forbidden
 from alerts.web.errors import error_response
-from alerts.web.http import authenticate, int_id, read_capped
+from alerts.web.http import authenticate, read_capped, visible_alert
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
 # Mounted at /api/v1 (alerts.web.app).
@@ -50,9 +50,6 @@ async def post_cap(request: web.Request) -> web.Response:
 @routes.get("/alerts/{id}/pushes")
 async def alert_pushes(request: web.Request) -> web.Response:
     """GET /api/v1/alerts/{id}/pushes: each call-centre endpoint's view of this alert."""
-    user = await authenticate(request)
-    alert_id = int_id(request)
-    async with request.config_dict[STORE].read() as conn:
-        await permissions.load_visible(conn, user, alert_id)
-        found = await pushes_for(conn, alert_id)
-    return web.json_response({"alert_id": alert_id, "pushes": found})
+    async with visible_alert(request) as (conn, _user, alert):
+        found = await pushes_for(conn, alert.id)
+    return web.json_response({"alert_id": alert.id, "pushes": found})

@@ -7,16 +7,20 @@ keys from inside the /api/v1 and /console sub-applications."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 from babel import Locale, UnknownLocaleError
 
-from alerts import i18n
+from alerts import i18n, permissions
+from alerts.alert import Alert
 from alerts.render import TEMPLATES_DIR
 from alerts.users import User, user_for_token
 from alerts.validation import NotFound, parse_id, printable
@@ -57,6 +61,17 @@ def int_id(request: web.Request) -> int:
 
 
 # ---- bodies ----
+
+@contextlib.asynccontextmanager
+async def visible_alert(request: web.Request, *, write: bool = False) -> AsyncIterator[tuple[AsyncConnection, User, Alert]]:
+    """The API caller, the alert of the URL's {id} when it is theirs to see (404 otherwise, the
+    same answer as for no alert at all), and the transaction it was read in."""
+    user = await authenticate(request)
+    alert_id = int_id(request)
+    store = request.config_dict[STORE]
+    async with (store.write() if write else store.read()) as conn:
+        yield conn, user, await permissions.load_visible(conn, user, alert_id)
+
 
 async def read_capped(request: web.Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is longer than `limit` (declared or actual)."""
