@@ -81,11 +81,16 @@ def rejected() -> VoiceAnswer:
     return response
 
 
-def goodbye(speaker: Speaker) -> VoiceAnswer:
+def last_words(speaker: Speaker, prompt: str) -> VoiceAnswer:
+    """One prompt, then the call ends."""
     response = VoiceAnswer()
-    speaker.prompt(response, "goodbye")
+    speaker.prompt(response, prompt)
     response.hangup()
     return response
+
+
+def goodbye(speaker: Speaker) -> VoiceAnswer:
+    return last_words(speaker, "goodbye")
 
 
 # ---- 1. the language menu ----
@@ -206,10 +211,7 @@ def hear_again(speaker: Speaker, areas: str) -> VoiceAnswer:
 
 
 def no_number(speaker: Speaker) -> VoiceAnswer:
-    response = VoiceAnswer()
-    speaker.prompt(response, "no_number")
-    response.hangup()
-    return response
+    return last_words(speaker, "no_number")
 
 
 def done(speaker: Speaker, subscribed: bool, areas: str) -> tuple[VoiceAnswer, str]:

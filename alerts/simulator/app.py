@@ -291,12 +291,7 @@ class Simulator(SimulatorState):
         return _json(self.list_page(query))
 
     async def _do_fetch(self, request: web.Request, query: dict[str, str]) -> web.Response:
-        sid = request.match_info["sid"]
-        message = self.messages.get(sid)
-        if message is None:
-            resource = message_uri(self.account_sid, sid)
-            raise TwilioError(404, 20404, f"The requested resource {resource} was not found")
-        return _json(message)
+        return self._found(self.messages, request.match_info["sid"], message_uri)
 
     async def _do_create_call(self, request: web.Request, form: dict[str, str]) -> web.Response:
         call = self.create_call(form)
@@ -309,11 +304,14 @@ class Simulator(SimulatorState):
         return _json(self.call_list_page(query))
 
     async def _do_fetch_call(self, request: web.Request, query: dict[str, str]) -> web.Response:
-        sid = request.match_info["sid"]
-        call = self.call_resources.get(sid)
-        if call is None:
-            raise TwilioError(404, 20404, f"The requested resource {call_uri(self.account_sid, sid)} was not found")
-        return _json(call)
+        return self._found(self.call_resources, request.match_info["sid"], call_uri)
+
+    def _found(self, resources: Mapping[str, Any], sid: str, uri: Callable[[str, str], str]) -> web.Response:
+        """One message or call by its SID, or Twilio's 404 naming the resource."""
+        resource = resources.get(sid)
+        if resource is None:
+            raise TwilioError(404, 20404, f"The requested resource {uri(self.account_sid, sid)} was not found")
+        return _json(resource)
 
     # --- status callbacks --------------------------------------------------
 
