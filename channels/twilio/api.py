@@ -9,7 +9,7 @@ import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
@@ -139,3 +139,22 @@ class TwilioApi:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+AccountT = TypeVar("AccountT", bound=Account)
+
+
+class TwilioChannel(Generic[AccountT]):
+    """What the SMS and the voice channel share: their settings and one transport to their
+    REST resource (Messages.json, Calls.json)."""
+
+    name: str
+    resource: str
+
+    def __init__(self, settings: AccountT) -> None:
+        self.settings = settings
+        self.api = TwilioApi(settings, self.resource)
+        self.client = self.api.client
+
+    async def close(self) -> None:
+        await self.api.close()

@@ -10,7 +10,7 @@ from twilio.twiml.messaging_response import MessagingResponse  # type: ignore[im
 
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
 from channels.secret import Secret
-from channels.twilio.api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioApi
+from channels.twilio.api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioChannel
 
 # Twilio keeps a message queued at most this long (its documented maximum).
 MAX_VALIDITY_SECONDS = 36_000
@@ -30,13 +30,9 @@ class SmsSettings:
     timeout: float
 
 
-class SmsChannel:
+class SmsChannel(TwilioChannel[SmsSettings]):
     name = "sms"
-
-    def __init__(self, settings: SmsSettings) -> None:
-        self.settings = settings
-        self.api = TwilioApi(settings, "Messages.json")
-        self.client = self.api.client
+    resource = "Messages.json"
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         validity = int((message.expires - now).total_seconds())
@@ -80,9 +76,6 @@ class SmsChannel:
             if found.sid and created is not None and created >= earliest and found.body == message.body:
                 return SendResult(provider_id=str(found.sid))
         return None
-
-    async def close(self) -> None:
-        await self.api.close()
 
 
 class MessagingAnswer:

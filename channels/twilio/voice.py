@@ -26,7 +26,7 @@ from channels.base import (
     Speech,
 )
 from channels.secret import Secret
-from channels.twilio.api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioApi
+from channels.twilio.api import CLOCK_SKEW, LOOKUP_PAGE_SIZE, TwilioChannel
 from channels.twilio.errors import TWIML_TOO_LONG
 
 # Twilio refuses inline TwiML longer than this (its error 32018).
@@ -180,13 +180,9 @@ class VoiceSettings:
     ack_url: str | None = None
 
 
-class VoiceChannel:
+class VoiceChannel(TwilioChannel[VoiceSettings]):
     name = "voice"
-
-    def __init__(self, settings: VoiceSettings) -> None:
-        self.settings = settings
-        self.api = TwilioApi(settings, "Calls.json")
-        self.client = self.api.client
+    resource = "Calls.json"
 
     async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
         speech = message.spoken
@@ -230,6 +226,3 @@ class VoiceChannel:
             if call.sid and call.date_created is not None and call.date_created >= earliest:
                 return SendResult(provider_id=str(call.sid))
         return None
-
-    async def close(self) -> None:
-        await self.api.close()
