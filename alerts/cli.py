@@ -16,7 +16,8 @@ import sqlalchemy as sa
 
 from alerts import logsetup
 from alerts.config import Config, ConfigError, load_config
-from alerts.store import Store, audit_hash, upgrade
+from alerts.model import Role
+from alerts.store import GENESIS, Store, audit_hash, upgrade
 from alerts.users import UserError, add_user, create_token
 
 
@@ -97,7 +98,7 @@ async def _verify_audit(config: Config) -> list[str]:
     problems: list[str] = []
     try:
         async with store.read() as conn:
-            prev = "0" * 64
+            prev = GENESIS
             for row in await conn.execute(sa.select(audit_log).order_by(audit_log.c.id)):
                 fields = {k: getattr(row, k) for k in ("at", "actor", "action", "target", "details")}
                 if row.prev_hash != prev or row.hash != audit_hash(prev, fields):
@@ -242,7 +243,7 @@ def parser(serve: Command | None = None) -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="users").add_subparsers(dest="user_command", required=True)
     ua = user.add_parser("add", help="add a user; the password is read from stdin")
     ua.add_argument("name")
-    ua.add_argument("--role", required=True, choices=["operator", "approver", "consular", "admin"])
+    ua.add_argument("--role", required=True, choices=[role.value for role in Role])
     ua.add_argument("--country", action="append", help="ISO 3166-1 alpha-2, for consular users; repeatable")
     ua.set_defaults(fn=cmd_user_add)
 

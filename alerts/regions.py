@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from babel import Locale
 from babel.core import get_global
 
+from alerts.i18n import LANGUAGES
 from alerts.gazetteer_data import RU_DISTRICT_ADJECTIVES, SMS_COUNTRY_NAMES, SUBDIVISIONS, Subdivision
 
-LANGS = ("az", "en", "ru", "fr", "ar")
 HOME_ZONE = "Asia/Baku"
 _BY_CODE: dict[str, Subdivision] = {s.code: s for s in SUBDIVISIONS}
 
@@ -59,7 +59,7 @@ def _territories(lang: str) -> dict[str, str]:
 def _countries() -> frozenset[str]:
     # Two-letter codes named in every language we send in: CLDR also lists regions such
     # as "150" (Europe), and before Babel 2.19 some codes (CQ, Sark) only in English. AZ is home, not abroad.
-    named = [set(_territories(lang)) for lang in LANGS]
+    named = [set(_territories(lang)) for lang in LANGUAGES]
     groupings = {"AZ", "EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}  # and unions, pseudo-codes, "Unknown"
     return frozenset(c for c in set.intersection(*named) if len(c) == 2 and c.isalpha() and c not in groupings)
 
@@ -86,7 +86,7 @@ _ALIASES = {
 @functools.cache
 def _index() -> dict[str, tuple[str, str]]:
     index: dict[str, tuple[str, str]] = {fold(name): ("country", code) for name, code in _ALIASES.items()}
-    for lang in LANGS:
+    for lang in LANGUAGES:
         for code, name in _territories(lang).items():
             if is_country(code):
                 index.setdefault(fold(name), ("country", code))
@@ -100,7 +100,7 @@ def _index() -> dict[str, tuple[str, str]]:
     for kind in ("autonomous_republic", "district", "city"):
         for unit in SUBDIVISIONS:
             if unit.kind == kind:
-                for lang in LANGS:
+                for lang in LANGUAGES:
                     index[fold(getattr(unit, lang))] = ("region", unit.code)
     return index
 

@@ -24,11 +24,10 @@ from alerts.scenarios import PARTS, Scenario
 from channels.sms.segments import to_gsm7
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-HOME_ZONE = "Asia/Baku"
 _SPACE_RE = re.compile(r"\s+")
 _WEB_PARTS = ("headline", "description", "instruction")
 
-current_zone: contextvars.ContextVar[str] = contextvars.ContextVar("tocsin_zone", default=HOME_ZONE)
+current_zone: contextvars.ContextVar[str] = contextvars.ContextVar("tocsin_zone", default=regions.HOME_ZONE)
 # Set while the SMS is rendered: names take their short SMS form, and in the languages whose
 # SMS is GSM-7 (i18n.GSM7_SMS_LANGUAGES) their letters outside GSM-7 are spelled plainly.
 _for_sms: contextvars.ContextVar[bool] = contextvars.ContextVar("tocsin_for_sms", default=False)
@@ -126,7 +125,7 @@ def _template_vars(scenario: Scenario, params: dict[str, Any]) -> dict[str, Any]
     return values
 
 
-def render_parts(scenario: Scenario, lang: str, params: dict[str, Any], zone: str = HOME_ZONE) -> dict[str, str]:
+def render_parts(scenario: Scenario, lang: str, params: dict[str, Any], zone: str = regions.HOME_ZONE) -> dict[str, str]:
     """Every part of a scenario in one language and zone, without status markers."""
     env = environment()
     with i18n.language(lang):
@@ -193,7 +192,7 @@ def _marker(status: str) -> str:
     return ""
 
 
-def render(scenario: Scenario, part: str, lang: str, params: dict[str, Any], status: str, zone: str = HOME_ZONE) -> str:
+def render(scenario: Scenario, part: str, lang: str, params: dict[str, Any], status: str, zone: str = regions.HOME_ZONE) -> str:
     """One part, marked: what one recipient reads or hears."""
     assert part in PARTS
     return mark(render_parts(scenario, lang, params, zone), lang, status)[part]

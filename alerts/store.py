@@ -18,7 +18,8 @@ from alerts.config import to_async_url
 from alerts.schema import audit_log
 
 _WRITE = "tocsin_write"
-_GENESIS = "0" * 64
+# The hash the first audit row chains from.
+GENESIS = "0" * 64
 
 
 class Store:
@@ -96,7 +97,7 @@ async def append_audit(
         await conn.execute(sa.text("SELECT pg_advisory_xact_lock(7312001)"))
     prev = (
         await conn.execute(sa.select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
-    ).scalar_one_or_none() or _GENESIS
+    ).scalar_one_or_none() or GENESIS
     row = {"at": at, "actor": actor, "action": action, "target": target, "details": details}
     await conn.execute(audit_log.insert().values(**row, prev_hash=prev, hash=audit_hash(prev, row)))
 

@@ -18,7 +18,8 @@ from alerts.schema import api_tokens, user_countries, users
 from alerts.store import append_audit
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-_hasher = PasswordHasher()
+# One argon2 hasher for every password, set and checked.
+PASSWORDS = PasswordHasher()
 
 
 class UserError(ValueError):
@@ -56,7 +57,7 @@ async def add_user(
     user_id = (
         await conn.execute(
             users.insert()
-            .values(username=username, password_hash=_hasher.hash(password), role=role, created_at=now)
+            .values(username=username, password_hash=PASSWORDS.hash(password), role=role, created_at=now)
             .returning(users.c.id)
         )
     ).scalar_one()

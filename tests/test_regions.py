@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts import regions
+from alerts.i18n import LANGUAGES
 from alerts.gazetteer_data import SUBDIVISIONS
 
 
@@ -30,7 +31,7 @@ def test_match_area(typed, expected):
 
 def test_every_region_name_finds_its_region_or_its_namesake():
     for unit in SUBDIVISIONS:
-        for lang in regions.LANGS:
+        for lang in LANGUAGES:
             kind, code = regions.match_area(getattr(unit, lang))
             assert kind == "region"
             assert code == unit.code or getattr(regions.get(code), lang) == getattr(unit, lang)
@@ -48,4 +49,4 @@ def test_zones():
 def test_countries_are_those_named_in_every_language(code, expected):
     assert regions.is_country(code) is expected
     if expected:
-        assert all(regions.country_name(code, lang) for lang in regions.LANGS)
+        assert all(regions.country_name(code, lang) for lang in LANGUAGES)

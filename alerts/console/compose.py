@@ -4,7 +4,9 @@ language will read and what it costs before anyone submits."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -20,7 +22,6 @@ from alerts.web import boundary
 
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
-BAKU_OFFSET = "+04:00"  # times typed in the console are Baku's, where the duty officer is
 
 
 def _scenarios(lang: str) -> list[dict[str, Any]]:
@@ -85,7 +86,7 @@ async def create(request: web.Request) -> web.Response:
         if not raw:
             continue
         if param.type == "datetime" and len(raw) in (16, 19):  # datetime-local has no offset
-            raw = f"{raw}{':00' if len(raw) == 16 else ''}{BAKU_OFFSET}"
+            raw = _at_home(raw)
         params[param.name] = raw
     areas = [str(a) for a in form_data.getall("area", [])][:100]
     key = "countries" if scenario.audience == "abroad" else "regions"
@@ -109,3 +110,12 @@ async def create(request: web.Request) -> web.Response:
     except Forbidden as exc:
         return _form_page(request, scenario, values, {"audience": str(exc)}, status=403)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
+
+
+def _at_home(local: str) -> str:
+    """A time typed in the console is the duty officer's, in the home zone; one that does not
+    parse goes on as typed, for the scenario's validation to name the field."""
+    try:
+        return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(regions.HOME_ZONE)).isoformat()
+    except ValueError:
+        return local

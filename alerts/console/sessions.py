@@ -5,26 +5,23 @@ password reset ends them everywhere at once."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import Role
 from alerts.schema import console_sessions, user_countries, users
-from alerts.users import User
+from alerts.users import PASSWORDS, User, hash_token
 
 IDLE_TIMEOUT = timedelta(hours=2)
 MAX_AGE = timedelta(hours=12)  # one duty shift
-_hasher = PasswordHasher()
 # Checked when the user name is unknown, so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -32,10 +29,6 @@ class Session:
     user: User
     csrf: str
     last_seen: datetime
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def check_password(store: Any, username: str, password: str) -> User | None:
@@ -52,7 +45,7 @@ async def check_password(store: Any, username: str, password: str) -> User | Non
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return bool(_hasher.verify(password_hash, password))
+        return bool(PASSWORDS.verify(password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -67,7 +60,7 @@ async def open_session(conn: AsyncConnection, user: User, now: datetime) -> str:
     """A new session: always a fresh token, so a token planted before login is worth nothing."""
     token = secrets.token_urlsafe(32)
     await conn.execute(console_sessions.insert().values(
-        token_hash=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now,
+        token_hash=hash_token(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32), created_at=now,
         last_seen_at=now))
     return token
 
@@ -78,7 +71,7 @@ async def find_session(conn: AsyncConnection, token: str, now: datetime) -> Sess
     row = (await conn.execute(
         sa.select(console_sessions, users.c.username, users.c.role, users.c.active)
         .join(users, users.c.id == console_sessions.c.user_id)
-        .where(console_sessions.c.token_hash == _digest(token))
+        .where(console_sessions.c.token_hash == hash_token(token))
     )).first()
     if (row is None or row.revoked_at is not None or not row.active or now - row.created_at > MAX_AGE
             or now - row.last_seen_at > IDLE_TIMEOUT):
@@ -88,11 +81,11 @@ async def find_session(conn: AsyncConnection, token: str, now: datetime) -> Sess
 
 
 async def touch(conn: AsyncConnection, token: str, now: datetime) -> None:
-    await conn.execute(console_sessions.update().where(console_sessions.c.token_hash == _digest(token))
+    await conn.execute(console_sessions.update().where(console_sessions.c.token_hash == hash_token(token))
                        .values(last_seen_at=now))
 
 
 async def revoke(conn: AsyncConnection, token: str, now: datetime) -> None:
-    await conn.execute(console_sessions.update().where(console_sessions.c.token_hash == _digest(token),
+    await conn.execute(console_sessions.update().where(console_sessions.c.token_hash == hash_token(token),
                                                        console_sessions.c.revoked_at.is_(None))
                        .values(revoked_at=now))
