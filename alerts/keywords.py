@@ -29,9 +29,19 @@ class Action(enum.StrEnum):
 _WORDS: dict[str, tuple[Action, str]] = {}
 
 
+# The word each language's messages tell people to send for an action: the first one listed.
+_CANONICAL: dict[tuple[Action, str], str] = {}
+
+
 def _add(action: Action, lang: str, *words: str) -> None:
+    _CANONICAL.setdefault((action, lang), words[0])
     for word in words:
         _WORDS.setdefault(regions.fold(word), (action, lang))
+
+
+def keyword(action: Action, lang: str) -> str:
+    """The keyword our messages in `lang` ask people to send for `action` (JOIN: "QOŞUL" in Azerbaijani)."""
+    return _CANONICAL[(action, lang)]
 
 
 _add(Action.JOIN, "en", "JOIN", "SUBSCRIBE")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from babel.dates import format_skeleton
 
 from alerts import i18n, phones, regions
+from alerts.keywords import Action, keyword
 from alerts.model import DeliveryState, SubscriberKind, SubscriberStatus
 from alerts.schema import deliveries, signups, subscribers
 from alerts.dispatch.halt import stop_subscribers
@@ -30,7 +31,6 @@ UNREACHABLE_AFTER = 3
 CLAIM_LAPSES = timedelta(minutes=10)
 # A code nobody typed back is forgotten, number and all, after a day.
 SIGNUP_KEPT = timedelta(days=1)
-JOIN_WORDS = {"az": "QOŞUL", "en": "JOIN", "ru": "ПОДПИСКА", "fr": "ABONNER", "ar": "اشتراك"}
 
 
 class Freshness:
@@ -117,7 +117,7 @@ def still_there_text(lang: str, country: str, trip_ends: Any) -> str:
         return i18n.gettext("Your registration for alerts in %(country)s ends on %(date)s. Still there? "
                             "Reply %(join)s to stay registered 30 more days.") % {
             "country": name, "date": format_skeleton("MMMMd", trip_ends, locale=lang),
-            "join": f"{JOIN_WORDS[lang]} {_upper(name, lang)}"}
+            "join": f"{keyword(Action.JOIN, lang)} {_upper(name, lang)}"}
 
 
 def _upper(text: str, lang: str) -> str:

@@ -118,13 +118,13 @@ async def _housekept(tocsin) -> None:
 
 def test_the_still_there_reply_it_suggests_works_in_every_language():
     from alerts import i18n, regions
-    from alerts.consular.freshness import JOIN_WORDS, _upper, still_there_text
-    from alerts.keywords import Action, parse
+    from alerts.consular.freshness import _upper, still_there_text
+    from alerts.keywords import Action, keyword, parse
 
     for lang in i18n.LANGUAGES:
         for country in ("TR", "GE", "DE", "AE", "US", "IT"):
             text = still_there_text(lang, country, date(2026, 12, 5))
-            reply = f"{JOIN_WORDS[lang]} {_upper(regions.country_name(country, lang), lang)}"
+            reply = f"{keyword(Action.JOIN, lang)} {_upper(regions.country_name(country, lang), lang)}"
             assert reply in text, (lang, text)
             command = parse(reply)
             assert (command.action, command.area) == (Action.JOIN, ("country", country)), (lang, reply)
