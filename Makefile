@@ -4,16 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install i18n clean
+.PHONY: run test test-fast lint install i18n clean
 
 run: $(STAMP)
 	$(BIN)/tocsin db upgrade
 	$(BIN)/tocsin demo
 	$(BIN)/tocsin serve
 
-test: $(STAMP)
+# The whole check: lint and types first (seconds), then every test.
+test: lint
 	bash scripts/test-services.sh
 	$(BIN)/python -m pytest
+
+# ruff and mypy as configured in pyproject.toml; any finding fails.
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/mypy
+
+# While working: no browser, no slow test (real processes, paced broadcasts, speech; marked in
+# tests/conftest.py), and the database-parametrised tests on SQLite only (TOCSIN_TEST_DATABASES),
+# which is about half the cases; `make test` runs them on PostgreSQL too. No lint: `make lint`.
+test-fast: $(STAMP)
+	TOCSIN_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow and not browser"
 
 install: $(STAMP)
 
