@@ -8,8 +8,9 @@ import ipaddress
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -22,9 +23,39 @@ from alerts.users import add_user, create_token
 from alerts.web.app import make_app, utcnow
 from alerts.web.keys import CONFIG
 from tests import pgserver
+from tests.browser import browser  # noqa: F401  (the fixture, for every test module)
 
 SIM_SID = "AC" + "a1" * 16
 SIM_TOKEN = "simulated-auth-token-for-tests"
+
+# ---- markers: `slow` and `browser`, applied here so that one place says which tests they are ----
+
+# Tests that take seconds of real time whatever the machine: real `tocsin serve` processes,
+# broadcasts paced at SLOW (5/s) over dozens of people, absence windows, schedules on the wall
+# clock, speech synthesis, and whatever else measured over ~1.5 s on a quiet 2-core machine.
+# A file name alone marks the whole file; otherwise the test functions (every parameter of each).
+SLOW_TESTS: dict[str, frozenset[str] | None] = {
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = set(DATABASES) - set(ALL_DATABASES)
+    if unknown or not DATABASES:
+        raise pytest.UsageError(f"TOCSIN_TEST_DATABASES: a comma-separated subset of {', '.join(ALL_DATABASES)}")
+    if os.environ.get("CI") == "true" and set(DATABASES) != set(ALL_DATABASES):
+        raise pytest.UsageError("under CI=true the tests run on every database; unset TOCSIN_TEST_DATABASES")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        path = item.nodeid.split("::", 1)[0]
+        if path in SLOW_TESTS:
+            names = SLOW_TESTS[path]
+            if names is None or getattr(item, "originalname", item.name) in names:
+                item.add_marker(pytest.mark.slow)
+
 
 # ---- the network guard: tests talk to loopback (and local unix sockets) only ----
 
@@ -72,6 +103,12 @@ def network_guard() -> Iterator[None]:
 
 # ---- databases ----
 
+# The engines the database-parametrised tests run on. `make test-fast` sets
+# TOCSIN_TEST_DATABASES=sqlite; CI always runs both (see pytest_configure).
+ALL_DATABASES = ("sqlite", "postgresql")
+DATABASES = [name.strip() for name in os.environ.get("TOCSIN_TEST_DATABASES", ",".join(ALL_DATABASES)).split(",")]
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pgserver.PgServer | None]:
     server = pgserver.start()
@@ -82,13 +119,15 @@ def postgres() -> Iterator[pgserver.PgServer | None]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any, postgres: pgserver.PgServer | None) -> Iterator[str]:
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/tocsin.db"
         asyncio.run(upgrade(url))
         yield url
         return
+    # Asked for here, not as a parameter: a SQLite case must not start a PostgreSQL cluster.
+    postgres: pgserver.PgServer | None = request.getfixturevalue("postgres")
     if postgres is None:
         pytest.skip("PostgreSQL not available (make test installs and starts it)")
     name = f"t_{uuid.uuid4().hex[:12]}"
