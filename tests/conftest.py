@@ -28,14 +28,63 @@ from tests.browser import browser  # noqa: F401  (the fixture, for every test mo
 SIM_SID = "AC" + "a1" * 16
 SIM_TOKEN = "simulated-auth-token-for-tests"
 
-# ---- markers: `slow` and `browser`, applied here so that one place says which tests they are ----
+# ---- markers (`slow`, `browser`) and databases, decided here for the whole suite ----
 
 # Tests that take seconds of real time whatever the machine: real `tocsin serve` processes,
 # broadcasts paced at SLOW (5/s) over dozens of people, absence windows, schedules on the wall
 # clock, speech synthesis, and whatever else measured over ~1.5 s on a quiet 2-core machine.
-# A file name alone marks the whole file; otherwise the test functions (every parameter of each).
+# A file with None is slow as a whole; otherwise its slow test functions, each with all its
+# parameters, or `name[value]` for the cases where one parameter has that value.
 SLOW_TESTS: dict[str, frozenset[str] | None] = {
+    "tests/dispatch/test_processes.py": None,  # real `tocsin serve` processes, SIGKILLed and restarted
+    "tests/dispatch/test_engine.py": frozenset({
+        "test_ambiguous_timeouts_are_reconciled_not_resent",
+        "test_cancel_stops_sending_within_a_second",
+        "test_expiry_stops_sending_within_a_second",
+        "test_stop_mid_broadcast_skips_that_subscribers_pending_deliveries",
+        "test_scheduled_alert_survives_a_restart",
+        "test_scheduled_alert_missed_beyond_grace_is_reported_not_sent",
+        "test_scheduled_alert_late_within_grace_is_sent",
+        "test_corrections_and_severe_alerts_go_first",
+        "test_permanent_sms_failure_goes_by_voice",
+        "test_secondary_sender_takes_over_from_a_failing_primary",
+        "test_repeating_alert_sends_each_round_until_expiry",
+    }),
+    "tests/dispatch/test_halt_races.py": frozenset({"test_cancel_keeps_what_was_handed_over_and_halts_the_rest"}),
+    "tests/consular/test_import.py": frozenset({  # a real import process, interrupted by a signal
+        "test_an_interrupted_import_keeps_whole_audited_batches_and_resumes",
+    }),
+    "tests/consular/test_freshness.py": frozenset({"test_a_number_that_fails_for_good_three_times_is_taken_out"}),
+    "tests/consular/test_scope.py": frozenset({"test_a_consul_reaches_only_their_own_country"}),
+    "tests/console/test_correction.py": frozenset({
+        "test_the_corrections_references_name_the_original_as_its_cap_does",
+    }),
+    "tests/security/test_hostile_requests.py": frozenset({  # the whole hostile corpus against every route
+        "test_hostile_requests_get_a_4xx_write_nothing_and_log_no_traceback",
+        "test_the_corpus_reaches_every_route",
+    }),
+    "tests/test_inbound.py": frozenset({"test_stop_and_delete_halt_deliveries_already_queued"}),
+    "tests/hotline/test_ivr.py": frozenset({  # espeak-ng synthesis
+        "test_a_caller_hears_the_alerts_subscribes_and_stops_in_each_language[az]",
+    }),
+    "tests/test_azerbaijani_calls.py": frozenset({"test_without_a_recording_the_hotlines_speech_is_played"}),
+    "tests/security/test_stored_strings_render.py": frozenset({
+        "test_every_write_path_refuses_what_it_cannot_carry_and_takes_the_rest",
+        "test_alerts_holding_every_accepted_string_render_everywhere",
+        "test_rows_stored_before_the_input_rules_still_render",
+    }),
+    "tests/web/test_callcentre.py": frozenset({
+        "test_every_alert_and_cancel_arrives_once_acknowledged_despite_refusals",
+        "test_a_wrong_secret_is_refused_and_retried_not_dropped",
+    }),
+    "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
 }
+
+
+# The engines the database-parametrised tests run on. `make test-fast` sets
+# TOCSIN_TEST_DATABASES=sqlite; CI always runs both (see pytest_configure).
+ALL_DATABASES = ("sqlite", "postgresql")
+DATABASES = [name.strip() for name in os.environ.get("TOCSIN_TEST_DATABASES", ",".join(ALL_DATABASES)).split(",")]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,11 +99,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
-        path = item.nodeid.split("::", 1)[0]
-        if path in SLOW_TESTS:
-            names = SLOW_TESTS[path]
-            if names is None or getattr(item, "originalname", item.name) in names:
-                item.add_marker(pytest.mark.slow)
+        if _listed_slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _listed_slow(item: pytest.Item) -> bool:
+    path = item.nodeid.split("::", 1)[0]
+    if path not in SLOW_TESTS:
+        return False
+    names = SLOW_TESTS[path]
+    if names is None:
+        return True
+    name = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    values = {str(value) for value in callspec.params.values()} if callspec else set()
+    return name in names or any(f"{name}[{value}]" in names for value in values)
 
 
 # ---- the network guard: tests talk to loopback (and local unix sockets) only ----
@@ -102,12 +161,6 @@ def network_guard() -> Iterator[None]:
 
 
 # ---- databases ----
-
-# The engines the database-parametrised tests run on. `make test-fast` sets
-# TOCSIN_TEST_DATABASES=sqlite; CI always runs both (see pytest_configure).
-ALL_DATABASES = ("sqlite", "postgresql")
-DATABASES = [name.strip() for name in os.environ.get("TOCSIN_TEST_DATABASES", ",".join(ALL_DATABASES)).split(",")]
-
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pgserver.PgServer | None]:
