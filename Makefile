@@ -16,9 +16,9 @@ test: lint
 	bash scripts/test-services.sh
 	$(BIN)/python -m pytest
 
-# ruff and mypy as configured in pyproject.toml; any finding fails.
+# ruff and mypy as configured in pyproject.toml; any finding fails (both run, to show all).
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/mypy
+	$(BIN)/ruff check .; ruff=$$?; $(BIN)/mypy && exit $$ruff
 
 # While working: no browser, no slow test (real processes, paced broadcasts, speech; marked in
 # tests/conftest.py), and the database-parametrised tests on SQLite only (TOCSIN_TEST_DATABASES),
