@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
 from tests.console.test_auth import PASSWORD
 from tests.helpers import json_ok
-from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
 
 CORRECTION_LIMIT_SECONDS = 120
 
