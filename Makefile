@@ -20,9 +20,10 @@ test: lint
 lint: $(STAMP)
 	$(BIN)/ruff check .; ruff=$$?; $(BIN)/mypy && exit $$ruff
 
-# While working: no browser, no slow test (real processes, paced broadcasts, speech; marked in
-# tests/conftest.py), and the database-parametrised tests on SQLite only (TOCSIN_TEST_DATABASES),
-# which is about half the cases; `make test` runs them on PostgreSQL too. No lint: `make lint`.
+# While working: no browser and no slow test (real processes, paced broadcasts, speech: the
+# table in tests/conftest.py), and the database-parametrised tests on SQLite only
+# (TOCSIN_TEST_DATABASES; their PostgreSQL twins are ~250 of the ~1,400 cases and each starts
+# an app on a fresh database). `make test` runs everything. No lint here: `make lint`.
 test-fast: $(STAMP)
 	TOCSIN_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow and not browser"
 

@@ -5,15 +5,12 @@ the tests that use it; a module whose pages need no PostgreSQL run imports `db_u
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from alerts.store import upgrade
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
@@ -22,11 +19,9 @@ ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(sqlite_database: Callable[[Path], str], tmp_path: Path) -> str:
     """SQLite only: overrides tests/conftest.py's SQLite-and-PostgreSQL `db_url` where imported."""
-    url = f"sqlite:///{tmp_path}/tocsin.db"
-    asyncio.run(upgrade(url))
-    return url
+    return sqlite_database(tmp_path)
 
 
 @pytest.fixture
