@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import shutil
 import socket
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -23,9 +26,121 @@ from alerts.users import add_user, create_token
 from alerts.web.app import make_app, utcnow
 from alerts.web.keys import CONFIG
 from tests import pgserver
+from tests.browser import browser  # noqa: F401  (the fixture, for every test module)
 
 SIM_SID = "AC" + "a1" * 16
 SIM_TOKEN = "simulated-auth-token-for-tests"
+
+# ---- markers (`slow`, `browser`) and databases, decided here for the whole suite ----
+
+# Tests that take seconds of real time whatever the machine: real `tocsin serve` processes,
+# broadcasts paced at SLOW (5/s) over dozens of people, absence windows, schedules on the wall
+# clock, speech synthesis, and whatever else measured over ~1.5 s on a quiet 2-core machine.
+# A file with None is slow as a whole; otherwise its slow test functions, each with all its
+# parameters, or `name[value]` for the cases where one parameter has that value.
+SLOW_TESTS: dict[str, frozenset[str] | None] = {
+    "tests/dispatch/test_processes.py": None,  # real `tocsin serve` processes, SIGKILLed and restarted
+    "tests/dispatch/test_engine.py": frozenset({
+        "test_ambiguous_timeouts_are_reconciled_not_resent",
+        "test_cancel_stops_sending_within_a_second",
+        "test_expiry_stops_sending_within_a_second",
+        "test_stop_mid_broadcast_skips_that_subscribers_pending_deliveries",
+        "test_scheduled_alert_survives_a_restart",
+        "test_scheduled_alert_missed_beyond_grace_is_reported_not_sent",
+        "test_scheduled_alert_late_within_grace_is_sent",
+        "test_corrections_and_severe_alerts_go_first",
+        "test_permanent_sms_failure_goes_by_voice",
+        "test_secondary_sender_takes_over_from_a_failing_primary",
+        "test_repeating_alert_sends_each_round_until_expiry",
+    }),
+    "tests/dispatch/test_halt_races.py": frozenset({"test_cancel_keeps_what_was_handed_over_and_halts_the_rest"}),
+    "tests/consular/test_import.py": frozenset({  # a real import process, interrupted by a signal
+        "test_an_interrupted_import_keeps_whole_audited_batches_and_resumes",
+    }),
+    "tests/consular/test_freshness.py": frozenset({
+        "test_a_number_that_fails_for_good_three_times_is_taken_out",
+        "test_still_there_goes_out_on_schedule_across_a_restart",
+    }),
+    "tests/consular/test_scope.py": frozenset({"test_a_consul_reaches_only_their_own_country"}),
+    "tests/console/test_correction.py": frozenset({
+        "test_the_corrections_references_name_the_original_as_its_cap_does",
+        "test_a_cancelled_alert_is_still_corrected_and_only_to_those_it_reached",
+    }),
+    "tests/console/test_auth.py": frozenset({  # dozens of argon2 password hashes each
+        "test_each_role_is_refused_what_it_may_not_do",
+        "test_sign_in_attempts_are_limited",
+        "test_wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit",
+    }),
+    "tests/console/test_live.py": frozenset({"test_the_progress_stream_follows_the_alert_to_its_end"}),
+    "tests/consular/test_checkin.py": frozenset({"test_a_check_in_from_first_message_to_the_csv"}),
+    "tests/security/test_hostile_requests.py": frozenset({  # the whole hostile corpus against every route
+        "test_hostile_requests_get_a_4xx_write_nothing_and_log_no_traceback",
+        "test_the_corpus_reaches_every_route",
+    }),
+    "tests/test_inbound.py": frozenset({"test_stop_and_delete_halt_deliveries_already_queued"}),
+    "tests/hotline/test_ivr.py": frozenset({  # espeak-ng synthesis
+        "test_a_caller_hears_the_alerts_subscribes_and_stops_in_each_language[az]",
+    }),
+    "tests/test_azerbaijani_calls.py": frozenset({
+        "test_without_a_recording_the_hotlines_speech_is_played",
+        "test_the_call_plays_the_alerts_recording",  # measured: a 10 s teardown
+    }),
+    "tests/test_cli.py": None,  # real `tocsin` processes
+    "tests/test_signup.py": frozenset({
+        "test_a_burst_of_a_thousand_sign_ups_sends_a_handful_of_codes",
+        "test_a_code_never_typed_back_is_forgotten_after_a_day",
+    }),
+    "tests/security/test_stored_strings_render.py": frozenset({
+        "test_every_write_path_refuses_what_it_cannot_carry_and_takes_the_rest",
+        "test_alerts_holding_every_accepted_string_render_everywhere",
+        "test_rows_stored_before_the_input_rules_still_render",
+    }),
+    "tests/web/test_callcentre.py": frozenset({
+        "test_every_alert_and_cancel_arrives_once_acknowledged_despite_refusals",
+        "test_a_wrong_secret_is_refused_and_retried_not_dropped",
+        "test_the_push_carries_the_cap_and_scripts_in_five_languages",
+    }),
+    "tests/web/test_upstream.py": frozenset({
+        "test_new_upstream_messages_become_drafts_once_and_hostile_ones_are_skipped",
+    }),
+    "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
+}
+
+
+# The engines the database-parametrised tests run on. `make test-fast` sets
+# TOCSIN_TEST_DATABASES=sqlite; CI always runs both (see pytest_configure).
+ALL_DATABASES = ("sqlite", "postgresql")
+DATABASES = [name.strip() for name in os.environ.get("TOCSIN_TEST_DATABASES", ",".join(ALL_DATABASES)).split(",")]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = set(DATABASES) - set(ALL_DATABASES)
+    if unknown or not DATABASES:
+        raise pytest.UsageError(f"TOCSIN_TEST_DATABASES: a comma-separated subset of {', '.join(ALL_DATABASES)}")
+    if os.environ.get("CI") == "true" and set(DATABASES) != set(ALL_DATABASES):
+        raise pytest.UsageError("under CI=true the tests run on every database; unset TOCSIN_TEST_DATABASES")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if _listed_slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _listed_slow(item: pytest.Item) -> bool:
+    path = item.nodeid.split("::", 1)[0]
+    if path not in SLOW_TESTS:
+        return False
+    names = SLOW_TESTS[path]
+    if names is None:
+        return True
+    name = getattr(item, "originalname", item.name)
+    callspec = getattr(item, "callspec", None)
+    values = {str(value) for value in callspec.params.values()} if callspec else set()
+    return name in names or any(f"{name}[{value}]" in names for value in values)
+
 
 # ---- the network guard: tests talk to loopback (and local unix sockets) only ----
 
@@ -83,13 +198,30 @@ def postgres() -> Iterator[pgserver.PgServer | None]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any, postgres: pgserver.PgServer | None) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
+    """Makes a fresh, migrated SQLite database in a directory; its URL. The migrations run once
+    per session, into a template that each database copies: running them takes ~0.1 s of CPU,
+    a good part of the fast suite's time when paid by every SQLite case; a copy takes 0.3 ms.
+    (PostgreSQL databases are created from a migrated template database the same way.)"""
+    template = tmp_path_factory.mktemp("sqlite-template") / "tocsin.db"
+    asyncio.run(upgrade(f"sqlite:///{template}"))
+
+    def make(directory: Path) -> str:
+        path = directory / "tocsin.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return make
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/tocsin.db"
-        asyncio.run(upgrade(url))
-        yield url
+        yield request.getfixturevalue("sqlite_database")(tmp_path)
         return
+    # Asked for here, not as a parameter: a SQLite case must not start a PostgreSQL cluster.
+    postgres: pgserver.PgServer | None = request.getfixturevalue("postgres")
     if postgres is None:
         pytest.skip("PostgreSQL not available (make test installs and starts it)")
     name = f"t_{uuid.uuid4().hex[:12]}"

@@ -88,12 +88,14 @@ def start() -> PgServer | None:
     if owner:
         shutil.chown(base, user=owner)
     server = PgServer(bin_dir, data_dir, _free_port(), owner)
-    server._run(os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "tocsin", "--auth=trust", "-E", "UTF8", "--no-sync")
+    server._run(os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "tocsin", "--auth=trust", "-E", "UTF8",
+                "--no-sync")
     options = (
         f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    server._run(os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l", os.path.join(base, "log"), "-w", "start")
+    server._run(os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l", os.path.join(base, "log"),
+                "-w", "start")
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -10,8 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.dispatch.test_engine import _subscribe_many
-from tests.helpers import eventually, json_ok
+from tests.helpers import eventually, json_ok, subscribe_many as _subscribe_many
 
 WAV = b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt " + bytes(28)
 

@@ -94,7 +94,7 @@ def test_every_arabic_message_reads_in_order():
 
 
 async def test_the_arabic_page_lays_numbers_out_in_bdi(tocsin):
-    from tests.web.flows import Desk
+    from tests.helpers import Desk
 
     desk = await Desk.open(tocsin)
     alert = await desk.issue("extreme_cold", {"region": "AZ-DAS", "temperature": -15, "days": 3}, regions=["AZ-DAS"])

@@ -6,26 +6,16 @@ Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
 import pytest
 
-from alerts.store import upgrade
+from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
 from tests.console.test_auth import PASSWORD
 from tests.helpers import json_ok
-from tests.web.test_browser import SCREENSHOTS, browser  # noqa: F401  (the fixture)
 
 CORRECTION_LIMIT_SECONDS = 120
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """The pages do not depend on the engine (the API tests cover both): SQLite only."""
-    url = f"sqlite:///{tmp_path}/tocsin.db"
-    asyncio.run(upgrade(url))
-    return url
 
 
 async def _signed_in(browser, tocsin, name: str):  # noqa: F811

@@ -4,7 +4,6 @@ callbacks, cancel, expiry, STOP, failover, schedules, repeats and priority."""
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import replace
 from datetime import timedelta
 from xml.etree import ElementTree
@@ -16,13 +15,12 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.scenarios import SCENARIOS
 from alerts.schema import audit_log, deliveries, subscribers
 from alerts.simulator import FaultRule
-from alerts.web.app import utcnow
 from alerts.web.keys import COORDINATOR
 from tests.conftest import FAST, SIM_SID, SIM_TOKEN, ShiftClock
 from tests.dispatch.steps import dispatcher_idle
-from tests.helpers import PHONES, broadcast, eventually, json_ok
-
-LANGS = ("az", "en", "ru", "fr", "ar")
+from tests.helpers import PHONES, SLOW, broadcast, eventually, json_ok
+from tests.helpers import approved as _approved, at_least_sent as _at_least_sent, by_state as _by_state
+from tests.helpers import posts_after as _posts_after, subscribe_many as _subscribe_many
 
 
 async def _states(tocsin, alert_id: int) -> dict[str, tuple[str, str | None, int]]:
@@ -75,48 +73,8 @@ async def _states_if_settled(tocsin, alert_id):
 
 # ---- helpers for larger, slower broadcasts ----
 
-async def _subscribe_many(tocsin, count: int, region: str = "AZ-BA", channels=("sms",), lang_cycle=LANGS) -> list[str]:
-    """Subscribers straight into the table (the API path is tested elsewhere); their phones."""
-    now = utcnow()
-    phones = [f"+99450{7000000 + i}" for i in range(count)]
-    rows = [dict(phone=p, language=lang_cycle[i % len(lang_cycle)], kind="resident", region=region, country=None,
-                 city=None, area=region, sms="sms" in channels, voice="voice" in channels, status="active",
-                 consent_source="api", consent_at=now, consent_text_version="test", trip_ends=None,
-                 created_at=now, updated_at=now) for i, p in enumerate(phones)]
-    async with tocsin.store.write() as conn:
-        await conn.execute(subscribers.insert(), rows)
-    return phones
-
-
-async def _approved(tocsin, body: dict | None = None, **extra) -> int:
-    operator = await tocsin.user(f"op{uuid.uuid4().hex[:6]}", "operator")
-    approver = await tocsin.user(f"ap{uuid.uuid4().hex[:6]}", "approver")
-    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json=body or {
-        "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"},
-        "status": "Exercise", "audience": {"regions": ["AZ-BA"]}, **extra,
-    }), 201)
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
-    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
-    tocsin.operator = operator
-    return draft["id"]
-
-
-async def _by_state(tocsin, alert_id: int) -> dict[str, int]:
-    async with tocsin.store.read() as conn:
-        rows = await conn.execute(sa.select(deliveries.c.state, sa.func.count())
-                                  .where(deliveries.c.alert_id == alert_id).group_by(deliveries.c.state))
-        return dict(rows.all())
-
-
 async def _alert(tocsin, alert_id: int):
     return await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}", headers=tocsin.operator))
-
-
-def _posts_after(sim, moment: float) -> list:
-    return [r for r in sim.received if r.method == "POST" and r.at > moment]
-
-
-SLOW = replace(FAST, rate=5.0)
 
 
 async def test_ambiguous_timeouts_are_reconciled_not_resent(start_tocsin):
@@ -192,10 +150,6 @@ async def test_cancel_stops_sending_within_a_second(start_tocsin):
     again = await tocsin.client.post(f"/api/v1/alerts/{alert_id}/cancel", headers=tocsin.operator)
     assert again.status == 409
     assert (await _alert(tocsin, alert_id))["state"] == "cancelled"
-
-
-async def _at_least_sent(tocsin, n):
-    return len(tocsin.sim.created()) >= n
 
 
 async def test_expiry_stops_sending_within_a_second(start_tocsin):

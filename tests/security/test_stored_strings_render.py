@@ -41,7 +41,7 @@ from tests.conftest import SIM_SID, SIM_TOKEN
 from tests.console.test_auth import origin, sign_in
 from tests.helpers import PHONES, eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.web.flows import Desk
+from tests.helpers import Desk
 
 CORPUS = json.loads((Path(__file__).parent / "corpus" / "strings.json").read_text(encoding="utf-8"))
 REFUSED: list[str] = CORPUS["refused"]

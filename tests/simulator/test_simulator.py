@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from alerts.simulator import FaultRule, ReceivedRequest, Simulator
+from tests.helpers import eventually
 
 SID = "AC" + "1" * 32
 TOKEN = "sekrit-token"
@@ -209,7 +212,23 @@ async def test_ratio_rules_are_deterministic_with_seed() -> None:
 
 
 @pytest.mark.asyncio
-async def test_delay_only_fault_and_client_giving_up() -> None:
+async def test_delay_only_fault_and_client_giving_up(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # What the simulator waits and when it gives up on a request are read from the simulator
+    # itself (its sleeps, its log), not from the wall clock.
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(delay: float, *args: Any, **kwargs: Any) -> Any:
+        slept.append(delay)
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    caplog.set_level(logging.INFO, logger="alerts.simulator.app")
+
+    async def abandoned() -> bool:
+        return any(r.getMessage().startswith("client gave up on POST") for r in caplog.records)
+
     sim = Simulator(SID, TOKEN, statuses=())
     sim.script(FaultRule(status=None, delay=0.5), FaultRule(status=None, delay=0.2))
     async with standalone(sim) as (_, base), aiohttp.ClientSession() as http:
@@ -218,11 +237,13 @@ async def test_delay_only_fault_and_client_giving_up() -> None:
         with pytest.raises(asyncio.TimeoutError):
             async with http.post(url, data=data, headers=AUTH, timeout=aiohttp.ClientTimeout(total=0.1)):
                 pass
-        started = asyncio.get_running_loop().time()
+        # The abandoned request's handler is cancelled mid-delay: it answers nothing.
+        await eventually(abandoned, timeout=5)
+        assert 0.5 in slept
+        del slept[:]
         async with http.post(url, data=data, headers=AUTH) as resp:
             assert resp.status == 201
-        assert asyncio.get_running_loop().time() - started >= 0.2
-        await asyncio.sleep(0.5)  # let the abandoned handler finish or be cancelled
+        assert 0.2 in slept  # the second rule's delay, served before the answer
         async with http.get(url, headers=AUTH) as resp:
             assert resp.status == 200 and len((await resp.json())["messages"]) == 1
     assert [r.answered for r in sim.received] == [0, 201, 200]
@@ -280,7 +301,7 @@ async def test_date_sent_filter() -> None:
         await sim.wait_idle()
         sim.statuses = ()  # this one stays queued: no date_sent
         await client.messages.create_async(to=TO, from_=FROM, body="unsent")
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         yesterday = today - timedelta(days=1)
         assert len(await client.messages.list_async(date_sent=today, page_size=2)) == 3
         assert len(await client.messages.list_async(date_sent=yesterday)) == 0
@@ -345,7 +366,7 @@ async def test_calls_create_list_fetch(mount) -> None:
         assert done.start_time <= done.end_time and done.date_created <= done.start_time
         assert len(await client.calls.list_async(status="completed")) == 4
         assert len(await client.calls.list_async(status="queued")) == 0
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         assert len(await client.calls.list_async(start_time=today, page_size=3)) == 4
         assert len(await client.calls.list_async(end_time_before=today - timedelta(days=1))) == 0
 

@@ -4,43 +4,12 @@ live. Screenshots go to test-artifacts/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from pathlib import Path
-
 import pytest
 
-from alerts.store import upgrade
-from tests.web.flows import Desk
+from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
+from tests.helpers import Desk
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]
 HEADLINE_WORDS = {"az": "zəlzələ", "en": "Earthquake", "ru": "Землетрясение", "fr": "Séisme", "ar": "زلزال"}
-
-
-@pytest.fixture
-def db_url(tmp_path):
-    """The page does not depend on the engine (the API tests cover both): SQLite only."""
-    url = f"sqlite:///{tmp_path}/tocsin.db"
-    asyncio.run(upgrade(url))
-    return url
-
-
-@pytest.fixture
-async def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is required under CI=true (scripts/test-services.sh installs it)")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.async_api import async_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.mark.parametrize("lang", list(HEADLINE_WORDS))

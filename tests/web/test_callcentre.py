@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from alerts.callcentre.message import sign, verify
 from tests.helpers import eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.web.flows import Desk
+from tests.helpers import Desk
 
 SECRET = "call-centre-shared-secret-0123456789abcdef"
 

@@ -16,7 +16,7 @@ from alerts.web import live
 from alerts.web.live import LIVE
 from tests.helpers import eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.web.flows import Desk
+from tests.helpers import Desk
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 CAP = {"cap": NS}
