@@ -8,9 +8,10 @@ import getpass
 import logging
 import signal
 import sys
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,7 +23,7 @@ from alerts.users import UserError, add_user, create_token
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def config_or_exit() -> Config:
@@ -128,7 +129,7 @@ class _StopOnSignal:
         self.received: str | None = None
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopOnSignal":
+    def __enter__(self) -> _StopOnSignal:
         for signum in self.SIGNALS:
             self._previous[signum] = signal.signal(signum, self._note)
         return self

@@ -9,9 +9,10 @@ import re
 import secrets
 import shutil
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 # Re-exported: the app reads its secrets from here, the channels from channels.secret.

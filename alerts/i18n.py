@@ -7,8 +7,8 @@ import contextlib
 import contextvars
 import functools
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po

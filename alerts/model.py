@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class CapInfo:
     """The six CAP 1.2 <info> fields that classify an alert, declared once: for the scenario that

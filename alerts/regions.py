@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from babel import Locale
 from babel.core import get_global
 
-from alerts.i18n import LANGUAGES
 from alerts.gazetteer_data import RU_DISTRICT_ADJECTIVES, SMS_COUNTRY_NAMES, SUBDIVISIONS, Subdivision
+from alerts.i18n import LANGUAGES
 
 HOME_ZONE = "Asia/Baku"
 _BY_CODE: dict[str, Subdivision] = {s.code: s for s in SUBDIVISIONS}

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, phones, regions
+from alerts.consular.freshness import extended_trip
 from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKind, SubscriberStatus
 from alerts.schema import subscribers
-from alerts.consular.freshness import extended_trip
 from alerts.store import dialect_insert
 from alerts.validation import Conflict, ValidationError, distinct_strings, parse_day, text_problem
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from channels.base import UNCARRIABLE
@@ -91,7 +91,7 @@ def parse_moment(value: Any) -> datetime:
         raise ValueError(f"needs a time zone offset: {example}")
     if not sane_year(moment.year):
         raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def parse_day(value: Any) -> date:

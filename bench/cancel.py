@@ -15,8 +15,19 @@ import time
 from typing import Any
 
 from bench.common import (
-    Databases, approve, delivery_states, engine, generate_subscribers, machine, make_people, quiet, simulator,
-    submitted_alert, table, utcnow, verdict,
+    Databases,
+    approve,
+    delivery_states,
+    engine,
+    generate_subscribers,
+    machine,
+    make_people,
+    quiet,
+    simulator,
+    submitted_alert,
+    table,
+    utcnow,
+    verdict,
 )
 
 TARGET = 1.0

@@ -13,10 +13,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, Sequence
+from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ DRAFT = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---- the simulator, in its own process ----

@@ -26,8 +26,24 @@ from typing import Any
 import aiohttp
 
 from bench.common import (
-    FROM_NUMBER, SIM_SID, SIM_TOKEN, Databases, SimProcess, approve, delivery_states, engine, generate_subscribers,
-    machine, make_people, quiet, simulator, sms_channel, submitted_alert, table, utcnow, verdict,
+    FROM_NUMBER,
+    SIM_SID,
+    SIM_TOKEN,
+    Databases,
+    SimProcess,
+    approve,
+    delivery_states,
+    engine,
+    generate_subscribers,
+    machine,
+    make_people,
+    quiet,
+    simulator,
+    sms_channel,
+    submitted_alert,
+    table,
+    utcnow,
+    verdict,
 )
 
 BODY_FALLBACK = "EXERCISE: benchmark message"
@@ -160,8 +176,9 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
         people = await make_people(store)
         alert_id = await submitted_alert(store, people)
         async with store.read() as conn:
-            from alerts.schema import alerts
             import sqlalchemy as sa
+
+            from alerts.schema import alerts
 
             texts = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
         body = _english_sms(texts)

@@ -27,8 +27,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.common import (
-    ROOT, Databases, approve, engine, generate_subscribers, insert_approved_alert, machine, make_people,
-    quiet, simulator, submitted_alert, table, utcnow, verdict,
+    ROOT,
+    Databases,
+    approve,
+    engine,
+    generate_subscribers,
+    insert_approved_alert,
+    machine,
+    make_people,
+    quiet,
+    simulator,
+    submitted_alert,
+    table,
+    utcnow,
+    verdict,
 )
 
 SECONDS_TARGET = 10.0
@@ -84,8 +96,8 @@ def run_child(url: str) -> dict[str, Any]:
 # ---- (c) approval to first message ----
 
 async def first_message(store: Any, sim: Any, people: Any, trials: int) -> list[dict[str, float]]:
-    from alerts.dispatch.settings import DispatchSettings
     from alerts.dispatch.halt import cancel_alert
+    from alerts.dispatch.settings import DispatchSettings
 
     results = []
     async with engine(store, sim, DispatchSettings()) as running:

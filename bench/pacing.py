@@ -15,8 +15,17 @@ import bisect
 from typing import Any
 
 from bench.common import (
-    Databases, approve, engine, generate_subscribers, machine, make_people, quiet, simulator, submitted_alert,
-    table, verdict,
+    Databases,
+    approve,
+    engine,
+    generate_subscribers,
+    machine,
+    make_people,
+    quiet,
+    simulator,
+    submitted_alert,
+    table,
+    verdict,
 )
 
 TOLERANCE = 0.05

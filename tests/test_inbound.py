@@ -13,9 +13,15 @@ from twilio.request_validator import RequestValidator
 from alerts.schema import deliveries, subscribers
 from tests.conftest import SIM_SID, SIM_TOKEN
 from tests.dispatch.steps import dispatcher_idle
-from tests.helpers import SLOW, eventually
-from tests.helpers import approved as _approved, at_least_sent as _at_least_sent, by_state as _by_state
-from tests.helpers import posts_after as _posts_after, subscribe_many as _subscribe_many
+from tests.helpers import (
+    SLOW,
+    approved as _approved,
+    at_least_sent as _at_least_sent,
+    by_state as _by_state,
+    eventually,
+    posts_after as _posts_after,
+    subscribe_many as _subscribe_many,
+)
 
 PHONE = "+994505551234"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from alerts import regions
-from alerts.i18n import LANGUAGES
 from alerts.gazetteer_data import SUBDIVISIONS
+from alerts.i18n import LANGUAGES
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alerts.model import DeliveryState
 from alerts.schema import alerts, deliveries, early_statuses, subscribers, users
 from tests.conftest import SIM_SID, SIM_TOKEN
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PATH = "/twilio/sms/status"
 
 

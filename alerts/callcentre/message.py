@@ -9,8 +9,16 @@ import json
 from typing import Any
 
 from alerts import i18n
-from alerts.cap.build import (build_alert, build_cancel, cancel_identifier, cancel_texts, cap_time, sent_time,
-                              text_in, to_bytes)
+from alerts.cap.build import (
+    build_alert,
+    build_cancel,
+    cancel_identifier,
+    cancel_texts,
+    cap_time,
+    sent_time,
+    text_in,
+    to_bytes,
+)
 from alerts.model import MsgType
 from alerts.validation import printable
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -149,7 +150,7 @@ class Pusher:
             async with self._session.post(push.endpoint, data=body, headers=headers) as response:
                 status = response.status
                 await response.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:255] if str(exc) else type(exc).__name__
         acknowledged = status is not None and 200 <= status < 300
         if status is not None and not acknowledged:

@@ -17,8 +17,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from alerts import i18n, regions, texts
-from alerts.cap import NS
 from alerts.alert import new_draft
+from alerts.cap import NS
 from alerts.model import CapInfo, SubscriberKind
 from alerts.scenarios import CUSTOM
 from alerts.validation import parse_moment, text_problem

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Awaitable, Callable, NoReturn
+from typing import NoReturn
 from urllib.parse import urljoin
 
 import aiohttp
@@ -91,8 +92,7 @@ class UpstreamPoller:
     async def _one(self, where: str, message: Callable[[], Awaitable[ET.Element]]) -> int | None:
         try:
             return await self._take(await message(), where)
-        except (ingest.CapRejected, ValidationError, Conflict, Forbidden, TooLarge,
-                aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ingest.CapRejected, ValidationError, Conflict, Forbidden, TooLarge, aiohttp.ClientError) as exc:
             INGESTED.labels(source="upstream", outcome="rejected").inc()
             log.warning("upstream CAP %s not taken: %s %s", where, exc, getattr(exc, "fields", "") or "")
         except Exception as exc:  # noqa: BLE001 - a bug met by one message must not stop the others

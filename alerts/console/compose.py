@@ -16,9 +16,9 @@ from alerts.console.views import _page
 from alerts.model import our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Forbidden, ValidationError
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
-from alerts.web.http import page_language
 from alerts.web import boundary
+from alerts.web.http import page_language
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
 
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()

@@ -7,15 +7,16 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from alerts.console import sessions
+from alerts.web import boundary
 from alerts.web.http import from_this_site
 from alerts.web.keys import CLOCK, CONFIG, STORE
-from alerts.web import boundary
 
 PREFIX = "/console"
 COOKIE = "tocsin_console"

@@ -20,8 +20,8 @@ from alerts.console.guard import COOKIE, session_of
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
-from alerts.web.keys import CLOCK, STORE
 from alerts.web.http import int_id, page_language
+from alerts.web.keys import CLOCK, STORE
 from alerts.web.live import RETRY_MS, serve_events
 
 POLL_SECONDS = 1.0

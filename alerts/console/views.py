@@ -17,16 +17,16 @@ from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
-from alerts.preview import preview
 from alerts.i18n import gettext
+from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.schema import alerts, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
-from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
-from alerts.web.http import int_id, page_language, render
-from alerts.web.signup import client_address
 from alerts.web import boundary
+from alerts.web.http import int_id, page_language, render
+from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
+from alerts.web.signup import client_address
 
 # Mounted at /console (alerts.web.app), behind guard.console_guard: paths here are relative.
 routes = web.RouteTableDef()

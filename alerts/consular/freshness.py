@@ -13,13 +13,14 @@ import sqlalchemy as sa
 from babel.dates import format_skeleton
 
 from alerts import i18n, phones, regions
+from alerts.dispatch.halt import stop_subscribers
+from alerts.dispatch.lane import Lane
 from alerts.keywords import Action, keyword
 from alerts.model import DeliveryState, SubscriberKind, SubscriberStatus
 from alerts.schema import deliveries, signups, subscribers
-from alerts.dispatch.halt import stop_subscribers
-from alerts.dispatch.lane import Lane
 from alerts.store import Store
 from channels.base import OutboundMessage, SendError
+
 # The provider's answers that say the number itself is wrong, not that it is busy or off.
 from channels.twilio.errors import DEAD_NUMBER_CODES
 

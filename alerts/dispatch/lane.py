@@ -15,7 +15,6 @@ from alerts.dispatch.settings import DispatchSettings
 from channels.base import Channel, ErrorCode, OutboundMessage, SendError, SendResult
 from channels.sms.segments import count
 
-
 # A one-off SMS has a person waiting on it (a sign-up page, a caller): while the provider holds
 # the account back for longer than this, it is refused at once rather than kept waiting, and
 # the person is told to try again in a few minutes.

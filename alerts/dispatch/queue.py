@@ -237,7 +237,7 @@ async def record_failure(conn: AsyncConnection, outcome: Outcome, values: dict[s
 
 async def queue_failover(conn: AsyncConnection, claimed: Claimed, channel: str, now: datetime) -> int:
     """The same alert to the same person on another channel (SMS failed for good, voice next)."""
-    
+
     stmt = dialect_insert(conn)(deliveries).values(
         alert_id=claimed.alert_id, subscriber_id=claimed.subscriber_id, channel=channel, round=claimed.round,
         language=claimed.language, state=DeliveryState.QUEUED, attempts=0, next_attempt_at=now,

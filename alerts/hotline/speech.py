@@ -10,9 +10,10 @@ import hashlib
 import hmac
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class AudioLinks:
     synthesis: bool  # espeak-ng is installed: any alert with an Azerbaijani text can be spoken
 
     @classmethod
-    def from_config(cls, config: Any) -> "AudioLinks":
+    def from_config(cls, config: Any) -> AudioLinks:
         return cls(config.public_url, audio_key(config.secret_key.reveal()), config.espeak is not None)
 
     def alert(self, alert_id: int, area: str) -> str:
@@ -92,7 +93,7 @@ class Synthesiser:
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         try:
             _, stderr = await asyncio.wait_for(process.communicate(text.encode()), TIMEOUT_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()
             raise SpeechError(f"espeak-ng took over {TIMEOUT_SECONDS:g}s") from None

@@ -12,9 +12,10 @@ import base64
 import hmac
 import ipaddress
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, hdrs, web
 from twilio.request_validator import RequestValidator
@@ -140,7 +141,7 @@ def call_callback_params(call: Mapping[str, Any], status: str, sequence: int) ->
         "Direction": call["direction"],
         "From": call["from"],
         "SequenceNumber": str(sequence),
-        "Timestamp": rfc2822(datetime.now(timezone.utc)),
+        "Timestamp": rfc2822(datetime.now(UTC)),
         "To": call["to"],
     }
     if status == "completed" and call["duration"] is not None:
@@ -380,7 +381,7 @@ class Simulator(SimulatorState):
                         "status callback %s for %s answered %d",
                         _safe_url(url), sid, resp.status,
                     )
-        except (ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ClientError) as exc:
             logger.warning("status callback %s for %s failed: %s", _safe_url(url), sid, exc)
 
     # --- control routes ----------------------------------------------------

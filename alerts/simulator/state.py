@@ -13,10 +13,11 @@ import random
 import re
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 API_VERSION = "2010-04-01"
@@ -116,7 +117,7 @@ def error_body(status: int, code: int, message: str) -> dict[str, Any]:
 
 def rfc2822(moment: datetime) -> str:
     """Twilio's date format, e.g. ``Wed, 25 Nov 2026 06:10:00 +0000``."""
-    return format_datetime(moment.astimezone(timezone.utc).replace(microsecond=0))
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0))
 
 
 def count_segments(body: str) -> int:
@@ -167,7 +168,7 @@ def _filter_day(query: Mapping[str, str], name: str) -> date:
 
 
 def _day(value: str) -> date:
-    return parsedate_to_datetime(value).astimezone(timezone.utc).date()
+    return parsedate_to_datetime(value).astimezone(UTC).date()
 
 
 def _by_day(found: list[dict[str, Any]], query: Mapping[str, str], param: str, key: str) -> list[dict[str, Any]]:
@@ -290,7 +291,7 @@ class SimulatorState:
             raise TwilioError(400, 21609, f"Invalid StatusCallback url: {callback!r}")
 
         sid = "SM" + secrets.token_hex(16)
-        now = rfc2822(datetime.now(timezone.utc))
+        now = rfc2822(datetime.now(UTC))
         self.messages[sid] = resource = {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
@@ -324,7 +325,7 @@ class SimulatorState:
         if message is None:
             return None
         message["status"] = status
-        message["date_updated"] = rfc2822(datetime.now(timezone.utc))
+        message["date_updated"] = rfc2822(datetime.now(UTC))
         if status == "sent":
             message["date_sent"] = message["date_updated"]
         return message
@@ -407,7 +408,7 @@ class SimulatorState:
             raise TwilioError(400, 20001, f"Invalid Timeout: {timeout!r}")
 
         sid = "CA" + secrets.token_hex(16)
-        now = rfc2822(datetime.now(timezone.utc))
+        now = rfc2822(datetime.now(UTC))
         subresources = ("notifications", "recordings", "payments", "events", "siprec", "streams",
                         "transcriptions", "user_defined_message_subscriptions", "user_defined_messages")
         self.call_resources[sid] = resource = {
@@ -454,7 +455,7 @@ class SimulatorState:
         call = self.call_resources.get(sid)
         if call is None:
             return None
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
         call["status"] = status
         call["date_updated"] = rfc2822(moment)
         if status in ("ringing", "in-progress") and call["start_time"] is None:

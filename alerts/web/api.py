@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
-from alerts.preview import preview
 from alerts.dispatch import halt
 from alerts.model import our_sender
+from alerts.preview import preview
 from alerts.scenarios import SCENARIOS
 from alerts.schema import deliveries
 from alerts.validation import Forbidden, NotFound, ValidationError, text_problem

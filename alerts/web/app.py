@@ -7,8 +7,8 @@ a cleanup_ctx, through alerts.supervise.running: started with the app, cancelled
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from aiohttp import web
@@ -27,24 +27,38 @@ from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.worker import Clock
 from alerts.hotline.speech import AudioLinks, synthesiser_for
 from alerts.notices import Notices
-from alerts.registry import build_channels
 from alerts.ratelimit import InboundLimits, SignupLimits
+from alerts.registry import build_channels
 from alerts.simulator import Simulator
 from alerts.store import Store
 from alerts.supervise import running
 from alerts.web import api, cap_api, consular_api, feeds, hotline, http, live, metrics, public, signup, webhooks
 from alerts.web.boundary import input_boundary
 from alerts.web.errors import error_middleware
+from alerts.web.keys import (
+    CALL_LIMITS,
+    CHANNELS,
+    CLOCK,
+    CONFIG,
+    COORDINATOR,
+    DISPATCHER,
+    EVENTS,
+    INBOUND_LIMITS,
+    NOTICES,
+    PUSHER,
+    SIGNUP_LIMITS,
+    STORE,
+    SYNTHESISER,
+    UPSTREAM,
+)
 from alerts.web.proxies import trusted_proxies
-from alerts.web.keys import (CALL_LIMITS, CHANNELS, CLOCK, CONFIG, COORDINATOR, DISPATCHER, EVENTS, INBOUND_LIMITS,
-                             NOTICES, PUSHER, SIGNUP_LIMITS, STORE, SYNTHESISER, UPSTREAM)
 from channels import Channel
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def make_app(

@@ -8,7 +8,7 @@ import io
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import csvsafe, i18n
+from alerts import csvsafe, i18n, permissions
 from alerts.consular import checkins
 from alerts.model import Role
 from alerts.schema import subscribers, tickets
@@ -16,7 +16,6 @@ from alerts.store import append_audit
 from alerts.validation import Conflict, NotFound, ValidationError
 from alerts.web.http import authenticate, int_id
 from alerts.web.keys import CLOCK, STORE
-from alerts import permissions
 
 # Mounted at /api/v1 (alerts.web.app).
 routes = web.RouteTableDef()

@@ -19,8 +19,8 @@ from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, 
 from alerts.model import AlertState
 from alerts.schema import alerts
 from alerts.validation import printable
-from alerts.web.http import page_language
 from alerts.web.caching import conditional
+from alerts.web.http import page_language
 from alerts.web.keys import CLOCK, CONFIG, STORE
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 from babel import Locale, UnknownLocaleError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, permissions
 from alerts.alert import Alert

@@ -9,12 +9,12 @@ from aiohttp import web
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
-from alerts.hotline.speech import Synthesiser
-from alerts.notices import Notices
-from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.dispatch.events import Events
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.worker import Clock, Dispatcher
+from alerts.hotline.speech import Synthesiser
+from alerts.notices import Notices
+from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.store import Store
 
 CONFIG = web.AppKey("config", Config)

@@ -18,8 +18,8 @@ from alerts.cap.build import text_in
 from alerts.model import severity_order
 from alerts.schema import alerts
 from alerts.web import live
-from alerts.web.http import page_language, render
 from alerts.web.caching import conditional
+from alerts.web.http import page_language, render
 from alerts.web.keys import CLOCK, STORE
 
 routes = web.RouteTableDef()

@@ -23,8 +23,8 @@ from alerts.schema import signups
 from alerts.subscribers import MAX_TRIP, subscribe_phone
 from alerts.validation import parse_day
 from alerts.web import boundary
-from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
 from alerts.web.http import from_this_site, page_language, render
+from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
 
 routes = web.RouteTableDef()
 CODE_LIFETIME = timedelta(minutes=15)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from datetime import UTC
 
 import sqlalchemy as sa
 
 from alerts.schema import deliveries
 from tests.helpers import eventually, json_ok, signed_post
-from tests.test_inbound import post_sms, reply_of, reply_language
+from tests.test_inbound import post_sms, reply_language, reply_of
 
 COUNTRIES = ["TR", "GE", "DE"]
 LANGS = ["az", "en", "ru", "fr", "ar"]
@@ -120,12 +121,12 @@ async def _calls(tocsin, count: int):
 
 async def test_an_answer_stops_follow_ups_already_queued_for_that_person(tocsin):
     """A call round of thousands takes a while: someone who answers meanwhile is not called."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from alerts.consular import checkins
     from alerts.schema import alerts as alerts_table, subscribers, users
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with tocsin.store.write() as conn:
         author = (await conn.execute(users.insert().values(username="u", password_hash="x", role="consular",
                                                            created_at=now).returning(users.c.id))).scalar_one()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -101,7 +101,7 @@ def test_good_rows_are_kept_and_bad_ones_named(env, tmp_path, capsys):
 
 @pytest.mark.parametrize("content, complaint", [
     (b"\xff\xfe\x00\x00garbage", "not UTF-8"),
-    ("name;telefon\nAli;+905321234567\n".encode(), "missing: phone, language, country"),
+    (b"name;telefon\nAli;+905321234567\n", "missing: phone, language, country"),
 ])
 def test_an_unreadable_file_imports_nothing(env, tmp_path, capsys, content, complaint):
     source = tmp_path / "broken.csv"
@@ -122,7 +122,7 @@ def test_a_new_import_refreshes_but_never_resubscribes_a_stopped_number(env, tmp
         try:
             async with store.write() as conn:
                 await conn.execute(subscribers.update().where(subscribers.c.phone == "+995555123456")
-                                   .values(status="stopped", updated_at=datetime.now(timezone.utc)))
+                                   .values(status="stopped", updated_at=datetime.now(UTC)))
         finally:
             await store.close()
     asyncio.run(stop())

@@ -4,7 +4,7 @@ its one attempt with the real twilio library, and the dispatcher's policy decide
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from channels.base import ErrorCode, OutboundMessage, SendError
 from channels.twilio.sms import SmsChannel, SmsSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
-NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 EXPIRES = NOW + timedelta(hours=1)
 POLICY = RetryPolicy(max_attempts=6, base_backoff=2.0, max_backoff=300.0, reconcile_after=5.0)
 MESSAGE = OutboundMessage(1, "+994505550101", "Zəlzələ: binadan çıxın.", EXPIRES, "az")

@@ -18,9 +18,18 @@ from alerts.simulator import FaultRule
 from alerts.web.keys import COORDINATOR
 from tests.conftest import FAST, SIM_SID, SIM_TOKEN, ShiftClock
 from tests.dispatch.steps import dispatcher_idle
-from tests.helpers import PHONES, SLOW, broadcast, eventually, json_ok
-from tests.helpers import approved as _approved, at_least_sent as _at_least_sent, by_state as _by_state
-from tests.helpers import posts_after as _posts_after, subscribe_many as _subscribe_many
+from tests.helpers import (
+    PHONES,
+    SLOW,
+    approved as _approved,
+    at_least_sent as _at_least_sent,
+    broadcast,
+    by_state as _by_state,
+    eventually,
+    json_ok,
+    posts_after as _posts_after,
+    subscribe_many as _subscribe_many,
+)
 
 
 async def _states(tocsin, alert_id: int) -> dict[str, tuple[str, str | None, int]]:

@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from alerts.dispatch import rounds
-from alerts.dispatch.worker import Dispatcher
 from alerts.dispatch.halt import cancel_alert, stop_subscribers
 from alerts.dispatch.queue import claim
+from alerts.dispatch.worker import Dispatcher
 from alerts.model import Role
+from alerts.registry import sms_settings
 from alerts.schema import deliveries, subscribers
 from alerts.users import User
 from channels.base import OutboundMessage, SendResult
-from alerts.registry import sms_settings
 from channels.twilio.sms import SmsChannel
 from tests.conftest import FAST, Tocsin
 from tests.dispatch.steps import queued_alert

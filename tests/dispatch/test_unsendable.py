@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts.dispatch.worker import Dispatcher
-from alerts.schema import alerts, deliveries
 from alerts.registry import sms_settings
+from alerts.schema import alerts, deliveries
 from channels.twilio.sms import SmsChannel
 from tests.conftest import FAST
 from tests.dispatch.steps import approved_to_one, start_and_queue

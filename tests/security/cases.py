@@ -157,7 +157,7 @@ def cap_cases() -> list[Case]:
                 '<msgType>Alert</msgType><scope>Public</scope><info><category>Geo</category><event>Quake</event>'
                 '<urgency>Immediate</urgency><severity>Severe</severity><certainty>Observed</certainty>'
                 f'<onset>{onset}</onset><headline>{headline}</headline><area><areaDesc>Baku</areaDesc></area>'
-                '</info></alert>').encode("utf-8")
+                '</info></alert>').encode()
 
     bodies = [
         ("entity expansion", b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;'

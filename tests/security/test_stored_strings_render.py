@@ -39,9 +39,8 @@ from alerts.validation import printable, text_problem
 from channels.sms.segments import count
 from tests.conftest import SIM_SID, SIM_TOKEN
 from tests.console.test_auth import origin, sign_in
-from tests.helpers import PHONES, eventually, json_ok
+from tests.helpers import PHONES, Desk, eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.helpers import Desk
 
 CORPUS = json.loads((Path(__file__).parent / "corpus" / "strings.json").read_text(encoding="utf-8"))
 REFUSED: list[str] = CORPUS["refused"]

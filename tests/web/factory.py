@@ -3,14 +3,14 @@ scenario is drafted and sent."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from alerts import texts
 from alerts.scenarios import SCENARIOS
 
-SENT = datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=timezone.utc)
+SENT = datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=UTC)
 
 
 def alert_row(scenario_id: str, status: str = "Actual", msg_type: str = "Alert", **extra: Any) -> SimpleNamespace:

@@ -12,9 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from alerts.callcentre.message import sign, verify
-from tests.helpers import eventually, json_ok
+from tests.helpers import Desk, eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.helpers import Desk
 
 SECRET = "call-centre-shared-secret-0123456789abcdef"
 

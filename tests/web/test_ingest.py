@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from alerts.cap import NS
+from alerts.cap.build import cap_time
 from alerts.cap.ingest import MAX_BYTES
 from alerts.schema import alerts, audit_log, cap_ingested, deliveries
 from alerts.web.app import utcnow
-from alerts.cap.build import cap_time
 from tests.helpers import json_ok
 
 XML = {"Content-Type": "application/xml"}

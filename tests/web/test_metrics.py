@@ -7,8 +7,7 @@ import re
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.model import DeliveryState
-from tests.helpers import PHONES, eventually, json_ok
-from tests.helpers import Desk
+from tests.helpers import PHONES, Desk, eventually, json_ok
 
 # E.164, with or without the plus, whole or as the masked form's long digit runs.
 PHONE_RE = re.compile(r"\+?\d{9,15}")

@@ -14,9 +14,8 @@ import pytest
 from alerts.cap import NS
 from alerts.web import live
 from alerts.web.live import LIVE
-from tests.helpers import eventually, json_ok
+from tests.helpers import Desk, eventually, json_ok
 from tests.web.capschema import cap_schema
-from tests.helpers import Desk
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 CAP = {"cap": NS}

@@ -5,7 +5,7 @@ answer of Twilio's scripted into the simulator with the error both channels rais
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from channels.twilio.sms import SmsChannel, SmsSettings
 from channels.twilio.voice import VoiceChannel, VoiceSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 MESSAGE = OutboundMessage(1, "+994505550101", "Zəlzələ: 112-yə zəng edin.", NOW + timedelta(hours=2), "az",
                           Speech((("ru", "Землетрясение."), ("en", "Earthquake.")), "Нажмите 1."))
 

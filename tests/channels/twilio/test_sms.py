@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from channels.secret import Secret
 from channels.twilio.sms import SmsChannel, SmsSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 MESSAGE = OutboundMessage(delivery_id=1, to="+994505550101", body="Zəlzələ: 112-yə zəng edin.", expires=NOW + timedelta(hours=2))
 
 
@@ -101,7 +101,7 @@ LOOKUP_CASES = {
 async def test_lookup_finds_only_this_message_since_the_attempt(simulator, name):
     sim, base = simulator
     wanted, created_at, status, found = LOOKUP_CASES[name]
-    since = datetime.now(timezone.utc).replace(microsecond=0)
+    since = datetime.now(UTC).replace(microsecond=0)
     channel = _channel(base)
     try:
         sent = await channel.send(MESSAGE, NOW)
@@ -122,7 +122,7 @@ async def test_lookup_finds_only_this_message_since_the_attempt(simulator, name)
 
 async def test_lookup_returns_the_newest_match(simulator):
     sim, base = simulator
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     channel = _channel(base)
     try:
         await channel.send(MESSAGE, NOW)
@@ -135,7 +135,7 @@ async def test_lookup_returns_the_newest_match(simulator):
 
 async def test_lookup_with_a_messaging_service_filters_by_recipient_only(simulator):
     sim, base = simulator
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     channel = _channel(base, service="MG" + "b" * 32)
     try:
         sent = await channel.send(MESSAGE, NOW)

@@ -4,7 +4,7 @@ it refuses to say, and each fault script with the decision expected."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -20,7 +20,7 @@ from channels.twilio.voice import (
 )
 from tests.conftest import SIM_SID, SIM_TOKEN
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FROM = "+15005550006"
 CALLBACK = "http://127.0.0.1:9/twilio/voice/status"
 ACK = "http://127.0.0.1:9/twilio/voice/ack"
@@ -172,7 +172,7 @@ async def test_lookup_finds_the_call_made_since(simulator):
     sim, base = simulator
     channel = _channel(base)
     try:
-        since = datetime.now(timezone.utc)
+        since = datetime.now(UTC)
         sent = await channel.send(_message(), NOW)
         await channel.send(_message("+994505550202"), NOW)  # newer, to someone else
         found = await channel.lookup(_message(), since)
