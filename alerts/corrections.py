@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import i18n, render, texts, workflow
 from alerts.alert import Alert, new_draft
 from alerts.dispatch import halt
-from alerts.model import AlertState, MsgType
+from alerts.model import CANCELLABLE, AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
 from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
@@ -113,6 +113,6 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
         current = original.reference()
         if current != alert.references:
             await conn.execute(alerts.update().where(alerts.c.id == alert_id).values(references=current))
-        if original.state in halt.CANCELLABLE:
+        if original.state in CANCELLABLE:
             await halt.cancel_alert(conn, original.id, user, now)
     return state

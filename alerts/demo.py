@@ -11,7 +11,7 @@ from alerts.schema import subscribers, users
 from alerts.subscribers import create_subscriber, parse_subscriber
 from alerts.users import add_user, create_token
 
-DEMO_USERS = (
+DEMO_USERS: tuple[tuple[str, str, list[str], str], ...] = (
     ("operator", "operator", [], "demo-operator-pass"),
     ("approver", "approver", [], "demo-approver-pass"),
     ("consul", "consular", ["TR", "GE"], "demo-consul-pass"),

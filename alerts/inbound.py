@@ -5,6 +5,7 @@ language the message was written in. Nothing about nationality or status is ever
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ DEFAULT_LANGUAGE = "en"
 MAX_KEPT = 1600
 
 
-def _names(rows: list[Any], lang: str) -> str:
+def _names(rows: Sequence[Any], lang: str) -> str:
     return ", ".join(regions.area_name(r.area, lang) for r in rows)
 
 
@@ -57,7 +58,7 @@ async def handle_sms(conn: AsyncConnection, phone: str, text: str, now: datetime
     return reply, lang
 
 
-async def _act(conn: AsyncConnection, command: Command, text: str, phone: str, rows: list[Any], lang: str,
+async def _act(conn: AsyncConnection, command: Command, text: str, phone: str, rows: Sequence[Any], lang: str,
                now: datetime) -> str:
     active = [r for r in rows if r.status == SubscriberStatus.ACTIVE]
     if command.action == Action.JOIN:
@@ -138,7 +139,7 @@ async def _join(conn: AsyncConnection, command: Command, phone: str, lang: str, 
         "area": regions.area_name(code, lang)}
 
 
-async def _erase(conn: AsyncConnection, rows: list[Any], now: datetime) -> None:
+async def _erase(conn: AsyncConnection, rows: Sequence[Any], now: datetime) -> None:
     """DELETE: nothing more is sent, and nothing that names the person stays. The rows stay,
     with the number replaced, so counts by language and area remain true."""
     ids = [r.id for r in rows]

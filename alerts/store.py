@@ -13,9 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from alerts.config import to_async_url
+from alerts.config import DatabaseURL, to_async_url
 from alerts.schema import audit_log
 
 _WRITE = "tocsin_write"
@@ -24,7 +26,7 @@ GENESIS = "0" * 64
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | DatabaseURL) -> None:
         self.url = to_async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
@@ -82,11 +84,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def dialect_insert(conn: AsyncConnection) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT on both engines."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
 async def append_audit(
@@ -110,7 +108,7 @@ def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-async def upgrade(url: str) -> None:
+async def upgrade(url: str | DatabaseURL) -> None:
     """Bring the schema to the newest migration."""
     from alembic import command
 

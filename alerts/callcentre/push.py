@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -122,7 +122,7 @@ class Pusher:
                 .on_conflict_do_nothing()
             )
 
-    async def _claim(self, conn: AsyncConnection, now: datetime) -> list[Any]:
+    async def _claim(self, conn: AsyncConnection, now: datetime) -> Sequence[Any]:
         query = sa.select(pushes).where(_due(now)).order_by(pushes.c.id).limit(BATCH)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(of=pushes, skip_locked=True)

@@ -7,6 +7,7 @@ skipped, never a crash of the poller."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
@@ -76,7 +77,7 @@ class UpstreamPoller:
             link = self._cap_link(entry)
             if link is None:
                 continue
-            draft = await self._one(link, lambda link=link: self._fetched(session, link))
+            draft = await self._one(link, functools.partial(self._fetched, session, link))
             if draft is not None:
                 made.append(draft)
         return made

@@ -101,7 +101,7 @@ async def create(request: web.Request) -> web.Response:
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
     try:
-        draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS]))
+        draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS].keys()))
         sender = our_sender(config.public_url)
         async with request.config_dict[STORE].write() as conn:
             alert_id = await workflow.create_draft(conn, draft, session.user, sender, now)

@@ -27,8 +27,8 @@ LOGIN_COOKIE = "tocsin_login"
 LOGIN_PATH = f"{PREFIX}/login"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
 _TOUCH_EVERY = timedelta(minutes=1)
-SESSION = web.RequestKey("console_session", sessions.Session | None)  # type: ignore[arg-type]
-SESSION_TOKEN = web.RequestKey("console_session_token", str | None)  # type: ignore[arg-type]
+SESSION: web.RequestKey[sessions.Session | None] = web.RequestKey("console_session")
+SESSION_TOKEN: web.RequestKey[str | None] = web.RequestKey("console_session_token")
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:

@@ -83,7 +83,7 @@ async def _report_data(request: web.Request) -> tuple[Any, dict[str, Any]]:
             deliveries.c.alert_id == alert_id, deliveries.c.round == 0, deliveries.c.delivered_at.is_not(None))
             .order_by(deliveries.c.delivered_at))).all()
         first_round = await conn.scalar(sa.select(sa.func.count()).select_from(deliveries).where(
-            deliveries.c.alert_id == alert_id, deliveries.c.round == 0))
+            deliveries.c.alert_id == alert_id, deliveries.c.round == 0)) or 0
         failures = (await conn.execute(
             sa.select(deliveries.c.state, deliveries.c.error_code, sa.func.count())
             .where(deliveries.c.alert_id == alert_id, deliveries.c.state.in_(

@@ -95,8 +95,8 @@ async def login(request: web.Request) -> web.Response:
             await append_audit(conn, at=now, actor=user.username, action="console.login", target="console",
                                details={})
         # A session that came in with the request ends here: login always starts a new one.
-        if request.get(guard.SESSION_TOKEN):
-            await sessions.revoke(conn, request[guard.SESSION_TOKEN], now)
+        if old := request.get(guard.SESSION_TOKEN):
+            await sessions.revoke(conn, old, now)
     if token is None:
         with i18n.language(page_language(request)):
             error = gettext("Wrong user name or password.")

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]  # ships no type information
+import asyncpg  # ships no type information
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 

@@ -12,7 +12,7 @@ import base64
 import hmac
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -248,7 +248,7 @@ class Simulator(SimulatorState):
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
                 code = fault.code if fault.code is not None else fault.status
-                headers = {}
+                headers: dict[str, str] = {}
                 if fault.retry_after is not None:
                     headers[hdrs.RETRY_AFTER] = str(fault.retry_after)
                 return _json(error_body(fault.status, code, fault.message), fault.status, headers)
@@ -321,7 +321,7 @@ class Simulator(SimulatorState):
         app: web.Application,
         sid: str,
         callback_url: str | None,
-        progress: Callable[[_AppState, str, str | None], Awaitable[None]] | None = None,
+        progress: Callable[[_AppState, str, str | None], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         state = app[_STATE]
         task = asyncio.create_task((progress or self._progress)(state, sid, callback_url))

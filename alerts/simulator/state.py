@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import operator
 import random
 import re
 import secrets
@@ -171,15 +172,19 @@ def _day(value: str) -> date:
     return parsedate_to_datetime(value).astimezone(UTC).date()
 
 
+def _against(compare: Callable[[date, date], bool], day: date) -> Callable[[date], bool]:
+    return lambda d: compare(d, day)
+
+
 def _by_day(found: list[dict[str, Any]], query: Mapping[str, str], param: str, key: str) -> list[dict[str, Any]]:
     """Twilio's day filters: ``param``, ``param<`` (on or before), ``param>`` (on or after)."""
     checks: list[Callable[[date], bool]] = []
     if param in query:
-        checks.append(lambda d, day=_filter_day(query, param): d == day)
+        checks.append(_against(operator.eq, _filter_day(query, param)))
     if param + "<" in query:
-        checks.append(lambda d, day=_filter_day(query, param + "<"): d <= day)
+        checks.append(_against(operator.le, _filter_day(query, param + "<")))
     if param + ">" in query:
-        checks.append(lambda d, day=_filter_day(query, param + ">"): d >= day)
+        checks.append(_against(operator.ge, _filter_day(query, param + ">")))
     if not checks:
         return found
     # A resource without the date (unsent message, unanswered call) never matches.

@@ -96,7 +96,7 @@ async def create_alert(request: web.Request) -> web.Response:
     body = await json_body(request)
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
-    values = workflow.parse_draft(body, user, now, set(request.config_dict[CHANNELS]))
+    values = workflow.parse_draft(body, user, now, set(request.config_dict[CHANNELS].keys()))
     sender = our_sender(config.public_url)
     async with request.config_dict[STORE].write() as conn:
         alert_id = await workflow.create_draft(conn, values, user, sender, now)

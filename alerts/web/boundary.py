@@ -31,7 +31,7 @@ MAX_INT_DIGITS = 15
 MAX_FORM_FIELDS = 100
 MAX_HEADER_LENGTH = 8190
 FORM_TYPE = "application/x-www-form-urlencoded"
-_FORM = web.RequestKey("boundary_form", MultiDictProxy)  # type: ignore[type-abstract]
+_FORM = web.RequestKey("boundary_form", MultiDictProxy)
 
 
 class BadRequest(ValidationError):

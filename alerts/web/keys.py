@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from alerts.callcentre.push import Pusher
@@ -16,10 +14,11 @@ from alerts.hotline.speech import Synthesiser
 from alerts.notices import Notices
 from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.store import Store
+from channels.base import Channel
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
-CHANNELS = web.AppKey("channels", dict[str, Any])
+CHANNELS: web.AppKey[dict[str, Channel]] = web.AppKey("channels")
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
 EVENTS = web.AppKey("events", Events)
@@ -28,8 +27,8 @@ CALL_LIMITS = web.AppKey("call_limits", InboundLimits)
 NOTICES = web.AppKey("notices", Notices)
 SIGNUP_LIMITS = web.AppKey("signup_limits", SignupLimits)
 # None when espeak-ng is not installed (or TOCSIN_ESPEAK=off).
-SYNTHESISER = web.AppKey("synthesiser", Synthesiser | None)  # type: ignore[arg-type]
-CLOCK = web.AppKey("clock", Clock)  # type: ignore[arg-type]
+SYNTHESISER: web.AppKey[Synthesiser | None] = web.AppKey("synthesiser")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 # The call-centre push and the CAP upstream poller (issue 7). The public pages' LIVE hub is
 # declared beside its class in alerts.web.live, which reads the keys here.
 PUSHER = web.AppKey("callcentre_pusher", Pusher)

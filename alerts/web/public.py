@@ -5,6 +5,7 @@ only refresh the list when /events says it changed."""
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def active_alerts(request: web.Request) -> list[Any]:
+async def active_alerts(request: web.Request) -> Sequence[Any]:
     now = request.config_dict[CLOCK]()
     async with request.config_dict[STORE].read() as conn:
         return (await conn.execute(
@@ -64,8 +65,8 @@ async def active_alerts(request: web.Request) -> list[Any]:
 
 def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
     rendered = render(request, template, lang, context)
-    assert rendered.body is not None
-    return conditional(request, bytes(rendered.body), "text/html", headers={"Content-Language": lang})
+    assert isinstance(rendered.body, bytes)
+    return conditional(request, rendered.body, "text/html", headers={"Content-Language": lang})
 
 
 @routes.get("/")

@@ -76,7 +76,7 @@ def _capitalised(name: str) -> str:
 
 
 def _language_name(code: str, in_language: str) -> str:
-    return Locale.parse(code).get_display_name(in_language)
+    return Locale.parse(code).get_display_name(in_language) or code
 
 
 @routes.get("/subscribe")

@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException  # type: ignore[import-untyped]
-from twilio.base.version import Version  # type: ignore[import-untyped]
-from twilio.http.async_http_client import AsyncTwilioHttpClient  # type: ignore[import-untyped]
-from twilio.http.response import Response  # type: ignore[import-untyped]
-from twilio.rest import Client  # type: ignore[import-untyped]
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.version import Version
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
 
 from channels.secret import Secret
 from channels.twilio.errors import from_transport, from_twilio, unsendable

@@ -9,7 +9,7 @@ import asyncio
 from dataclasses import dataclass
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException  # type: ignore[import-untyped]
+from twilio.base.exceptions import TwilioRestException
 
 from channels.base import ErrorCode, SendError
 
