@@ -16,6 +16,7 @@ from channels.twilio.errors import CODES, DEAD_NUMBER_CODES, number_is_dead, pro
 from channels.twilio.sms import SmsChannel, SmsSettings
 from channels.twilio.voice import VoiceChannel, VoiceSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
+from tests.twilio_answers import ANSWERS
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 MESSAGE = OutboundMessage(1, "+994505550101", "Zəlzələ: 112-yə zəng edin.", NOW + timedelta(hours=2), "az",
@@ -58,21 +59,6 @@ def test_a_code_that_says_the_number_is_wrong_is_invalid_number_when_twilio_refu
         if known.ours is ErrorCode.INVALID_NUMBER:
             assert known.dead_number, code
 
-
-# Twilio's answer -> (our code, retryable, Retry-After carried back)
-ANSWERS = {
-    "invalid number 21211": (FaultRule(status=400, code=21211), ErrorCode.INVALID_NUMBER, False, None),
-    "not a mobile 21614": (FaultRule(status=400, code=21614), ErrorCode.INVALID_NUMBER, False, None),
-    "opted out 21610": (FaultRule(status=400, code=21610), ErrorCode.OPTED_OUT, False, None),
-    "queue full 21611": (FaultRule(status=400, code=21611), ErrorCode.QUEUE_FULL, True, None),
-    "queue overflow 30001": (FaultRule(status=400, code=30001), ErrorCode.QUEUE_FULL, True, None),
-    "throttled 429/20429": (FaultRule(status=429, code=20429, retry_after=7), ErrorCode.THROTTLED, True, 7.0),
-    "throttled plain 429": (FaultRule(status=429, code=None), ErrorCode.THROTTLED, True, None),
-    "server error 500": (FaultRule(status=500), ErrorCode.PROVIDER_ERROR, True, None),
-    "unavailable 503": (FaultRule(status=503, retry_after=2), ErrorCode.PROVIDER_ERROR, True, 2.0),
-    "other rejection 400": (FaultRule(status=400, code=21602), ErrorCode.REJECTED, False, None),
-    "timeout": (FaultRule(status=None, delay=1.0), ErrorCode.AMBIGUOUS, True, None),
-}
 
 # channel -> (its resource, the other's), so that a rule aimed at the other must not fire
 RESOURCES = {"sms": ("Messages", "Calls"), "voice": ("Calls", "Messages")}
