@@ -76,7 +76,8 @@ async def test_twilio_answer_leads_to_decision(simulator, name):
     # A slow-down holds the whole account back until the retry (the provider's Retry-After when
     # it gave one); any other decision holds back nothing but this message.
     if action == Action.SLOW_DOWN:
-        assert decision.pause == (decision.retry_at - NOW).total_seconds() > 0
+        delay = (decision.retry_at - NOW).total_seconds()
+        assert decision.pause == pytest.approx(delay, abs=1e-6) and decision.pause > 0
     else:
         assert decision.pause == 0.0
     if action == Action.RECONCILE:
