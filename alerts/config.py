@@ -284,7 +284,8 @@ def _networks(value: str) -> tuple[str, ...]:
         try:
             found.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise ConfigError(f"TOCSIN_TRUSTED_PROXIES must be addresses or networks such as 10.0.0.0/8, got {item!r}") from None
+            raise ConfigError("TOCSIN_TRUSTED_PROXIES must be addresses or networks such as 10.0.0.0/8, "
+                              f"got {item!r}") from None
     return tuple(found)
 
 
@@ -317,7 +318,8 @@ def _callcentre(env: Mapping[str, str]) -> CallCentreConfig:
         _check_url("TOCSIN_CALLCENTRE_URLS", url)  # kept as given: an endpoint's trailing slash may matter
     secret = env.get("TOCSIN_CALLCENTRE_SECRET") or ""
     if urls and len(secret) < 32:
-        raise ConfigError("TOCSIN_CALLCENTRE_SECRET must be set, at least 32 characters, when TOCSIN_CALLCENTRE_URLS is")
+        raise ConfigError("TOCSIN_CALLCENTRE_SECRET must be set, at least 32 characters, "
+                          "when TOCSIN_CALLCENTRE_URLS is")
     if len(set(urls)) != len(urls):
         raise ConfigError("TOCSIN_CALLCENTRE_URLS lists the same URL twice")
     return CallCentreConfig(

@@ -42,7 +42,8 @@ async def seed(conn: AsyncConnection, now: datetime) -> list[str]:
     for body in DEMO_SUBSCRIBERS:
         values = parse_subscriber(body, now.date())
         exists = await conn.scalar(
-            sa.select(subscribers.c.id).where(subscribers.c.phone == values["phone"], subscribers.c.area == values["area"])
+            sa.select(subscribers.c.id)
+            .where(subscribers.c.phone == values["phone"], subscribers.c.area == values["area"])
         )
         if not exists:
             await create_subscriber(conn, values, "api", now)

@@ -1,4 +1,6 @@
-"""ISO 3166-2:AZ subdivisions with their names in az, en, ru, fr and ar. Codes, categories and Azerbaijani names follow ISO 3166-2:AZ (11 municipalities, 1 autonomous republic, 66 rayons); en/ru/fr/ar follow common (Azerbaijani official and international media) usage."""
+"""ISO 3166-2:AZ subdivisions with their names in az, en, ru, fr and ar. Codes, categories and
+Azerbaijani names follow ISO 3166-2:AZ (11 municipalities, 1 autonomous republic, 66 rayons);
+en/ru/fr/ar follow common (Azerbaijani official and international media) usage."""
 from typing import Final, NamedTuple
 
 
@@ -52,7 +54,8 @@ SUBDIVISIONS: Final[tuple[Subdivision, ...]] = (
     Subdivision("AZ-NA", "city", None, "Naftalan", "Naftalan", "Нафталан", "Naftalan", "نفطالان"),
     Subdivision("AZ-NEF", "district", None, "Neftçala", "Neftchala", "Нефтчала", "Neftchala", "نفتشالا"),
     Subdivision("AZ-NV", "city", "AZ-NX", "Naxçıvan", "Nakhchivan", "Нахчыван", "Nakhitchevan", "ناختشيفان"),
-    Subdivision("AZ-NX", "autonomous_republic", None, "Naxçıvan", "Nakhchivan", "Нахчыван", "Nakhitchevan", "ناختشيفان"),
+    Subdivision("AZ-NX", "autonomous_republic", None,
+                "Naxçıvan", "Nakhchivan", "Нахчыван", "Nakhitchevan", "ناختشيفان"),
     Subdivision("AZ-OGU", "district", None, "Oğuz", "Oghuz", "Огуз", "Oghouz", "أوغوز"),
     Subdivision("AZ-ORD", "district", "AZ-NX", "Ordubad", "Ordubad", "Ордубад", "Ordoubad", "أوردوباد"),
     Subdivision("AZ-QAB", "district", None, "Qəbələ", "Gabala", "Габала", "Gabala", "غابالا"),

@@ -12,8 +12,9 @@ class PhoneError(ValueError):
 
 
 # What people write in a phone number: digits (Arabic-Indic ones too, which phonenumbers
-# reads), a leading + (or 00), spaces, dots, dashes and brackets. phonenumbers would also read letters ("+1 800 FLOWERS") and skip a NUL; a number
-# we text alerts to must be the digits its owner typed, nothing read into it.
+# reads), a leading + (or 00), spaces, dots, dashes and brackets. phonenumbers would also
+# read letters ("+1 800 FLOWERS") and skip a NUL; a number we text alerts to must be the
+# digits its owner typed, nothing read into it.
 _WRITTEN_NUMBER = re.compile(r"\+?[\d(][\d ().\-]{2,30}")
 
 

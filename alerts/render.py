@@ -125,7 +125,8 @@ def _template_vars(scenario: Scenario, params: dict[str, Any]) -> dict[str, Any]
     return values
 
 
-def render_parts(scenario: Scenario, lang: str, params: dict[str, Any], zone: str = regions.HOME_ZONE) -> dict[str, str]:
+def render_parts(scenario: Scenario, lang: str, params: dict[str, Any],
+                 zone: str = regions.HOME_ZONE) -> dict[str, str]:
     """Every part of a scenario in one language and zone, without status markers."""
     env = environment()
     with i18n.language(lang):
@@ -192,7 +193,8 @@ def _marker(status: str) -> str:
     return ""
 
 
-def render(scenario: Scenario, part: str, lang: str, params: dict[str, Any], status: str, zone: str = regions.HOME_ZONE) -> str:
+def render(scenario: Scenario, part: str, lang: str, params: dict[str, Any], status: str,
+           zone: str = regions.HOME_ZONE) -> str:
     """One part, marked: what one recipient reads or hears."""
     assert part in PARTS
     return mark(render_parts(scenario, lang, params, zone), lang, status)[part]

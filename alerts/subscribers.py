@@ -90,7 +90,8 @@ def parse_subscriber(body: Any, today: date) -> dict[str, Any]:
     return values
 
 
-async def create_subscriber(conn: AsyncConnection, values: dict[str, Any], source: str, now: datetime) -> dict[str, Any]:
+async def create_subscriber(conn: AsyncConnection, values: dict[str, Any], source: str,
+                            now: datetime) -> dict[str, Any]:
     exists = await conn.scalar(
         sa.select(subscribers.c.id).where(subscribers.c.phone == values["phone"], subscribers.c.area == values["area"])
     )

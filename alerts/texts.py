@@ -89,7 +89,7 @@ def compose(
                 language_used[lang] = lang
         by_zone[zone] = texts
     if fallback is not None:
-        for zone, texts in by_zone.items():
+        for texts in by_zone.values():
             if fallback not in texts:
                 raise ValidationError({"fallback_language": f"{fallback} has no text to fall back on"})
             for lang in i18n.LANGUAGES:
@@ -106,7 +106,7 @@ def missing_languages(texts: Mapping[str, Any]) -> list[str]:
 def check_budget(texts: Mapping[str, Any]) -> None:
     """Refuse an SMS that costs more than the budget, naming the language and the overshoot."""
     errors: dict[str, str] = {}
-    for zone, by_lang in texts["by_zone"].items():
+    for by_lang in texts["by_zone"].values():
         for lang, parts in by_lang.items():
             sms = count(parts["sms"])
             if sms.segments > SMS_SEGMENT_BUDGET and f"sms.{lang}" not in errors:

@@ -98,5 +98,7 @@ async def user_for_token(conn: AsyncConnection, token: str) -> User | None:
     ).first()
     if row is None:
         return None
-    countries = (await conn.scalars(sa.select(user_countries.c.country).where(user_countries.c.user_id == row.id))).all()
+    countries = (
+        await conn.scalars(sa.select(user_countries.c.country).where(user_countries.c.user_id == row.id))
+    ).all()
     return User(id=row.id, username=row.username, role=Role(row.role), countries=frozenset(countries))

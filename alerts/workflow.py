@@ -62,9 +62,11 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         errors["audience"] = "an object with regions and/or countries"
     else:
         errors.update({f"audience.{k}": "unknown field" for k in audience if k not in _AUDIENCE_FIELDS})
-        region_codes = _codes(audience.get("regions", []), "audience.regions", lambda c: regions.get(c) is not None, errors)
+        region_codes = _codes(audience.get("regions", []), "audience.regions",
+                              lambda c: regions.get(c) is not None, errors)
         countries = _codes(audience.get("countries", []), "audience.countries", regions.is_country, errors)
-        if not region_codes and not countries and "audience.regions" not in errors and "audience.countries" not in errors:
+        if (not region_codes and not countries
+                and "audience.regions" not in errors and "audience.countries" not in errors):
             errors["audience"] = "name at least one region or country"
         if "kinds" in audience:
             kinds = distinct_strings(audience["kinds"], "audience.kinds", errors, limit=len(SubscriberKind))
@@ -163,12 +165,14 @@ async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User
     await check_languages(conn, await load(conn, alert_id), now)
     await append_audit(
         conn, at=now, actor=user.username, action="alert.draft", target=f"alert:{alert_id}",
-        details={"scenario": values["scenario"], "status": values["status"], "regions": values["regions"], "countries": values["countries"]},
+        details={"scenario": values["scenario"], "status": values["status"], "regions": values["regions"],
+                 "countries": values["countries"]},
     )
     return alert_id
 
 
-async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: AlertState, now: datetime, **extra: Any) -> None:
+async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: AlertState, now: datetime,
+                **extra: Any) -> None:
     # Conditional on the current state, so two approvers racing cannot both win.
     result = await conn.execute(
         alerts.update()
@@ -198,7 +202,9 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
     await check_languages(conn, alert, now)  # the audience may have grown new languages
     dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
     await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, approved_at=now, approver_id=user.id)
-    await append_audit(conn, at=now, actor=user.username, action="alert.approve", target=f"alert:{alert_id}", details={})
+    await append_audit(
+        conn, at=now, actor=user.username, action="alert.approve", target=f"alert:{alert_id}", details={},
+    )
     return dst
 
 
@@ -208,7 +214,8 @@ async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, 
         raise Forbidden(f"the {user.role} role cannot reject this alert")
     await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now)
     await append_audit(
-        conn, at=now, actor=user.username, action="alert.reject", target=f"alert:{alert_id}", details={"reason": reason[:500]}
+        conn, at=now, actor=user.username, action="alert.reject", target=f"alert:{alert_id}",
+        details={"reason": reason[:500]},
     )
 
 

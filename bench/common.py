@@ -172,7 +172,8 @@ async def generate_subscribers(store: Any, count: int, region: str = REGION, sta
                   "'active', 'api', :now, 'bench', NULL, :now, :now FROM seq")
     else:
         source = (f"SELECT '+99450' || lpad(n::text, 7, '0'), {lang}, 'resident', :region, NULL, NULL, :region, "
-                  "true, false, 'active', 'api', :now, 'bench', NULL, :now, :now FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS n")
+                  "true, false, 'active', 'api', :now, 'bench', NULL, :now, :now "
+                  "FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) AS n")
     stmt = sa.text(f"INSERT INTO subscribers ({columns}) {source}").bindparams(
         sa.bindparam("now", type_=UTCDateTime()))
     began = time.perf_counter()
@@ -315,9 +316,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], not
     except ImportError:  # plain text when rich is missing
         print(f"\n{title}")
         widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
-        print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
+        print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
         for row in rows:
-            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)))
         if note:
             print(note)
         return

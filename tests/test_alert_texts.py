@@ -63,7 +63,8 @@ async def test_override_replaces_one_part_of_one_language(tocsin):
     override = "Şamaxıda zəlzələ. Binalardan uzaq durun. 112."
     preview = await _earthquake_preview(tocsin, "AZ-SMI", {"az": {"sms": override}})
     assert preview["renders"]["az"]["sms"]["text"] == override
-    assert "Şamaxı" in preview["renders"]["az"]["voice"]["text"] and preview["renders"]["az"]["voice"]["text"] != override
+    voice = preview["renders"]["az"]["voice"]["text"]
+    assert "Şamaxı" in voice and voice != override
     assert "Shamakhi" in preview["renders"]["en"]["sms"]["text"]
 
 
@@ -116,7 +117,7 @@ async def test_preview_counts_encoding_segments_and_time(tocsin):
         assert sms[lang]["encoding"] == "UCS-2" and sms[lang]["segments"] == -(-sms[lang]["characters"] // 67)
     assert "ə" in sms["az"]["ucs2_because"] and "З" in sms["ru"]["ucs2_because"]
     assert all(s["characters"] == len(s["text"]) for s in sms.values())
-    assert preview["audience"] == {"total": 5, "by_language": {l: 1 for l in PHONES}, "by_channel": {"sms": 5}}
+    assert preview["audience"] == {"total": 5, "by_language": {lang: 1 for lang in PHONES}, "by_channel": {"sms": 5}}
     assert preview["estimate"]["messages"] == 5
     assert preview["estimate"]["segments"] == sum(s["segments"] for s in sms.values())
     assert preview["estimate"]["seconds"] == round(5 / tocsin.config.sms_rate, 1)

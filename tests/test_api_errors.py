@@ -15,7 +15,8 @@ EARTHQUAKE = {
 
 async def _counts(tocsin):
     async with tocsin.store.read() as conn:
-        return tuple([await conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in (subscribers, alerts, audit_log)])
+        return tuple([await conn.scalar(sa.select(sa.func.count()).select_from(t))
+                      for t in (subscribers, alerts, audit_log)])
 
 
 async def _submitted_alert(tocsin, author):
@@ -123,7 +124,9 @@ async def test_consular_user_stays_in_their_countries(tocsin):
     consul = await tocsin.user("kamran", "consular", ["TR"])
     resp = await tocsin.client.post("/api/v1/alerts", headers=consul, json={**EARTHQUAKE})
     assert resp.status == 403
-    resp = await tocsin.client.post("/api/v1/alerts", headers=consul, json={**EARTHQUAKE, "audience": {"countries": ["GE"]}})
+    resp = await tocsin.client.post("/api/v1/alerts", headers=consul,
+                                    json={**EARTHQUAKE, "audience": {"countries": ["GE"]}})
     assert resp.status == 403
-    resp = await tocsin.client.post("/api/v1/alerts", headers=consul, json={**EARTHQUAKE, "audience": {"countries": ["TR"]}})
+    resp = await tocsin.client.post("/api/v1/alerts", headers=consul,
+                                    json={**EARTHQUAKE, "audience": {"countries": ["TR"]}})
     assert resp.status == 201

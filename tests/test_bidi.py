@@ -19,7 +19,8 @@ from alerts.scenarios import SCENARIOS
 ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
 # A number as written: digits with their sign and inner separators (a phone number's spaces,
 # a time's colon, a decimal point); or a run of Latin words with what joins them.
-NUMBER_RE = re.compile(r"(?:(?<![^\s(])[+\-\u2212])?\d(?:[\d.,:/]|\s(?=[\d+]))*")  # a sign only after a space: "كوفيد-19" has a hyphen
+# A sign only after a space: "كوفيد-19" has a hyphen.
+NUMBER_RE = re.compile(r"(?:(?<![^\s(])[+\-\u2212])?\d(?:[\d.,:/]|\s(?=[\d+]))*")
 LATIN_RE = re.compile(r"[A-Za-zÀ-ɏ][A-Za-zÀ-ɏ0-9'.\-]*(?:[ ,/&()\-]+[A-Za-zÀ-ɏ0-9][A-Za-zÀ-ɏ0-9'.\-]*)*")
 
 # Parameters that put left-to-right text into Arabic: a negative temperature, phone numbers,

@@ -53,7 +53,7 @@ async def test_replies_in_their_own_words_are_understood_or_kept(tocsin):
     alert_id, people = await _open_checkin(tocsin)
     officer = await tocsin.user("nigar", "consular", countries=["TR"])
     help_words = {"JOIN", "QOŞUL", "ПОДПИСКА", "ABONNER", "اشتراك"}  # the HELP text teaches these
-    for person, (lang, text, _) in zip(people, REPLIES):
+    for person, (lang, text, _) in zip(people, REPLIES, strict=True):
         reply = await reply_of(await post_sms(tocsin, text, phone=person["phone"]))
         assert reply_language(reply) == lang, (text, reply)
         assert not any(word in reply for word in help_words), (text, reply)

@@ -41,7 +41,8 @@ def test_users_and_tokens(tmp_path):
         (("user", "add", "leyla", "--role", "operator"), "another long password\n", "already exists"),
         (("user", "add", "kamal", "--role", "approver"), "short\n", "at least 12"),
         (("user", "add", "elvin", "--role", "consular"), "a long enough password\n", "at least one --country"),
-        (("user", "add", "elvin", "--role", "consular", "--country", "XX"), "a long enough password\n", "unknown country"),
+        (("user", "add", "elvin", "--role", "consular", "--country", "XX"), "a long enough password\n",
+         "unknown country"),
         (("token", "create", "nobody"), "", "no active user"),
     ]:
         result = tocsin(tmp_path, *args, stdin=stdin)

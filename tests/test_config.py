@@ -51,7 +51,8 @@ def test_secrets_never_print(tmp_path):
         ({"TOCSIN_DATABASE_URL": "mysql://x"}, "TOCSIN_DATABASE_URL"),
         ({"TOCSIN_SECRET_KEY": "short"}, "TOCSIN_SECRET_KEY"),
         ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32}, "TWILIO_AUTH_TOKEN"),
-        ({"TWILIO_ACCOUNT_SID": "nope", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+994125550100"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_ACCOUNT_SID": "nope", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+994125550100"},
+         "TWILIO_ACCOUNT_SID"),
         ({"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
         ({"TWILIO_FROM_NUMBER": "0501234567"}, "TWILIO_FROM_NUMBER"),
         ({"TWILIO_API_BASE": "ftp://twilio"}, "TWILIO_API_BASE"),
@@ -125,7 +126,7 @@ def test_the_database_password_never_prints(tmp_path):
     store = Store(config.database_url)
     try:
         shown = [repr(config), str(config), repr(config.database_url), str(config.database_url),
-                 f"{config.database_url}", "%s" % (config.database_url,), repr(store)]
+                 f"{config.database_url}", f"{config.database_url!s}", repr(store)]
         for text in shown:
             assert "pg-Pa55word" not in text, text
         # SQLAlchemy masks the password of the URL it holds (not a ?password= query value).

@@ -41,9 +41,11 @@ async def test_alert_reaches_every_language_through_twilio(tocsin):
         assert words in preview["renders"][lang]["sms"]["text"]
         assert place in preview["renders"][lang]["sms"]["text"]
 
-    assert (await json_ok(await client.post(f"/api/v1/alerts/{alert_id}/submit", headers=operator)))["state"] == "pending_approval"
+    submitted = await json_ok(await client.post(f"/api/v1/alerts/{alert_id}/submit", headers=operator))
+    assert submitted["state"] == "pending_approval"
     assert tocsin.sim.created() == []  # nothing leaves before a second person approves
-    assert (await json_ok(await client.post(f"/api/v1/alerts/{alert_id}/approve", headers=approver)))["state"] == "approved"
+    approved = await json_ok(await client.post(f"/api/v1/alerts/{alert_id}/approve", headers=approver))
+    assert approved["state"] == "approved"
 
     async def all_delivered():
         summary = await json_ok(await client.get(f"/api/v1/alerts/{alert_id}/deliveries", headers=operator))

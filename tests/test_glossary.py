@@ -31,7 +31,8 @@ def _code(cell: str) -> list[str]:
     return re.findall(r"`([^`]+)`", cell)
 
 
-PATTERNS = {notion: re.compile(_code(pattern)[0]) for notion, pattern in _rows("Notions and where the English names them")}
+PATTERNS = {notion: re.compile(_code(pattern)[0])
+            for notion, pattern in _rows("Notions and where the English names them")}
 TERMS = {(notion, lang): (_code(terms), _code(avoid)) for notion, lang, terms, avoid in _rows("Terms")}
 RULED_OUT = [(lang, word) for lang, avoid, _why in _rows("Other words the review ruled out") for word in _code(avoid)]
 
@@ -72,8 +73,8 @@ def test_each_notion_has_one_term(lang):
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_no_message_uses_a_word_ruled_out(lang):
-    avoid = [w for (_, l), (_, words) in TERMS.items() if l == lang for w in words]
-    avoid += [w for l, w in RULED_OUT if l == lang]
+    avoid = [w for (_, term_lang), (_, words) in TERMS.items() if term_lang == lang for w in words]
+    avoid += [w for ruled_lang, w in RULED_OUT if ruled_lang == lang]
     assert avoid
     used = [(word, text[:80]) for _, text in _messages(lang) for word in avoid if word in text]
     assert used == []

@@ -36,14 +36,14 @@ def user(role: Role, user_id: int = 2) -> User:
     return User(id=user_id, username=f"{role}-{user_id}", role=role, countries=countries)
 
 
-O, AP, C, AD = Role.OPERATOR, Role.APPROVER, Role.CONSULAR, Role.ADMIN
+OP, AP, C, AD = Role.OPERATOR, Role.APPROVER, Role.CONSULAR, Role.ADMIN
 # rule -> {role: scopes allowed}; every other (role, scope) is refused.
 TABLE: dict[str, dict[Role, set[str]]] = {
-    "may_see": {O: set(SCOPES), AP: set(SCOPES), AD: set(SCOPES), C: {"own"}},
-    "may_author": {O: set(SCOPES), AP: set(), AD: set(), C: {"own"}},
-    "may_review": {O: set(), AP: set(SCOPES), AD: set(), C: {"own"}},
-    "may_approve": {O: set(), AP: set(SCOPES), AD: set(), C: {"own"}},
-    "may_cancel": {O: set(SCOPES), AP: set(SCOPES), AD: set(SCOPES), C: {"own"}},
+    "may_see": {OP: set(SCOPES), AP: set(SCOPES), AD: set(SCOPES), C: {"own"}},
+    "may_author": {OP: set(SCOPES), AP: set(), AD: set(), C: {"own"}},
+    "may_review": {OP: set(), AP: set(SCOPES), AD: set(), C: {"own"}},
+    "may_approve": {OP: set(), AP: set(SCOPES), AD: set(), C: {"own"}},
+    "may_cancel": {OP: set(SCOPES), AP: set(SCOPES), AD: set(SCOPES), C: {"own"}},
 }
 CASES = [(rule, role, scope, scope in allowed[role])
          for rule, allowed in TABLE.items() for role in Role for scope in SCOPES]
@@ -59,17 +59,17 @@ def test_rule(rule: str, role: Role, scope: str, allowed: bool) -> None:
 def test_the_author_never_approves_but_may_submit_and_cancel(role: Role) -> None:
     author = user(role, AUTHOR_ID)
     assert permissions.may_approve(author, OWN) is False
-    assert permissions.may_author(author, OWN) is (role in (O, C))
+    assert permissions.may_author(author, OWN) is (role in (OP, C))
     assert permissions.may_cancel(author, OWN) is True
 
 
-@pytest.mark.parametrize(("role", "allowed"), [(O, True), (C, True), (AP, False), (AD, False)])
+@pytest.mark.parametrize(("role", "allowed"), [(OP, True), (C, True), (AP, False), (AD, False)])
 def test_may_compose(role: Role, allowed: bool) -> None:
     assert permissions.may_compose(user(role)) is allowed
 
 
 @pytest.mark.parametrize(("role", "country", "allowed"), [
-    (O, None, True), (O, "FR", True), (AD, None, True), (AD, "FR", True),
+    (OP, None, True), (OP, "FR", True), (AD, None, True), (AD, "FR", True),
     (C, "GE", True), (C, "FR", False), (C, None, False),
     (AP, None, False), (AP, "GE", False),
 ])
@@ -81,12 +81,12 @@ S = AlertState
 # What the console offers (role, author or not, state) for an alert in scope; correctable only
 # where the alert went out. Out of scope, a consul gets nothing: the alert is a 404 to them.
 ACTION_CASES = [
-    (O, False, S.DRAFT, ["submit", "cancel"]),
-    (O, True, S.DRAFT, ["submit", "cancel"]),
-    (O, False, S.PENDING_APPROVAL, ["cancel"]),
-    (O, False, S.SENT, ["cancel", "correct"]),
-    (O, False, S.EXPIRED, ["correct"]),
-    (O, False, S.REJECTED, []),
+    (OP, False, S.DRAFT, ["submit", "cancel"]),
+    (OP, True, S.DRAFT, ["submit", "cancel"]),
+    (OP, False, S.PENDING_APPROVAL, ["cancel"]),
+    (OP, False, S.SENT, ["cancel", "correct"]),
+    (OP, False, S.EXPIRED, ["correct"]),
+    (OP, False, S.REJECTED, []),
     (AP, False, S.DRAFT, ["cancel"]),
     (AP, False, S.PENDING_APPROVAL, ["approve", "reject", "cancel"]),
     (AP, True, S.PENDING_APPROVAL, ["cancel"]),

@@ -61,10 +61,11 @@ async def test_1000_concurrent_renders_never_mix_languages():
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = await asyncio.gather(
-            *(in_task(s, lang) if i % 2 else loop.run_in_executor(pool, render_parts, s, lang, s.validate(s.example_params()))
+            *(in_task(s, lang) if i % 2
+              else loop.run_in_executor(pool, render_parts, s, lang, s.validate(s.example_params()))
               for i, (s, lang) in enumerate(picks))
         )
-    for (s, lang), parts in zip(picks, results):
+    for (s, lang), parts in zip(picks, results, strict=True):
         assert parts == reference[(s.id, lang)], (s.id, lang)
 
 

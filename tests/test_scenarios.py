@@ -45,8 +45,10 @@ def test_scenario_renders_everywhere_from_its_examples(scenario):
 @pytest.mark.parametrize("scenario", [s.id for s in SCENARIOS.values() if s.has_templates])
 def test_scenario_declares_cap_defaults_and_examples(scenario):
     s = SCENARIOS[scenario]
-    assert s.category in {"Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra", "CBRNE", "Other"}
-    assert s.response_type in {"Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"}
+    assert s.category in {"Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
+                          "CBRNE", "Other"}
+    assert s.response_type in {"Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear",
+                               "None"}
     assert s.urgency in {"Immediate", "Expected", "Future", "Past", "Unknown"}
     assert s.severity in {"Extreme", "Severe", "Moderate", "Minor", "Unknown"}
     assert s.certainty in {"Observed", "Likely", "Possible", "Unlikely", "Unknown"}

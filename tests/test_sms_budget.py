@@ -49,7 +49,8 @@ def candidates(scenario: Scenario, param: Param) -> list[Any]:
     elif param.type == "magnitude":
         values = [9.9, 10 - 0.1]
     elif param.type in ("integer", "number"):
-        low, high = int(param.minimum if param.minimum is not None else 0), int(param.maximum if param.maximum is not None else 100)
+        low = int(param.minimum if param.minimum is not None else 0)
+        high = int(param.maximum if param.maximum is not None else 100)
         # The ends, and one value of every plural category of our languages (1, 2, few, many).
         values = sorted({v for v in (low, high, 1, 2, 3, 5, 11, 21, 22, 25, 100, 102, low + 1, high - 1)
                          if low <= v <= high}, key=lambda v: (len(str(v)), v))

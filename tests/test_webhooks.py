@@ -20,16 +20,19 @@ async def _delivery(tocsin, sid: str, state: str = "accepted") -> int:
     """A delivery that Twilio has accepted under `sid`, written straight to the store."""
     async with tocsin.store.write() as conn:
         user_id = (await conn.execute(users.insert().values(
-            username=f"u{sid[-4:]}", password_hash="x", role="operator", created_at=NOW).returning(users.c.id))).scalar_one()
+            username=f"u{sid[-4:]}", password_hash="x", role="operator", created_at=NOW,
+        ).returning(users.c.id))).scalar_one()
         alert_id = (await conn.execute(alerts.insert().values(
-            identifier=f"test-{sid}", sender="t", status="Actual", msg_type="Alert", scope="Public", scenario="earthquake",
+            identifier=f"test-{sid}", sender="t", status="Actual", msg_type="Alert", scope="Public",
+            scenario="earthquake",
             params={}, category="Geo", event="Earthquake", response_type="Avoid", urgency="Immediate",
             severity="Severe", certainty="Observed", expires=NOW, regions=["AZ-BA"], countries=[], kinds=["resident"],
             channels=["sms"], texts={}, state="sending", author_id=user_id, created_at=NOW, updated_at=NOW,
         ).returning(alerts.c.id))).scalar_one()
         sub_id = (await conn.execute(subscribers.insert().values(
             phone="+994505550101", language="az", kind="resident", region="AZ-BA", area="AZ-BA", sms=True, voice=False,
-            status="active", consent_source="api", consent_at=NOW, consent_text_version="t", created_at=NOW, updated_at=NOW,
+            status="active", consent_source="api", consent_at=NOW, consent_text_version="t", created_at=NOW,
+            updated_at=NOW,
         ).returning(subscribers.c.id))).scalar_one()
         return (await conn.execute(deliveries.insert().values(
             alert_id=alert_id, subscriber_id=sub_id, channel="sms", language="az", state=state, provider_id=sid,
@@ -41,7 +44,8 @@ async def _state(tocsin, delivery_id: int) -> str:
         return await conn.scalar(sa.select(deliveries.c.state).where(deliveries.c.id == delivery_id))
 
 
-async def _post(tocsin, params: dict[str, str], *, token: str = SIM_TOKEN, signature: str | None = None, url: str | None = None):
+async def _post(tocsin, params: dict[str, str], *, token: str = SIM_TOKEN, signature: str | None = None,
+                url: str | None = None):
     url = url or tocsin.config.public_url + PATH
     if signature is None:
         signature = RequestValidator(token).compute_signature(url, params)

@@ -166,7 +166,8 @@ class Pusher:
             log.warning("call-centre push %s (alert %s, %s) to %s failed, attempt %d: %s", push.id, push.alert_id,
                         push.kind, endpoint_label(push.endpoint), attempts, error)
         async with self.store.write() as conn:
-            await conn.execute(pushes.update().where(pushes.c.id == push.id, pushes.c.state == "pending").values(**values))
+            await conn.execute(pushes.update().where(pushes.c.id == push.id, pushes.c.state == "pending")
+                               .values(**values))
         self._in_hand.discard(push.id)
 
     async def release(self) -> None:

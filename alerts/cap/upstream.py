@@ -93,7 +93,8 @@ class UpstreamPoller:
     async def _one(self, where: str, message: Callable[[], Awaitable[ET.Element]]) -> int | None:
         try:
             return await self._take(await message(), where)
-        except (TimeoutError, ingest.CapRejected, ValidationError, Conflict, Forbidden, TooLarge, aiohttp.ClientError) as exc:
+        except (TimeoutError, ingest.CapRejected, ValidationError, Conflict, Forbidden, TooLarge,
+                aiohttp.ClientError) as exc:
             INGESTED.labels(source="upstream", outcome="rejected").inc()
             log.warning("upstream CAP %s not taken: %s %s", where, exc, getattr(exc, "fields", "") or "")
         except Exception as exc:  # noqa: BLE001 - a bug met by one message must not stop the others

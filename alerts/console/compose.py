@@ -55,7 +55,8 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
         name = i18n.gettext(scenario.name)
     return _page(request, "compose.html", {
         "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
-        "options": _options(scenario, lang), "channels": sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}),
+        "options": _options(scenario, lang),
+        "channels": sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}),
     }, status=status)
 
 

@@ -164,7 +164,8 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     lang = page_language(request)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error, "actions": _actions(session.user, alert, author, correctable), "corrects": corrects,
+        "progress": progress, "error": error, "actions": _actions(session.user, alert, author, correctable),
+        "corrects": corrects,
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
 

@@ -56,7 +56,8 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
                 continue  # another instance took it
             if missed:
                 await append_audit(conn, at=now, actor="scheduler", action="alert.missed", target=f"alert:{alert.id}",
-                                   details={"send_at": alert.send_at.isoformat(), "late_seconds": (now - alert.send_at).total_seconds()})
+                                   details={"send_at": alert.send_at.isoformat(),
+                                            "late_seconds": (now - alert.send_at).total_seconds()})
         if missed:
             log.error("alert %s was due at %s and missed: not sent; an operator must decide", alert.id, alert.send_at)
         else:

@@ -32,7 +32,8 @@ Clock = Callable[[], datetime]
 
 class Dispatcher:
     def __init__(self, store: Store, channels: dict[str, Channel], clock: Clock, settings: DispatchSettings,
-                 failpoints: Failpoints | None = None, audio: AudioLinks | None = None, lane: Lane | None = None) -> None:
+                 failpoints: Failpoints | None = None, audio: AudioLinks | None = None,
+                 lane: Lane | None = None) -> None:
         self.store = store
         self.channels = channels
         self.clock = clock

@@ -16,7 +16,8 @@ EVACUATION_ORDER = Scenario(
     certainty="Likely",
     params=(
         Param("region", "region", "AZ-QBA", help="city or district to evacuate"),
-        Param("assembly_point", "text", "Şəhər stadionu", max_length=40, help="where evacuees gather, as written locally"),
+        Param("assembly_point", "text", "Şəhər stadionu", max_length=40,
+              help="where evacuees gather, as written locally"),
         Param(
             "deadline",
             "datetime",

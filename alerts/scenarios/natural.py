@@ -56,7 +56,8 @@ MUDFLOW = Scenario(
     certainty="Likely",
     params=(
         Param("region", "region", "AZ-SAK", help="affected city or district"),
-        Param("river", "text", "Kiş", required=False, max_length=40, help="river whose valley is threatened, as written locally"),
+        Param("river", "text", "Kiş", required=False, max_length=40,
+              help="river whose valley is threatened, as written locally"),
     ),
 )
 
@@ -71,7 +72,8 @@ LANDSLIDE = Scenario(
     certainty="Likely",
     params=(
         Param("region", "region", "AZ-BA", help="affected city or district"),
-        Param("location", "text", "Bayıl", max_length=50, help="village, settlement or street at risk, as written locally"),
+        Param("location", "text", "Bayıl", max_length=50,
+              help="village, settlement or street at risk, as written locally"),
     ),
 )
 

@@ -43,7 +43,8 @@ GAS_LEAK = Scenario(
     certainty="Observed",
     params=(
         Param("region", "region", "AZ-BA", help="affected city or district"),
-        Param("site", "text", "Nizami küçəsi 45", max_length=50, help="street, address or site of the leak, as written locally"),
+        Param("site", "text", "Nizami küçəsi 45", max_length=50,
+              help="street, address or site of the leak, as written locally"),
     ),
 )
 
@@ -58,7 +59,8 @@ DAM_FAILURE = Scenario(
     certainty="Likely",
     params=(
         Param("region", "region", "AZ-MI", help="city or district below the dam"),
-        Param("dam", "text", "Mingəçevir su anbarı", max_length=30, help="name of the dam or reservoir, as known locally"),
+        Param("dam", "text", "Mingəçevir su anbarı", max_length=30,
+              help="name of the dam or reservoir, as known locally"),
         Param(
             "arrival",
             "datetime",

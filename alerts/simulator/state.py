@@ -407,7 +407,8 @@ class SimulatorState:
             raise TwilioError(400, 21609, f"Invalid StatusCallback url: {callback!r}")
         events = frozenset(form.get("StatusCallbackEvent", "").split()) or frozenset({"completed"})
         if not events <= _CALL_EVENT_NAMES:
-            raise TwilioError(400, 20001, f"Invalid StatusCallbackEvent: {' '.join(sorted(events - _CALL_EVENT_NAMES))}")
+            raise TwilioError(400, 20001,
+                              f"Invalid StatusCallbackEvent: {' '.join(sorted(events - _CALL_EVENT_NAMES))}")
         timeout = form.get("Timeout")
         if timeout is not None and not (timeout.isdigit() and 1 <= int(timeout) <= 600):
             raise TwilioError(400, 20001, f"Invalid Timeout: {timeout!r}")

@@ -56,7 +56,9 @@ async def find_subscribers(request: web.Request) -> web.Response:
         raise ValidationError({"phone": str(exc)}) from None
     async with request.config_dict[STORE].read() as conn:
         found = await subscribers.find_by_phone(conn, phone)
-    return web.json_response({"subscribers": [s for s in found if permissions.may_manage_subscriber(user, s.get("country"))]})
+    return web.json_response(
+        {"subscribers": [s for s in found if permissions.may_manage_subscriber(user, s.get("country"))]}
+    )
 
 
 # ---- scenarios ----

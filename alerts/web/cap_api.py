@@ -34,7 +34,8 @@ async def post_cap(request: web.Request) -> web.Response:
         incoming = ingest.read(ingest.parse(body))
         now = request.config_dict[CLOCK]()
         async with request.config_dict[STORE].write() as conn:
-            alert_id = await ingest_draft(conn, incoming, user, our_sender(request.config_dict[CONFIG].public_url), "api", now)
+            alert_id = await ingest_draft(conn, incoming, user, our_sender(request.config_dict[CONFIG].public_url),
+                                          "api", now)
             alert = await workflow.load(conn, alert_id)
     except ingest.CapRejected as exc:
         INGESTED.labels(source="api", outcome="rejected").inc()

@@ -48,7 +48,10 @@ async def authenticate(request: web.Request) -> User:
     async with request.config_dict[STORE].read() as conn:
         user = await user_for_token(conn, token.strip())
     if user is None:
-        raise web.HTTPUnauthorized(text="unknown or revoked API token", headers={"WWW-Authenticate": 'Bearer realm="tocsin"'})
+        raise web.HTTPUnauthorized(
+            text="unknown or revoked API token",
+            headers={"WWW-Authenticate": 'Bearer realm="tocsin"'},
+        )
     return user
 
 
@@ -63,7 +66,8 @@ def int_id(request: web.Request) -> int:
 # ---- bodies ----
 
 @contextlib.asynccontextmanager
-async def visible_alert(request: web.Request, *, write: bool = False) -> AsyncIterator[tuple[AsyncConnection, User, Alert]]:
+async def visible_alert(request: web.Request, *,
+                        write: bool = False) -> AsyncIterator[tuple[AsyncConnection, User, Alert]]:
     """The API caller, the alert of the URL's {id} when it is theirs to see (404 otherwise, the
     same answer as for no alert at all), and the transaction it was read in."""
     user = await authenticate(request)

@@ -67,7 +67,8 @@ def _form(request: web.Request, lang: str, values: dict[str, Any], errors: dict[
     sms_number = request.config_dict[CONFIG].twilio.from_number or ""
     return render(request, "subscribe.html", lang, {
         "values": values, "errors": errors, "areas": _area_choices(lang), "notice": notice,
-        "sms_number": sms_number, "language_names": {code: _capitalised(_language_name(code, code)) for code in i18n.LANGUAGES},
+        "sms_number": sms_number,
+        "language_names": {code: _capitalised(_language_name(code, code)) for code in i18n.LANGUAGES},
     }, status=status)
 
 
@@ -186,7 +187,8 @@ async def show_code_form(request: web.Request) -> web.Response:
     row = await _pending(request, request.config_dict[CLOCK]())
     if row is None:
         return _gone(request, lang)
-    return render(request, "subscribe_code.html", lang, {"token": row.token, "error": "", "phone": phones.mask(row.phone)})
+    return render(request, "subscribe_code.html", lang,
+                  {"token": row.token, "error": "", "phone": phones.mask(row.phone)})
 
 
 @routes.post("/subscribe/confirm/{token}")
@@ -210,7 +212,8 @@ async def confirm(request: web.Request) -> web.Response:
                                   trip_ends=row.trip_ends, city=row.city)
     if good:
         area = regions.area_name(row.area, lang)
-        return render(request, "subscribe_done.html", lang, {"area": area, "language": _language_name(row.language, lang)})
+        return render(request, "subscribe_done.html", lang,
+                      {"area": area, "language": _language_name(row.language, lang)})
     with i18n.language(lang):
         if attempts is None or attempts >= MAX_CODE_ATTEMPTS:
             return _gone(request, lang) if attempts is None else render(

@@ -115,7 +115,7 @@ async def test_the_area_may_be_typed_whole_or_one_of_several(tocsin):
         await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
         ids.append(draft["id"])
     await sign_in(tocsin, "anar")
-    for alert_id, typed in zip(ids, ("Baku, Sumgait", "Sumqayıt")):
+    for alert_id, typed in zip(ids, ("Baku, Sumgait", "Sumqayıt"), strict=True):
         assert (await _post(tocsin, f"/console/alerts/{alert_id}/approve", confirm_area=typed)).status == 303, typed
 
 

@@ -109,7 +109,8 @@ async def test_ambiguous_timeouts_are_reconciled_not_resent(start_tocsin):
 
 async def _settled_alert(tocsin, alert_id: int, total: int):
     states = await _by_state(tocsin, alert_id)
-    done = sum(n for s, n in states.items() if s in ("delivered", "failed", "undelivered", "skipped", "cancelled", "expired"))
+    done = sum(n for s, n in states.items()
+               if s in ("delivered", "failed", "undelivered", "skipped", "cancelled", "expired"))
     return states if done == total else None
 
 
@@ -187,7 +188,8 @@ async def _expect_halted(tocsin, alert_id: int, halted: str, only: set[str] | No
         if only is not None and phone not in only:
             continue
         if phone in messaged:
-            assert state in ("accepted", "sent", "delivered") or (state == halted and error == "AMBIGUOUS"), (state, error)
+            assert (state in ("accepted", "sent", "delivered")
+                    or (state == halted and error == "AMBIGUOUS")), (state, error)
         else:
             assert state == halted, (phone, state)
 

@@ -68,7 +68,9 @@ class World:
 
         async def sent() -> bool:
             async with t.store.read() as conn:
-                states = (await conn.scalars(sa.text(f"SELECT state FROM deliveries WHERE alert_id = {published}"))).all()
+                states = (
+                    await conn.scalars(sa.text(f"SELECT state FROM deliveries WHERE alert_id = {published}"))
+                ).all()
             return bool(states) and all(s in ("delivered", "sent", "failed", "undelivered") for s in states)
         await eventually(sent)  # the broadcast settles before counting rows
 
@@ -92,8 +94,8 @@ class World:
     async def _draft(self, body: dict[str, Any], params: dict[str, Any] | None = None,
                      headers: dict[str, str] | None = None) -> int:
         body = {**body, "params": params} if params is not None else body
-        draft = await json_ok(await self.tocsin.client.post("/api/v1/alerts", headers=headers or self.tokens["operator"],
-                                                            json=body), 201)
+        draft = await json_ok(await self.tocsin.client.post(
+            "/api/v1/alerts", headers=headers or self.tokens["operator"], json=body), 201)
         return int(draft["id"])
 
     def fill(self, text: str) -> str:
@@ -106,7 +108,7 @@ class World:
         query = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{name}")' for name in names)
         async with self.tocsin.store.read() as conn:
             row = (await conn.execute(sa.text(query))).one()
-        return dict(zip(names, row))
+        return dict(zip(names, row, strict=True))
 
     async def send(self, case: Case) -> int:
         if case.raw is not None:

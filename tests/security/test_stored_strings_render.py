@@ -230,7 +230,8 @@ def flood(river: str) -> dict[str, Any]:
 
 
 def cap_message(n: int, headline: str = "Flood upstream", description: str = "The river is rising.",
-                instruction: str = "Move to higher ground.", areaDesc: str = "Baku", senderName: str = "Upstream") -> bytes:
+                instruction: str = "Move to higher ground.", areaDesc: str = "Baku",
+                senderName: str = "Upstream") -> bytes:
     """A CAP 1.2 message from outside with a text in one field. Its characters are escaped as XML
     escapes them; what XML cannot carry at all (controls, lone surrogates) is written raw, which
     makes the document unreadable: that too must be a 4xx."""
@@ -325,7 +326,7 @@ def sender(paths: Paths, name: str) -> tuple[Callable[..., Awaitable[Any]], Call
             return await paths.alert_text({lang: {part: text}})
 
         async def several(*texts: str) -> Any:  # one a language
-            return await paths.alert_text({other: {part: text} for other, text in zip(LANGS, texts)})
+            return await paths.alert_text({other: {part: text} for other, text in zip(LANGS, texts, strict=False)})
         return one, several, len(LANGS)
     if name.startswith("cap."):
         field = name.split(".", 1)[1]
@@ -403,7 +404,7 @@ def slots(strings: list[str], multiline_only: bool = False) -> list[dict[str, di
     batches = []
     for start in range(0, len(strings), len(LANGS)):
         texts: dict[str, dict[str, str]] = {}
-        for lang, text in zip(LANGS, strings[start:start + len(LANGS)]):
+        for lang, text in zip(LANGS, strings[start:start + len(LANGS)], strict=False):
             parts = {part: f"String {start} {lang} {part}" for part in PARTS}
             for part in PARTS:
                 if (part in MULTILINE_PARTS or not multiline_only) and fits_alert_part(part)(text):
@@ -480,7 +481,8 @@ async def render_everything(tocsin: Any, desk: Desk, expected: dict[int, dict[st
         query = f"?lang={lang}" if lang else ""
         # An alert is listed on / while it goes out, then in the archive (sent, cancelled).
         listed = Html("")
-        listed.text = (await html_page(client, f"/{query}")).text + " " + (await html_page(client, f"/archive{query}")).text
+        listed.text = ((await html_page(client, f"/{query}")).text + " "
+                       + (await html_page(client, f"/archive{query}")).text)
         for alert_id in expected:
             shows(listed, expected[alert_id][lang or "az"]["headline"], f"/{query} or /archive{query}: {alert_id}")
         feed = await xml_doc(client, f"/feed.atom{query}")
@@ -497,7 +499,8 @@ async def render_everything(tocsin: Any, desk: Desk, expected: dict[int, dict[st
         for info in cap.findall("cap:info", Q):
             lang = info.findtext("cap:language", namespaces=Q)
             for part in ("headline", "description", "instruction"):
-                assert info.findtext(f"cap:{part}", namespaces=Q) == as_xml_reads(texts[lang][part]), (alert_id, lang, part)
+                assert (info.findtext(f"cap:{part}", namespaces=Q)
+                        == as_xml_reads(texts[lang][part])), (alert_id, lang, part)
         await json_ok(await client.get(f"/api/v1/alerts/{alert_id}", headers=desk.operator))
         await json_ok(await client.get(f"/api/v1/alerts/{alert_id}/preview", headers=desk.operator))
         await json_ok(await client.get(f"/api/v1/alerts/{alert_id}/deliveries", headers=desk.operator))
@@ -548,7 +551,7 @@ async def test_alerts_holding_every_accepted_string_render_everywhere(tocsin):
     ids = await publish(tocsin, desk, bodies)
     expected = {alert_id: await stored_texts(tocsin, desk, alert_id) for alert_id in ids}
     # What was taken was stored as sent (whitespace folded): nothing lost on the way in.
-    for alert_id, body in zip(ids, bodies):
+    for alert_id, body in zip(ids, bodies, strict=True):
         for lang, parts in body.get("texts", {}).items():
             for part, text in parts.items():
                 if lang != "fr":  # French typography adds no-break spaces to the web parts

@@ -18,7 +18,8 @@ def alert_row(scenario_id: str, status: str = "Actual", msg_type: str = "Alert",
     abroad = scenario.audience == "abroad"
     region_codes, countries = ([], ["TR", "GE"]) if abroad else (["AZ-BA", "AZ-SMI"], [])
     overrides = {} if scenario.has_templates else {
-        lang: {"headline": f"Notice {lang}", "sms": f"Short notice in {lang}"} for lang in ("az", "en", "ru", "fr", "ar")}
+        lang: {"headline": f"Notice {lang}", "sms": f"Short notice in {lang}"}
+        for lang in ("az", "en", "ru", "fr", "ar")}
     composed = texts.compose(scenario, scenario.example_params(), status,
                              texts.audience_zones(region_codes, countries), overrides, None)
     values = dict(

@@ -66,7 +66,8 @@ def _env(*urls: str) -> dict[str, str]:
 
 
 async def _pushes(tocsin, desk, alert_id):
-    return (await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/pushes", headers=desk.operator)))["pushes"]
+    found = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/pushes", headers=desk.operator))
+    return found["pushes"]
 
 
 async def test_every_alert_and_cancel_arrives_once_acknowledged_despite_refusals(start_tocsin, call_centres):

@@ -21,7 +21,8 @@ async def test_metrics_count_alerts_and_deliveries_and_leak_no_phone_number(tocs
     alert = await desk.issue()
 
     async def delivered():
-        summary = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert['id']}/deliveries", headers=desk.operator))
+        summary = await json_ok(
+            await tocsin.client.get(f"/api/v1/alerts/{alert['id']}/deliveries", headers=desk.operator))
         return summary["by_state"] == {DeliveryState.DELIVERED: 5}
 
     await eventually(delivered)

@@ -161,7 +161,8 @@ async def test_cap_over_http_validates_and_a_cancel_follows_the_alert(tocsin):
     cap_schema().validate(cancel)
     assert cancel.findtext("cap:msgType", namespaces=CAP) == "Cancel"
     sender, identifier, sent = cancel.findtext("cap:references", namespaces=CAP).split(",")
-    assert (sender, identifier, sent) == ("tocsin@127.0.0.1", alert["identifier"], cap.findtext("cap:sent", namespaces=CAP))
+    assert (sender, identifier, sent) == (
+        "tocsin@127.0.0.1", alert["identifier"], cap.findtext("cap:sent", namespaces=CAP))
 
     _, page = await _html(tocsin.client, "/?lang=en")
     assert "Earthquake" not in page

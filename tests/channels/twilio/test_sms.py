@@ -17,7 +17,8 @@ from channels.twilio.sms import SmsChannel, SmsSettings
 from tests.conftest import SIM_SID, SIM_TOKEN
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-MESSAGE = OutboundMessage(delivery_id=1, to="+994505550101", body="Zəlzələ: 112-yə zəng edin.", expires=NOW + timedelta(hours=2))
+MESSAGE = OutboundMessage(delivery_id=1, to="+994505550101", body="Zəlzələ: 112-yə zəng edin.",
+                          expires=NOW + timedelta(hours=2))
 
 
 def _channel(api_base: str, *, timeout: float = 5.0, token: str = SIM_TOKEN, service: str | None = None) -> SmsChannel:

@@ -99,10 +99,12 @@ def test_sms_status(name):
 
 
 CALL_REPORTS = {
-    "completed is delivered": ({"CallSid": CALL, "CallStatus": "completed"}, StatusReport(CALL, DeliveryStatus.DELIVERED)),
+    "completed is delivered": ({"CallSid": CALL, "CallStatus": "completed"},
+                               StatusReport(CALL, DeliveryStatus.DELIVERED)),
     "busy": ({"CallSid": CALL, "CallStatus": "busy"}, StatusReport(CALL, DeliveryStatus.UNDELIVERED)),
     "no answer": ({"CallSid": CALL, "CallStatus": "no-answer"}, StatusReport(CALL, DeliveryStatus.UNDELIVERED)),
-    "failed": ({"CallSid": CALL, "CallStatus": "failed", "ErrorCode": "13224"}, StatusReport(CALL, DeliveryStatus.FAILED)),
+    "failed": ({"CallSid": CALL, "CallStatus": "failed", "ErrorCode": "13224"},
+               StatusReport(CALL, DeliveryStatus.FAILED)),
     "canceled": ({"CallSid": CALL, "CallStatus": "canceled"}, StatusReport(CALL, DeliveryStatus.FAILED)),
     "ringing adds nothing": ({"CallSid": CALL, "CallStatus": "ringing"}, StatusReport(CALL, None)),
     "in progress adds nothing": ({"CallSid": CALL, "CallStatus": "in-progress"}, StatusReport(CALL, None)),
