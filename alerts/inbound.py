@@ -4,8 +4,8 @@ language the message was written in. Nothing about nationality or status is ever
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
