@@ -26,6 +26,7 @@ from channels.twilio.voice import VoiceAnswer, spoken_languages
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
+
 async def _report(request: web.Request, report: callbacks.StatusReport) -> web.Response:
     """A provider's status report for a message or a call, applied forward only."""
     if report.sid and report.status is not None:
