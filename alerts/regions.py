@@ -126,6 +126,12 @@ _CAPITAL_ZONES = {
 }
 
 
+def zone_of_area(area: str) -> str:
+    """The time zone an area's readers live in: Baku for a region at home, the country's own
+    for a country abroad."""
+    return zone_for(None if get(area) else area)
+
+
 def zone_for(country: str | None) -> str:
     """The time zone a subscriber lives in: Baku at home, the country's (capital's) zone abroad."""
     if not country:

@@ -164,15 +164,10 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     lang = page_language(request)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error, "actions": _actions(session.user, alert, author, correctable),
+        "progress": progress, "error": error, "actions": permissions.actions(session.user, alert, correctable),
         "corrects": corrects,
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
-
-
-def _actions(user: Any, alert: Any, author: str | None, correctable: bool) -> list[str]:
-    """What this person may do to this alert now; the workflow checks again on the way in."""
-    return permissions.actions(user, alert, correctable)
 
 
 @routes.post("/alerts/{id}/{action}")

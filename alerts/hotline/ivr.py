@@ -175,7 +175,8 @@ def _area_of(alert: Any, areas: str) -> str:
 
 
 def _read_one(speaker: Speaker, response: VoiceAnswer, alert: Any, area: str, recorded: bool) -> None:
-    texts = text_for(alert.texts, regions.zone_for(None if regions.get(area) else area), speaker.lang)
+    zone = regions.zone_of_area(area)
+    texts = text_for(alert.texts, zone, speaker.lang)
     spoken = spoken_in(alert, speaker.lang)
     if speaks(spoken):
         response.say(spoken, texts["voice"])
@@ -183,7 +184,6 @@ def _read_one(speaker: Speaker, response: VoiceAnswer, alert: Any, area: str, re
         response.play(speaker.audio_url(f"/hotline/audio/alert/{alert.id}.wav", area=area))
     else:
         # Azerbaijani with no audio: the first stand-in whose text is its own, not Azerbaijani.
-        zone = regions.zone_for(None if regions.get(area) else area)
         for standin in spoken_languages(spoken):
             if speaks(spoken_in(alert, standin)):
                 response.say(spoken_in(alert, standin), text_for(alert.texts, zone, standin)["voice"])
@@ -199,8 +199,8 @@ def _azerbaijani_by_sms(notices: Notices, response: VoiceAnswer, unspoken: list[
         response.say(lang, prompts.text("no_azerbaijani", lang)
                      + (" " + prompts.text("text_by_sms", lang) if sending else ""))
     if sending and caller is not None:
-        body = "\n\n".join(text_for(a.texts, regions.zone_for(None if regions.get(_area_of(a, areas)) else
-                                                              _area_of(a, areas)), "az")["sms"] for a in unspoken)
+        body = "\n\n".join(text_for(a.texts, regions.zone_of_area(_area_of(a, areas)), "az")["sms"]
+                           for a in unspoken)
         notices.send_soon(caller, body, "az", "hotline_text")
 
 

@@ -181,7 +181,7 @@ async def alert_audio(request: web.Request) -> web.StreamResponse:
         return web.Response(body=recording.audio, content_type=recording.content_type)
     if alert.texts.get("language_used", {}).get("az", "az") != "az":
         raise web.HTTPNotFound(text="this alert has no Azerbaijani text")
-    text = text_for(alert.texts, regions.zone_for(None if regions.get(area) else area), "az")["voice"]
+    text = text_for(alert.texts, regions.zone_of_area(area), "az")["voice"]
     return await _speak(request, text)
 
 
