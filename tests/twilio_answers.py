@@ -1,10 +1,15 @@
 """Twilio's answers to a send, as simulator faults, with what each must become: one table for
-the channels' tests (the error they raise) and the dispatcher's (the decision it takes)."""
+the channels' tests (the error they raise) and the dispatcher's (the decision it takes), and
+the channel that meets them."""
 
 from __future__ import annotations
 
 from alerts.simulator import FaultRule
-from channels.base import ErrorCode
+from channels.base import Channel, ErrorCode
+from channels.secret import Secret
+from channels.twilio.sms import SmsChannel, SmsSettings
+from channels.twilio.voice import VoiceChannel, VoiceSettings
+from tests.conftest import SIM_SID, SIM_TOKEN
 
 # name -> (the answer, our error code, retryable, the Retry-After carried back). Script a copy
 # (dataclasses.replace): the simulator counts a rule's uses on the rule itself.
@@ -23,3 +28,13 @@ ANSWERS = {
     "other rejection 400": (FaultRule(status=400, code=21602), ErrorCode.REJECTED, False, None),
     "timeout": (FaultRule(status=None, delay=1.0), ErrorCode.AMBIGUOUS, True, None),
 }
+
+
+def channel(kind: str, base: str) -> Channel:
+    """An SMS or voice channel on the simulator at `base`, quick to give up (0.3 s), so the
+    timeout answer costs little."""
+    account = {"account_sid": SIM_SID, "auth_token": Secret(SIM_TOKEN), "from_number": "+15005550006",
+               "api_base": base, "timeout": 0.3, "status_callback": "http://127.0.0.1:9/twilio/status"}
+    if kind == "sms":
+        return SmsChannel(SmsSettings(messaging_service_sid=None, **account))
+    return VoiceChannel(VoiceSettings(**account))

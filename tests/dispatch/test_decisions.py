@@ -9,12 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.config import Secret
 from alerts.dispatch.decisions import Action, RetryPolicy, decide
-from channels.base import ErrorCode, OutboundMessage, SendError
-from channels.twilio.sms import SmsChannel, SmsSettings
-from tests.conftest import SIM_SID, SIM_TOKEN
-from tests.twilio_answers import ANSWERS
+from channels.base import Channel, ErrorCode, OutboundMessage, SendError
+from tests.twilio_answers import ANSWERS, channel as twilio_channel
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 EXPIRES = NOW + timedelta(hours=1)
@@ -39,13 +36,7 @@ DECISIONS = {
 }
 
 
-def _channel(base: str, timeout: float = 0.3) -> SmsChannel:
-    return SmsChannel(SmsSettings(account_sid=SIM_SID, auth_token=Secret(SIM_TOKEN), from_number="+15005550006",
-                                messaging_service_sid=None, api_base=base,
-                                status_callback="http://127.0.0.1:9/twilio/sms/status", timeout=timeout))
-
-
-async def _attempt(channel: SmsChannel) -> SendError:
+async def _attempt(channel: Channel) -> SendError:
     with pytest.raises(SendError) as caught:
         await channel.send(MESSAGE, NOW)
     return caught.value
@@ -61,7 +52,7 @@ async def test_twilio_answer_leads_to_decision(simulator, name):
     action = DECISIONS[name]
     sim, base = simulator
     sim.script(replace(fault))  # a copy: the simulator counts a rule's uses on the rule itself
-    channel = _channel(base)
+    channel = twilio_channel("sms", base)
     try:
         error = await _attempt(channel)
     finally:
@@ -89,7 +80,7 @@ async def test_connection_refused_is_retried():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nobody listens there
-    channel = _channel(f"http://127.0.0.1:{port}")
+    channel = twilio_channel("sms", f"http://127.0.0.1:{port}")
     try:
         error = await _attempt(channel)
     finally:

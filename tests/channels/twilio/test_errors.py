@@ -10,13 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts.simulator import FaultRule
-from channels.base import Channel, ErrorCode, OutboundMessage, SendError, Speech
-from channels.secret import Secret
+from channels.base import ErrorCode, OutboundMessage, SendError, Speech
 from channels.twilio.errors import CODES, DEAD_NUMBER_CODES, number_is_dead, provider_code
-from channels.twilio.sms import SmsChannel, SmsSettings
-from channels.twilio.voice import VoiceChannel, VoiceSettings
-from tests.conftest import SIM_SID, SIM_TOKEN
-from tests.twilio_answers import ANSWERS
+from tests.twilio_answers import ANSWERS, channel as twilio_channel
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 MESSAGE = OutboundMessage(1, "+994505550101", "Zəlzələ: 112-yə zəng edin.", NOW + timedelta(hours=2), "az",
@@ -64,14 +60,6 @@ def test_a_code_that_says_the_number_is_wrong_is_invalid_number_when_twilio_refu
 RESOURCES = {"sms": ("Messages", "Calls"), "voice": ("Calls", "Messages")}
 
 
-def _channel(kind: str, base: str) -> Channel:
-    account = {"account_sid": SIM_SID, "auth_token": Secret(SIM_TOKEN), "from_number": "+15005550006",
-               "api_base": base, "timeout": 0.3, "status_callback": "http://127.0.0.1:9/twilio/status"}
-    if kind == "sms":
-        return SmsChannel(SmsSettings(messaging_service_sid=None, **account))
-    return VoiceChannel(VoiceSettings(**account))
-
-
 @pytest.mark.parametrize("kind", list(RESOURCES))
 @pytest.mark.parametrize("name", list(ANSWERS))
 async def test_twilio_answers_map_to_our_errors(simulator, kind, name):
@@ -79,7 +67,7 @@ async def test_twilio_answers_map_to_our_errors(simulator, kind, name):
     rule, code, retryable, retry_after = ANSWERS[name]
     ours, other = RESOURCES[kind]
     sim.script(FaultRule(status=500, path=other), replace(rule, path=ours))
-    channel = _channel(kind, base)
+    channel = twilio_channel(kind, base)
     try:
         with pytest.raises(SendError) as caught:
             await channel.send(MESSAGE, NOW)
