@@ -58,10 +58,19 @@ async def _in_write(config: Config, fn: Any) -> Any:
         await store.close()
 
 
+# Where the command line says it with its flags rather than the console's field names.
+_CLI_WORDING = {"a consular user needs at least one country": "a consular user needs at least one --country"}
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     config = config_or_exit()
     password = _read_password()
-    asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [], _now())))
+    try:
+        asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [],
+                                                         _now())))
+    except UserError as exc:
+        raise UserError("; ".join(_CLI_WORDING.get(message, exc.fields[name])
+                                  for name, (message, _params) in exc.problems.items())) from None
     print(f"user {args.name} added with role {args.role}")
     return 0
 
