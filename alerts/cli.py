@@ -13,12 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from alerts import logsetup
 from alerts.config import Config, ConfigError, load_config
 from alerts.model import Role
-from alerts.store import GENESIS, Store, audit_hash, upgrade
+from alerts.store import Store, upgrade, verify_audit
 from alerts.users import UserError, add_user, create_token
 
 
@@ -60,10 +58,19 @@ async def _in_write(config: Config, fn: Any) -> Any:
         await store.close()
 
 
+# Where the command line says it with its flags rather than the console's field names.
+_CLI_WORDING = {"a consular user needs at least one country": "a consular user needs at least one --country"}
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     config = config_or_exit()
     password = _read_password()
-    asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [], _now())))
+    try:
+        asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [],
+                                                         _now())))
+    except UserError as exc:
+        raise UserError("; ".join(_CLI_WORDING.get(message, exc.fields[name])
+                                  for name, (message, _params) in exc.problems.items())) from None
     print(f"user {args.name} added with role {args.role}")
     return 0
 
@@ -93,21 +100,13 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 
 async def _verify_audit(config: Config) -> list[str]:
-    from alerts.schema import audit_log
-
     store = Store(config.database_url)
-    problems: list[str] = []
     try:
         async with store.read() as conn:
-            prev = GENESIS
-            for row in await conn.execute(sa.select(audit_log).order_by(audit_log.c.id)):
-                fields = {k: getattr(row, k) for k in ("at", "actor", "action", "target", "details")}
-                if row.prev_hash != prev or row.hash != audit_hash(prev, fields):
-                    problems.append(f"audit row {row.id} ({row.action} by {row.actor}) does not match the chain")
-                prev = row.hash
+            check = await verify_audit(conn)
     finally:
         await store.close()
-    return problems
+    return [f"audit row {row.id} ({row.action} by {row.actor}) does not match the chain" for row in check.broken]
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -69,6 +69,8 @@ api_tokens = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime()),
+    # When the token was last used, to the minute (alerts.users.TOKEN_USE_GRAIN): not a write per call.
+    sa.Column("last_used_at", UTCDateTime()),
 )
 
 subscribers = sa.Table(

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,44 @@ def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
         {**row, "at": row["at"].isoformat(timespec="microseconds")}, sort_keys=True, ensure_ascii=False, default=str
     )
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BrokenAuditRow:
+    """An audit row that does not match the chain: edited, inserted or deleted before it."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    rows: int
+    broken: list[BrokenAuditRow]
+
+    @property
+    def intact(self) -> bool:
+        return not self.broken
+
+
+async def verify_audit(conn: AsyncConnection, batch: int = 5000) -> AuditCheck:
+    """Check the audit log's hash chain from its first row (`tocsin audit verify`, and the
+    administrator's console): each row names its predecessor's hash, and its own hash is that
+    of its predecessor's and its fields. Read in batches, so a long log is never held whole."""
+    prev, last_id, rows, broken = GENESIS, 0, 0, []
+    while True:
+        chunk = (await conn.execute(sa.select(audit_log).where(audit_log.c.id > last_id)
+                                    .order_by(audit_log.c.id).limit(batch))).all()
+        for row in chunk:
+            fields = {k: getattr(row, k) for k in ("at", "actor", "action", "target", "details")}
+            if row.prev_hash != prev or row.hash != audit_hash(prev, fields):
+                broken.append(BrokenAuditRow(id=row.id, at=row.at, actor=row.actor, action=row.action))
+            prev, last_id = row.hash, row.id
+        rows += len(chunk)
+        if len(chunk) < batch:
+            return AuditCheck(rows=rows, broken=broken)
 
 
 async def upgrade(url: str | DatabaseURL) -> None:

@@ -72,6 +72,12 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_wrong_passwords_sent_at_once_are_checked_no_more_than_the_limit",
     }),
     "tests/console/test_live.py": frozenset({"test_the_progress_stream_follows_the_alert_to_its_end"}),
+    "tests/console/test_admin.py": frozenset({  # a sign-in (an argon2 hash) per role or step
+        "test_every_admin_page_and_action_is_refused_to_other_roles",
+        "test_a_refused_new_user_gives_the_form_back_naming_the_field",
+        "test_a_disabled_user_is_out_at_once_sessions_and_tokens",
+        "test_a_new_password_ends_the_users_sessions",
+    }),
     "tests/consular/test_checkin.py": frozenset({"test_a_check_in_from_first_message_to_the_csv"}),
     "tests/security/test_hostile_requests.py": frozenset({  # the whole hostile corpus against every route
         "test_hostile_requests_get_a_4xx_write_nothing_and_log_no_traceback",

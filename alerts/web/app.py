@@ -17,7 +17,7 @@ from alerts import logsetup
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
-from alerts.console import compose, guard, live as console_live, views as console
+from alerts.console import admin as console_admin, compose, guard, live as console_live, views as console
 from alerts.consular.freshness import Freshness
 from alerts.dispatch.engine import Engine
 from alerts.dispatch.events import Events
@@ -130,6 +130,7 @@ def console_app() -> web.Application:
     app.add_routes(console.routes)  # sign in and out, the alerts, one alert and its steps
     app.add_routes(compose.routes)
     app.add_routes(console_live.routes)  # progress stream, after-action report
+    app.add_routes(console_admin.routes)  # the administrator's: users, API tokens, the audit log
     return app
 
 

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import i18n, permissions
 from alerts.alert import Alert
 from alerts.render import TEMPLATES_DIR
-from alerts.users import User, user_for_token
+from alerts.users import User, note_token_use, token_holder
 from alerts.validation import NotFound, parse_id, printable
 from alerts.web import boundary
-from alerts.web.keys import CONFIG, STORE
+from alerts.web.keys import CLOCK, CONFIG, STORE
 from channels.twilio.sms import MessagingAnswer
 from channels.twilio.voice import VoiceAnswer
 from channels.twilio.webhooks import SIGNATURE_HEADER, valid_signature
@@ -45,14 +45,21 @@ async def authenticate(request: web.Request) -> User:
             text="send an API token as 'Authorization: Bearer <token>' (create one with: tocsin token create USER)",
             headers={"WWW-Authenticate": 'Bearer realm="tocsin"'},
         )
-    async with request.config_dict[STORE].read() as conn:
-        user = await user_for_token(conn, token.strip())
-    if user is None:
+    store = request.config_dict[STORE]
+    async with store.read() as conn:
+        holder = await token_holder(conn, token.strip())
+    if holder is None:
         raise web.HTTPUnauthorized(
             text="unknown or revoked API token",
             headers={"WWW-Authenticate": 'Bearer realm="tocsin"'},
         )
-    return user
+    # "Last used", for the administrator: written when the stored time is a minute old or
+    # more, so a client calling many times a second costs one write a minute.
+    now = request.config_dict[CLOCK]()
+    if holder.use_to_note(now):
+        async with store.write() as conn:
+            await note_token_use(conn, holder.token_id, now)
+    return holder.user
 
 
 def int_id(request: web.Request) -> int:

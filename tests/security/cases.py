@@ -270,6 +270,20 @@ def form_cases() -> list[Case]:
     for value in STRINGS["refused"][:4]:
         cases.append(Case(f"console reject reason {_short(value)}", "POST", "/console/alerts/{pending}/reject",
                           auth=None, form={"csrf": "{csrf}", "reason": value}, headers=console))
+    # The administrator's pages (alerts/console/admin.py): the signed-in operator is refused
+    # each of them, whatever the form holds.
+    admin_form = {"csrf": "{csrf}", "username": "x", "role": "admin", "country": "TR", "password": "p" * 20,
+                  "password2": "p" * 20, "user": "olga", "label": "x"}
+    for path in ["/console/admin/users", "/console/admin/users/1/role", "/console/admin/users/1/disable",
+                 "/console/admin/users/1/password", "/console/admin/tokens", "/console/admin/tokens/1/revoke",
+                 "/console/admin/audit/verify"]:
+        for value in STRINGS["refused"][:2] + ["<script>"]:
+            cases.append(Case(f"console {path} as an operator, holding {_short(value)}", "POST", path, auth=None,
+                              form={**admin_form, "username": value, "label": value}, headers=console,
+                              expect={403} if value == "<script>" else FOUR_XX))
+    for path in ["/console/admin", "/console/admin/users", "/console/admin/users/1", "/console/admin/tokens",
+                 "/console/admin/audit?actor=%ED%A0%80&before=-1"]:
+        cases.append(Case(f"GET {path} as an operator", "GET", path, auth=None, expect=FOUR_XX))
     webhooks = ["/twilio/sms/inbound", "/twilio/sms/status", "/twilio/voice/status", "/twilio/voice/ack",
                 "/twilio/voice/inbound", "/twilio/voice/hotline/language", "/twilio/voice/hotline/region",
                 "/twilio/voice/hotline/alerts", "/twilio/voice/hotline/choice"]
