@@ -1,5 +1,6 @@
 """Which alerts the public may see. A draft, an alert waiting for approval, or one scheduled
-for later and cancelled before it went out was never published: no page, no CAP, no push."""
+for later and cancelled before it went out was never published: no page, no CAP, no push.
+Nor is an alert without the `web` channel, whatever its state: it goes to its subscribers only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from alerts.model import AlertState
+from alerts.model import WEB_CHANNEL, AlertState
 from alerts.schema import alerts
 
 _LIVE_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT, AlertState.SCHEDULED)
@@ -20,6 +21,10 @@ _ENDED_STATES = (AlertState.CANCELLED, AlertState.EXPIRED)
 # again, with `sent` kept from its first round.
 WENT_OUT = sa.and_(
     alerts.c.approved_at.is_not(None),
+    # Only on the `web` channel: a consular check-in goes to registered nationals, not the world.
+    # `channels` is a JSON list drawn from a closed set of names, so its text holds '"web"'
+    # exactly when the list holds it, whatever the database.
+    sa.cast(alerts.c.channels, sa.Text).like(f'%"{WEB_CHANNEL}"%'),
     alerts.c.sent.is_not(None),
     alerts.c.state.in_([*_LIVE_STATES, *_ENDED_STATES]),
 )
