@@ -16,6 +16,7 @@ from alerts.preview import preview
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, deliveries
 from alerts.validation import Forbidden, NotFound, ValidationError, parse_id, parse_moment, text_problem
+from alerts.web import openapi
 from alerts.web.boundary import json_body
 from alerts.web.http import authenticate, int_id, visible_alert
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
@@ -292,3 +293,11 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                              r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
     return web.json_response({"alert_id": alert_id, **summary})
+
+
+# ---- the description of all this ----
+
+@routes.get("/openapi.json")
+async def openapi_document(_request: web.Request) -> web.Response:
+    """OpenAPI 3.1 of /api/v1 (alerts.web.openapi); public, like any API's documentation."""
+    return web.json_response(openapi.document())
