@@ -13,6 +13,7 @@ from alerts.migrations import alembic_config
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts
 from alerts.store import Store
+from tests.console.test_auth import sign_in
 from tests.helpers import EARTHQUAKE_IN_BAKU, Desk, eventually, json_ok
 
 ADVISORY = {"scenario": "security_advisory", "status": "Exercise",
@@ -236,3 +237,13 @@ async def test_migration_0009_adds_web_to_every_alert_stored_before(tocsin, db_u
         assert await channels() == [["sms", "web"], ["voice", "web"]]
     finally:
         await store.close()
+
+
+async def test_the_console_form_offers_web_checked_at_home_only(tocsin):
+    await tocsin.user("olga", "operator")
+    await sign_in(tocsin, "olga")
+    for scenario, checked in (("earthquake", True), ("security_advisory", False), ("safety_checkin", False)):
+        html = await (await tocsin.client.get(f"/console/compose/{scenario}?lang=en")).text()
+        box = re.search(r'<input type="checkbox" name="channel" value="web"( checked)?>', html)
+        assert box is not None and (box.group(1) is not None) == checked, scenario
+        assert re.search(r'<input type="checkbox" name="channel" value="sms" checked>', html), scenario
