@@ -224,7 +224,7 @@ def _schemas() -> dict[str, Schema]:
 
 
 _ERRORS = {
-    "400": "the body cannot be read (not JSON, too deep, too long, a field twice...)",
+    "400": "the body, query string or a header cannot be read (not JSON, too deep, too long, a field twice...)",
     "401": "no bearer token, or an unknown or revoked one",
     "403": "the caller's role may not do this",
     "404": "no such thing, or not the caller's to see",
@@ -241,9 +241,10 @@ def _json(schema: Schema, description: str) -> Schema:
 
 def _operation(summary: str, answers: dict[str, Schema], *errors: str, params: list[Schema] | None = None,
                body: Schema | None = None, public: bool = False, tag: str = "alerts") -> Schema:
+    # Any request may be a 400: the input boundary refuses a query string or header it cannot read.
+    refusals = sorted({"400", *errors, *(() if public else ("401",))})
     op: Schema = {"summary": summary, "tags": [tag], "responses": {
-        **answers, **{code: {"$ref": f"#/components/responses/E{code}"} for code in (*errors, *(() if public else
-                                                                                                  ("401",)))}}}
+        **answers, **{code: {"$ref": f"#/components/responses/E{code}"} for code in refusals}}}
     if params:
         op["parameters"] = params
     if body is not None:

@@ -13,6 +13,8 @@ import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings, strategies as st
 from openapi_spec_validator import validate
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.core.failures import FailureGroup
 
 from alerts.web import openapi
 from alerts.web.app import api_app
@@ -148,7 +150,10 @@ EXAMPLES = 25
 
 async def test_property_based_run_finds_no_server_error(tocsin):
     """Every operation, with an operator's and an approver's token, on examples generated from
-    the document (derandomized: a red run repeats). What it found became fixes in the code."""
+    the document (derandomized: a red run repeats): no 5xx, and every answer as the document
+    says (status, content type, schema). What it found became fixes in the code and in the
+    document. An operation described but not served yet (one of issue 15's other branches,
+    before the merge) is only held to "no 5xx"."""
     desk = await Desk.open(tocsin)
     for lang, phone in (("az", "+994505550101"), ("ru", "+994505550102")):
         await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=desk.operator, json={
@@ -160,6 +165,8 @@ async def test_property_based_run_finds_no_server_error(tocsin):
     tokens = [desk.operator, desk.approver]
     schema = schemathesis.openapi.from_dict(DOCUMENT)
     server_errors: list[str] = []
+    nonconforming: list[str] = []
+    checks = [response_schema_conformance, status_code_conformance, content_type_conformance]
     statuses: dict[int, int] = {}
 
     def run(operation: Any) -> None:
@@ -172,6 +179,11 @@ async def test_property_based_run_finds_no_server_error(tocsin):
             if response.status_code >= 500:
                 server_errors.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r}: "
                                      f"{response.status_code} {response.text[:200]}")
+            elif (case.method, case.operation.path) in REGISTERED:
+                try:
+                    case.validate_response(response, checks=checks)
+                except FailureGroup as exc:
+                    nonconforming.append(f"{case.method} {case.formatted_path} {case.query}: {exc}"[:600])
         one()
 
     def run_all() -> None:
@@ -180,6 +192,7 @@ async def test_property_based_run_finds_no_server_error(tocsin):
 
     await asyncio.to_thread(run_all)
     assert not server_errors, "\n".join(server_errors)
+    assert not nonconforming, "\n".join(nonconforming)
     # It did reach the handlers: answers, not only refusals.
     assert statuses.get(200, 0) > 50 and sum(statuses.values()) > 10 * len(DESCRIBED), statuses
 
