@@ -247,3 +247,11 @@ async def test_the_console_form_offers_web_checked_at_home_only(tocsin):
         box = re.search(r'<input type="checkbox" name="channel" value="web"( checked)?>', html)
         assert box is not None and (box.group(1) is not None) == checked, scenario
         assert re.search(r'<input type="checkbox" name="channel" value="sms" checked>', html), scenario
+
+
+async def test_an_id_beyond_any_id_is_no_such_alert_everywhere(tocsin):
+    """Ids are INTEGER: PostgreSQL refuses a larger number outright, which was a 500."""
+    operator = await tocsin.user("olga", "operator")
+    for path in ("/alerts/99999999999", "/cap/99999999999.xml", "/cap/99999999999-cancel.xml",
+                 "/api/v1/alerts/99999999999", "/api/v1/alerts/2147483648/preview"):
+        assert (await tocsin.client.get(path, headers=operator)).status == 404, path
