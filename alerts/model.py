@@ -114,6 +114,10 @@ def states_below(state: DeliveryState) -> list[str]:
 
 
 SUBSCRIBER_CHANNELS = ("sms", "voice")
+# Not a way to reach a person but a place to be read: an alert on it is published (the public
+# page, feeds, CAP, the hotline, call-centre pushes; alerts/cap/published.py). No deliveries.
+WEB_CHANNEL = "web"
+ALERT_CHANNELS = (*SUBSCRIBER_CHANNELS, WEB_CHANNEL)
 CONSENT_SOURCES = ("sms", "hotline", "web", "consular_import", "api")
 CONSENT_TEXT_VERSION = "2026-11-v1"
 

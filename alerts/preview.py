@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, workflow
 from alerts.alert import Alert, AlertTexts
+from alerts.model import WEB_CHANNEL
 from channels.sms import segments
 
 
@@ -45,6 +46,9 @@ def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | N
         "alert": workflow.to_json(alert),
         "renders": renders,
         "audience": {key: value for key, value in counts.items() if key != "sms_by_language"},
+        # On the public page, feeds and CAP once it goes out (the `web` channel reaches no one by
+        # itself: audience.by_channel counts 0 for it).
+        "published": WEB_CHANNEL in alert.channels,
         "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
         "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1),
                      "cost": None if price is None else {"amount": round(total_segments * price, 2),

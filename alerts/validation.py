@@ -30,12 +30,15 @@ class Forbidden(PermissionError):
     pass
 
 
-_ID_RE = re.compile(r"[0-9]{1,18}")
+_ID_RE = re.compile(r"[0-9]{1,10}")
+# Ids are INTEGER columns: PostgreSQL refuses a larger number outright (a 500, not "no such id").
+MAX_ID = 2**31 - 1
 
 
 def parse_id(raw: str) -> int | None:
-    """A database id from a URL: ASCII digits only (str.isdigit also takes '²' and '٣')."""
-    return int(raw) if _ID_RE.fullmatch(raw) else None
+    """A database id from a URL: ASCII digits only (str.isdigit also takes '²' and '٣'), no
+    larger than an id can be; None for anything else, which no row has."""
+    return int(raw) if _ID_RE.fullmatch(raw) and int(raw) <= MAX_ID else None
 
 
 # ---- text: one rule for what a stored text may hold ----

@@ -12,8 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import audience, i18n, permissions, regions, texts
 from alerts.alert import Alert, load, new_draft
 from alerts.consular import checkins
-from alerts.model import SUBSCRIBER_CHANNELS, AlertState, AlertStatus, SubscriberKind, iso
-from alerts.scenarios import SCENARIOS, ParamError
+from alerts.model import (
+    ALERT_CHANNELS,
+    CHECKIN_SCENARIO,
+    SUBSCRIBER_CHANNELS,
+    WEB_CHANNEL,
+    AlertState,
+    AlertStatus,
+    SubscriberKind,
+    iso,
+)
+from alerts.scenarios import SCENARIOS, ParamError, Scenario
 from alerts.schema import alerts
 from alerts.store import append_audit
 from alerts.users import User
@@ -73,10 +82,12 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
             if not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
                 errors["audience.kinds"] = "a non-empty list of distinct kinds: resident, migrant, citizen_abroad"
 
-    offered = channels_available & set(SUBSCRIBER_CHANNELS)
-    channels = distinct_strings(body.get("channels", ["sms"]), "channels", errors, limit=len(SUBSCRIBER_CHANNELS))
-    if not channels or any(c not in offered for c in channels):
-        errors["channels"] = f"a non-empty list of distinct channels drawn from {', '.join(sorted(offered))}"
+    offered = (channels_available & set(SUBSCRIBER_CHANNELS)) | {WEB_CHANNEL}
+    channels = distinct_strings(body.get("channels", default_channels(scenario, region_codes)), "channels", errors,
+                                limit=len(ALERT_CHANNELS))
+    if not channels or any(c not in offered for c in channels) or channels == [WEB_CHANNEL]:
+        errors["channels"] = (f"a list of distinct channels drawn from {', '.join(sorted(offered))}, "
+                              "at least one of them not web")
 
     minutes = body.get("expires_in_minutes", 360)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_EXPIRY_MINUTES:
@@ -120,6 +131,16 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         channels=channels, texts=composed, fallback_language=fallback, send_at=send_at, repeat_minutes=repeat,
         followups=followups,
     )
+
+
+def default_channels(scenario: Scenario | None, region_codes: list[str]) -> list[str]:
+    """The channels of a draft that names none: SMS, and the public page (`web`) for an alert at
+    home. A check-in or an advisory abroad goes to registered nationals only, not to the world:
+    SMS alone (a consul may add web). A scenario for any audience follows its areas."""
+    if scenario is not None and scenario.id == CHECKIN_SCENARIO:
+        return ["sms"]
+    abroad = scenario.audience == "abroad" if scenario is not None and scenario.audience != "any" else not region_codes
+    return ["sms"] if abroad else ["sms", WEB_CHANNEL]
 
 
 @dataclass(frozen=True)

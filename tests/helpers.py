@@ -84,7 +84,7 @@ class Desk:
                     regions: list[str] | None = None, status: str = "Actual", **extra: Any) -> dict[str, Any]:
         return await self.post({
             "scenario": scenario, "params": params if params is not None else SCENARIOS[scenario].example_params(),
-            "status": status, "audience": {"regions": regions or ["AZ-SMI"]}, "channels": ["sms"],
+            "status": status, "audience": {"regions": regions or ["AZ-SMI"]}, "channels": ["sms", "web"],
             "expires_in_minutes": 120, **extra})
 
     async def approve(self, alert_id: int) -> dict[str, Any]:

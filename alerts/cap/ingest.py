@@ -19,7 +19,7 @@ from defusedxml import DefusedXmlException
 from alerts import i18n, regions, texts
 from alerts.alert import new_draft
 from alerts.cap import NS
-from alerts.model import CapInfo, SubscriberKind
+from alerts.model import WEB_CHANNEL, CapInfo, SubscriberKind
 from alerts.scenarios import CUSTOM
 from alerts.validation import parse_moment, text_problem
 from alerts.workflow import MAX_EXPIRY_MINUTES
@@ -234,7 +234,8 @@ def _areas(info: ET.Element) -> tuple[list[str], list[str]]:
 def draft_values(incoming: Incoming, now: datetime) -> dict[str, Any]:
     """Columns of a draft alert: ours to review, with its own identifier. The outside
     message's identity (sender, identifier, msgType, references) is kept beside it, not
-    carried into our CAP, which only references messages we issued."""
+    carried into our CAP, which only references messages we issued. It came from a public
+    upstream, so once approved it is published too (the `web` channel) as well as sent by SMS."""
     expires = incoming.expires or now + DEFAULT_EXPIRY
     if expires <= now:
         raise CapRejected("the CAP message has already expired", {"info.expires": "in the past"})
@@ -245,5 +246,6 @@ def draft_values(incoming: Incoming, now: datetime) -> dict[str, Any]:
         status=incoming.status, scenario=CUSTOM.id, params={}, category=incoming.category, event=incoming.event,
         response_type=incoming.response_type, urgency=incoming.urgency, severity=incoming.severity,
         certainty=incoming.certainty, onset=incoming.onset, expires=expires, regions=incoming.regions,
-        countries=incoming.countries, kinds=[k.value for k in SubscriberKind], channels=["sms"], texts=composed,
+        countries=incoming.countries, kinds=[k.value for k in SubscriberKind], channels=["sms", WEB_CHANNEL],
+        texts=composed,
     )

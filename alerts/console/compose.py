@@ -13,7 +13,7 @@ from aiohttp import web
 from alerts import i18n, regions, workflow
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _page
-from alerts.model import our_sender
+from alerts.model import WEB_CHANNEL, our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Forbidden, ValidationError
 from alerts.web import boundary
@@ -56,7 +56,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
     return _page(request, "compose.html", {
         "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
         "options": _options(scenario, lang),
-        "channels": sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}),
+        "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
     }, status=status)
 
 
@@ -71,7 +71,7 @@ def _scenario(request: web.Request) -> Any:
 async def form(request: web.Request) -> web.Response:
     session_of(request)
     scenario = _scenario(request)
-    values = {"status": "Exercise", "channels": ["sms"], "expires_in_minutes": "360",
+    values = {"status": "Exercise", "channels": workflow.default_channels(scenario, []), "expires_in_minutes": "360",
               "params": {p.name: "" for p in scenario.params}, "areas": []}
     return _form_page(request, scenario, values, {})
 

@@ -34,6 +34,7 @@ async def active_alerts(conn: AsyncConnection, areas: list[str], now: datetime) 
 
 
 async def published_alert(conn: AsyncConnection, alert_id: int) -> Any:
-    """An alert that has gone out (so its text is public), or None."""
+    """An alert that has gone out, or None: its recording or speech is what a caller hears on
+    the hotline and a subscriber on its voice call (signed links), on the web channel or not."""
     return (await conn.execute(sa.select(alerts.c.id, alerts.c.texts)
-                               .where(alerts.c.id == alert_id, published.WENT_OUT))).first()
+                               .where(alerts.c.id == alert_id, published.SENT_OUT))).first()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
+from alerts.alert import Alert
 from alerts.dispatch import halt
-from alerts.model import our_sender
+from alerts.model import AlertState, AlertStatus, our_sender
 from alerts.preview import preview
 from alerts.scenarios import SCENARIOS
-from alerts.schema import deliveries
-from alerts.validation import Forbidden, NotFound, ValidationError, text_problem
+from alerts.schema import alerts, deliveries
+from alerts.validation import Forbidden, NotFound, ValidationError, parse_id, parse_moment, text_problem
+from alerts.web import openapi
 from alerts.web.boundary import json_body
 from alerts.web.http import authenticate, int_id, visible_alert
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
@@ -104,6 +107,82 @@ async def create_alert(request: web.Request) -> web.Response:
         alert_id = await workflow.create_draft(conn, values, user, sender, now)
         alert = await workflow.load(conn, alert_id)
     return web.json_response(workflow.to_json(alert), status=201)
+
+
+_LIST_PARAMS = {"state", "status", "since", "until", "limit", "before"}
+_LISTED_STATUSES = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
+MAX_PAGE = 200
+
+
+def _choices(request: web.Request, field: str, allowed: list[str], errors: dict[str, str]) -> list[str]:
+    """A filter given as repeated parameters, comma lists, or both: state=sent&state=sending,cancelled."""
+    found = [v.strip() for raw in request.query.getall(field, []) for v in raw.split(",") if v.strip()]
+    if any(v not in allowed for v in found) or len(found) > 4 * len(allowed):
+        errors[field] = f"one or more of {', '.join(allowed)}, repeated or comma-separated"
+    return found
+
+
+def _list_query(request: web.Request) -> dict[str, Any]:
+    """GET /alerts's filters, or a ValidationError naming every bad one."""
+    query = request.query
+    errors: dict[str, str] = {k: "unknown parameter" for k in query if k not in _LIST_PARAMS}
+    errors.update({k: "given twice" for k in ("since", "until", "limit", "before") if len(query.getall(k, [])) > 1})
+    found: dict[str, Any] = {
+        "state": _choices(request, "state", [s.value for s in AlertState], errors),
+        "status": _choices(request, "status", [s.value for s in _LISTED_STATUSES], errors),
+    }
+    for field in ("since", "until"):
+        found[field] = None
+        if field in query and field not in errors:
+            try:
+                found[field] = parse_moment(query[field])
+            except ValueError as exc:
+                errors[field] = str(exc)
+    raw_limit = query.get("limit", "50")
+    found["limit"] = int(raw_limit) if raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) < 4 else 0
+    if not 1 <= found["limit"] <= MAX_PAGE and "limit" not in errors:
+        errors["limit"] = f"a whole number from 1 to {MAX_PAGE}"
+    found["before"] = parse_id(query["before"]) if "before" in query else None
+    if "before" in query and found["before"] is None and "before" not in errors:
+        errors["before"] = "an alert id (the last id of the page before)"
+    if errors:
+        raise ValidationError(errors, "the list has invalid filters")
+    return found
+
+
+@routes.get("/alerts")
+async def list_alerts(request: web.Request) -> web.Response:
+    """Alerts newest first, filtered, a page at a time; each as GET /alerts/{id} shows it, and
+    only those the caller may see there. `next` is the next page's path and query, or null."""
+    user = await authenticate(request)
+    found = _list_query(request)
+    conditions: list[Any] = []
+    if found["state"]:
+        conditions.append(alerts.c.state.in_(found["state"]))
+    if found["status"]:
+        conditions.append(alerts.c.status.in_(found["status"]))
+    if found["since"] is not None:
+        conditions.append(alerts.c.created_at >= found["since"])
+    if found["until"] is not None:
+        conditions.append(alerts.c.created_at < found["until"])
+    limit, before = found["limit"], found["before"]
+    page: list[Alert] = []
+    async with request.config_dict[STORE].read() as conn:
+        # A consul sees only their countries' alerts: those outside are skipped here, batch by
+        # batch, so a page is always `limit` visible alerts and the cursor never skips one.
+        while len(page) <= limit:
+            batch = [Alert.from_row(row) for row in await conn.execute(
+                sa.select(alerts).where(*conditions, *([alerts.c.id < before] if before is not None else []))
+                .order_by(alerts.c.id.desc()).limit(limit + 1))]
+            page += [a for a in batch if permissions.may_see(user, a)]
+            if len(batch) <= limit:
+                break
+            before = batch[-1].id
+    more, page = len(page) > limit, page[:limit]
+    following = None
+    if more:
+        following = str(request.rel_url.update_query(before=str(page[-1].id)))
+    return web.json_response({"alerts": [workflow.to_json(a) for a in page], "next": following})
 
 
 @routes.get("/alerts/{id}")
@@ -214,3 +293,11 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                              r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
     return web.json_response({"alert_id": alert_id, **summary})
+
+
+# ---- the description of all this ----
+
+@routes.get("/openapi.json")
+async def openapi_document(_request: web.Request) -> web.Response:
+    """OpenAPI 3.1 of /api/v1 (alerts.web.openapi); public, like any API's documentation."""
+    return web.json_response(openapi.document())

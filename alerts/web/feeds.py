@@ -18,7 +18,7 @@ from alerts.cap import published
 from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, sent_time, text_in, to_bytes
 from alerts.model import AlertState
 from alerts.schema import alerts
-from alerts.validation import printable
+from alerts.validation import parse_id, printable
 from alerts.web.caching import conditional
 from alerts.web.http import page_language
 from alerts.web.keys import CLOCK, CONFIG, STORE
@@ -30,10 +30,11 @@ routes = web.RouteTableDef()
 
 
 async def _published(request: web.Request) -> Any:
+    alert_id = parse_id(request.match_info["id"])  # larger than any id: none (PostgreSQL would refuse it)
+    if alert_id is None:
+        raise web.HTTPNotFound(text=f"no published alert {request.match_info['id']}")
     async with request.config_dict[STORE].read() as conn:
-        row = (await conn.execute(
-            sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
-        )).first()
+        row = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id, published.WENT_OUT))).first()
     if row is None:
         raise web.HTTPNotFound(text=f"no published alert {request.match_info['id']}")
     return row

@@ -18,6 +18,7 @@ from alerts.cap import published
 from alerts.cap.build import text_in
 from alerts.model import severity_order
 from alerts.schema import alerts
+from alerts.validation import parse_id
 from alerts.web import live
 from alerts.web.caching import conditional
 from alerts.web.http import page_language, render
@@ -96,10 +97,13 @@ async def archive(request: web.Request) -> web.Response:
 async def alert_page(request: web.Request) -> web.Response:
     lang = page_language(request)
     now = request.config_dict[CLOCK]()
-    async with request.config_dict[STORE].read() as conn:
-        row = (await conn.execute(
-            sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
-        )).first()
+    alert_id = parse_id(request.match_info["id"])  # beyond any id (PostgreSQL would refuse it): none
+    row = None
+    if alert_id is not None:
+        async with request.config_dict[STORE].read() as conn:
+            row = (await conn.execute(
+                sa.select(alerts).where(alerts.c.id == alert_id, published.WENT_OUT)
+            )).first()
     if row is None:
         # A draft or an unapproved alert is not public: it does not exist for this page.
         return render(request, "not_found.html", lang, {}, status=404)

@@ -69,7 +69,7 @@ async def test_an_exercise_correction_is_marked_once(tocsin):
     approver = await tocsin.user("anar", "approver")
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
-        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}), 201)
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms", "web"]}), 201)
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
     correction = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/correction",
@@ -111,7 +111,7 @@ async def test_the_area_may_be_typed_whole_or_one_of_several(tocsin):
     for _ in range(2):
         draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
             "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Actual",
-            "audience": {"regions": ["AZ-BA", "AZ-SM"]}, "channels": ["sms"]}), 201)
+            "audience": {"regions": ["AZ-BA", "AZ-SM"]}, "channels": ["sms", "web"]}), 201)
         await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
         ids.append(draft["id"])
     await sign_in(tocsin, "anar")
@@ -170,7 +170,7 @@ async def test_a_correction_drafted_before_the_original_went_out_still_reference
     send_at = (utcnow() + timedelta(minutes=30)).isoformat()
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"}, "status": "Actual",
-        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"], "send_at": send_at}), 201)
+        "audience": {"regions": ["AZ-BA"]}, "channels": ["sms", "web"], "send_at": send_at}), 201)
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=operator))
     approved = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=approver))
     assert approved["state"] == "scheduled"

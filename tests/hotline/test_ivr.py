@@ -83,7 +83,7 @@ async def _active_alert(tocsin, region: str = "AZ-BA", recording: bytes | None =
     approver = await tocsin.user("anar", "approver")
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": region},
-        "status": "Actual", "audience": {"regions": [region]}, "channels": ["sms"], "expires_in_minutes": 120,
+        "status": "Actual", "audience": {"regions": [region]}, "channels": ["sms", "web"], "expires_in_minutes": 120,
     }), 201)
     if recording is not None:
         url = f"/api/v1/alerts/{draft['id']}/recordings"

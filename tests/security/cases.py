@@ -190,7 +190,7 @@ def auth_cases() -> list[Case]:
               ("POST", "/api/v1/alerts/{alert}/correction"), ("GET", "/api/v1/alerts/{alert}/deliveries"),
               ("PUT", "/api/v1/alerts/{alert}/recordings/az"), ("GET", "/api/v1/alerts/{abroad}/responses"),
               ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets/1/close"), ("POST", "/api/v1/cap"),
-              ("GET", "/api/v1/alerts/{alert}/pushes")]
+              ("GET", "/api/v1/alerts/{alert}/pushes"), ("GET", "/api/v1/alerts")]
     cases = []
     for method, path in routes:
         for label, header in [("no token", None), ("a wrong token", "Bearer not-a-token"),
@@ -320,7 +320,8 @@ def query_cases() -> list[Case]:
              "/console/alerts/{alert}", "/console/alerts/{alert}/progress", "/console/alerts/{alert}/report",
              "/console/alerts/{alert}/report?format=csv", "/subscribe",
              "/console/login", "/events", "/metrics", "/healthz", "/api/v1/scenarios", "/api/v1/tickets",
-             "/hotline/audio/prompt/x.wav", "/hotline/audio/alert/{alert}.wav", "/subscribe/confirm/x"]
+             "/hotline/audio/prompt/x.wav", "/hotline/audio/alert/{alert}.wav", "/subscribe/confirm/x",
+             "/api/v1/alerts", "/api/v1/openapi.json"]
     queries = ["lang=%00", "lang=%ED%A0%80", "lang=" + "a" * 5000, "lang=<script>", "next=%0d%0aX:1",
                "format=csv%00", "next=//evil.example", "status=%FF", "language=%0a", "sig=%00&area=%00"]
     cases = []

@@ -23,7 +23,7 @@ from tests.helpers import eventually, json_ok
 from tests.security.cases import _UNSET, FOUR_XX, GROUPS, NOT_5XX, Case, all_cases
 
 PUBLISHED = {"scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"}, "status": "Exercise",
-             "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"]}
+             "audience": {"regions": ["AZ-BA"]}, "channels": ["sms", "web"]}
 ADVISORY = {"scenario": "security_advisory", "status": "Exercise", "audience": {"countries": ["TR"]},
             "channels": ["sms"]}
 

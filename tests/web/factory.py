@@ -28,7 +28,7 @@ def alert_row(scenario_id: str, status: str = "Actual", msg_type: str = "Alert",
         params=scenario.example_params(), category=scenario.category, event=scenario.event,
         response_type=scenario.response_type, urgency=scenario.urgency, severity=scenario.severity,
         certainty=scenario.certainty, onset=None, expires=SENT + timedelta(hours=6), regions=region_codes,
-        countries=countries, kinds=["resident"], channels=["sms"], texts=composed, state="sent",
+        countries=countries, kinds=["resident"], channels=["sms", "web"], texts=composed, state="sent",
         approved_at=SENT, created_at=SENT - timedelta(minutes=5), updated_at=SENT + timedelta(minutes=20),
         send_at=None, round=0,
     )
