@@ -104,6 +104,8 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_new_upstream_messages_become_drafts_once_and_hostile_ones_are_skipped",
     }),
     "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
+    # issue 15, operability: a real `tocsin serve` idle for the minute the issue names
+    "tests/test_quiet_logs.py": frozenset({"test_an_idle_minute_of_serve_logs_nothing_but_its_start_up"}),
 }
 
 
