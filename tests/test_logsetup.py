@@ -129,7 +129,8 @@ def test_configured_again_the_format_changes_and_one_handler_stays(json_log):
     root = logging.getLogger()
     handler = logsetup.configure(logging.INFO, stream, log_format="text")  # not forced: ours is replaced
     try:
-        ours = [h for h in root.handlers if isinstance(h.formatter, (logsetup.OneLineFormatter, logsetup.JsonFormatter))]
+        kinds = (logsetup.OneLineFormatter, logsetup.JsonFormatter)
+        ours = [h for h in root.handlers if isinstance(h.formatter, kinds)]
         assert ours == [handler]
     finally:
         root.removeHandler(handler)
