@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.helpers import Desk, eventually, json_ok, subscribe_many
+from tests.test_cli import FORGING, _raw_request
 
 IDLE_SECONDS = 60
 # At most this many lines may come in an idle minute after start-up (none come today).
@@ -127,3 +128,38 @@ async def test_an_alerts_life_logs_one_line_per_state_change(tocsin, caplog):
 
 async def _is(tocsin, desk: Desk, alert_id: int, state: str) -> bool:
     return await _state(tocsin, desk, alert_id) == state
+
+
+# ---- TOCSIN_LOG_FORMAT=json in a real process ----
+
+async def test_a_json_log_keeps_each_hostile_request_inside_one_object(tmp_path):
+    """The request lines of tests/test_cli.py that try to forge a log line (%0a, CR LF, U+2028,
+    bytes that are not UTF-8), sent raw to a real `tocsin serve` logging JSON: every line of its
+    log is one JSON object, and none is the forged record. (What a hostile message turns into
+    inside the JSON is tested record by record in tests/test_logsetup.py.)"""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "alerts.web.main", "serve", "--web-only", cwd=tmp_path, env=_serve_env(tmp_path, port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def up() -> bool:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        return r.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await eventually(up, timeout=60)
+        for line in FORGING:
+            answer = await _raw_request(port, line)
+            assert answer.startswith(b"HTTP/1."), (line, answer[:80])
+    finally:
+        proc.terminate()
+        _out, log = await proc.communicate()
+    text = log.decode("utf-8")  # JSON's escapes: whatever the client sent, the log is valid UTF-8
+    entries = [json.loads(line) for line in text.splitlines()]
+    assert text.count("\n") == len(entries) and entries
+    assert all(set(entry) >= {"time", "level", "logger", "message"} for entry in entries)
+    assert not any(entry["logger"] == "forged.logger" or entry["level"] == "CRITICAL" for entry in entries)
+    assert any(entry["message"].startswith("refused a malformed request") for entry in entries)
