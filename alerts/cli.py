@@ -25,12 +25,15 @@ def _now() -> datetime:
 
 
 def config_or_exit() -> Config:
-    """The configuration, or exit 2 with the reason."""
+    """The configuration, or exit 2 with the reason. The log takes the configured format
+    (TOCSIN_LOG_FORMAT) from here on."""
     try:
-        return load_config()
+        config = load_config()
     except ConfigError as exc:
         print(f"tocsin: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    logsetup.configure(logging.INFO, log_format=config.log_format)
+    return config
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -281,7 +284,6 @@ def main(argv: list[str] | None = None, *, serve: Command | None = None) -> int:
     """Every command but `serve` (see alerts.web.main, the `tocsin` entry point)."""
     # One line per record, escaped: no log line begins with text a client chose (SPEC §13).
     logsetup.configure(logging.INFO)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = parser(serve).parse_args(argv)
     try:
         return args.fn(args)

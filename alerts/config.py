@@ -22,6 +22,7 @@ SIMULATOR_ACCOUNT_SID = "AC" + "5" * 32
 _SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _MSID_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -110,7 +111,8 @@ class Config:
     # A CAP or Atom feed polled for messages that become drafts; None: no polling.
     cap_upstream_url: str | None = None
     cap_upstream_interval: float = 60.0
-
+    # TOCSIN_LOG_FORMAT: "text" (one escaped line per record) or "json" (one object per line).
+    log_format: str = "text"
 
 
 def to_async_url(url: str | DatabaseURL) -> str:
@@ -202,6 +204,10 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         cap_upstream_url = _check_url("TOCSIN_CAP_UPSTREAM_URL", cap_upstream_url)
     cap_upstream_interval = _number(env, "TOCSIN_CAP_UPSTREAM_INTERVAL", "60", 1, 24 * 3600, float)
 
+    log_format = env.get("TOCSIN_LOG_FORMAT") or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"TOCSIN_LOG_FORMAT must be text or json, got {log_format!r}")
+
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
     if bool(sid) != bool(token):
@@ -265,6 +271,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         callcentre=callcentre,
         cap_upstream_url=cap_upstream_url,
         cap_upstream_interval=cap_upstream_interval,
+        log_format=log_format,
     )
 
 

@@ -17,9 +17,8 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
 from alerts.model import CONSENT_TEXT_VERSION, SubscriberStatus
-from alerts.schema import inbound_messages, signups, subscribers
-from alerts.store import append_audit
-from alerts.subscribers import subscribe_phone
+from alerts.schema import inbound_messages, subscribers
+from alerts.subscribers import erase, subscribe_phone
 
 # Latin-script readers whose words do not tell their language get English: it is the one
 # most migrants who do not read Azerbaijani or Russian are likely to read.
@@ -90,7 +89,7 @@ async def _act(conn: AsyncConnection, command: Command, text: str, phone: str, r
         return _nobody()
     if command.action == Action.DELETE:
         if rows:
-            await _erase(conn, rows, now)
+            await erase(conn, [r.id for r in rows], "sms DELETE", "subscriber", now)
         return gettext("Your number and your data have been erased. You will receive no more messages from us.")
     if command.action in (Action.SAFE, Action.NEED_HELP, Action.HELP, Action.UNKNOWN):
         checkin = await checkins.latest_open(conn, phone, now)
@@ -137,17 +136,3 @@ async def _join(conn: AsyncConnection, command: Command, phone: str, lang: str, 
     await subscribe_phone(conn, phone, code, lang, "sms", now)
     return gettext("You are subscribed to emergency alerts for %(area)s. Reply STOP to end, HELP for help.") % {
         "area": regions.area_name(code, lang)}
-
-
-async def _erase(conn: AsyncConnection, rows: Sequence[Any], now: datetime) -> None:
-    """DELETE: nothing more is sent, and nothing that names the person stays. The rows stay,
-    with the number replaced, so counts by language and area remain true."""
-    ids = [r.id for r in rows]
-    await stop_subscribers(conn, ids, "sms DELETE", now)
-    await conn.execute(signups.delete().where(signups.c.phone == rows[0].phone))
-    await conn.execute(inbound_messages.delete().where(inbound_messages.c.subscriber_id.in_(ids)))
-    for row in rows:
-        await conn.execute(subscribers.update().where(subscribers.c.id == row.id)
-                           .values(phone=f"erased-{row.id}"[:16], city=None, trip_ends=None, updated_at=now))
-    await append_audit(conn, at=now, actor="subscriber", action="subscriber.erase", target="subscribers",
-                       details={"ids": ids})

@@ -8,13 +8,20 @@ carriage return, a Unicode line or paragraph separator, or bytes that were not U
 ("CRITICAL forged.logger: ..."), or make the handler fail on the surrogate. So the formatter,
 the one place every record passes through (ours, aiohttp's access and server logs, the
 libraries'), writes every such character as an escape (\\n, \\x1b, \\u2028, \\udcff), and
-indents each line of a traceback behind a fixed marker, as a traceback may quote one too."""
+indents each line of a traceback behind a fixed marker, as a traceback may quote one too.
+
+`TOCSIN_LOG_FORMAT=json` (for log shippers) writes one JSON object per record instead: time
+with its offset, level, logger, message, the exception's traceback if any, and the extra fields
+our log calls pass (`alert_id`, `round`, `state`...). The same guarantee holds: every character
+that could end a line is escaped inside its JSON string."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import datetime
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -69,13 +76,58 @@ class OneLineFormatter(logging.Formatter):
         return _block(super().formatStack(stack_info))
 
 
-def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = False) -> logging.Handler | None:
+# What every LogRecord carries; anything else on a record came from `extra=` and is written out.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+# json.dumps escapes C0 controls and the quote; these it writes as they are (ensure_ascii=False,
+# so Azerbaijani, Russian and Arabic stay readable), and each ends a line for some reader or
+# cannot be encoded: DEL and C1 controls, the Unicode line and paragraph separators, surrogates.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: {"time", "level", "logger", "message",
+    "exception"?, "stack"?, and the record's extra fields}. Inside JSON every character of the
+    message is in a string, so none can start a line of its own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            key: value for key, value in vars(record).items() if key not in _STANDARD and not key.startswith("_")
+        }
+        entry.update({
+            "time": datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        })
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        line = json.dumps(entry, ensure_ascii=False, default=str)
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+def formatter(name: str) -> logging.Formatter:
+    """The formatter for TOCSIN_LOG_FORMAT `name` (text or json)."""
+    if name == "json":
+        return JsonFormatter()
+    if name == "text":
+        return OneLineFormatter(FORMAT)
+    raise ValueError(f"log format must be text or json, got {name!r}")
+
+
+def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = False,
+              log_format: str = "text") -> logging.Handler | None:
     """The root logger writes one-line records to `stream` (stderr); returns its handler.
     Like logging.basicConfig, a process whose logging is already set up (a program embedding
-    Tocsin, or a test runner capturing logs) is left as it is, unless `force`."""
+    Tocsin, or a test runner capturing logs) is left as it is, unless `force`. Called again (the
+    configuration read, its format known), it replaces its own handler."""
     quiet_malformed_requests()
+    quiet_libraries()
     root = logging.getLogger()
-    ours = [h for h in root.handlers if isinstance(h.formatter, OneLineFormatter)]
+    ours = [h for h in root.handlers if isinstance(h.formatter, (OneLineFormatter, JsonFormatter))]
     if root.handlers and not force and not ours:
         return None
     stream = stream if stream is not None else sys.stderr
@@ -84,7 +136,7 @@ def configure(level: int = logging.INFO, stream: Any = None, *, force: bool = Fa
         # A character the stream's encoding lacks is written as an escape, not a logging error.
         reconfigure(errors="backslashreplace")
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(OneLineFormatter(FORMAT))
+    handler.setFormatter(formatter(log_format))
     for old in ours:  # configured again: one handler of ours, not two
         root.removeHandler(old)
     root.addHandler(handler)
@@ -113,3 +165,20 @@ def quiet_malformed_requests() -> None:
     """Installed by the app factory (tests build the app without `configure`); idempotent,
     as addFilter keeps one of each."""
     logging.getLogger("aiohttp.server").addFilter(_MALFORMED)
+
+
+class _LibraryChatter(logging.Filter):
+    """Alembic says which dialect it talks to before every migration run, at INFO: noise.
+    Its "Running upgrade" lines stay: a schema change is worth a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno < logging.WARNING and record.msg in ("Context impl %s.", "Will assume %s DDL."))
+
+
+_CHATTER = _LibraryChatter()
+
+
+def quiet_libraries() -> None:
+    """Libraries speak at WARNING unless what they say at INFO matters to an operator."""
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").addFilter(_CHATTER)

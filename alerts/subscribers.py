@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, phones, regions
 from alerts.consular.freshness import extended_trip
+from alerts.dispatch.halt import stop_subscribers
 from alerts.model import CONSENT_TEXT_VERSION, SUBSCRIBER_CHANNELS, SubscriberKind, SubscriberStatus
-from alerts.schema import subscribers
-from alerts.store import dialect_insert
+from alerts.schema import inbound_messages, signups, subscribers
+from alerts.store import append_audit, dialect_insert
 from alerts.validation import Conflict, ValidationError, distinct_strings, parse_day, text_problem
 
 # A stay abroad is registered for a year at most; "still there?" extends it from there.
@@ -170,3 +171,35 @@ async def subscribe_phone(conn: AsyncConnection, phone: str, area: str, language
             # "Still there?" answered with JOIN: the stay goes on.
             changes["trip_ends"], changes["still_there_at"] = extended_trip(existing.trip_ends, now), None
         await conn.execute(subscribers.update().where(subscribers.c.id == existing.id).values(**changes))
+
+
+ERASED_PREFIX = "erased-"
+
+
+def is_erased(row: Any) -> bool:
+    """Whether this subscription (a row, or to_json's answer) was erased: its number is gone."""
+    phone = row["phone"] if isinstance(row, dict) else row.phone
+    return str(phone).startswith(ERASED_PREFIX)
+
+
+async def erase(conn: AsyncConnection, ids: list[int], reason: str, actor: str, now: datetime) -> int:
+    """Erasure (SMS DELETE, DELETE /api/v1/subscribers/{id}): nothing more is sent to these
+    subscriptions, queued deliveries included, and nothing that names the person stays. The rows
+    stay, with the number replaced, so counts by language and area remain true. A pending web
+    sign-up of the number goes too once none of its subscriptions is left. Returns the number
+    of deliveries skipped; audited as `subscriber.erase` by `actor`."""
+    if not ids:
+        return 0
+    numbers = set((await conn.scalars(sa.select(subscribers.c.phone).where(subscribers.c.id.in_(ids)))).all())
+    skipped = await stop_subscribers(conn, ids, reason, now)
+    await conn.execute(inbound_messages.delete().where(inbound_messages.c.subscriber_id.in_(ids)))
+    for sub_id in ids:
+        await conn.execute(subscribers.update().where(subscribers.c.id == sub_id)
+                           .values(phone=f"{ERASED_PREFIX}{sub_id}"[:16], city=None, trip_ends=None, updated_at=now))
+    still_subscribed = set((await conn.scalars(
+        sa.select(subscribers.c.phone).where(subscribers.c.phone.in_(numbers)))).all())
+    if numbers - still_subscribed:
+        await conn.execute(signups.delete().where(signups.c.phone.in_(numbers - still_subscribed)))
+    await append_audit(conn, at=now, actor=actor, action="subscriber.erase", target="subscribers",
+                       details={"ids": ids, "reason": reason, "skipped_deliveries": skipped})
+    return skipped

@@ -3,6 +3,7 @@ Texts are rendered into the draft, so the approver approves exactly what will be
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,9 @@ _SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 _AUDIENCE_FIELDS = {"regions", "countries", "kinds"}
 _MAX_AREAS = 300  # every region and every country there is, with room to spare
+# One INFO line per change of an alert's state (drafted here; sending, sent, expired in
+# alerts.dispatch.rounds; cancelled in alerts.dispatch.halt), each with alert_id and state.
+log = logging.getLogger(__name__)
 
 
 def parse_draft(body: Any, user: User, now: datetime, channels_available: set[str]) -> dict[str, Any]:
@@ -189,11 +193,13 @@ async def create_draft(conn: AsyncConnection, values: dict[str, Any], user: User
         details={"scenario": values["scenario"], "status": values["status"], "regions": values["regions"],
                  "countries": values["countries"]},
     )
+    log.info("alert %s drafted by %s: %s, %s", alert_id, user.username, values["scenario"], values["status"],
+             extra={"alert_id": alert_id, "state": AlertState.DRAFT.value, "actor": user.username})
     return alert_id
 
 
-async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: AlertState, now: datetime,
-                **extra: Any) -> None:
+async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: AlertState, now: datetime, *,
+                by: User | None = None, **extra: Any) -> None:
     # Conditional on the current state, so two approvers racing cannot both win.
     result = await conn.execute(
         alerts.update()
@@ -202,13 +208,20 @@ async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: Alert
     )
     if result.rowcount != 1:
         raise Conflict(f"alert {alert.id} is {alert.state}, not {src}")
+    actor = by.username if by else "system"
+    log.info("alert %s %s by %s: now %s", alert.id, _VERBS.get(dst, "moved"), actor, dst.value,
+             extra={"alert_id": alert.id, "state": dst.value, "actor": actor})
+
+
+_VERBS = {AlertState.PENDING_APPROVAL: "submitted", AlertState.APPROVED: "approved",
+          AlertState.SCHEDULED: "approved", AlertState.REJECTED: "rejected"}
 
 
 async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> None:
     alert = await load(conn, alert_id)
     if not permissions.may_author(user, alert):
         raise Forbidden(f"the {user.role} role cannot submit this alert")
-    await _move(conn, alert, AlertState.DRAFT, AlertState.PENDING_APPROVAL, now, submitted_at=now)
+    await _move(conn, alert, AlertState.DRAFT, AlertState.PENDING_APPROVAL, now, by=user, submitted_at=now)
     await append_audit(conn, at=now, actor=user.username, action="alert.submit", target=f"alert:{alert_id}", details={})
 
 
@@ -222,7 +235,8 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
         raise Conflict(f"alert {alert_id} expired at {alert.expires.isoformat()}; draft it again")
     await check_languages(conn, alert, now)  # the audience may have grown new languages
     dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
-    await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, approved_at=now, approver_id=user.id)
+    await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, by=user, approved_at=now,
+                approver_id=user.id)
     await append_audit(
         conn, at=now, actor=user.username, action="alert.approve", target=f"alert:{alert_id}", details={},
     )
@@ -233,7 +247,7 @@ async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, 
     alert = await load(conn, alert_id)
     if not permissions.may_review(user, alert):
         raise Forbidden(f"the {user.role} role cannot reject this alert")
-    await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now)
+    await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now, by=user)
     await append_audit(
         conn, at=now, actor=user.username, action="alert.reject", target=f"alert:{alert_id}",
         details={"reason": reason[:500]},

@@ -112,6 +112,12 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
     # schemathesis: every /api/v1 operation, 25 generated requests each, against the running app
     "tests/web/test_openapi.py": frozenset({"test_property_based_run_finds_no_server_error"}),
+    # issue 15, operability: a real `tocsin serve` idle for the minute the issue names
+    "tests/test_quiet_logs.py": frozenset({"test_an_idle_minute_of_serve_logs_nothing_but_its_start_up",
+                                           "test_a_json_log_keeps_each_hostile_request_inside_one_object",
+                                           "test_an_alerts_life_logs_one_line_per_state_change[postgresql]"}),
+    "tests/test_healthz.py": frozenset({"test_a_database_that_goes_down_is_a_503_with_the_reason"}),  # its own cluster
+    "tests/test_erasure_api.py": frozenset({"test_queued_deliveries_to_an_erased_subscriber_are_skipped_at_once"}),
 }
 
 

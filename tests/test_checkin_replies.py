@@ -62,7 +62,8 @@ async def test_replies_in_their_own_words_are_understood_or_kept(tocsin):
     expected = {"safe": 0, "need_help": 0, "no_answer": 0}
     for _, _, answer in REPLIES:
         expected[answer or "no_answer"] += 1
-    assert tally["total"] == expected
+    # SPEC §11's shape, ISO country codes in upper case; "total" is the deprecated name of "tally".
+    assert tally == {"alert_id": alert_id, "tally": expected, "by_country": {"TR": expected}, "total": expected}
 
     async with tocsin.store.read() as conn:
         kept = (await conn.execute(sa.select(inbound_messages.c.body, inbound_messages.c.language,

@@ -62,11 +62,18 @@ def test_secrets_never_print(tmp_path):
         ({"TOCSIN_SMS_SEGMENT_PRICE": "cheap"}, "TOCSIN_SMS_SEGMENT_PRICE"),
         ({"TOCSIN_SMS_CURRENCY": "dollars"}, "TOCSIN_SMS_CURRENCY"),
         ({"TOCSIN_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}, "TOCSIN_TRUSTED_PROXIES"),
+        ({"TOCSIN_LOG_FORMAT": "JSON "}, "TOCSIN_LOG_FORMAT"),
+        ({"TOCSIN_LOG_FORMAT": "logfmt"}, "TOCSIN_LOG_FORMAT"),
     ],
 )
 def test_bad_values_are_named(tmp_path, env, names):
     with pytest.raises(ConfigError, match=names):
         _load(tmp_path, **env)
+
+
+def test_the_log_format_is_text_unless_json_is_asked(tmp_path):
+    assert _load(tmp_path).log_format == "text"
+    assert _load(tmp_path, TOCSIN_LOG_FORMAT="json").log_format == "json"
 
 
 def test_toml_file_is_read_and_environment_wins(tmp_path):

@@ -142,15 +142,19 @@ def _recipients(alert_id: int) -> Any:
 
 
 async def tally(conn: AsyncConnection, alert_id: int) -> dict[str, Any]:
+    """SPEC §11: {"alert_id", "tally": {safe, need_help, no_answer}, "by_country": {"TR": {...}}},
+    country codes ISO 3166-1 alpha-2 in upper case (AZ for those at home). "total", the same as
+    "tally", is the shape's old name, kept for clients written before it (deprecated)."""
     rows = (await conn.execute(_recipients(alert_id))).all()
     by_country: dict[str, dict[str, int]] = {}
-    total = {SAFE: 0, NEED_HELP: 0, "no_answer": 0}
+    counts = {SAFE: 0, NEED_HELP: 0, "no_answer": 0}
     for row in rows:
         key = row.answer or "no_answer"
-        country = by_country.setdefault(row.country or "AZ", {SAFE: 0, NEED_HELP: 0, "no_answer": 0})
+        country = by_country.setdefault((row.country or "AZ").upper(), {SAFE: 0, NEED_HELP: 0, "no_answer": 0})
         country[key] += 1
-        total[key] += 1
-    return {"alert_id": alert_id, "total": total, "by_country": dict(sorted(by_country.items()))}
+        counts[key] += 1
+    return {"alert_id": alert_id, "tally": counts, "by_country": dict(sorted(by_country.items())),
+            "total": dict(counts)}
 
 
 async def to_follow_up(conn: AsyncConnection, alert_id: int) -> list[Any]:

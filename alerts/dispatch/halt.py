@@ -38,7 +38,9 @@ async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: da
     halted = await halt_deliveries(conn, deliveries.c.alert_id == alert_id, DeliveryState.CANCELLED, now)
     await append_audit(conn, at=now, actor=user.username, action="alert.cancel", target=f"alert:{alert_id}",
                        details={"was": alert.state, "halted_deliveries": halted})
-    log.warning("alert %s cancelled by %s: %d deliveries halted", alert_id, user.username, halted)
+    log.info("alert %s cancelled by %s: %d deliveries halted", alert_id, user.username, halted,
+             extra={"alert_id": alert_id, "state": AlertState.CANCELLED.value, "actor": user.username,
+                    "halted_deliveries": halted})
     return halted
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience
 from alerts.dispatch.queue import halt_deliveries, release_leases
@@ -59,9 +60,12 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
                                    details={"send_at": alert.send_at.isoformat(),
                                             "late_seconds": (now - alert.send_at).total_seconds()})
         if missed:
-            log.error("alert %s was due at %s and missed: not sent; an operator must decide", alert.id, alert.send_at)
+            log.error("alert %s was due at %s and missed: not sent; an operator must decide", alert.id, alert.send_at,
+                      extra={"alert_id": alert.id, "state": AlertState.EXPIRED.value, "halted_reason": "missed"})
         else:
             started.append(alert.id)
+            log.info("alert %s round %d: sending", alert.id, alert.round,
+                     extra={"alert_id": alert.id, "round": alert.round, "state": AlertState.SENDING.value})
     return started
 
 
@@ -98,21 +102,25 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
 async def expire(store: Store, now: datetime) -> list[int]:
     """Alerts past their expiry stop: nothing is sent after it, whatever is still queued."""
     async with store.write() as conn:
-        ids = (
-            await conn.scalars(
-                sa.select(alerts.c.id).where(
+        found = (
+            await conn.execute(
+                sa.select(alerts.c.id, alerts.c.state).where(
                     alerts.c.state.in_([AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING]),
                     alerts.c.expires <= now,
                 )
             )
         ).all()
+        ids = [row.id for row in found]
         if ids:
             await conn.execute(
                 alerts.update().where(alerts.c.id.in_(ids))
                 .values(state=AlertState.EXPIRED, halted_reason="expired", finished_at=now, updated_at=now)
             )
             await halt_deliveries(conn, deliveries.c.alert_id.in_(ids), DeliveryState.EXPIRED, now)
-    return list(ids)
+    for row in found:
+        log.info("alert %s expired (was %s): nothing more is sent", row.id, row.state,
+                 extra={"alert_id": row.id, "state": AlertState.EXPIRED.value})
+    return ids
 
 
 def _next_round(alert: Any, now: datetime) -> datetime | None:
@@ -156,10 +164,24 @@ async def finish(store: Store, now: datetime) -> list[int]:
                 .where(alerts.c.id == alert.id, alerts.c.state == AlertState.SENDING, alerts.c.round == alert.round)
                 .values(updated_at=now, **values)
             )
+            counts = await round_counts(conn, alert.id, alert.round) if moved.rowcount else {}
         if moved.rowcount:
             finished.append(alert.id)
-            log.info("alert %s round %d: everything handed over; now %s", alert.id, alert.round, values["state"])
+            state = AlertState(values["state"]).value
+            log.info("alert %s round %d: everything handed over (%s); now %s", alert.id, alert.round,
+                     ", ".join(f"{n} {s}" for s, n in counts.items()) or "no deliveries", state,
+                     extra={"alert_id": alert.id, "round": alert.round, "state": state, "deliveries": counts})
     return finished
+
+
+async def round_counts(conn: AsyncConnection, alert_id: int, round_: int) -> dict[str, int]:
+    """An alert's deliveries in one round, by state (for the round's log line)."""
+    rows = await conn.execute(
+        sa.select(deliveries.c.state, sa.func.count())
+        .where(deliveries.c.alert_id == alert_id, deliveries.c.round == round_)
+        .group_by(deliveries.c.state).order_by(deliveries.c.state)
+    )
+    return {str(state): int(count) for state, count in rows}
 
 
 async def sweep_halted(store: Store, now: datetime) -> int:

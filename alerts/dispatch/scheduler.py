@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch import rounds
+from alerts.dispatch.heartbeat import Heartbeat
 from alerts.dispatch.settings import DispatchSettings
 from alerts.model import AlertState
 from alerts.schema import alerts
@@ -44,6 +45,7 @@ class Coordinator:
         self._lock = asyncio.Lock()
         self._next_scheduled: datetime | None = None  # the earliest scheduled alert's time
         self.leading = False
+        self.heartbeat = Heartbeat()  # a beat per round, per materialised batch, per standby pass
 
     def wake(self) -> None:
         self._wake.set()
@@ -53,13 +55,17 @@ class Coordinator:
         self._wake.set()
 
     async def run(self) -> None:
-        if self.store.is_sqlite:
-            await self._coordinate()
-            return
-        while not self._stopping.is_set():
-            await guarded(self._lead_if_free, "taking the coordinator lock", log)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.settings.coordinate_interval * 2)
+        try:
+            if self.store.is_sqlite:
+                await self._coordinate()
+                return
+            while not self._stopping.is_set():
+                self.heartbeat.beat()
+                await guarded(self._lead_if_free, "taking the coordinator lock", log)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.settings.coordinate_interval * 2)
+        finally:
+            self.heartbeat.end()
 
     async def _lead_if_free(self) -> None:
         async with self.store.engine.connect() as conn:
@@ -88,6 +94,7 @@ class Coordinator:
         chores = asyncio.create_task(self._housekeeping_loop(), name="housekeeping")
         try:
             while not self._stopping.is_set():
+                self.heartbeat.beat()
                 await guarded(self.tick, "coordination round", log)
                 self.rounds_done += 1
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -130,6 +137,7 @@ class Coordinator:
             if await rounds.start_due(self.store, self.clock(), s.schedule_grace):
                 self.on_work()
             while await rounds.materialise_step(self.store, self.clock(), s.first_batch, s.materialise_batch):
+                self.heartbeat.beat()  # a long materialisation is progress, not a stall
                 self.on_work()
                 await asyncio.sleep(0)  # let the workers claim between batches
             async with self.store.write() as conn:

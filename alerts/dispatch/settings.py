@@ -30,6 +30,9 @@ class DispatchSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     failover_after: int = 5  # consecutive sender-level failures before the secondary sender takes over
     failover_cooldown: float = 60.0
+    # /healthz calls the dispatcher stalled when a loop has not made a pass for this long
+    # (alerts.dispatch.heartbeat): well above the passes' idle intervals.
+    stall_after: float = 30.0
 
     @classmethod
     def from_config(cls, config: Config) -> DispatchSettings:

@@ -16,6 +16,7 @@ from alerts.dispatch import queue
 from alerts.dispatch.decisions import Action, decide
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.halt import stop_subscribers
+from alerts.dispatch.heartbeat import Heartbeat
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.queue import Claimed, Outcome
 from alerts.dispatch.settings import DispatchSettings
@@ -54,6 +55,7 @@ class Dispatcher:
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
         self._recording: list[Outcome] = []  # the batch being written
         self._idle_waiters: list[asyncio.Future[None]] = []
+        self.heartbeat = Heartbeat()  # a beat per pass of the claim loop
 
     def wake(self) -> None:
         self._wake.set()
@@ -96,6 +98,7 @@ class Dispatcher:
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=30)
         finally:
+            self.heartbeat.end()
             self._stopped.set()
             self._have_outcomes.set()
             for task in (record, watch):
@@ -112,6 +115,7 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         size = self.settings.claim_size
         while not self._stopping.is_set():
+            self.heartbeat.beat()
             room = size - len(self._pending)
             claimed = []
             if room >= max(1, size // 2):

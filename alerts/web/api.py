@@ -50,6 +50,21 @@ async def get_subscriber(request: web.Request) -> web.Response:
     return web.json_response(sub)
 
 
+@routes.delete("/subscribers/{id}")
+async def erase_subscriber(request: web.Request) -> web.Response:
+    """Erasure, as the SMS DELETE does it (alerts.subscribers.erase), audited with the API user as
+    actor: 204. Unknown or out of scope: 404. Already erased: 204 again, nothing more done."""
+    user = await authenticate(request)
+    sub_id = int_id(request)
+    async with request.config_dict[STORE].write() as conn:
+        sub = await subscribers.get_subscriber(conn, sub_id)
+        if sub is None or not permissions.may_manage_subscriber(user, sub.get("country")):
+            raise NotFound(f"no subscriber {request.match_info['id']}")
+        if not subscribers.is_erased(sub):
+            await subscribers.erase(conn, [sub_id], "api DELETE", user.username, request.config_dict[CLOCK]())
+    return web.Response(status=204)
+
+
 @routes.get("/subscribers")
 async def find_subscribers(request: web.Request) -> web.Response:
     user = await authenticate(request)

@@ -7,6 +7,7 @@ a cleanup_ctx, through alerts.supervise.running: started with the app, cancelled
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
 from alerts.console import admin as console_admin, compose, guard, live as console_live, views as console
 from alerts.consular.freshness import Freshness
+from alerts.dispatch import heartbeat
 from alerts.dispatch.engine import Engine
 from alerts.dispatch.events import Events
 from alerts.dispatch.failpoints import Failpoints
@@ -205,6 +207,29 @@ async def synthesiser_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    async with request.app[STORE].read() as conn:
-        await conn.execute(sa.text("SELECT 1"))
-    return web.json_response({"status": "ok", "simulator": request.app[CONFIG].simulator})
+    """{status: ok|failing, database: ok|<error class>, dispatcher: ok|stalled|not run here,
+    simulator}: 200 when every part this instance runs is ok, else 503; never a 500."""
+    database = await _database_health(request.app[STORE])
+    dispatcher_ = request.app.get(DISPATCHER)
+    if dispatcher_ is None:
+        dispatcher = "not run here"  # --web-only
+    else:
+        dispatcher = heartbeat.health([dispatcher_.heartbeat, request.app[COORDINATOR].heartbeat],
+                                      dispatcher_.settings.stall_after)
+    ok = database == "ok" and dispatcher in ("ok", "not run here")
+    return web.json_response({"status": "ok" if ok else "failing", "database": database, "dispatcher": dispatcher,
+                              "simulator": request.app[CONFIG].simulator}, status=200 if ok else 503)
+
+
+HEALTH_DB_TIMEOUT = 5.0  # a database that does not answer within this is as good as down
+
+
+async def _database_health(store: Store) -> str:
+    """"ok", or the class of the error a trivial query met (OperationalError, ConnectionRefusedError,
+    TimeoutError...)."""
+    try:
+        async with asyncio.timeout(HEALTH_DB_TIMEOUT), store.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # whatever it is, it is the answer, not a 500
+        return type(exc).__name__
+    return "ok"

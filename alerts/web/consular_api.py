@@ -23,7 +23,8 @@ routes = web.RouteTableDef()
 
 @routes.get("/alerts/{id}/responses")
 async def alert_responses(request: web.Request) -> web.StreamResponse:
-    """GET /alerts/{id}/responses: {total, by_country: {CC: {safe, need_help, no_answer}}};
+    """GET /alerts/{id}/responses: {alert_id, tally: {safe, need_help, no_answer},
+    by_country: {CC: {safe, need_help, no_answer}}, total (deprecated: the same as tally)};
     `?format=csv`: the people to call back, "need help" first, then "no answer"."""
     user = await authenticate(request)
     async with request.config_dict[STORE].read() as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging
 import sys
 
 from aiohttp import web
@@ -23,6 +24,9 @@ def serve(args: argparse.Namespace) -> int:
     asyncio.run(upgrade(config.database_url))
     app = make_app(config, worker=not args.web_only, web_api=not args.worker_only)
     if config.simulator:
+        # The built-in simulator notes every message it takes at INFO: right for `tocsin simulator`
+        # run alone, a flood beside a broadcast here, where the rounds' own lines say what went.
+        logging.getLogger("alerts.simulator").setLevel(logging.WARNING)
         print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
     print(f"Tocsin on {config.public_url} (database: {config.database_url.kind})", flush=True)
     # What exists at start lives as long as the process: keep it out of every collection,

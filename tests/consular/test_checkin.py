@@ -61,7 +61,7 @@ async def test_a_check_in_from_first_message_to_the_csv(start_tocsin):
         reply = await reply_of(await post_sms(tocsin, HELP_WORDS[person["language"]], phone=person["phone"]))
         assert reply_language(reply) == person["language"], reply
     tally = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/responses", headers=officer))
-    assert tally["total"] == {"safe": 20, "need_help": 5, "no_answer": 25}
+    assert tally["tally"] == tally["total"] == {"safe": 20, "need_help": 5, "no_answer": 25}
 
     # The reminder, half an hour on, goes to the silent only.
     tocsin.clock.advance(minutes=31)
@@ -90,9 +90,10 @@ async def test_a_check_in_from_first_message_to_the_csv(start_tocsin):
         assert response.status == 200 and "<Say" in await response.text()
 
     tally = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/responses", headers=officer))
-    assert tally["total"] == {"safe": 24, "need_help": 7, "no_answer": 19}
+    assert tally["tally"] == tally["total"] == {"safe": 24, "need_help": 7, "no_answer": 19}
     assert sum(c["safe"] + c["need_help"] + c["no_answer"] for c in tally["by_country"].values()) == 50
     assert set(tally["by_country"]) == set(COUNTRIES)
+    assert set(tally) == {"alert_id", "tally", "by_country", "total"} and tally["alert_id"] == alert_id
 
     tickets = (await json_ok(await tocsin.client.get("/api/v1/tickets", headers=officer)))["tickets"]
     helpless = need_help + silent[3:5]

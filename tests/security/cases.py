@@ -190,7 +190,8 @@ def auth_cases() -> list[Case]:
               ("POST", "/api/v1/alerts/{alert}/correction"), ("GET", "/api/v1/alerts/{alert}/deliveries"),
               ("PUT", "/api/v1/alerts/{alert}/recordings/az"), ("GET", "/api/v1/alerts/{abroad}/responses"),
               ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets/1/close"), ("POST", "/api/v1/cap"),
-              ("GET", "/api/v1/alerts/{alert}/pushes"), ("GET", "/api/v1/alerts")]
+              ("GET", "/api/v1/alerts/{alert}/pushes"), ("GET", "/api/v1/alerts"),
+              ("DELETE", "/api/v1/subscribers/1")]
     cases = []
     for method, path in routes:
         for label, header in [("no token", None), ("a wrong token", "Bearer not-a-token"),
