@@ -104,6 +104,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_new_upstream_messages_become_drafts_once_and_hostile_ones_are_skipped",
     }),
     "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
+    "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
 }
 
 

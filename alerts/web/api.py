@@ -7,7 +7,7 @@ import io
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
+from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, updates, workflow
 from alerts.dispatch import halt
 from alerts.model import our_sender
 from alerts.preview import preview
@@ -214,3 +214,17 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                              r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
     return web.json_response({"alert_id": alert_id, **summary})
+
+
+@routes.post("/alerts/{id}/update")
+async def update_alert(request: web.Request) -> web.Response:
+    """An Update of the alert in force, or with {"scenario": "all_clear"} its All clear: a
+    draft (msg_type Update) that then goes through submit and approve as any draft does."""
+    await authenticate(request)  # who asks, before what they sent is read
+    body = await json_body(request)
+    channels_available = set(request.config_dict[CHANNELS].keys())
+    async with visible_alert(request, write=True) as (conn, user, alert):
+        update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
+                                               channels_available)
+        update = await workflow.load(conn, update_id)
+    return web.json_response(workflow.to_json(update), status=201)

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from aiohttp import web
 from babel.dates import format_datetime
 
-from alerts import i18n, regions
+from alerts import i18n, regions, updates
+from alerts.alert import Alert
 from alerts.cap import published
 from alerts.cap.build import text_in
 from alerts.model import severity_order
@@ -51,6 +52,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
         "sent": _when(alert.sent or alert.approved_at, lang),
         "expires": _when(alert.expires, lang),
         "state": alert.state,
+        "superseded": alert.halted_reason == updates.SUPERSEDED,
         "live": alert.state not in ("cancelled", "expired") and alert.expires > now,
     }
 
@@ -100,7 +102,9 @@ async def alert_page(request: web.Request) -> web.Response:
         row = (await conn.execute(
             sa.select(alerts).where(alerts.c.id == int(request.match_info["id"]), published.WENT_OUT)
         )).first()
-    if row is None:
-        # A draft or an unapproved alert is not public: it does not exist for this page.
-        return render(request, "not_found.html", lang, {}, status=404)
-    return _page(request, "alert.html", lang, {"alert": view(row, lang, now)})
+        if row is None:
+            # A draft or an unapproved alert is not public: it does not exist for this page.
+            return render(request, "not_found.html", lang, {}, status=404)
+        # The update that replaced it, for the reader who followed an old link.
+        newer = await updates.superseded_by(conn, Alert.from_row(row))
+    return _page(request, "alert.html", lang, {"alert": view(row, lang, now), "superseded_by": newer})
