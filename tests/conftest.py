@@ -105,6 +105,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     }),
     "tests/web/test_public.py": frozenset({"test_the_page_stays_small_with_many_alerts"}),
     "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
+    "tests/console/test_update_browser.py": None,  # two browsers, two approvals
 }
 
 
