@@ -251,3 +251,18 @@ async def test_the_call_centre_gets_the_update_and_no_cancel(start_tocsin, call_
     assert pushed["scripts"]["en"]["script"].startswith("EXERCISE. UPDATE. ")
     pushes = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{original['id']}/pushes", headers=desk.operator))
     assert [p["kind"] for p in pushes["pushes"]] == ["alert"]  # superseded, not withdrawn
+
+
+async def test_an_update_approved_after_the_original_expired_still_goes_out(tocsin):
+    """The update is news in itself: approving it once the original has expired is allowed."""
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, QUAKE)
+    update = await _update(desk, alert["id"], {"scenario": "all_clear", "expires_in_minutes": 300})
+    tocsin.clock.advance(minutes=121)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/submit", headers=desk.operator))
+    approved = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=desk.approver))
+    assert approved["state"] in ("approved", "sending", "sent")
+    async with tocsin.store.read() as conn:
+        superseded = (await conn.execute(sa.select(audit_log.c.details).where(
+            audit_log.c.action == "alert.superseded", audit_log.c.target == f"alert:{alert['id']}"))).scalars().all()
+    assert [d["by"] for d in superseded] == [update["id"]]

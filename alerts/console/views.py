@@ -168,7 +168,9 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error,
-        "actions": permissions.actions(session.user, alert, correctable, updated["updatable"]),
+        "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
+                    # An All clear is not declared over an All clear.
+                    if not (a == "all_clear" and alert.scenario in (updates.ALL_CLEAR, updates.ALL_CLEAR_ABROAD))],
         "corrects": corrects, "updates": updated["updates"], "superseded_by": updated["superseded_by"],
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
