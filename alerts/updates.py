@@ -135,6 +135,10 @@ async def draft_update(conn: AsyncConnection, alert_id: int, body: Any, user: Us
     errors: dict[str, str] = {}
     if merged["status"] != original.status:
         errors["status"] = f"an update keeps the original's status ({original.status})"
+    scenario = SCENARIOS.get(merged["scenario"]) if isinstance(merged["scenario"], str) else None
+    if scenario is not None and not scenario.has_templates and "texts" not in body:
+        # The original's texts carry its markers and say what was: an update says what is now.
+        errors["texts"] = "an update of a custom alert brings its own texts (an sms and a headline)"
     try:
         values = workflow.parse_draft(merged, user, now, channels_available)
     except ValidationError as exc:

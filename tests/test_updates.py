@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from alerts.schema import alerts, audit_log, deliveries, subscribers
+from tests.console.test_auth import sign_in
 from tests.dispatch.steps import dispatcher_idle
 from tests.helpers import SLOW, Desk, at_least_sent, eventually, json_ok, subscribe_many
 from tests.web.capschema import cap_schema
@@ -266,3 +267,21 @@ async def test_an_update_approved_after_the_original_expired_still_goes_out(tocs
         superseded = (await conn.execute(sa.select(audit_log.c.details).where(
             audit_log.c.action == "alert.superseded", audit_log.c.target == f"alert:{alert['id']}"))).scalars().all()
     assert [d["by"] for d in superseded] == [update["id"]]
+
+
+async def test_a_custom_alert_is_updated_with_its_own_texts(tocsin):
+    """A custom alert has no scenario to render an update from: the update brings its texts
+    (422 naming "texts" without them), and the console offers All clear but no update form."""
+    desk = await Desk.open(tocsin)
+    texts = {"en": {"sms": "Water cut in Baku until 18:00.", "headline": "Water cut in Baku"}}
+    alert = await _issued(desk, {**QUAKE, "scenario": "custom", "params": {}, "texts": texts,
+                                 "fallback_language": "en"})
+    answer = await tocsin.client.post(f"/api/v1/alerts/{alert['id']}/update", headers=desk.operator, json={})
+    assert answer.status == 422 and "texts" in (await answer.json())["error"]["fields"]
+    texts = {"en": {"sms": "Water back in Baku at 20:00.", "headline": "Water back in Baku"}}
+    update = await _update(desk, alert["id"], {"texts": texts})
+    assert (await _texts(desk, update["id"]))["en"]["sms"] == "EXERCISE: UPDATE: Water back in Baku at 20:00."
+
+    assert (await sign_in(tocsin, "olga")).status == 303
+    page = await (await tocsin.client.get(f"/console/alerts/{alert['id']}?lang=en")).text()
+    assert 'id="all-clear"' in page and 'id="update"' not in page

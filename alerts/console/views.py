@@ -22,6 +22,7 @@ from alerts.i18n import gettext
 from alerts.model import MsgType
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
+from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
@@ -169,11 +170,22 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error,
         "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
-                    # An All clear is not declared over an All clear.
-                    if not (a == "all_clear" and alert.scenario in (updates.ALL_CLEAR, updates.ALL_CLEAR_ABROAD))],
+                    if a not in _not_offered(alert)],
         "corrects": corrects, "updates": updated["updates"], "superseded_by": updated["superseded_by"],
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
+
+
+def _not_offered(alert: Any) -> set[str]:
+    """No All clear over an All clear; no update form for an alert with no scenario form (a
+    custom or CAP-ingested one: the API updates it, with its own texts)."""
+    hidden = set()
+    if alert.scenario in (updates.ALL_CLEAR, updates.ALL_CLEAR_ABROAD):
+        hidden.add("all_clear")
+    scenario = SCENARIOS.get(alert.scenario)
+    if scenario is None or not scenario.has_templates:
+        hidden.add("update")
+    return hidden
 
 
 async def _update_links(conn: Any, alert: Any, now: Any) -> dict[str, Any]:
