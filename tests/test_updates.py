@@ -5,6 +5,7 @@ area), and the public page, Atom, CAP and the call-centre push carry the update 
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from alerts.schema import alerts, audit_log, deliveries, subscribers
-from tests.console.test_auth import sign_in
+from tests.console.test_auth import origin, sign_in
 from tests.dispatch.steps import dispatcher_idle
 from tests.helpers import SLOW, Desk, eventually, json_ok, subscribe_many
 from tests.web.capschema import cap_schema
@@ -299,3 +300,28 @@ async def test_a_custom_alert_is_updated_with_its_own_texts(tocsin):
     assert (await sign_in(tocsin, "olga")).status == 303
     page = await (await tocsin.client.get(f"/console/alerts/{alert['id']}?lang=en")).text()
     assert 'id="all-clear"' in page and 'id="update"' not in page
+
+
+async def test_the_console_says_why_an_alert_cannot_be_updated(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, QUAKE)
+    draft = await desk.post({**QUAKE, "status": "Exercise"})
+    assert (await sign_in(tocsin, "olga")).status == 303
+    refused = await tocsin.client.get(f"/console/alerts/{draft['id']}/update?lang=en")
+    assert refused.status == 409 and "only an alert in force" in await refused.text()
+
+    form = await (await tocsin.client.get(f"/console/alerts/{alert['id']}/update?lang=en")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    assert f'action="/console/alerts/{alert["id"]}/update?lang=en"' in form
+    fields = {"csrf": csrf, "status": "Actual", "param.magnitude": "4.8", "param.epicentre": "AZ-BA",
+              "area": "AZ-BA", "channel": "sms", "expires_in_minutes": "90"}
+    changed = await tocsin.client.post(f"/console/alerts/{alert['id']}/update?lang=en", data=fields,
+                                       headers=origin(tocsin), allow_redirects=False)
+    assert changed.status == 422 and "keeps the original" in await changed.text()
+    made = await tocsin.client.post(f"/console/alerts/{alert['id']}/update?lang=en",
+                                    data={**fields, "status": "Exercise"}, headers=origin(tocsin),
+                                    allow_redirects=False)
+    assert made.status == 303
+    update_id = int(re.search(r"/alerts/(\d+)", made.headers["Location"]).group(1))
+    update = await _get(desk, update_id)
+    assert update["params"]["magnitude"] == 4.8 and update["msg_type"] == "Update"

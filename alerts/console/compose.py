@@ -12,7 +12,7 @@ from aiohttp import web
 
 from alerts import i18n, permissions, regions, updates, workflow
 from alerts.console.guard import PREFIX, session_of
-from alerts.console.views import _page
+from alerts.console.views import _alert_page, _page
 from alerts.model import our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Conflict, Forbidden, ValidationError
@@ -149,7 +149,10 @@ def _prefilled(original: Any, scenario: Any, now: datetime) -> dict[str, Any]:
 
 @routes.get(r"/alerts/{id}/update")
 async def update_form(request: web.Request) -> web.Response:
-    original, scenario = await _original(request)
+    try:
+        original, scenario = await _original(request)
+    except Conflict as exc:  # no longer in force: said on the alert's page
+        return await _alert_page(request, error=str(exc), status=409)
     values = _prefilled(original, scenario, request.config_dict[CLOCK]())
     return _form_page(request, scenario, values, {}, update_of=original.id)
 
@@ -157,8 +160,12 @@ async def update_form(request: web.Request) -> web.Response:
 @routes.post(r"/alerts/{id}/update")
 async def update(request: web.Request) -> web.Response:
     session = session_of(request)
-    original, scenario = await _original(request)
-    body, values = _from_form(scenario, await boundary.form(request))
+    form_data = await boundary.form(request)
+    try:
+        original, scenario = await _original(request)
+    except Conflict as exc:
+        return await _alert_page(request, error=str(exc), status=409)
+    body, values = _from_form(scenario, form_data)
     try:
         async with request.config_dict[STORE].write() as conn:
             alert_id = await updates.draft_update(conn, original.id, body, session.user, request.config_dict[CLOCK](),
@@ -167,6 +174,8 @@ async def update(request: web.Request) -> web.Response:
         return _form_page(request, scenario, values, exc.fields, status=422, update_of=original.id)
     except Forbidden as exc:
         return _form_page(request, scenario, values, {"audience": str(exc)}, status=403, update_of=original.id)
+    except Conflict as exc:  # replaced or ended while the form was open
+        return await _alert_page(request, error=str(exc), status=409)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
 
 
