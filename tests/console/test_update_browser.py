@@ -52,6 +52,13 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert await officer.inner_text("#state") == "cancelled"
     assert await officer.query_selector("#update") is None  # superseded: nothing left to update
     await _shot(officer, "update-3-superseded")
+    # The public page of the original sends its reader on to the update.
+    await officer.goto(str(tocsin.client.make_url(f"/alerts/{original['id']}?lang=en")))
+    assert "This alert was updated." in await officer.inner_text("#superseded-by")
+    await _shot(officer, "update-3b-public-original")
+    await officer.click("#superseded-by a")
+    await officer.wait_for_url(re.compile(rf"/alerts/{update_id}\?"))
+    assert "UPDATE: " in await officer.inner_text(f"#alert-{update_id} h2")
 
     # All clear, from the update now in force: one click to the draft and its dry run.
     await officer.goto(update_url)
