@@ -30,13 +30,15 @@ def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool
 
 def _reached_by_earlier(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:
     """An update also goes to everyone any message it updates reached, wherever the area
-    moved since: "the flood moved" is news to those who were told where it was."""
+    moved since: "the flood moved" is news to those who were told where it was. A message
+    in the provider's hands (leased) counts as reached: the halt that superseded it lets it
+    finish, and its acceptance may be recorded only after the update is queued."""
     if getattr(alert, "msg_type", None) != MsgType.UPDATE or not getattr(alert, "references", None):
         return []
     earlier = sa.select(alerts.c.id).where(alerts.c.identifier.in_(referenced_identifiers(alert.references)))
-    return [sa.select(deliveries.c.id).where(deliveries.c.alert_id.in_(earlier),
-                                             deliveries.c.subscriber_id == table.c.id,
-                                             deliveries.c.provider_id.is_not(None)).exists()]
+    return [sa.select(deliveries.c.id).where(
+        deliveries.c.alert_id.in_(earlier), deliveries.c.subscriber_id == table.c.id,
+        sa.or_(deliveries.c.provider_id.is_not(None), deliveries.c.lease_until.is_not(None))).exists()]
 
 
 def _reached_by_original(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:
