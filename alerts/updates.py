@@ -135,6 +135,9 @@ async def draft_update(conn: AsyncConnection, alert_id: int, body: Any, user: Us
     errors: dict[str, str] = {}
     if merged["status"] != original.status:
         errors["status"] = f"an update keeps the original's status ({original.status})"
+    if body.get("send_at") is not None:
+        # Approval replaces the original at once: a later start would leave nothing in force between.
+        errors["send_at"] = "an update goes out when approved; it cannot be scheduled"
     scenario = SCENARIOS.get(merged["scenario"]) if isinstance(merged["scenario"], str) else None
     if scenario is not None and not scenario.has_templates and "texts" not in body:
         # The original's texts carry its markers and say what was: an update says what is now.

@@ -137,6 +137,7 @@ async def test_only_an_alert_in_force_is_updated(tocsin, state):
     ({"colour": "red", "status": "Test"}, {"colour", "status"}),
     ({"audience": {"regions": ["AZ-XX"]}}, {"audience.regions"}),
     ({"channels": ["pigeon"]}, {"channels"}),
+    ({"send_at": "2030-01-01T00:00:00+04:00"}, {"send_at"}),
     ([1, 2], {"body"}),
 ])
 async def test_bad_updates_name_their_fields(tocsin, body, fields):
