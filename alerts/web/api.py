@@ -172,6 +172,20 @@ async def correct_alert(request: web.Request) -> web.Response:
     return web.json_response(workflow.to_json(correction), status=201)
 
 
+@routes.post("/alerts/{id}/update")
+async def update_alert(request: web.Request) -> web.Response:
+    """An Update of the alert in force, or with {"scenario": "all_clear"} its All clear: a
+    draft (msg_type Update) that then goes through submit and approve as any draft does."""
+    await authenticate(request)  # who asks, before what they sent is read
+    body = await json_body(request)
+    channels_available = set(request.config_dict[CHANNELS].keys())
+    async with visible_alert(request, write=True) as (conn, user, alert):
+        update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
+                                               channels_available)
+        update = await workflow.load(conn, update_id)
+    return web.json_response(workflow.to_json(update), status=201)
+
+
 @routes.post("/alerts/{id}/submit")
 async def submit_alert(request: web.Request) -> web.Response:
     return await _transition(request, "submit")
@@ -214,17 +228,3 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                              r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
     return web.json_response({"alert_id": alert_id, **summary})
-
-
-@routes.post("/alerts/{id}/update")
-async def update_alert(request: web.Request) -> web.Response:
-    """An Update of the alert in force, or with {"scenario": "all_clear"} its All clear: a
-    draft (msg_type Update) that then goes through submit and approve as any draft does."""
-    await authenticate(request)  # who asks, before what they sent is read
-    body = await json_body(request)
-    channels_available = set(request.config_dict[CHANNELS].keys())
-    async with visible_alert(request, write=True) as (conn, user, alert):
-        update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
-                                               channels_available)
-        update = await workflow.load(conn, update_id)
-    return web.json_response(workflow.to_json(update), status=201)
