@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts.alert import original_identifier
+from alerts.alert import original_identifier, referenced_identifiers
 from alerts.model import DeliveryState, MsgType, SubscriberStatus
 from alerts.schema import alerts, deliveries, responses, subscribers
 from alerts.store import dialect_insert
@@ -19,13 +19,26 @@ CHANNELS = ("sms", "voice")
 
 def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool]:
     areas = list(alert.regions) + list(alert.countries)
+    in_area = sa.and_(table.c.area.in_(areas), table.c.kind.in_(list(alert.kinds)))
     return sa.and_(
-        table.c.area.in_(areas),
         table.c.status == SubscriberStatus.ACTIVE,
-        table.c.kind.in_(list(alert.kinds)),
         sa.or_(table.c.trip_ends.is_(None), table.c.trip_ends >= now.date()),
+        sa.or_(in_area, *_reached_by_earlier(alert, table)),
         *_reached_by_original(alert, table),
     )
+
+
+def _reached_by_earlier(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:
+    """An update also goes to everyone any message it updates reached, wherever the area
+    moved since: "the flood moved" is news to those who were told where it was. A message
+    in the provider's hands (leased) counts as reached: the halt that superseded it lets it
+    finish, and its acceptance may be recorded only after the update is queued."""
+    if getattr(alert, "msg_type", None) != MsgType.UPDATE or not getattr(alert, "references", None):
+        return []
+    earlier = sa.select(alerts.c.id).where(alerts.c.identifier.in_(referenced_identifiers(alert.references)))
+    return [sa.select(deliveries.c.id).where(
+        deliveries.c.alert_id.in_(earlier), deliveries.c.subscriber_id == table.c.id,
+        sa.or_(deliveries.c.provider_id.is_not(None), deliveries.c.lease_until.is_not(None))).exists()]
 
 
 def _reached_by_original(alert: Any, table: Any) -> list[sa.ColumnElement[bool]]:

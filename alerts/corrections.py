@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import i18n, render, texts, workflow
+from alerts import i18n, render, texts, updates, workflow
 from alerts.alert import Alert, new_draft
 from alerts.dispatch import halt
 from alerts.model import CANCELLABLE, AlertState, MsgType
@@ -95,9 +95,13 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
 
 
 async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
-    """Approval, and for a correction, the end of what is left of the alert it corrects."""
+    """Approval, and for a correction, the end of what is left of the alert it corrects; for
+    an update, the end of the alert it supersedes (alerts.updates.supersede)."""
     state = await workflow.approve(conn, alert_id, user, now)
     alert = await workflow.load(conn, alert_id)
+    if alert.msg_type == MsgType.UPDATE:
+        await updates.supersede(conn, alert, user, now)
+        return state
     identifier = alert.original_identifier()
     if alert.msg_type == MsgType.CANCEL and identifier:
         query = sa.select(alerts).where(alerts.c.identifier == identifier)

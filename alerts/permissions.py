@@ -108,10 +108,12 @@ def may_manage_subscriber(user: User, country: str | None) -> bool:
     return user.role == Role.CONSULAR and country in user.countries
 
 
-def actions(user: User, alert: Stated, correctable: bool) -> list[str]:
+def actions(user: User, alert: Stated, correctable: bool, updatable: bool = False) -> list[str]:
     """What this person may do to this alert now, as the console offers it: each rule above,
     in the state it applies to. The workflow checks again on the way in. `correctable` is
-    corrections.may_correct, which reads the deliveries."""
+    corrections.may_correct, which reads the deliveries; `updatable` is "in force"
+    (updates.check_in_force), which reads the updates: an author may update it or declare
+    All clear."""
     found = []
     if alert.state == AlertState.DRAFT and may_author(user, alert):
         found.append("submit")
@@ -121,6 +123,8 @@ def actions(user: User, alert: Stated, correctable: bool) -> list[str]:
         found.append("cancel")
     if correctable and may_author(user, alert):
         found.append("correct")
+    if updatable and may_author(user, alert):
+        found += ["update", "all_clear"]
     return found
 
 

@@ -150,12 +150,15 @@ def render_parts(scenario: Scenario, lang: str, params: dict[str, Any],
     return parts
 
 
-def mark(parts: dict[str, str], lang: str, status: str) -> dict[str, str]:
+def mark(parts: dict[str, str], lang: str, status: str, update: bool = False) -> dict[str, str]:
     """Exercise and Test carry their marker in every channel; Actual never does.
-    (Hawaii 2018: an exercise must never read like the real thing.) Laid-out parts then get
-    the language's typography."""
+    (Hawaii 2018: an exercise must never read like the real thing.) An update says it is one,
+    inside the status marker ("EXERCISE: UPDATE: ..."). Laid-out parts then get the
+    language's typography."""
     with i18n.language(lang):
         marker = _marker(status)
+        if update:
+            parts = _mark_update(parts)
         marked = {}
         for part, text in parts.items():
             if marker and part == "voice":
@@ -183,6 +186,20 @@ def french_typography(text: str) -> str:
             return match.group(0)
         return ("\u00a0" if sign in ":»" else "\u202f") + sign
     return _FRENCH_OPEN_RE.sub("«\u00a0", _FRENCH_SPACE_RE.sub(before, text))
+
+
+def _mark_update(parts: dict[str, str]) -> dict[str, str]:
+    """UPDATE in front of what a subscriber reads or hears first (in the current language)."""
+    word = i18n.gettext("UPDATE")
+    marked = dict(parts)
+    for part, text in parts.items():
+        if part == "voice":
+            marked[part] = f"{word}. {text}"
+        elif part in ("sms", "headline", "description"):
+            # In a GSM-7 SMS, "MISE À JOUR" is written "MISE A JOUR", as names are (see _name).
+            shown = to_gsm7(word) if part == "sms" and _lang() in i18n.GSM7_SMS_LANGUAGES else word
+            marked[part] = i18n.gettext("%(marker)s: %(text)s") % {"marker": shown, "text": text}
+    return marked
 
 
 def _marker(status: str) -> str:

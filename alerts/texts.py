@@ -77,6 +77,7 @@ def compose(
     zones: list[str],
     overrides: dict[str, dict[str, str]],
     fallback: str | None,
+    update: bool = False,
 ) -> dict[str, Any]:
     by_zone: dict[str, dict[str, dict[str, str]]] = {}
     language_used: dict[str, str] = {}
@@ -85,7 +86,7 @@ def compose(
         for lang in i18n.LANGUAGES:
             parts = _own_parts(scenario, lang, params, zone, overrides)
             if parts is not None:
-                texts[lang] = render.mark(parts, lang, status)
+                texts[lang] = render.mark(parts, lang, status, update=update)
                 language_used[lang] = lang
         by_zone[zone] = texts
     if fallback is not None:

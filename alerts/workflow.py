@@ -261,6 +261,7 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "state": alert.state,
         "status": alert.status,
         "msg_type": alert.msg_type,
+        "references": alert.references,
         "scenario": alert.scenario,
         "params": alert.params,
         "cap": {

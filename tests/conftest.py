@@ -118,6 +118,8 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
                                            "test_an_alerts_life_logs_one_line_per_state_change[postgresql]"}),
     "tests/test_healthz.py": frozenset({"test_a_database_that_goes_down_is_a_503_with_the_reason"}),  # its own cluster
     "tests/test_erasure_api.py": frozenset({"test_queued_deliveries_to_an_erased_subscriber_are_skipped_at_once"}),
+    "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
+    "tests/console/test_update_browser.py": None,  # two browsers, two approvals
 }
 
 

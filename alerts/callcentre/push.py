@@ -94,7 +94,9 @@ class Pusher:
         """(kind, endpoint, condition on alerts) for each message an endpoint has no push for yet."""
         kinds = (
             ("alert", sa.and_(published.WENT_OUT, alerts.c.expires > now)),
-            ("cancel", sa.and_(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now)),
+            # A superseded alert is not withdrawn: its update (an "alert" push of its own) replaces it.
+            ("cancel", sa.and_(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now,
+                               alerts.c.halted_reason.is_distinct_from("superseded"))),
         )
         found = []
         for endpoint in self.config.urls:

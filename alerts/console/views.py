@@ -12,20 +12,23 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import corrections, i18n, permissions, regions, workflow
+from alerts import corrections, i18n, permissions, regions, updates, workflow
+from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
+from alerts.model import MsgType
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
+from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language, render
-from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
+from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.signup import client_address
 
 # Mounted at /console (alerts.web.app), behind guard.console_guard: paths here are relative.
@@ -161,16 +164,44 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         correctable = await corrections.may_correct(conn, alert)
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
             alerts.c.identifier == alert.original_identifier())) if alert.original_identifier() else None
+        updated = await _update_links(conn, alert, now)
     lang = page_language(request)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error, "actions": permissions.actions(session.user, alert, correctable),
-        "corrects": corrects,
+        "progress": progress, "error": error,
+        "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
+                    if a not in _not_offered(alert)],
+        "corrects": corrects, "updates": updated["updates"], "superseded_by": updated["superseded_by"],
         "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
 
 
-@routes.post("/alerts/{id}/{action}")
+def _not_offered(alert: Any) -> set[str]:
+    """No All clear over an All clear; no update form for an alert with no scenario form (a
+    custom or CAP-ingested one: the API updates it, with its own texts)."""
+    hidden = set()
+    if alert.scenario in (updates.ALL_CLEAR, updates.ALL_CLEAR_ABROAD):
+        hidden.add("all_clear")
+    scenario = SCENARIOS.get(alert.scenario)
+    if scenario is None or not scenario.has_templates:
+        hidden.add("update")
+    return hidden
+
+
+async def _update_links(conn: Any, alert: Any, now: Any) -> dict[str, Any]:
+    """Whether the alert may be updated now, the alert it updates, the update that replaced it."""
+    try:
+        await updates.check_in_force(conn, alert, now)
+        updatable = True
+    except Conflict:
+        updatable = False
+    found = referenced_identifiers(alert.references) if alert.msg_type == MsgType.UPDATE else []
+    updates_id = await conn.scalar(sa.select(alerts.c.id).where(alerts.c.identifier == found[-1])) if found else None
+    return {"updatable": updatable, "updates": updates_id, "superseded_by": await updates.superseded_by(conn, alert)}
+
+
+# Named, so that /alerts/{id}/update is the compose form's (alerts.console.compose).
+@routes.post("/alerts/{id}/{action:submit|approve|reject|cancel|correct|all-clear}")
 async def act(request: web.Request) -> web.Response:
     """POST /console/alerts/{id}/{action}: the same step as the API's, refused with the reason
     on the alert's page rather than an error page."""
@@ -192,6 +223,9 @@ async def act(request: web.Request) -> web.Response:
                 await corrections.approve(conn, alert_id, session.user, now)
             elif action == "correct":
                 alert_id = await corrections.draft_correction(conn, alert_id, session.user, now)
+            elif action == "all-clear":
+                alert_id = await updates.draft_update(conn, alert_id, {"scenario": updates.ALL_CLEAR}, session.user,
+                                                      now, set(request.config_dict[CHANNELS].keys()))
             elif action == "reject":
                 await workflow.reject(conn, alert_id, session.user, str(form.get("reason", ""))[:500], now)
             elif action == "cancel":

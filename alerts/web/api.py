@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, workflow
+from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, updates, workflow
 from alerts.alert import Alert
 from alerts.dispatch import halt
 from alerts.model import AlertState, AlertStatus, our_sender
@@ -264,6 +264,20 @@ async def correct_alert(request: web.Request) -> web.Response:
         correction_id = await corrections.draft_correction(conn, alert.id, user, request.config_dict[CLOCK]())
         correction = await workflow.load(conn, correction_id)
     return web.json_response(workflow.to_json(correction), status=201)
+
+
+@routes.post("/alerts/{id}/update")
+async def update_alert(request: web.Request) -> web.Response:
+    """An Update of the alert in force, or with {"scenario": "all_clear"} its All clear: a
+    draft (msg_type Update) that then goes through submit and approve as any draft does."""
+    await authenticate(request)  # who asks, before what they sent is read
+    body = await json_body(request)
+    channels_available = set(request.config_dict[CHANNELS].keys())
+    async with visible_alert(request, write=True) as (conn, user, alert):
+        update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
+                                               channels_available)
+        update = await workflow.load(conn, update_id)
+    return web.json_response(workflow.to_json(update), status=201)
 
 
 @routes.post("/alerts/{id}/submit")

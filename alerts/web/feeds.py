@@ -53,7 +53,7 @@ async def cap_alert(request: web.Request) -> web.Response:
 @routes.get(r"/cap/{id:\d{1,18}}-cancel.xml")
 async def cap_cancel(request: web.Request) -> web.Response:
     row = await _published(request)
-    if row.state != AlertState.CANCELLED:
+    if row.state != AlertState.CANCELLED or row.halted_reason == "superseded":
         raise web.HTTPNotFound(text=f"alert {row.id} has not been cancelled")
     return _xml(request, build_cancel(row, request.config_dict[CONFIG].public_url))
 
@@ -75,7 +75,9 @@ async def atom_feed(request: web.Request) -> web.Response:
             sa.select(alerts).where(published.active(now)).order_by(alerts.c.sent.desc())
         )).all()
         cancelled = (await conn.execute(
-            sa.select(alerts).where(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now)
+            # A superseded alert was not withdrawn: its update, live, is in the feed instead.
+            sa.select(alerts).where(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now,
+                                    alerts.c.halted_reason.is_distinct_from("superseded"))
             .order_by(alerts.c.updated_at.desc())
         )).all()
     entries = [(sent_time(a), a, False) for a in live] + [(a.updated_at, a, True) for a in cancelled]

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from aiohttp import web
 from babel.dates import format_datetime
 
-from alerts import i18n, regions
+from alerts import i18n, regions, updates
+from alerts.alert import Alert
 from alerts.cap import published
 from alerts.cap.build import text_in
 from alerts.model import severity_order
@@ -52,6 +53,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
         "sent": _when(alert.sent or alert.approved_at, lang),
         "expires": _when(alert.expires, lang),
         "state": alert.state,
+        "superseded": alert.halted_reason == updates.SUPERSEDED,
         "live": alert.state not in ("cancelled", "expired") and alert.expires > now,
     }
 
@@ -98,13 +100,16 @@ async def alert_page(request: web.Request) -> web.Response:
     lang = page_language(request)
     now = request.config_dict[CLOCK]()
     alert_id = parse_id(request.match_info["id"])  # beyond any id (PostgreSQL would refuse it): none
-    row = None
+    row = newer = None
     if alert_id is not None:
         async with request.config_dict[STORE].read() as conn:
             row = (await conn.execute(
                 sa.select(alerts).where(alerts.c.id == alert_id, published.WENT_OUT)
             )).first()
+            if row is not None:
+                # The update that replaced it, for the reader who followed an old link.
+                newer = await updates.superseded_by(conn, Alert.from_row(row))
     if row is None:
         # A draft or an unapproved alert is not public: it does not exist for this page.
         return render(request, "not_found.html", lang, {}, status=404)
-    return _page(request, "alert.html", lang, {"alert": view(row, lang, now)})
+    return _page(request, "alert.html", lang, {"alert": view(row, lang, now), "superseded_by": newer})

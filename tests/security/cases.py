@@ -79,6 +79,11 @@ def json_field_cases() -> list[Case]:
             cases.append(Case(f"alert {name}={_short(value)}", "POST", "/api/v1/alerts",
                               json_body=_set(ALERT, name, value),
                               expect=NOT_5XX if (name, value) in _ALERT_VALUES_TAKEN else FOUR_XX))
+    # An update takes the same fields, each optional: junk in one of them over an alert in force.
+    for name in ALERT_FIELDS:
+        for value in JUNK[::2] + hostile_text[:2]:
+            cases.append(Case(f"update {name}={_short(value)}", "POST", "/api/v1/alerts/{published}/update",
+                              json_body=_set({}, name, value), expect=NOT_5XX))
     for name in CUSTOM_TEXT_FIELDS:
         for value in hostile_text:
             cases.append(Case(f"alert {name} holds {_short(value)}", "POST", "/api/v1/alerts",
@@ -191,7 +196,7 @@ def auth_cases() -> list[Case]:
               ("PUT", "/api/v1/alerts/{alert}/recordings/az"), ("GET", "/api/v1/alerts/{abroad}/responses"),
               ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets/1/close"), ("POST", "/api/v1/cap"),
               ("GET", "/api/v1/alerts/{alert}/pushes"), ("GET", "/api/v1/alerts"),
-              ("DELETE", "/api/v1/subscribers/1")]
+              ("DELETE", "/api/v1/subscribers/1"), ("POST", "/api/v1/alerts/{alert}/update")]
     cases = []
     for method, path in routes:
         for label, header in [("no token", None), ("a wrong token", "Bearer not-a-token"),
@@ -208,7 +213,7 @@ def scope_cases() -> list[Case]:
     cases = []
     routes = [("GET", ""), ("GET", "/preview"), ("GET", "/deliveries"), ("GET", "/deliveries?format=csv"),
               ("GET", "/pushes"), ("GET", "/responses"), ("POST", "/submit"), ("POST", "/approve"),
-              ("POST", "/reject"), ("POST", "/cancel"), ("POST", "/correction")]
+              ("POST", "/reject"), ("POST", "/cancel"), ("POST", "/correction"), ("POST", "/update")]
     for who, target in [("consular", "{alert}"), ("consular_fr", "{abroad}")]:
         for method, tail in routes:
             cases.append(Case(f"{who} {method} {target}{tail}", method, f"/api/v1/alerts/{target}{tail}", auth=who,
@@ -268,6 +273,17 @@ def form_cases() -> list[Case]:
             cases.append(Case(f"console {action} with {_short(value)}", "POST",
                               f"/console/alerts/{{missing}}/{action}", auth=None,
                               form={"csrf": "{csrf}", "reason": value, "confirm_area": value}, headers=console))
+    # The update form, on an alert that is not in force or does not exist, and with hostile fields.
+    for target in ("{missing}", "{pending}", "{published}"):
+        cases.append(Case(f"console update form of {target}", "GET", f"/console/alerts/{target}/update", auth=None,
+                          headers=console, expect=NOT_5XX))
+    for name in ("param.magnitude", "area", "status", "expires_in_minutes"):
+        for value in STRINGS["refused"][:2] + ["-1", "x" * 3000]:
+            cases.append(Case(f"console update {name}={_short(value)}", "POST", "/console/alerts/{published}/update",
+                              auth=None, form={**compose, name: value}, headers=console))
+    for value in STRINGS["refused"][:2]:
+        cases.append(Case(f"console all-clear with {_short(value)}", "POST", "/console/alerts/{missing}/all-clear",
+                          auth=None, form={"csrf": "{csrf}", "reason": value}, headers=console))
     for value in STRINGS["refused"][:4]:
         cases.append(Case(f"console reject reason {_short(value)}", "POST", "/console/alerts/{pending}/reject",
                           auth=None, form={"csrf": "{csrf}", "reason": value}, headers=console))
