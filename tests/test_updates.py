@@ -21,8 +21,8 @@ from tests.web.test_callcentre import CallCentre, _env, call_centres  # noqa: F4
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 QUAKE = {"scenario": "earthquake", "params": {"magnitude": 4.2, "epicentre": "AZ-BA"},
-         "audience": {"regions": ["AZ-BA"]}, "channels": ["sms"], "expires_in_minutes": 120}
-ADVISORY = {"scenario": "security_advisory", "audience": {"countries": ["GE"]}, "channels": ["sms"],
+         "audience": {"regions": ["AZ-BA"]}, "channels": ["sms", "web"], "expires_in_minutes": 120}
+ADVISORY = {"scenario": "security_advisory", "audience": {"countries": ["GE"]}, "channels": ["sms", "web"],
             "params": {"country": "GE", "level": "avoid_travel", "embassy_phone": "+995322452525"}}
 
 
@@ -86,7 +86,7 @@ async def test_an_update_is_drafted_from_the_original(tocsin, original, body, ex
     alert = await _issued(desk, original)
     update = await _update(desk, alert["id"], body)
     assert update["msg_type"] == "Update" and update["state"] == "draft"
-    assert update["status"] == "Exercise" and update["channels"] == ["sms"]
+    assert update["status"] == "Exercise" and update["channels"] == ["sms", "web"]
     for key, value in expected.items():
         if key == "cap":
             assert update["cap"]["event"] == value["event"]
