@@ -7,6 +7,7 @@ page, the feeds, CAP, the hotline and the call-centre push."""
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,8 @@ ALL_CLEAR_ABROAD = "all_clear_abroad"
 MIN_MINUTES = 60
 IN_FORCE = (AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING, AlertState.SENT)
 SUPERSEDED = "superseded"
+
+log = logging.getLogger(__name__)
 
 
 def is_abroad(alert: Alert) -> bool:
@@ -201,6 +204,9 @@ async def supersede(conn: AsyncConnection, update: Alert, user: User, now: datet
     halted = 0
     if moved.rowcount == 1:
         halted = await halt_deliveries(conn, deliveries.c.alert_id == original.id, DeliveryState.CANCELLED, now)
+        log.info("alert %s superseded by update %s, approved by %s: %d deliveries halted", original.id, update.id,
+                 user.username, halted, extra={"alert_id": original.id, "state": AlertState.CANCELLED.value,
+                                               "actor": user.username, "halted_deliveries": halted})
     await append_audit(conn, at=now, actor=user.username, action="alert.superseded", target=f"alert:{original.id}",
                        details={"by": update.id, "was": original.state, "halted_deliveries": halted})
     return original.id
