@@ -186,6 +186,17 @@ async def load(conn: AsyncConnection, alert_id: int) -> Alert:
     return Alert.from_row(row)
 
 
+async def by_identifier(conn: AsyncConnection, identifier: str, *, lock: bool = False) -> Alert | None:
+    """The alert a reference names, if it is stored here. `lock` holds it on PostgreSQL until
+    the transaction ends: an Update or a Cancel approved while the original's first round
+    starts must not read it while its `sent` is being set."""
+    query = sa.select(alerts).where(alerts.c.identifier == identifier)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return Alert.from_row(row) if row is not None else None
+
+
 def new_draft(
     *,
     status: str,

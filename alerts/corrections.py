@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, render, texts, updates, workflow
-from alerts.alert import Alert, new_draft
+from alerts.alert import Alert, by_identifier, new_draft
 from alerts.dispatch import halt
 from alerts.model import CANCELLABLE, AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
@@ -104,13 +104,9 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
         return state
     identifier = alert.original_identifier()
     if alert.msg_type == MsgType.CANCEL and identifier:
-        query = sa.select(alerts).where(alerts.c.identifier == identifier)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()  # its first round must not set `sent` while we read it
-        row = (await conn.execute(query)).first()
-        if row is None:
+        original = await by_identifier(conn, identifier, lock=True)
+        if original is None:
             return state
-        original = Alert.from_row(row)
         # A correction drafted before the original's first round referenced its approval time;
         # the original's CAP says `sent` from then on, so the reference is taken again now,
         # before the correction goes out, from the same rule the original's CAP is built by.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import texts, workflow
-from alerts.alert import Alert, load, referenced_identifiers
+from alerts.alert import Alert, by_identifier, load, referenced_identifiers
 from alerts.dispatch.queue import halt_deliveries
 from alerts.model import AlertState, DeliveryState, MsgType
 from alerts.scenarios import SCENARIOS
@@ -182,13 +182,9 @@ async def supersede(conn: AsyncConnection, update: Alert, user: User, now: datet
     found = referenced_identifiers(update.references)
     if not found:
         return None
-    query = sa.select(alerts).where(alerts.c.identifier == found[-1])
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update()  # its first round must not set `sent` while we read it
-    row = (await conn.execute(query)).first()
-    if row is None:
+    original = await by_identifier(conn, found[-1], lock=True)
+    if original is None:
         return None
-    original = Alert.from_row(row)
     if (other := await superseded_by(conn, original, other_than=update.id)) is not None:
         raise Conflict(f"alert {original.id} was already superseded by update {other}")
     # The original's CAP says `sent` from its first round on: reference it as it is now.

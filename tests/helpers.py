@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
@@ -48,6 +49,19 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
+
+
+async def served(base: str, timeout: float = 30) -> Any:
+    """Until a `tocsin serve` process at `base` answers /healthz with 200: that answer."""
+    async with aiohttp.ClientSession() as http:
+        async def healthy() -> Any:
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    return await resp.json() if resp.status == 200 else None
+            except aiohttp.ClientConnectionError:
+                return None
+
+        return await eventually(healthy, timeout=timeout)
 
 
 async def json_ok(response: Any, status: int = 200) -> Any:

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port
-from tests.helpers import eventually
+from tests.helpers import eventually, served
 
 TOKEN_RE = re.compile(r"^tcs_[A-Za-z0-9_-]{40,}$")
 
@@ -86,14 +86,7 @@ async def test_serve_in_simulator_mode_delivers_the_demo(tmp_path):
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            async def healthy():
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        return await resp.json() if resp.status == 200 else None
-                except aiohttp.ClientConnectionError:
-                    return None
-
-            assert (await eventually(healthy, timeout=30))["simulator"] is True
+            assert (await served(base))["simulator"] is True
             op = {"Authorization": f"Bearer {tokens['operator']}"}
             ap = {"Authorization": f"Bearer {tokens['approver']}"}
             async with http.post(f"{base}/api/v1/alerts", headers=op, json={
@@ -152,15 +145,7 @@ async def test_no_log_line_begins_with_text_a_client_chose(tmp_path, parser):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=_env(tmp_path, TOCSIN_PORT=str(port), **extra))
     try:
-        async with aiohttp.ClientSession() as http:
-            async def healthy():
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                        return resp.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await eventually(healthy, timeout=30)
+        await served(f"http://127.0.0.1:{port}")
         for line in FORGING:
             answer = await _raw_request(port, line)
             assert answer.startswith(b"HTTP/1."), (line, answer[:80])

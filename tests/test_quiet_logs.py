@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port
-from tests.helpers import Desk, eventually, json_ok, subscribe_many
+from tests.helpers import Desk, eventually, json_ok, served, subscribe_many
 from tests.test_cli import FORGING, _raw_request
 
 IDLE_SECONDS = 60
@@ -54,14 +54,7 @@ async def test_an_idle_minute_of_serve_logs_nothing_but_its_start_up(tmp_path):
     health = []
     try:
         async with aiohttp.ClientSession() as http:
-            async def up() -> bool:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                        return r.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await eventually(up, timeout=60)
+            await served(f"http://127.0.0.1:{port}", timeout=60)
             ready = time.monotonic()
             start_up = [line for at, line in lines if at <= ready]
             while time.monotonic() < ready + IDLE_SECONDS:  # a load balancer's health checks, all the while
@@ -142,15 +135,7 @@ async def test_a_json_log_keeps_each_hostile_request_inside_one_object(tmp_path)
         sys.executable, "-m", "alerts.web.main", "serve", "--web-only", cwd=tmp_path, env=_serve_env(tmp_path, port),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     try:
-        async with aiohttp.ClientSession() as http:
-            async def up() -> bool:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                        return r.status == 200
-                except aiohttp.ClientConnectionError:
-                    return False
-
-            await eventually(up, timeout=60)
+        await served(f"http://127.0.0.1:{port}", timeout=60)
         for line in FORGING:
             answer = await _raw_request(port, line)
             assert answer.startswith(b"HTTP/1."), (line, answer[:80])
