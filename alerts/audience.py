@@ -75,7 +75,8 @@ async def audience_counts(conn: AsyncConnection, alert: Any, now: datetime) -> d
     ).all()
     by_language: dict[str, int] = {}
     sms_by_language: dict[str, int] = {}  # what the SMS estimate counts: voice-only people send no SMS
-    by_channel: dict[str, int] = {c: 0 for c in alert.channels}
+    # People per delivery channel; `web` reaches no one by itself (the dry run says whether it is published).
+    by_channel: dict[str, int] = {c: 0 for c in alert.channels if c in CHANNELS}
     total = 0
     for lang, sms, voice, count in rows:
         total += count

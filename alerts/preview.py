@@ -47,7 +47,7 @@ def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | N
         "renders": renders,
         "audience": {key: value for key, value in counts.items() if key != "sms_by_language"},
         # On the public page, feeds and CAP once it goes out (the `web` channel reaches no one by
-        # itself: audience.by_channel counts 0 for it).
+        # itself: audience.by_channel counts only the channels that deliver).
         "published": WEB_CHANNEL in alert.channels,
         "missing_languages": [lang for lang in i18n.LANGUAGES if lang not in renders],
         "estimate": {"messages": sms_people, "segments": total_segments, "seconds": round(sms_people / rate, 1),

@@ -117,7 +117,9 @@ async def test_preview_counts_encoding_segments_and_time(tocsin):
         assert sms[lang]["encoding"] == "UCS-2" and sms[lang]["segments"] == -(-sms[lang]["characters"] // 67)
     assert "ə" in sms["az"]["ucs2_because"] and "З" in sms["ru"]["ucs2_because"]
     assert all(s["characters"] == len(s["text"]) for s in sms.values())
+    # Domestic by default: on the web too, which reaches no one by itself and is not counted.
     assert preview["audience"] == {"total": 5, "by_language": {lang: 1 for lang in PHONES}, "by_channel": {"sms": 5}}
+    assert preview["published"] is True
     assert preview["estimate"]["messages"] == 5
     assert preview["estimate"]["segments"] == sum(s["segments"] for s in sms.values())
     assert preview["estimate"]["seconds"] == round(5 / tocsin.config.sms_rate, 1)
