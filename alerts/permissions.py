@@ -113,7 +113,7 @@ def actions(user: User, alert: Stated, correctable: bool, updatable: bool = Fals
     in the state it applies to. The workflow checks again on the way in. `correctable` is
     corrections.may_correct, which reads the deliveries; `updatable` is "in force"
     (updates.check_in_force), which reads the updates: an author may update it or declare
-    All clear."""
+    All clear. A rejected alert may be copied into a new draft by anyone who may author it."""
     found = []
     if alert.state == AlertState.DRAFT and may_author(user, alert):
         found.append("submit")
@@ -123,6 +123,8 @@ def actions(user: User, alert: Stated, correctable: bool, updatable: bool = Fals
         found.append("cancel")
     if correctable and may_author(user, alert):
         found.append("correct")
+    if alert.state == AlertState.REJECTED and may_author(user, alert):
+        found.append("copy")
     if updatable and may_author(user, alert):
         found += ["update", "all_clear"]
     return found

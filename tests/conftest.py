@@ -120,6 +120,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/test_erasure_api.py": frozenset({"test_queued_deliveries_to_an_erased_subscriber_are_skipped_at_once"}),
     "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
     "tests/console/test_update_browser.py": None,  # two browsers, two approvals
+    "tests/console/test_approval_browser.py": None,  # an approver on a phone, approving and stopping
 }
 
 

@@ -1,5 +1,6 @@
 """Console pages: sign in and out, the list of alerts, one alert with its dry run and
-progress, and the actions on it (submit, approve, reject, cancel). Every action goes
+progress, and the actions on it (submit, approve, reject, discard or stop, correct, copy a
+rejected draft). Every action goes
 through alerts.workflow, exactly as the API does, so the rules (four eyes, scopes, states)
 are the same whichever door is used."""
 
@@ -19,11 +20,11 @@ from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
-from alerts.model import MsgType
+from alerts.model import AlertState, MsgType, Role, our_sender
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.scenarios import SCENARIOS
-from alerts.schema import alerts, users
+from alerts.schema import alerts, audit_log, users
 from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
 from alerts.web import boundary
@@ -135,9 +136,35 @@ async def alert_list(request: web.Request) -> web.Response:
                       alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
+        waiting = await _waiting(conn, session.user)
     visible = [r for r in rows if permissions.may_see(session.user, r)]
     lang = page_language(request)
-    return _page(request, "alerts.html", {"alerts": [{**r._mapping, "area": area_names(r, lang)} for r in visible]})
+    return _page(request, "alerts.html", {
+        "waiting": len(waiting) if waiting is not None else None,
+        "alerts": [{**r._mapping, "area": area_names(r, lang), "to_approve": r.id in (waiting or ())}
+                   for r in visible]})
+
+
+async def _waiting(conn: Any, user: Any) -> set[int] | None:
+    """The alerts pending approval that this user may approve (the top bar's badge), or None for
+    a role that never approves: one small query over the pending ones, per page view."""
+    if user.role not in (Role.APPROVER, Role.CONSULAR):
+        return None
+    rows = (await conn.execute(
+        sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.author_id)
+        .where(alerts.c.state == AlertState.PENDING_APPROVAL))).all()
+    return {r.id for r in rows if permissions.may_approve(user, r)}
+
+
+async def _rejection(conn: Any, alert_id: int) -> dict[str, Any] | None:
+    """Who rejected the alert, when and why, as the audit log keeps it (the last rejection)."""
+    row = (await conn.execute(
+        sa.select(audit_log.c.actor, audit_log.c.at, audit_log.c.details)
+        .where(audit_log.c.action == "alert.reject", audit_log.c.target == f"alert:{alert_id}")
+        .order_by(audit_log.c.id.desc()).limit(1))).first()
+    if row is None:
+        return None
+    return {"by": row.actor, "at": row.at, "reason": str((row.details or {}).get("reason", ""))}
 
 
 def area_names(alert: Any, lang: str) -> str:
@@ -165,10 +192,14 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         corrects = await conn.scalar(sa.select(alerts.c.id).where(
             alerts.c.identifier == alert.original_identifier())) if alert.original_identifier() else None
         updated = await _update_links(conn, alert, now)
+        rejection = await _rejection(conn, alert_id) if alert.state == AlertState.REJECTED else None
+        waiting = await _waiting(conn, session.user)
     lang = page_language(request)
     return _page(request, "alert.html", {
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
-        "progress": progress, "error": error,
+        "progress": progress, "error": error, "rejection": rejection,
+        "waiting": len(waiting) if waiting is not None else None,
+        "live": alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL),
         "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
                     if a not in _not_offered(alert)],
         "corrects": corrects, "updates": updated["updates"], "superseded_by": updated["superseded_by"],
@@ -180,11 +211,15 @@ def _not_offered(alert: Any) -> set[str]:
     """No All clear over an All clear; no update form for an alert with no scenario form (a
     custom or CAP-ingested one: the API updates it, with its own texts)."""
     hidden = set()
+    # A correction is stopped by nothing but its own discarding while a draft: once submitted,
+    # "stop the correction" would read as one more correction.
+    if alert.msg_type == MsgType.CANCEL and alert.state != AlertState.DRAFT:
+        hidden.add("cancel")
     if alert.scenario in (updates.ALL_CLEAR, updates.ALL_CLEAR_ABROAD):
         hidden.add("all_clear")
     scenario = SCENARIOS.get(alert.scenario)
     if scenario is None or not scenario.has_templates:
-        hidden.add("update")
+        hidden |= {"update", "copy"}
     return hidden
 
 
@@ -200,8 +235,18 @@ async def _update_links(conn: Any, alert: Any, now: Any) -> dict[str, Any]:
     return {"updatable": updatable, "updates": updates_id, "superseded_by": await updates.superseded_by(conn, alert)}
 
 
+def _copy_body(alert: Any, now: Any) -> dict[str, Any]:
+    """A draft request with the alert's scenario, parameters, audience, channels and status,
+    for workflow.parse_draft: the copy is checked as any new draft is."""
+    minutes = round((alert.expires - alert.created_at).total_seconds() / 60)
+    return {"scenario": alert.scenario, "params": dict(alert.params), "status": alert.status,
+            "audience": {"regions": list(alert.regions), "countries": list(alert.countries),
+                         "kinds": list(alert.kinds)},
+            "channels": list(alert.channels), "expires_in_minutes": max(1, min(minutes, workflow.MAX_EXPIRY_MINUTES))}
+
+
 # Named, so that /alerts/{id}/update is the compose form's (alerts.console.compose).
-@routes.post("/alerts/{id}/{action:submit|approve|reject|cancel|correct|all-clear}")
+@routes.post("/alerts/{id}/{action:submit|approve|reject|cancel|correct|all-clear|copy}")
 async def act(request: web.Request) -> web.Response:
     """POST /console/alerts/{id}/{action}: the same step as the API's, refused with the reason
     on the alert's page rather than an error page."""
@@ -229,7 +274,24 @@ async def act(request: web.Request) -> web.Response:
             elif action == "reject":
                 await workflow.reject(conn, alert_id, session.user, str(form.get("reason", ""))[:500], now)
             elif action == "cancel":
+                # Discarding a draft is harmless; stopping an alert on its way to people takes a
+                # box ticked on purpose, checked here (the API's cancel stays one call).
+                if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL) and \
+                        form.get("confirm_stop") != "yes":
+                    with i18n.language(lang):
+                        raise ValidationError({"confirm_stop": gettext(
+                            "Nothing was stopped: tick \u201cI want to stop this alert for everyone\u201d first.")})
                 await halt.cancel_alert(conn, alert_id, session.user, now)
+            elif action == "copy":
+                if alert.state != AlertState.REJECTED:
+                    raise Conflict(f"alert {alert_id} is {alert.state}, not rejected")
+                values = workflow.parse_draft(_copy_body(alert, now), session.user, now,
+                                              set(request.config_dict[CHANNELS].keys()))
+                copied_from = alert_id
+                alert_id = await workflow.create_draft(conn, values, session.user,
+                                                       our_sender(request.config_dict[CONFIG].public_url), now)
+                await append_audit(conn, at=now, actor=session.user.username, action="alert.copy",
+                                   target=f"alert:{alert_id}", details={"from": copied_from})
             else:
                 raise NotFound(f"no action {action!r}")
             event = {"type": "alert", "id": alert_id, "state": (await workflow.load(conn, alert_id)).state}

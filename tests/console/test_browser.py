@@ -93,7 +93,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     assert took < CORRECTION_LIMIT_SECONDS
     await _shot(approver, f"console-{tag}-6-correction-sent")
 
-    # Cancel: a second draft, submitted, then withdrawn from its page.
+    # Discard: a second draft, submitted, then withdrawn from its page.
     await officer.goto(str(tocsin.client.make_url("/console/compose/earthquake?lang=en")))
     await officer.check(f"input[name=status][value={status}]")
     await officer.fill("input[name='param.magnitude']", "4.1")
@@ -102,7 +102,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     await officer.click("main button[type=submit]")
     await officer.wait_for_url(re.compile(r"/console/alerts/\d+"))
     await officer.click("text=Submit for approval")
-    await officer.click("text=Cancel this alert")
+    await officer.click("text=Discard draft")
     await officer.wait_for_selector("#state:has-text('cancelled')")
     await _shot(officer, f"console-{tag}-7-cancelled")
 
