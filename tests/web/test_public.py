@@ -373,6 +373,12 @@ async def test_pages_and_feeds_go_gzipped_with_their_own_tag_and_304(tocsin):
 
     desk = await Desk.open(tocsin)
     alert = await desk.issue()
+
+    async def sent() -> bool:  # until then the row still moves, and the page with it
+        return (await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert['id']}",
+                                                      headers=desk.operator)))["state"] == "sent"
+
+    await eventually(sent)
     for path in ("/?lang=ar", "/archive?lang=fr", f"/alerts/{alert['id']}?lang=ru", "/feed.atom?lang=az",
                  f"/cap/{alert['id']}.xml"):
         plain, plain_body = await _raw(tocsin, path, **{"Accept-Encoding": "identity"})
