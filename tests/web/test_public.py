@@ -337,17 +337,9 @@ async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_em
         publisher, sign_up, pages, language = (
             i18n.gettext(PUBLISHER), i18n.gettext("Get alerts by SMS"), i18n.gettext("Pages"), i18n.gettext("Language"))
     assert publisher != PUBLISHER or lang == "en"
-    # Nothing active yet: the index still says whom to call and where to sign up.
-    paths = ["/", "/archive", "/alerts/999999", "/subscribe", "/subscribe/confirm/no-such-token"]
-    desk = await Desk.open(tocsin)
-    alert = await desk.issue()
-    signed = await tocsin.client.post(f"/subscribe?lang={lang}", allow_redirects=False, data={
-        "phone": "+994505558002", "area": "AZ-BA", "language": lang})
-    assert signed.status == 303
-    paths += [f"/alerts/{alert['id']}", signed.headers["Location"].split("?")[0]]
-    for path in paths:
-        response, html = await _html(tocsin.client, f"{path}?lang={lang}")
-        assert response.status in (200, 404, 410), path
+    async def check(path, status=200):
+        response, html = await _html(tocsin.client, path)
+        assert response.status == status, path
         assert f'<a href="/subscribe?lang={lang}">{sign_up}</a>' in html, path
         assert publisher in unescape(html), path
         assert re.search(r"<strong>[^<]*(<bdi dir=\"ltr\">)?112(</bdi>)?[^<]*</strong>", html), path
@@ -356,6 +348,30 @@ async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_em
         assert [unescape(n) for n in navs] == [f'<nav class="langs" aria-label="{language}">',
                                                 f'<nav aria-label="{pages}">'], path
         assert len(html.encode()) < 30 * 1024, path
+        return html
+
+    # Nothing active, nothing ended: the pages still say whom to call and where to sign up.
+    assert 'id="no-alerts"' in await check(f"/?lang={lang}")
+    await check(f"/archive?lang={lang}")
+    for path, status in (("/alerts/999999", 404), ("/subscribe", 200), ("/subscribe/confirm/no-such-token", 410)):
+        await check(f"{path}?lang={lang}", status)
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue()
+    await check(f"/?lang={lang}")
+    await check(f"/alerts/{alert['id']}?lang={lang}")
+    # Every step of the sign-up: the code page, then the done page.
+    phone = "+994505558002"
+    signed = await tocsin.client.post(f"/subscribe?lang={lang}", allow_redirects=False, data={
+        "phone": phone, "area": "AZ-BA", "language": lang})
+    assert signed.status == 303
+    confirm = signed.headers["Location"]
+    await check(confirm)
+    [code] = [re.search(r"\b(\d{6})\b", m["body"]).group(1) for m in tocsin.sim.created() if m["to"] == phone]
+    done = await tocsin.client.post(confirm, data={"code": code})
+    assert done.status == 200
+    done_html = await done.text()
+    assert f'<a href="/subscribe?lang={lang}">{sign_up}</a>' in done_html and publisher in unescape(done_html)
+    assert "112" in done_html and len(re.findall(r"<h1[ >]", done_html)) == 1
     # The alert's own page has its headline as the page's heading.
     _, page = await _html(tocsin.client, f"/alerts/{alert['id']}?lang={lang}")
     assert HEADLINE_WORDS[lang] in re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)
