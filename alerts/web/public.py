@@ -21,14 +21,15 @@ from alerts.model import severity_order
 from alerts.schema import alerts
 from alerts.validation import parse_id
 from alerts.web import live
-from alerts.web.caching import conditional
+from alerts.web.caching import compressed, conditional
 from alerts.web.http import page_language, render
 from alerts.web.keys import CLOCK, STORE
 
 routes = web.RouteTableDef()
 ARCHIVE_SIZE = 50
 _SEVERITY_ORDER = severity_order(alerts.c.severity)
-
+# Real alerts first: an Exercise or a Test never stands above an Actual alert (SPEC §9).
+_REAL_FIRST = sa.case((alerts.c.status == "Actual", 0), else_=1)
 
 
 def _when(value: datetime | None, lang: str) -> str:
@@ -62,8 +63,14 @@ async def active_alerts(request: web.Request) -> Sequence[Any]:
     now = request.config_dict[CLOCK]()
     async with request.config_dict[STORE].read() as conn:
         return (await conn.execute(
-            sa.select(alerts).where(published.active(now)).order_by(_SEVERITY_ORDER, alerts.c.sent.desc())
+            sa.select(alerts).where(published.active(now)).order_by(_REAL_FIRST, _SEVERITY_ORDER, alerts.c.sent.desc())
         )).all()
+
+
+def _real_and_drills(shown: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The page's two lists: the real alerts, then the exercises and tests, each in the order given."""
+    return {"alerts": [a for a in shown if a["status"] == "Actual"],
+            "drills": [a for a in shown if a["status"] != "Actual"]}
 
 
 def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
@@ -78,7 +85,7 @@ async def index(request: web.Request) -> web.Response:
     now = request.config_dict[CLOCK]()
     rows = await active_alerts(request)
     return _page(request, "index.html", lang, {
-        "alerts": [view(a, lang, now) for a in rows],
+        **_real_and_drills([view(a, lang, now) for a in rows]),
         "version": live.version(rows),
     })
 
@@ -92,7 +99,7 @@ async def archive(request: web.Request) -> web.Response:
             sa.select(alerts).where(published.ended(now)).order_by(alerts.c.sent.desc(), alerts.c.id.desc())
             .limit(ARCHIVE_SIZE)
         )).all()
-    return _page(request, "archive.html", lang, {"alerts": [view(a, lang, now) for a in rows]})
+    return _page(request, "archive.html", lang, _real_and_drills([view(a, lang, now) for a in rows]))
 
 
 @routes.get(r"/alerts/{id:\d{1,18}}")
@@ -111,5 +118,5 @@ async def alert_page(request: web.Request) -> web.Response:
                 newer = await updates.superseded_by(conn, Alert.from_row(row))
     if row is None:
         # A draft or an unapproved alert is not public: it does not exist for this page.
-        return render(request, "not_found.html", lang, {}, status=404)
+        return compressed(request, render(request, "not_found.html", lang, {}, status=404))
     return _page(request, "alert.html", lang, {"alert": view(row, lang, now), "superseded_by": newer})

@@ -67,3 +67,32 @@ async def test_a_new_alert_appears_live_and_a_cancelled_one_goes(tocsin, browser
     await page.wait_for_selector(f"#alert-{alert['id']}", state="detached", timeout=15_000)
     await page.wait_for_selector("#no-alerts")
     await page.close()
+
+
+async def test_an_arabic_reader_on_a_phone_sees_the_real_alert_first_and_finds_the_sign_up(tocsin, browser):
+    """Persona 3 and 4 of the walk-through: a 360x640 phone, no JavaScript, an exercise newer and
+    more severe than the real alert. The real alert fills the first screen; the exercise waits,
+    collapsed, under its own heading; the sign-up is one tap away."""
+    desk = await Desk.open(tocsin)
+    real = await desk.issue(scenario="flood", regions=["AZ-SAB"])
+    drill = await desk.issue(status="Exercise", regions=["AZ-BA"])
+    context = await browser.new_context(java_script_enabled=False, viewport={"width": 360, "height": 640})
+    page = await context.new_page()
+    await page.goto(str(tocsin.client.make_url("/?lang=ar")))
+    real_card, drill_card = page.locator(f"#alert-{real['id']}"), page.locator(f"#alert-{drill['id']}")
+    assert await real_card.is_visible() and not await drill_card.is_visible()
+    box = await real_card.bounding_box()
+    assert box is not None and box["y"] < 640  # on the first screen
+    assert "112" in await page.inner_text("header")
+    await page.screenshot(path=str(SCREENSHOTS / "public-ar-phone-real-first.png"))
+    await page.click("#drills summary")  # no script needed to open the drills
+    assert await drill_card.is_visible() and "تمرين" in await drill_card.inner_text()
+    # The drill's own look: a dashed border, not the real alert's solid one.
+    border = "e => getComputedStyle(e).borderInlineStartStyle"
+    styles = [await card.evaluate(border) for card in (real_card, drill_card)]
+    assert styles == ["solid", "dashed"]
+    await page.screenshot(path=str(SCREENSHOTS / "public-ar-phone-drills-open.png"), full_page=True)
+    await page.click("header a[href^='/subscribe']")
+    assert page.url.endswith("/subscribe?lang=ar")
+    assert await page.locator("h1").count() == 1 and await page.locator("form input#phone").is_visible()
+    await context.close()

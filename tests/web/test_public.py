@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from alerts.cap import NS
 from alerts.web import live
@@ -273,3 +274,201 @@ def test_if_none_match_as_the_rfc_reads_it(header, fresh):
     headers = {} if header is None else {"If-None-Match": header.replace("{etag}", etag.value)}
     response = conditional(make_mocked_request("GET", "/", headers=headers), body, "text/html")
     assert response.status == (304 if fresh else 200) and response.etag == etag
+
+
+# ---- real alerts first; what every page says; compression (issue 16) ----
+
+def _positions(html, *needles):
+    found = [html.find(n) for n in needles]
+    assert all(p >= 0 for p in found), [n for n, p in zip(needles, found, strict=True) if p < 0]
+    return found
+
+
+async def test_real_alerts_come_first_and_exercises_and_tests_look_different(tocsin):
+    desk = await Desk.open(tocsin)
+    # The real alert is the oldest and the least severe: it still comes first.
+    real = await desk.issue(scenario="flood", regions=["AZ-SAB"])
+    drill = await desk.issue(status="Exercise", regions=["AZ-BA"])
+    test = await desk.issue(status="Test", regions=["AZ-GA"])
+    for path in ("/?lang=az", "/?lang=ar"):
+        _, html = await _html(tocsin.client, path)
+        first, heading, *drills = _positions(html, f'id="alert-{real["id"]}"', 'id="drills"',
+                                              f'id="alert-{drill["id"]}"', f'id="alert-{test["id"]}"')
+        assert first < heading < min(drills), path
+        # The drills sit in their own section, collapsed, each in its own look with its marker.
+        assert re.search(r'<details class="drills" id="drills"><summary><h2>[^<]+ \(2\)</h2></summary>', html)
+        for alert in (drill, test):
+            card = re.search(
+                rf'<article class="([^"]+)"[^>]* id="alert-{alert["id"]}">\n<p class="drill">([^<]+)</p>', html)
+            assert card and "drill-card" in card.group(1).split(), path
+        real_card = re.search(rf'<article class="([^"]+)"[^>]* id="alert-{real["id"]}">', html)
+        assert "drill-card" not in real_card.group(1).split() and '<p class="drill">' not in html[first:heading]
+    _, az = await _html(tocsin.client, "/?lang=az")
+    assert az.count('<p class="drill">TƏLİM</p>') == 1 and az.count('<p class="drill">SINAQ</p>') == 1
+
+    # Ended, in the archive: the same order, although the drills are the newer ones.
+    for alert in (real, drill, test):
+        await desk.cancel(alert["id"])
+    _, archive = await _html(tocsin.client, "/archive?lang=fr")
+    first, heading, *drills = _positions(archive, f'id="alert-{real["id"]}"', 'id="drills"',
+                                          f'id="alert-{drill["id"]}"', f'id="alert-{test["id"]}"')
+    assert first < heading < min(drills)
+
+
+async def test_only_drills_active_leaves_no_real_alert_shown(tocsin):
+    desk = await Desk.open(tocsin)
+    drill = await desk.issue(status="Exercise")
+    _, html = await _html(tocsin.client, "/?lang=en")
+    assert _positions(html, 'id="no-alerts"', 'id="drills"', f'id="alert-{drill["id"]}"') == sorted(
+        _positions(html, 'id="no-alerts"', 'id="drills"', f'id="alert-{drill["id"]}"'))
+
+
+PUBLISHER = ("Alerts are issued by the Ministry of Emergency Situations of the Republic of Azerbaijan; for "
+             "citizens abroad, by its Ministry of Foreign Affairs.")
+
+
+@pytest.mark.parametrize("lang", list(HEADLINE_WORDS))
+async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_emergency_number(tocsin, lang):
+    from html import unescape
+
+    from alerts import i18n
+
+    with i18n.language(lang):
+        publisher, sign_up, pages, language = (
+            i18n.gettext(PUBLISHER), i18n.gettext("Get alerts by SMS"), i18n.gettext("Pages"), i18n.gettext("Language"))
+    assert publisher != PUBLISHER or lang == "en"
+    async def check(path, status=200):
+        response, html = await _html(tocsin.client, path)
+        assert response.status == status, path
+        assert f'<a href="/subscribe?lang={lang}">{sign_up}</a>' in html, path
+        assert publisher in unescape(html), path
+        assert re.search(r"<strong>[^<]*(<bdi dir=\"ltr\">)?112(</bdi>)?[^<]*</strong>", html), path
+        assert len(re.findall(r"<h1[ >]", html)) == 1, path
+        navs = re.findall(r"<nav[^>]*>", html)
+        assert [unescape(n) for n in navs] == [f'<nav class="langs" aria-label="{language}">',
+                                                f'<nav aria-label="{pages}">'], path
+        assert len(html.encode()) < 30 * 1024, path
+        return html
+
+    # Nothing active, nothing ended: the pages still say whom to call and where to sign up.
+    assert 'id="no-alerts"' in await check(f"/?lang={lang}")
+    await check(f"/archive?lang={lang}")
+    for path, status in (("/alerts/999999", 404), ("/subscribe", 200), ("/subscribe/confirm/no-such-token", 410)):
+        await check(f"{path}?lang={lang}", status)
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue()
+    await check(f"/?lang={lang}")
+    await check(f"/alerts/{alert['id']}?lang={lang}")
+    # Every step of the sign-up: the code page, then the done page.
+    phone = "+994505558002"
+    signed = await tocsin.client.post(f"/subscribe?lang={lang}", allow_redirects=False, data={
+        "phone": phone, "area": "AZ-BA", "language": lang})
+    assert signed.status == 303
+    confirm = signed.headers["Location"]
+    await check(confirm)
+    [code] = [re.search(r"\b(\d{6})\b", m["body"]).group(1) for m in tocsin.sim.created() if m["to"] == phone]
+    done = await tocsin.client.post(confirm, data={"code": code})
+    assert done.status == 200
+    done_html = await done.text()
+    assert f'<a href="/subscribe?lang={lang}">{sign_up}</a>' in done_html and publisher in unescape(done_html)
+    assert "112" in done_html and len(re.findall(r"<h1[ >]", done_html)) == 1
+    # The alert's own page has its headline as the page's heading.
+    _, page = await _html(tocsin.client, f"/alerts/{alert['id']}?lang={lang}")
+    assert HEADLINE_WORDS[lang] in re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)
+
+
+async def _raw(tocsin, path, **headers):
+    """The bytes as sent (the test client otherwise decompresses them)."""
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        async with session.get(tocsin.client.make_url(path), headers=headers) as response:
+            return response, await response.read()
+
+
+async def test_pages_and_feeds_go_gzipped_with_their_own_tag_and_304(tocsin):
+    import gzip
+
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue()
+
+    async def sent() -> bool:  # until then the row still moves, and the page with it
+        return (await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert['id']}",
+                                                      headers=desk.operator)))["state"] == "sent"
+
+    await eventually(sent)
+    for path in ("/?lang=ar", "/archive?lang=fr", f"/alerts/{alert['id']}?lang=ru", "/feed.atom?lang=az",
+                 f"/cap/{alert['id']}.xml"):
+        plain, plain_body = await _raw(tocsin, path, **{"Accept-Encoding": "identity"})
+        zipped, zipped_body = await _raw(tocsin, path, **{"Accept-Encoding": "br;q=1, gzip;q=0.8"})
+        assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip", path
+        assert gzip.decompress(zipped_body) == plain_body and len(zipped_body) < len(plain_body), path
+        for response in (plain, zipped):
+            assert "Accept-Encoding" in [v.strip() for v in response.headers["Vary"].split(",")], path
+        # Two representations, two tags: a tag is never reused for the other encoding.
+        assert plain.headers["ETag"] != zipped.headers["ETag"], path
+        again, body = await _raw(tocsin, path, **{"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+        assert (again.status, body) == (304, b"") and again.headers["ETag"] == zipped.headers["ETag"], path
+        other, body = await _raw(tocsin, path, **{"Accept-Encoding": "identity",
+                                                  "If-None-Match": zipped.headers["ETag"]})
+        assert other.status == 200 and body == plain_body, path
+        refused, body = await _raw(tocsin, path, **{"Accept-Encoding": "gzip;q=0"})
+        assert "Content-Encoding" not in refused.headers and body == plain_body, path
+    missing, body = await _raw(tocsin, "/alerts/999999?lang=ar", **{"Accept-Encoding": "gzip"})
+    assert missing.status == 404 and missing.headers["Content-Encoding"] == "gzip" and b"<h1>" in gzip.decompress(body)
+
+
+@pytest.mark.parametrize("header, gzipped", [
+    ("gzip", True), ("gzip, deflate, br", True), ("GZIP;q=0.5", True), ("*", True), ("x-gzip", True),
+    ("", False), ("identity", False), ("deflate, br", False), ("gzip;q=0", False), ("*, gzip;q=0", False),
+    ("gzip;q=nonsense", False),
+])
+def test_accept_encoding_as_the_rfc_reads_it(header, gzipped):
+    from aiohttp.test_utils import make_mocked_request
+
+    from alerts.web.caching import accepts_gzip
+
+    assert accepts_gzip(make_mocked_request("GET", "/", headers={"Accept-Encoding": header})) is gzipped
+
+
+async def test_the_middleware_gzips_rendered_pages_and_leaves_streams_and_tagged_answers_alone():
+    import gzip
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from alerts.web.caching import conditional, gzip_middleware
+
+    page = "<p>" + "Fövqəladə hal " * 100 + "</p>"
+
+    async def html(request):
+        return web.Response(text=page, content_type="text/html")
+
+    async def tiny(request):
+        return web.Response(text="<p>ok</p>", content_type="text/html")
+
+    async def tagged(request):
+        return conditional(request, page.encode(), "text/html")
+
+    async def stream(request):
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b"data: 1\n\n")
+        return response
+
+    app = web.Application(middlewares=[gzip_middleware])
+    app.router.add_get("/html", html)
+    app.router.add_get("/tiny", tiny)
+    app.router.add_get("/tagged", tagged)
+    app.router.add_get("/stream", stream)
+    async with TestClient(TestServer(app), auto_decompress=False) as client:
+        response = await client.get("/html", headers={"Accept-Encoding": "gzip"})
+        assert response.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in response.headers["Vary"]
+        assert gzip.decompress(await response.read()).decode() == page
+        plain = await client.get("/html", headers={"Accept-Encoding": "identity"})
+        assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
+        assert await plain.text() == page
+        tiny_answer = await client.get("/tiny", headers={"Accept-Encoding": "gzip"})
+        assert "Content-Encoding" not in tiny_answer.headers and await tiny_answer.text() == "<p>ok</p>"
+        # conditional() chose the encoding and its tag itself: gzipped once, not twice.
+        tagged_answer = await client.get("/tagged", headers={"Accept-Encoding": "gzip"})
+        assert gzip.decompress(await tagged_answer.read()).decode() == page
+        streamed = await client.get("/stream", headers={"Accept-Encoding": "gzip"})
+        assert "Content-Encoding" not in streamed.headers and await streamed.read() == b"data: 1\n\n"
