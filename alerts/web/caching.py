@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -68,15 +67,6 @@ def compressed(request: web.Request, response: web.Response) -> web.Response:
             response.body = _gzip(body)
             response.headers["Content-Encoding"] = "gzip"
     return response
-
-
-@web.middleware
-async def gzip_middleware(request: web.Request,
-                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """The same for every rendered page of an application (the sign-up's): one line in its
-    middlewares. Streams (the live events) and answers with their own tag pass untouched."""
-    response = await handler(request)
-    return compressed(request, response) if type(response) is web.Response else response
 
 
 def _fresh(request: web.Request, etag: str) -> bool:

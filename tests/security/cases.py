@@ -338,7 +338,7 @@ def query_cases() -> list[Case]:
              "/console/alerts/{alert}/report?format=csv", "/subscribe",
              "/console/login", "/events", "/metrics", "/healthz", "/api/v1/scenarios", "/api/v1/tickets",
              "/hotline/audio/prompt/x.wav", "/hotline/audio/alert/{alert}.wav", "/subscribe/confirm/x",
-             "/api/v1/alerts", "/api/v1/openapi.json"]
+             "/api/v1/alerts", "/api/v1/openapi.json", "/favicon.svg"]
     queries = ["lang=%00", "lang=%ED%A0%80", "lang=" + "a" * 5000, "lang=<script>", "next=%0d%0aX:1",
                "format=csv%00", "next=//evil.example", "status=%FF", "language=%0a", "sig=%00&area=%00"]
     cases = []

@@ -4,16 +4,20 @@ SQLite and PostgreSQL: what a phone, a browser and an aggregator get."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import re
 import xml.etree.ElementTree as ET
+from html import unescape
 
 import aiohttp
 import pytest
-from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
+from alerts import i18n
 from alerts.cap import NS
 from alerts.web import live
+from alerts.web.caching import accepts_gzip, conditional
 from alerts.web.live import LIVE
 from tests.helpers import Desk, eventually, json_ok
 from tests.web.capschema import cap_schema
@@ -264,10 +268,6 @@ async def test_a_reader_who_leaves_is_forgotten(tocsin, monkeypatch):
     ('"' + "x" * 8000, False),
 ])
 def test_if_none_match_as_the_rfc_reads_it(header, fresh):
-    from aiohttp.test_utils import make_mocked_request
-
-    from alerts.web.caching import conditional
-
     body = b"<html>a page</html>"
     etag = conditional(make_mocked_request("GET", "/"), body, "text/html").etag
     assert etag is not None and not etag.is_weak
@@ -329,10 +329,6 @@ PUBLISHER = ("Alerts are issued by the Ministry of Emergency Situations of the R
 
 @pytest.mark.parametrize("lang", list(HEADLINE_WORDS))
 async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_emergency_number(tocsin, lang):
-    from html import unescape
-
-    from alerts import i18n
-
     with i18n.language(lang):
         publisher, sign_up, pages, language = (
             i18n.gettext(PUBLISHER), i18n.gettext("Get alerts by SMS"), i18n.gettext("Pages"), i18n.gettext("Language"))
@@ -348,6 +344,7 @@ async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_em
         assert [unescape(n) for n in navs] == [f'<nav class="langs" aria-label="{language}">',
                                                 f'<nav aria-label="{pages}">'], path
         assert len(html.encode()) < 30 * 1024, path
+        assert '<link rel="icon" type="image/svg+xml" href="/favicon.svg">' in html, path
         return html
 
     # Nothing active, nothing ended: the pages still say whom to call and where to sign up.
@@ -377,6 +374,13 @@ async def test_every_public_page_links_to_sign_up_names_the_publisher_and_the_em
     assert HEADLINE_WORDS[lang] in re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)
 
 
+async def test_the_favicon_is_served_and_cached(tocsin):
+    response = await tocsin.client.get("/favicon.svg")
+    body = await response.read()
+    assert response.status == 200 and response.content_type == "image/svg+xml"
+    assert body.startswith(b"<svg") and len(body) < 1024 and "max-age" in response.headers["Cache-Control"]
+
+
 async def _raw(tocsin, path, **headers):
     """The bytes as sent (the test client otherwise decompresses them)."""
     async with aiohttp.ClientSession(auto_decompress=False) as session:
@@ -385,8 +389,6 @@ async def _raw(tocsin, path, **headers):
 
 
 async def test_pages_and_feeds_go_gzipped_with_their_own_tag_and_304(tocsin):
-    import gzip
-
     desk = await Desk.open(tocsin)
     alert = await desk.issue()
 
@@ -422,53 +424,4 @@ async def test_pages_and_feeds_go_gzipped_with_their_own_tag_and_304(tocsin):
     ("gzip;q=nonsense", False),
 ])
 def test_accept_encoding_as_the_rfc_reads_it(header, gzipped):
-    from aiohttp.test_utils import make_mocked_request
-
-    from alerts.web.caching import accepts_gzip
-
     assert accepts_gzip(make_mocked_request("GET", "/", headers={"Accept-Encoding": header})) is gzipped
-
-
-async def test_the_middleware_gzips_rendered_pages_and_leaves_streams_and_tagged_answers_alone():
-    import gzip
-
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from alerts.web.caching import conditional, gzip_middleware
-
-    page = "<p>" + "Fövqəladə hal " * 100 + "</p>"
-
-    async def html(request):
-        return web.Response(text=page, content_type="text/html")
-
-    async def tiny(request):
-        return web.Response(text="<p>ok</p>", content_type="text/html")
-
-    async def tagged(request):
-        return conditional(request, page.encode(), "text/html")
-
-    async def stream(request):
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        await response.write(b"data: 1\n\n")
-        return response
-
-    app = web.Application(middlewares=[gzip_middleware])
-    app.router.add_get("/html", html)
-    app.router.add_get("/tiny", tiny)
-    app.router.add_get("/tagged", tagged)
-    app.router.add_get("/stream", stream)
-    async with TestClient(TestServer(app), auto_decompress=False) as client:
-        response = await client.get("/html", headers={"Accept-Encoding": "gzip"})
-        assert response.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in response.headers["Vary"]
-        assert gzip.decompress(await response.read()).decode() == page
-        plain = await client.get("/html", headers={"Accept-Encoding": "identity"})
-        assert "Content-Encoding" not in plain.headers and "Accept-Encoding" in plain.headers["Vary"]
-        assert await plain.text() == page
-        tiny_answer = await client.get("/tiny", headers={"Accept-Encoding": "gzip"})
-        assert "Content-Encoding" not in tiny_answer.headers and await tiny_answer.text() == "<p>ok</p>"
-        # conditional() chose the encoding and its tag itself: gzipped once, not twice.
-        tagged_answer = await client.get("/tagged", headers={"Accept-Encoding": "gzip"})
-        assert gzip.decompress(await tagged_answer.read()).decode() == page
-        streamed = await client.get("/stream", headers={"Accept-Encoding": "gzip"})
-        assert "Content-Encoding" not in streamed.headers and await streamed.read() == b"data: 1\n\n"
