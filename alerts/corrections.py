@@ -36,6 +36,8 @@ async def may_correct(conn: AsyncConnection, alert: Alert) -> bool:
     some of it reached people before the cancel (the usual first move at 3 a.m. is Cancel)."""
     if alert.msg_type == MsgType.CANCEL:
         return False
+    if alert.halted_reason == updates.SUPERSEDED:
+        return False  # its update stands in its place: correct that one, not the danger it still names
     if alert.state in FOLLOWS:
         return True
     if alert.state != AlertState.CANCELLED:

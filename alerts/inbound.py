@@ -17,7 +17,7 @@ from alerts.dispatch.halt import stop_subscribers
 from alerts.i18n import gettext
 from alerts.keywords import Action, Command, parse
 from alerts.model import CONSENT_TEXT_VERSION, SubscriberStatus
-from alerts.schema import inbound_messages, subscribers
+from alerts.schema import inbound_messages, signups, subscribers
 from alerts.subscribers import erase, subscribe_phone
 
 # Latin-script readers whose words do not tell their language get English: it is the one
@@ -90,6 +90,8 @@ async def _act(conn: AsyncConnection, command: Command, text: str, phone: str, r
     if command.action == Action.DELETE:
         if rows:
             await erase(conn, [r.id for r in rows], "sms DELETE", "subscriber", now)
+        else:  # no subscription, perhaps a web sign-up never confirmed: that goes too
+            await conn.execute(signups.delete().where(signups.c.phone == phone))
         return gettext("Your number and your data have been erased. You will receive no more messages from us.")
     if command.action in (Action.SAFE, Action.NEED_HELP, Action.HELP, Action.UNKNOWN):
         checkin = await checkins.latest_open(conn, phone, now)

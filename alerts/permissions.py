@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.alert import Alert, load
-from alerts.model import CANCELLABLE, AlertState, Role
+from alerts.model import CANCELLABLE, AlertState, MsgType, Role
 from alerts.users import User
 from alerts.validation import NotFound
 
@@ -123,7 +123,9 @@ def actions(user: User, alert: Stated, correctable: bool, updatable: bool = Fals
         found.append("cancel")
     if correctable and may_author(user, alert):
         found.append("correct")
-    if alert.state == AlertState.REJECTED and may_author(user, alert):
+    # Only a plain Alert is copied: a copied Update or Cancel would lose what it refers to.
+    if alert.state == AlertState.REJECTED and getattr(alert, "msg_type", MsgType.ALERT) == MsgType.ALERT \
+            and may_author(user, alert):
         found.append("copy")
     if updatable and may_author(user, alert):
         found += ["update", "all_clear"]

@@ -15,15 +15,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import texts, workflow
+from alerts import permissions, texts, workflow
 from alerts.alert import Alert, by_identifier, load, referenced_identifiers
 from alerts.dispatch.queue import halt_deliveries
-from alerts.model import AlertState, DeliveryState, MsgType
+from alerts.model import WEB_CHANNEL, AlertState, DeliveryState, MsgType
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
 from alerts.users import User
-from alerts.validation import Conflict, ValidationError
+from alerts.validation import Conflict, Forbidden, ValidationError
 
 ALL_CLEAR = "all_clear"
 ALL_CLEAR_ABROAD = "all_clear_abroad"
@@ -138,6 +138,11 @@ async def draft_update(conn: AsyncConnection, alert_id: int, body: Any, user: Us
     errors: dict[str, str] = {}
     if merged["status"] != original.status:
         errors["status"] = f"an update keeps the original's status ({original.status})"
+    channels = merged["channels"]
+    if WEB_CHANNEL in original.channels and isinstance(channels, list) and WEB_CHANNEL not in channels:
+        # The update takes the original's place on the public page, the feeds and CAP; off the
+        # web, readers there would keep the original as live until it expires.
+        errors["channels"] = "an update of a published alert stays published: keep web"
     if body.get("send_at") is not None:
         # Approval replaces the original at once: a later start would leave nothing in force between.
         errors["send_at"] = "an update goes out when approved; it cannot be scheduled"
@@ -185,8 +190,17 @@ async def supersede(conn: AsyncConnection, update: Alert, user: User, now: datet
     original = await by_identifier(conn, found[-1], lock=True)
     if original is None:
         return None
+    # Approving an update ends the original: the approver must be one who may end it (a consul
+    # approving an update narrowed to their country must not stop the original elsewhere).
+    if not permissions.may_cancel(user, original):
+        raise Forbidden(f"approving this update would stop alert {original.id}, which the {user.role} role "
+                        "cannot stop")
     if (other := await superseded_by(conn, original, other_than=update.id)) is not None:
         raise Conflict(f"alert {original.id} was already superseded by update {other}")
+    # Stopped or corrected while the update waited: "UPDATE: ..." would bring the danger back.
+    if original.state == AlertState.CANCELLED:
+        raise Conflict(f"alert {original.id} was stopped while this update waited; draft a new alert if the "
+                       "danger is real")
     # The original's CAP says `sent` from its first round on: reference it as it is now.
     current = references_of(original)
     if current != update.references:

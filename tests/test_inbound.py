@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from alerts.schema import deliveries, subscribers
+from alerts.schema import deliveries, signups, subscribers
 from tests.conftest import SIM_SID, SIM_TOKEN
 from tests.dispatch.steps import dispatcher_idle
 from tests.helpers import (
@@ -260,3 +260,17 @@ async def test_every_keyword_in_every_language(tocsin):
             wrong.append((before, message, got, reply))
     assert len(STEPS) + len(CASES) >= 60
     assert wrong == []
+
+
+async def test_delete_without_a_subscription_erases_a_pending_web_sign_up(tocsin):
+    """DELETE says "your number and your data have been erased": a web sign-up never confirmed
+    holds the number too."""
+    now = tocsin.clock()
+    async with tocsin.store.write() as conn:
+        await conn.execute(signups.insert().values(
+            token="t" * 32, phone=PHONE, area="AZ-BA", language="en", voice=False, code_hash="0" * 64, attempts=0,
+            created_at=now, expires_at=now))
+    reply = await reply_of(await post_sms(tocsin, "DELETE"))
+    assert "erased" in reply
+    async with tocsin.store.read() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(signups)) == 0

@@ -86,7 +86,7 @@ ACTION_CASES = [
     (OP, False, S.PENDING_APPROVAL, ["cancel"]),
     (OP, False, S.SENT, ["cancel", "correct"]),
     (OP, False, S.EXPIRED, ["correct"]),
-    (OP, False, S.REJECTED, []),
+    (OP, False, S.REJECTED, ["copy"]),  # a rejected draft may be copied into a new one
     (AP, False, S.DRAFT, ["cancel"]),
     (AP, False, S.PENDING_APPROVAL, ["approve", "reject", "cancel"]),
     (AP, True, S.PENDING_APPROVAL, ["cancel"]),

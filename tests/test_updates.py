@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from alerts import permissions
+from alerts.model import Role
 from alerts.schema import alerts, audit_log, deliveries, subscribers
+from alerts.users import User
 from tests.console.test_auth import origin, sign_in
 from tests.dispatch.steps import dispatcher_idle
 from tests.helpers import SLOW, Desk, eventually, json_ok, subscribe_many
@@ -315,7 +319,7 @@ async def test_the_console_says_why_an_alert_cannot_be_updated(tocsin):
     csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
     assert f'action="/console/alerts/{alert["id"]}/update?lang=en"' in form
     fields = {"csrf": csrf, "status": "Actual", "param.magnitude": "4.8", "param.epicentre": "AZ-BA",
-              "area": "AZ-BA", "channel": "sms", "expires_in_minutes": "90"}
+              "area": "AZ-BA", "channel": ["sms", "web"], "expires_in_minutes": "90"}
     changed = await tocsin.client.post(f"/console/alerts/{alert['id']}/update?lang=en", data=fields,
                                        headers=origin(tocsin), allow_redirects=False)
     assert changed.status == 422 and "keeps the original" in await changed.text()
@@ -326,3 +330,59 @@ async def test_the_console_says_why_an_alert_cannot_be_updated(tocsin):
     update_id = int(re.search(r"/alerts/(\d+)", made.headers["Location"]).group(1))
     update = await _get(desk, update_id)
     assert update["params"]["magnitude"] == 4.8 and update["msg_type"] == "Update"
+
+
+# ---- what an approval may not do to the original (review of issue 15) ----
+
+async def _submitted_update(desk: Desk, alert_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    update = await _update(desk, alert_id, body)
+    await json_ok(await desk.tocsin.client.post(f"/api/v1/alerts/{update['id']}/submit", headers=desk.operator))
+    return update
+
+
+async def test_an_update_waiting_while_the_original_was_stopped_is_not_approved(tocsin):
+    """Stopped (or corrected) while the update waited: approving it would bring the danger back."""
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, QUAKE)
+    update = await _submitted_update(desk, alert["id"], {"params": {"magnitude": 4.6}})
+    await desk.cancel(alert["id"])
+    answer = await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=desk.approver)
+    assert answer.status == 409, await answer.text()
+    assert (await _get(desk, update["id"]))["state"] == "pending_approval"
+    assert (await _get(desk, alert["id"]))["halted_reason"] == "cancelled"
+
+
+async def test_a_consul_cannot_stop_an_alert_beyond_their_countries_by_approving_its_update(tocsin):
+    """An update narrowed to the consul's country is theirs to review, but its approval ends the
+    original everywhere: refused, and nothing changes."""
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, {**ADVISORY, "audience": {"countries": ["GE", "TR"]}})
+    update = await _submitted_update(desk, alert["id"], {"audience": {"countries": ["GE"]}})
+    consul = await tocsin.user("nino", "consular", ["GE"])
+    answer = await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=consul)
+    assert answer.status == 403, await answer.text()
+    assert (await _get(desk, update["id"]))["state"] == "pending_approval"
+    assert (await _get(desk, alert["id"]))["state"] in ("sending", "sent")
+
+
+async def test_an_update_of_a_published_alert_stays_published(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, QUAKE)
+    refused = await _update(desk, alert["id"], {"channels": ["sms"]}, status=422)
+    assert set(refused["error"]["fields"]) == {"channels"}
+
+
+async def test_a_superseded_alert_is_corrected_through_its_update_not_itself(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await _issued(desk, QUAKE)
+    update = await _submitted_update(desk, alert["id"], {"params": {"magnitude": 4.6}})
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=desk.approver))
+    answer = await tocsin.client.post(f"/api/v1/alerts/{alert['id']}/correction", headers=desk.operator)
+    assert answer.status == 409, await answer.text()
+
+
+@pytest.mark.parametrize(("msg_type", "copied"), [("Alert", True), ("Update", False), ("Cancel", False)])
+def test_only_a_rejected_plain_alert_is_offered_for_copying(msg_type, copied):
+    operator = User(id=1, username="olga", role=Role.OPERATOR, countries=frozenset())
+    rejected = SimpleNamespace(state="rejected", msg_type=msg_type, regions=["AZ-BA"], countries=[], author_id=1)
+    assert ("copy" in permissions.actions(operator, rejected, correctable=False)) is copied

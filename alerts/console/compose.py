@@ -111,9 +111,11 @@ def _from_form(scenario: Any, form_data: Any) -> tuple[dict[str, Any], dict[str,
     if scenario.audience == "any":
         key = "countries" if areas and regions.get(areas[0]) is None else "regions"
     expires = str(form_data.get("expires_in_minutes", "360"))
+    # ASCII digits only: "²".isdigit() holds, and int() refuses it.
+    whole = expires.isascii() and expires.isdigit() and len(expires) < 6
     body = {"scenario": scenario.id, "params": params, "status": str(form_data.get("status", "")),
             "audience": {key: areas}, "channels": [str(c) for c in form_data.getall("channel", [])],
-            "expires_in_minutes": int(expires) if expires.isdigit() and len(expires) < 6 else expires}
+            "expires_in_minutes": int(expires) if whole else expires}
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
               "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params}, "areas": areas}
     return body, values

@@ -20,7 +20,7 @@ from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
-from alerts.model import AlertState, MsgType, Role, our_sender
+from alerts.model import CANCELLABLE, AlertState, MsgType, Role, our_sender
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.scenarios import SCENARIOS
@@ -245,6 +245,10 @@ def _copy_body(alert: Any, now: Any) -> dict[str, Any]:
             "channels": list(alert.channels), "expires_in_minutes": max(1, min(minutes, workflow.MAX_EXPIRY_MINUTES))}
 
 
+# What "Discard draft" may end without the stop confirmation: nothing on its way to people yet.
+DISCARDABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL)
+
+
 # Named, so that /alerts/{id}/update is the compose form's (alerts.console.compose).
 @routes.post("/alerts/{id}/{action:submit|approve|reject|cancel|correct|all-clear|copy}")
 async def act(request: web.Request) -> web.Response:
@@ -276,15 +280,19 @@ async def act(request: web.Request) -> web.Response:
             elif action == "cancel":
                 # Discarding a draft is harmless; stopping an alert on its way to people takes a
                 # box ticked on purpose, checked here (the API's cancel stays one call).
-                if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL) and \
-                        form.get("confirm_stop") != "yes":
+                confirmed = form.get("confirm_stop") == "yes"
+                if alert.state not in DISCARDABLE and not confirmed:
                     with i18n.language(lang):
                         raise ValidationError({"confirm_stop": gettext(
                             "Nothing was stopped: tick \u201cI want to stop this alert for everyone\u201d first.")})
-                await halt.cancel_alert(conn, alert_id, session.user, now)
+                # Unconfirmed, only a draft or a pending alert may go, checked in the UPDATE itself:
+                # one approved in the same instant is not stopped by a "Discard draft" click.
+                await halt.cancel_alert(conn, alert_id, session.user, now,
+                                        states=CANCELLABLE if confirmed else DISCARDABLE)
             elif action == "copy":
-                if alert.state != AlertState.REJECTED:
-                    raise Conflict(f"alert {alert_id} is {alert.state}, not rejected")
+                if alert.state != AlertState.REJECTED or alert.msg_type != MsgType.ALERT:
+                    raise Conflict(f"alert {alert_id} is a {alert.msg_type}, {alert.state}: only a rejected alert "
+                                   "is copied (an update or a correction is drafted again from its original)")
                 values = workflow.parse_draft(_copy_body(alert, now), session.user, now,
                                               set(request.config_dict[CHANNELS].keys()))
                 copied_from = alert_id

@@ -4,6 +4,7 @@ provider's opt-out). Both act on the queue at once, deliveries already claimed i
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,8 +21,11 @@ from alerts.validation import Conflict, Forbidden, NotFound
 log = logging.getLogger(__name__)
 
 
-async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> int:
-    """Cancel the alert and every delivery not yet handed to the provider; the count halted."""
+async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: datetime, *,
+                       states: Sequence[str] = CANCELLABLE) -> int:
+    """Cancel the alert and every delivery not yet handed to the provider; the count halted.
+    `states`: the states it may be cancelled from, checked in the same UPDATE (a caller that
+    may only discard drafts passes those)."""
     alert = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).first()
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
@@ -29,7 +33,7 @@ async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: da
         raise Forbidden(f"the {user.role} role cannot cancel this alert")
     moved = await conn.execute(
         alerts.update()
-        .where(alerts.c.id == alert_id, alerts.c.state.in_(CANCELLABLE))
+        .where(alerts.c.id == alert_id, alerts.c.state.in_(list(states)))
         .values(state=AlertState.CANCELLED, halted_reason="cancelled", updated_at=now,
                 finished_at=sa.func.coalesce(alerts.c.finished_at, now))
     )

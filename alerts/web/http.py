@@ -54,11 +54,15 @@ async def authenticate(request: web.Request) -> User:
             headers={"WWW-Authenticate": 'Bearer realm="tocsin"'},
         )
     # "Last used", for the administrator: written when the stored time is a minute old or
-    # more, so a client calling many times a second costs one write a minute.
+    # more, so a client calling many times a second costs one write a minute. Bookkeeping:
+    # a failure to write it is logged, never answered with a 500.
     now = request.config_dict[CLOCK]()
     if holder.use_to_note(now):
-        async with store.write() as conn:
-            await note_token_use(conn, holder.token_id, now)
+        try:
+            async with store.write() as conn:
+                await note_token_use(conn, holder.token_id, now)
+        except Exception:  # the call itself is authenticated; only the note is lost
+            log.warning("could not note the last use of API token %s", holder.token_id, exc_info=True)
     return holder.user
 
 

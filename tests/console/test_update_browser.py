@@ -58,7 +58,7 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     await _shot(officer, "update-3b-public-original")
     await officer.click("#superseded-by a")
     await officer.wait_for_url(re.compile(rf"/alerts/{update_id}\?"))
-    assert "UPDATE: " in await officer.inner_text(f"#alert-{update_id} h2")
+    assert "UPDATE: " in await officer.inner_text(f"#alert-{update_id} :is(h1, h2)")
 
     # All clear, from the update now in force: one click to the draft and its dry run.
     await officer.goto(update_url)
