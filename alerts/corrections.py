@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import i18n, render, texts, updates, workflow
 from alerts.alert import Alert, by_identifier, new_draft
 from alerts.dispatch import halt
-from alerts.model import CANCELLABLE, AlertState, MsgType
+from alerts.model import CANCELLABLE, SUPERSEDED, AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
 from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
@@ -36,7 +36,7 @@ async def may_correct(conn: AsyncConnection, alert: Alert) -> bool:
     some of it reached people before the cancel (the usual first move at 3 a.m. is Cancel)."""
     if alert.msg_type == MsgType.CANCEL:
         return False
-    if alert.halted_reason == updates.SUPERSEDED:
+    if alert.halted_reason == SUPERSEDED:
         return False  # its update stands in its place: correct that one, not the danger it still names
     if alert.state in FOLLOWS:
         return True

@@ -48,6 +48,10 @@ class AlertState(enum.StrEnum):
     EXPIRED = "expired"
 
 
+# Why an alert in the `cancelled` state stopped, when an update replaced it rather than anyone
+# withdrawing it: readers of the feeds and pushes are told of the update, not of a cancel.
+SUPERSEDED = "superseded"
+
 # The states from which an alert can still be cancelled: anything not yet finished.
 CANCELLABLE = (AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SCHEDULED,
                AlertState.SENDING, AlertState.SENT)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import permissions, texts, workflow
 from alerts.alert import Alert, by_identifier, load, referenced_identifiers
 from alerts.dispatch.queue import halt_deliveries
-from alerts.model import WEB_CHANNEL, AlertState, DeliveryState, MsgType
+from alerts.model import SUPERSEDED, WEB_CHANNEL, AlertState, DeliveryState, MsgType
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
@@ -30,7 +30,6 @@ ALL_CLEAR_ABROAD = "all_clear_abroad"
 # An update stays in force at least this long, even when its original is about to expire.
 MIN_MINUTES = 60
 IN_FORCE = (AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING, AlertState.SENT)
-SUPERSEDED = "superseded"
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, regions
+from alerts.i18n import N_
 from alerts.model import Role
 from alerts.schema import UTCDateTime, api_tokens, console_sessions, user_countries, users
 from alerts.store import append_audit, dialect_insert
@@ -30,11 +31,6 @@ MIN_PASSWORD = 12
 # A token's "last used" is written at most once a minute: an API client polling every second
 # would otherwise turn each of its reads into a write.
 TOKEN_USE_GRAIN = timedelta(minutes=1)
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; the console shows it translated (UserError.translated)."""
-    return message
 
 
 Problem = tuple[str, dict[str, str]]

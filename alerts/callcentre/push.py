@@ -24,7 +24,7 @@ from alerts.callcentre import message
 from alerts.cap import published
 from alerts.config import CallCentreConfig
 from alerts.dispatch.decisions import exponential_backoff
-from alerts.model import AlertState, iso
+from alerts.model import iso
 from alerts.schema import UTCDateTime, alerts, callcentre_pushes as pushes
 from alerts.store import Store, dialect_insert
 from alerts.supervise import Wakeup, supervise
@@ -95,8 +95,7 @@ class Pusher:
         kinds = (
             ("alert", sa.and_(published.WENT_OUT, alerts.c.expires > now)),
             # A superseded alert is not withdrawn: its update (an "alert" push of its own) replaces it.
-            ("cancel", sa.and_(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now,
-                               alerts.c.halted_reason.is_distinct_from("superseded"))),
+            ("cancel", sa.and_(published.WITHDRAWN, alerts.c.expires > now)),
         )
         found = []
         for endpoint in self.config.urls:

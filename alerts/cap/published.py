@@ -8,7 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from alerts.model import WEB_CHANNEL, AlertState
+from alerts.model import SUPERSEDED, WEB_CHANNEL, AlertState
 from alerts.schema import alerts
 
 _LIVE_STATES = (AlertState.APPROVED, AlertState.SENDING, AlertState.SENT, AlertState.SCHEDULED)
@@ -30,6 +30,12 @@ SENT_OUT = sa.and_(
 # database.
 ON_WEB = sa.cast(alerts.c.channels, sa.Text).like(f'%"{WEB_CHANNEL}"%')
 WENT_OUT = sa.and_(SENT_OUT, ON_WEB)
+
+
+# Withdrawn: gone out, then cancelled (or corrected) by someone; not replaced by an update,
+# which stands in its place on the page, the feeds and the pushes instead.
+WITHDRAWN = sa.and_(WENT_OUT, alerts.c.state == AlertState.CANCELLED,
+                    alerts.c.halted_reason.is_distinct_from(SUPERSEDED))
 
 
 def active(now: datetime) -> sa.ColumnElement[bool]:

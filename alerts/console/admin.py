@@ -17,10 +17,11 @@ from aiohttp import web
 from alerts import i18n, regions, users
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _page
+from alerts.i18n import N_
 from alerts.model import Role
 from alerts.schema import audit_log
 from alerts.store import append_audit, verify_audit
-from alerts.users import N_, UserError
+from alerts.users import UserError
 from alerts.validation import NotFound, parse_id
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language

@@ -5,14 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerts.i18n import N_
 from alerts.model import CapInfo
 from alerts.scenarios.params import Param, ParamError, coerce
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
-
 
 # What a scenario renders into, per language. Web shows headline, description, instruction.
 PARTS: tuple[str, ...] = ("sms", "voice", "headline", "description", "instruction")

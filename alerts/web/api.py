@@ -270,10 +270,11 @@ async def correct_alert(request: web.Request) -> web.Response:
 async def update_alert(request: web.Request) -> web.Response:
     """An Update of the alert in force, or with {"scenario": "all_clear"} its All clear: a
     draft (msg_type Update) that then goes through submit and approve as any draft does."""
-    await authenticate(request)  # who asks, before what they sent is read
+    user = await authenticate(request)  # who asks, before what they sent is read
     body = await json_body(request)
     channels_available = set(request.config_dict[CHANNELS].keys())
-    async with visible_alert(request, write=True) as (conn, user, alert):
+    async with request.config_dict[STORE].write() as conn:
+        alert = await permissions.load_visible(conn, user, int_id(request))
         update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
                                                channels_available)
         update = await workflow.load(conn, update_id)

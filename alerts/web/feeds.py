@@ -16,7 +16,7 @@ from aiohttp import web
 
 from alerts.cap import published
 from alerts.cap.build import build_alert, build_cancel, cancel_texts, cap_time, sent_time, text_in, to_bytes
-from alerts.model import AlertState
+from alerts.model import SUPERSEDED, AlertState
 from alerts.schema import alerts
 from alerts.validation import parse_id, printable
 from alerts.web.caching import conditional
@@ -53,7 +53,7 @@ async def cap_alert(request: web.Request) -> web.Response:
 @routes.get(r"/cap/{id:\d{1,18}}-cancel.xml")
 async def cap_cancel(request: web.Request) -> web.Response:
     row = await _published(request)
-    if row.state != AlertState.CANCELLED or row.halted_reason == "superseded":
+    if row.state != AlertState.CANCELLED or row.halted_reason == SUPERSEDED:
         raise web.HTTPNotFound(text=f"alert {row.id} has not been cancelled")
     return _xml(request, build_cancel(row, request.config_dict[CONFIG].public_url))
 
@@ -76,8 +76,7 @@ async def atom_feed(request: web.Request) -> web.Response:
         )).all()
         cancelled = (await conn.execute(
             # A superseded alert was not withdrawn: its update, live, is in the feed instead.
-            sa.select(alerts).where(published.WENT_OUT, alerts.c.state == AlertState.CANCELLED, alerts.c.expires > now,
-                                    alerts.c.halted_reason.is_distinct_from("superseded"))
+            sa.select(alerts).where(published.WITHDRAWN, alerts.c.expires > now)
             .order_by(alerts.c.updated_at.desc())
         )).all()
     entries = [(sent_time(a), a, False) for a in live] + [(a.updated_at, a, True) for a in cancelled]

@@ -17,7 +17,7 @@ from alerts import i18n, regions, updates
 from alerts.alert import Alert
 from alerts.cap import published
 from alerts.cap.build import text_in
-from alerts.model import severity_order
+from alerts.model import SUPERSEDED, AlertStatus, severity_order
 from alerts.schema import alerts
 from alerts.validation import parse_id
 from alerts.web import live
@@ -29,7 +29,7 @@ routes = web.RouteTableDef()
 ARCHIVE_SIZE = 50
 _SEVERITY_ORDER = severity_order(alerts.c.severity)
 # Real alerts first: an Exercise or a Test never stands above an Actual alert (SPEC §9).
-_REAL_FIRST = sa.case((alerts.c.status == "Actual", 0), else_=1)
+_REAL_FIRST = sa.case((alerts.c.status == AlertStatus.ACTUAL, 0), else_=1)
 
 
 def _when(value: datetime | None, lang: str) -> str:
@@ -54,7 +54,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
         "sent": _when(alert.sent or alert.approved_at, lang),
         "expires": _when(alert.expires, lang),
         "state": alert.state,
-        "superseded": alert.halted_reason == updates.SUPERSEDED,
+        "superseded": alert.halted_reason == SUPERSEDED,
         "live": alert.state not in ("cancelled", "expired") and alert.expires > now,
     }
 
@@ -69,8 +69,8 @@ async def active_alerts(request: web.Request) -> Sequence[Any]:
 
 def _real_and_drills(shown: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """The page's two lists: the real alerts, then the exercises and tests, each in the order given."""
-    return {"alerts": [a for a in shown if a["status"] == "Actual"],
-            "drills": [a for a in shown if a["status"] != "Actual"]}
+    return {"alerts": [a for a in shown if a["status"] == AlertStatus.ACTUAL],
+            "drills": [a for a in shown if a["status"] != AlertStatus.ACTUAL]}
 
 
 def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
