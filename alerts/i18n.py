@@ -32,6 +32,31 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """Words for a person, made where the problem is found and shown where the reader is: as a
+    str it is the English the API answers with; `translated()` gives it in the current language
+    (the console's). Build it with the msgid marked, `Message(N_("alert %(id)s is %(state)s"),
+    id=9, state=...)`, so that extraction finds it; arguments are substituted after translation."""
+
+    msgid: str
+    args: dict[str, object]
+
+    def __new__(cls, msgid: str, **args: object) -> Message:
+        made = super().__new__(cls, msgid % args if args else msgid)
+        made.msgid = msgid
+        made.args = args
+        return made
+
+    def translated(self) -> str:
+        words = gettext(self.msgid)
+        return words % self.args if self.args else words
+
+
+def translated(words: str) -> str:
+    """`words` in the current language when it is a Message; any other str as it is."""
+    return words.translated() if isinstance(words, Message) else words
+
+
 @contextlib.contextmanager
 def language(lang: str) -> Iterator[None]:
     if lang not in LANGUAGES:

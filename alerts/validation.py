@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from alerts.i18n import translated
 from channels.base import UNCARRIABLE
 
 
@@ -28,6 +29,14 @@ class NotFound(LookupError):
 
 class Forbidden(PermissionError):
     pass
+
+
+def words_of(exc: Exception) -> str:
+    """What a refusal says, in the current language: each field's problem for a
+    ValidationError, else the exception's message (an i18n.Message translates itself)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(translated(problem) for problem in exc.fields.values())
+    return translated(exc.args[0]) if exc.args and isinstance(exc.args[0], str) else str(exc)
 
 
 _ID_RE = re.compile(r"[0-9]{1,10}")

@@ -26,7 +26,7 @@ from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, audit_log, users
 from alerts.store import append_audit
-from alerts.validation import Conflict, Forbidden, NotFound, ValidationError
+from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, words_of
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language, render
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
@@ -305,7 +305,7 @@ async def act(request: web.Request) -> web.Response:
             event = {"type": "alert", "id": alert_id, "state": (await workflow.load(conn, alert_id)).state}
             await request.config_dict[EVENTS].publish(conn, event)
     except (ValidationError, Forbidden, Conflict) as exc:
-        message = "; ".join(exc.fields.values()) if isinstance(exc, ValidationError) else str(exc)
+        message = words_of(exc)
         status = 422 if isinstance(exc, ValidationError) else 403 if isinstance(exc, Forbidden) else 409
         return await _alert_page(request, error=message, status=status)
     request.config_dict[EVENTS].local(event)
