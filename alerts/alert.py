@@ -63,38 +63,57 @@ def original_identifier(references: str | None) -> str | None:
 @dataclass(frozen=True)
 class AlertTexts(Mapping[str, Any]):
     """The stored texts document {"by_zone": {zone: {lang: {part: text}}}, "language_used":
-    {lang: lang}}, with the ways it is read. Still a read-only mapping of that document, so
-    code that reads the stored shape keeps working."""
+    {lang: lang}}, and for a consular alert to several countries {"by_country": {country:
+    {lang: {part: text}}}, "params_by_country": {country: params}} (alerts/texts.py), with the
+    ways it is read. Still a read-only mapping of that document, so code that reads the stored
+    shape keeps working; documents stored before by_country read as they did."""
 
     by_zone: Mapping[str, Mapping[str, Parts]]
     language_used: Mapping[str, str]
+    by_country: Mapping[str, Mapping[str, Parts]] = dataclasses.field(default_factory=dict)
+    params_by_country: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> AlertTexts:
         if isinstance(doc, AlertTexts):
             return doc
-        return cls(by_zone=doc["by_zone"], language_used=doc.get("language_used", {}))
+        return cls(by_zone=doc["by_zone"], language_used=doc.get("language_used", {}),
+                   by_country=doc.get("by_country") or {}, params_by_country=doc.get("params_by_country") or {})
+
+    def _keys(self) -> tuple[str, ...]:
+        return ("by_zone", "language_used") + (("by_country", "params_by_country") if self.by_country else ())
 
     def __getitem__(self, key: str) -> Any:
-        if key == "by_zone":
-            return self.by_zone
-        if key == "language_used":
-            return self.language_used
+        if key in self._keys():
+            return getattr(self, key)
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("by_zone", "language_used"))
+        return iter(self._keys())
 
     def __len__(self) -> int:
-        return 2
+        return len(self._keys())
 
     def zones(self) -> list[str]:
         return list(self.by_zone)
 
+    def countries(self) -> list[str]:
+        """The countries that have their own texts (none unless the alert went to several)."""
+        return list(self.by_country)
+
+    def public_country(self) -> str | None:
+        """The country whose texts stand for a consular alert to several countries where a
+        single version is shown; None for any other alert."""
+        if not self.by_country:
+            return None
+        zone = self.public_zone()
+        found = [country for country in sorted(self.by_country) if regions.zone_for(country) == zone]
+        return found[0] if found else sorted(self.by_country)[0]
+
     def public_zone(self) -> str | None:
         """The one zone whose texts stand for the alert where a single version is shown (the
-        web page, CAP, feeds, the dry run, the correction's quote): Baku for alerts at home,
-        else the first country's zone."""
+        web page, CAP, feeds, the correction's quote): Baku for alerts at home, else the first
+        country's zone (for an alert with texts per country, its public country's)."""
         if regions.HOME_ZONE in self.by_zone:
             return regions.HOME_ZONE
         return next(iter(self.by_zone), None)
@@ -118,6 +137,15 @@ class AlertTexts(Mapping[str, Any]):
         reads the public zone's."""
         texts = self.by_zone.get(zone) or self.public_parts()
         return texts[lang]
+
+    def for_reader(self, country: str | None, lang: str) -> Parts:
+        """The parts a reader living in `country` (None: at home) gets in `lang`: their
+        country's own texts when the alert has texts per country, else their zone's. A country
+        outside such an alert's audience gets no other country's details by mistake: it reads
+        the public version, as any reader of one version does."""
+        if country is not None and country in self.by_country:
+            return self.by_country[country][lang]
+        return self.for_zone(regions.zone_for(country), lang)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The dry run: what each language reads on each channel, to how many people, and what it
-costs, before anyone approves. The API and the console show the same estimate."""
+costs, before anyone approves. The API and the console show the same estimate. An alert with
+texts per country (alerts/consular/per_country.py) shows each country's SMS in every language,
+under `countries`."""
 
 from __future__ import annotations
 
@@ -38,10 +40,15 @@ def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | N
     }
     total_segments = 0
     sms_people = counts["by_channel"].get("sms", 0)
+    # Each country's SMS may be longer than the public one: count the longest of a language.
+    longest = {lang: max(segments.count(by_lang[lang]["sms"]).segments for by_lang in [*texts.by_country.values(),
+                                                                                       texts.public_parts()]
+                         if lang in by_lang)
+               for lang in renders}
     if "sms" in alert.channels:
         for lang, people in counts.get("sms_by_language", counts["by_language"]).items():
             if lang in renders:
-                total_segments += people * renders[lang]["sms"]["segments"]
+                total_segments += people * longest[lang]
     result: dict[str, Any] = {
         "alert": workflow.to_json(alert),
         "renders": renders,
@@ -54,6 +61,12 @@ def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | N
                      "cost": None if price is None else {"amount": round(total_segments * price, 2),
                                                          "currency": currency}},
     }
+    if texts.by_country:
+        result["countries"] = {
+            country: {lang: describe(parts["sms"]) for lang, parts in texts.by_country[country].items()}
+            for country in sorted(texts.by_country)
+        }
+        result["public_country"] = texts.public_country()
     if len(zones) > 1:
         result["zones"] = {
             zone: {lang: parts["sms"] for lang, parts in by_lang.items()} for zone, by_lang in zones.items()

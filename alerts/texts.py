@@ -2,7 +2,11 @@
 rendered once at drafting so that what is approved is exactly what is sent.
 
 Stored as {"by_zone": {zone: {lang: {part: text}}}, "language_used": {lang: lang}}, where
-language_used says whose text a language receives (itself, or a named fallback)."""
+language_used says whose text a language receives (itself, or a named fallback). A consular
+alert to several countries (alerts.consular.per_country) also has, per audience country, its
+own texts rendered with its own values in its own zone, and those values:
+{"by_country": {country: {lang: {part: text}}}, "params_by_country": {country: params}}; its
+by_zone then holds only the public country's zone (AlertTexts.public_zone)."""
 
 from __future__ import annotations
 
@@ -70,6 +74,18 @@ def _own_parts(scenario: Scenario, lang: str, params: dict[str, Any], zone: str,
     return {"voice": own["sms"], "description": own["sms"], "instruction": "", **own}
 
 
+def _render_all(scenario: Scenario, params: dict[str, Any], status: str, zone: str,
+                overrides: dict[str, dict[str, str]], update: bool,
+                language_used: dict[str, str]) -> dict[str, dict[str, str]]:
+    texts: dict[str, dict[str, str]] = {}
+    for lang in i18n.LANGUAGES:
+        parts = _own_parts(scenario, lang, params, zone, overrides)
+        if parts is not None:
+            texts[lang] = render.mark(parts, lang, status, update=update)
+            language_used[lang] = lang
+    return texts
+
+
 def compose(
     scenario: Scenario,
     params: dict[str, Any],
@@ -78,26 +94,38 @@ def compose(
     overrides: dict[str, dict[str, str]],
     fallback: str | None,
     update: bool = False,
+    per_country: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    by_zone: dict[str, dict[str, dict[str, str]]] = {}
+    """The texts document. With `per_country` ({country: its params}), each audience
+    country's texts are rendered with its own params in its own zone; `params` (one of them)
+    gives the public version, in its country's zone."""
     language_used: dict[str, str] = {}
-    for zone in zones:
-        texts: dict[str, dict[str, str]] = {}
-        for lang in i18n.LANGUAGES:
-            parts = _own_parts(scenario, lang, params, zone, overrides)
-            if parts is not None:
-                texts[lang] = render.mark(parts, lang, status, update=update)
-                language_used[lang] = lang
-        by_zone[zone] = texts
+    by_country: dict[str, dict[str, dict[str, str]]] = {}
+    if per_country:
+        for country, own in per_country.items():
+            by_country[country] = _render_all(scenario, own, status, regions.zone_for(country), overrides, update,
+                                              language_used)
+        zones = [regions.zone_for(params.get("country"))]
+    by_zone = {zone: _render_all(scenario, params, status, zone, overrides, update, language_used)
+               for zone in zones}
     if fallback is not None:
-        for texts in by_zone.values():
+        for texts in [*by_zone.values(), *by_country.values()]:
             if fallback not in texts:
                 raise ValidationError({"fallback_language": f"{fallback} has no text to fall back on"})
             for lang in i18n.LANGUAGES:
                 if lang not in texts:
                     texts[lang] = texts[fallback]
                     language_used[lang] = fallback
-    return {"by_zone": by_zone, "language_used": language_used}
+    doc: dict[str, Any] = {"by_zone": by_zone, "language_used": language_used}
+    if per_country:
+        doc["by_country"] = by_country
+        doc["params_by_country"] = {country: dict(own) for country, own in per_country.items()}
+    return doc
+
+
+def every_text(texts: Mapping[str, Any]) -> list[Mapping[str, Mapping[str, str]]]:
+    """Every set of texts in the document, {lang: parts} each: per zone, and per country."""
+    return [*texts["by_zone"].values(), *texts.get("by_country", {}).values()]
 
 
 def missing_languages(texts: Mapping[str, Any]) -> list[str]:
@@ -107,7 +135,7 @@ def missing_languages(texts: Mapping[str, Any]) -> list[str]:
 def check_budget(texts: Mapping[str, Any]) -> None:
     """Refuse an SMS that costs more than the budget, naming the language and the overshoot."""
     errors: dict[str, str] = {}
-    for by_lang in texts["by_zone"].values():
+    for by_lang in every_text(texts):
         for lang, parts in by_lang.items():
             sms = count(parts["sms"])
             if sms.segments > SMS_SEGMENT_BUDGET and f"sms.{lang}" not in errors:
@@ -119,6 +147,16 @@ def check_budget(texts: Mapping[str, Any]) -> None:
         raise ValidationError(errors, "the SMS is over its segment budget in: " + ", ".join(k[4:] for k in errors))
 
 
-def text_for(texts: Mapping[str, Any], zone: str, lang: str) -> Mapping[str, str]:
-    """The parts a reader in `zone` gets in `lang` (AlertTexts.for_zone, for a stored document)."""
+def text_for(texts: Mapping[str, Any], zone: str, lang: str, country: str | None = None) -> Mapping[str, str]:
+    """The parts a reader in `zone` gets in `lang` (AlertTexts.for_zone, for a stored document);
+    with the reader's `country`, that country's own text when the alert has one
+    (AlertTexts.for_reader)."""
+    if country is not None:
+        return AlertTexts.of(texts).for_reader(country, lang)
     return AlertTexts.of(texts).for_zone(zone, lang)
+
+
+def text_for_area(texts: Mapping[str, Any], area: str, lang: str) -> Mapping[str, str]:
+    """The parts a reader in `area` (a region at home, or a country abroad: the hotline's
+    caller, the audio of a call) gets in `lang`: a country's own text when it has one."""
+    return AlertTexts.of(texts).for_reader(None if regions.get(area) else area, lang)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import permissions, texts, workflow
 from alerts.alert import Alert, by_identifier, load, referenced_identifiers
+from alerts.consular import per_country
 from alerts.dispatch.queue import halt_deliveries
 from alerts.model import SUPERSEDED, WEB_CHANNEL, AlertState, DeliveryState, MsgType
 from alerts.scenarios import SCENARIOS
@@ -102,6 +103,30 @@ def _audience(original: Alert, given: Any) -> Any:
     return {**default, **(given or {})}
 
 
+def _per_country(original: Alert, merged: dict[str, Any], body: dict[str, Any]) -> Any:
+    """The original's own values of each country still in the audience, under what the
+    request gives (per country, or in params for the country params.country names)."""
+    given = body.get("per_country")
+    stored = original.texts.params_by_country
+    scenario = SCENARIOS.get(merged["scenario"]) if isinstance(merged["scenario"], str) else None
+    if not stored or scenario is None or not per_country.has_country(scenario) or \
+            (given is not None and not isinstance(given, dict)):
+        return given
+    audience = merged["audience"]
+    countries = audience.get("countries") if isinstance(audience, dict) else None
+    params = merged["params"] if isinstance(merged["params"], dict) else {}
+    body_params = body["params"] if isinstance(body.get("params"), dict) else {}
+    result: dict[str, Any] = dict(given or {})
+    for country in countries if isinstance(countries, list) else []:
+        if not isinstance(country, str) or not isinstance(result.get(country, {}), dict):
+            continue  # parse_draft names it
+        own = per_country.own_values(scenario, dict(stored.get(country.upper(), {})))
+        if params.get("country") == country:
+            own = {k: v for k, v in own.items() if k not in body_params}
+        result[country] = {**own, **result.get(country, {})}
+    return result
+
+
 def merged_body(original: Alert, body: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The body of `POST /alerts` the update stands for: every field the request leaves out
     taken from the original."""
@@ -119,6 +144,8 @@ def merged_body(original: Alert, body: dict[str, Any], now: datetime) -> dict[st
     }
     if original.fallback_language is not None and "fallback_language" not in body:
         merged["fallback_language"] = original.fallback_language
+    if original.texts.params_by_country and (own := _per_country(original, merged, body)) is not None:
+        merged["per_country"] = own
     return merged
 
 
@@ -161,7 +188,8 @@ async def draft_update(conn: AsyncConnection, alert_id: int, body: Any, user: Us
     overrides = texts.parse_overrides(merged.get("texts"), parse_errors)
     composed = texts.compose(SCENARIOS[values["scenario"]], values["params"], values["status"],
                              texts.audience_zones(values["regions"], values["countries"]), overrides,
-                             values["fallback_language"], update=True)
+                             values["fallback_language"], update=True,
+                             per_country=values["texts"].get("params_by_country"))
     if "sms" in values["channels"]:
         texts.check_budget(composed)
     values.update(texts=composed, msg_type=MsgType.UPDATE, scope=original.scope,

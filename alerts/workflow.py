@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, permissions, regions, texts
 from alerts.alert import Alert, load, new_draft
-from alerts.consular import checkins
+from alerts.consular import checkins, per_country
 from alerts.model import (
     ALERT_CHANNELS,
     CHECKIN_SCENARIO,
@@ -23,14 +23,14 @@ from alerts.model import (
     SubscriberKind,
     iso,
 )
-from alerts.scenarios import SCENARIOS, ParamError, Scenario
+from alerts.scenarios import SCENARIOS, Scenario
 from alerts.schema import alerts
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict, Forbidden, ValidationError, distinct_strings, parse_moment
 
 _FIELDS = {"scenario", "params", "status", "audience", "channels", "expires_in_minutes", "send_at", "texts",
-           "fallback_language", "repeat_every_minutes", "checkin"}
+           "fallback_language", "repeat_every_minutes", "checkin", "per_country"}
 _SENDABLE = (AlertStatus.ACTUAL, AlertStatus.EXERCISE, AlertStatus.TEST)
 MAX_EXPIRY_MINUTES = 7 * 24 * 60
 _AUDIENCE_FIELDS = {"regions", "countries", "kinds"}
@@ -54,14 +54,8 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
 
     scenario_id = body.get("scenario")
     scenario = SCENARIOS.get(scenario_id) if isinstance(scenario_id, str) else None
-    params: dict[str, Any] = {}
     if scenario is None:
         errors["scenario"] = f"unknown scenario; one of: {', '.join(sorted(SCENARIOS))}"
-    else:
-        try:
-            params = scenario.validate(body.get("params", {}))
-        except ParamError as exc:
-            errors.update(exc.fields)
 
     status = body.get("status")
     if status not in [s.value for s in _SENDABLE]:
@@ -85,6 +79,13 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
             kinds = distinct_strings(audience["kinds"], "audience.kinds", errors, limit=len(SubscriberKind))
             if not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
                 errors["audience.kinds"] = "a non-empty list of distinct kinds: resident, migrant, citizen_abroad"
+
+    params: dict[str, Any] = {}
+    own_params: dict[str, dict[str, Any]] | None = None
+    if scenario is not None:
+        # Each audience country its own values (alerts/consular/per_country.py).
+        params, own_params = per_country.resolve(scenario, body.get("params", {}), body.get("per_country"),
+                                                 countries, errors)
 
     offered = (channels_available & set(SUBSCRIBER_CHANNELS)) | {WEB_CHANNEL}
     channels = distinct_strings(body.get("channels", default_channels(scenario, region_codes)), "channels", errors,
@@ -122,7 +123,8 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
 
     composed = texts.compose(
-        scenario, params, status, texts.audience_zones(region_codes, countries), overrides, fallback
+        scenario, params, status, texts.audience_zones(region_codes, countries), overrides, fallback,
+        per_country=own_params,
     )
     if not composed["language_used"]:
         raise ValidationError({"texts": "a custom alert needs, in at least one language, an sms and a headline"})

@@ -1,5 +1,6 @@
-"""What each delivery says, rendered once per (alert, zone, language, channel) and reused
-for every recipient who shares them."""
+"""What each delivery says, rendered once per (alert, country, language, channel) and reused
+for every recipient who shares them: a reader abroad gets their own country's text when the
+alert has texts per country (alerts/consular/per_country.py), else their zone's."""
 
 from __future__ import annotations
 
@@ -46,11 +47,11 @@ class TextCache:
 
     async def get(self, alert_id: int, country: str | None, language: str, channel: str) -> Text:
         zone = zone_for(country)
-        key = (alert_id, zone, language, channel)
+        key = (alert_id, country or "", language, channel)
         if key not in self._texts:
             texts = await self._alert_texts(alert_id)
             part = "voice" if channel == "voice" else "sms"
-            body = text_for(texts, zone, language)[part]
+            body = text_for(texts, zone, language, country)[part]
             spoken = Speech()
             if channel == "voice":
                 # Twilio has no Azerbaijani voice: an Azerbaijani reader's call plays Azerbaijani
@@ -58,7 +59,7 @@ class TextCache:
                 # some, then speaks Russian and English, which the caller is always offered too
                 # (SPEC §5).
                 langs = spoken_languages(language)
-                parts = tuple((lang, text_for(texts, zone, lang)["voice"]) for lang in langs)
+                parts = tuple((lang, text_for(texts, zone, lang, country)["voice"]) for lang in langs)
                 played = self._azerbaijani_audio(alert_id, texts, country) if language == "az" else None
                 spoken = Speech(((AUDIO, played),) + parts if played else parts, _confirm_prompt(langs[0]))
             self._texts[key] = Text(body, spoken, count(body).segments, texts.get("_checkin", False))

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from alerts import i18n, phones, regions
+from alerts import i18n, phones
 from alerts.config import Config
 from alerts.hotline import prompts
 from alerts.hotline.active import ALL
 from alerts.hotline.speech import audio_key, signed_url
 from alerts.i18n import gettext
 from alerts.notices import Notices
-from alerts.texts import text_for
+from alerts.texts import text_for_area
 from channels.twilio.voice import Speaking, VoiceAnswer, speaks, spoken_languages
 
 BASE = "/twilio/voice/hotline"
@@ -175,8 +175,7 @@ def _area_of(alert: Any, areas: str) -> str:
 
 
 def _read_one(speaker: Speaker, response: VoiceAnswer, alert: Any, area: str, recorded: bool) -> None:
-    zone = regions.zone_of_area(area)
-    texts = text_for(alert.texts, zone, speaker.lang)
+    texts = text_for_area(alert.texts, area, speaker.lang)
     spoken = spoken_in(alert, speaker.lang)
     if speaks(spoken):
         response.say(spoken, texts["voice"])
@@ -186,7 +185,7 @@ def _read_one(speaker: Speaker, response: VoiceAnswer, alert: Any, area: str, re
         # Azerbaijani with no audio: the first stand-in whose text is its own, not Azerbaijani.
         for standin in spoken_languages(spoken):
             if speaks(spoken_in(alert, standin)):
-                response.say(spoken_in(alert, standin), text_for(alert.texts, zone, standin)["voice"])
+                response.say(spoken_in(alert, standin), text_for_area(alert.texts, area, standin)["voice"])
                 return
 
 
@@ -199,7 +198,7 @@ def _azerbaijani_by_sms(notices: Notices, response: VoiceAnswer, unspoken: list[
         response.say(lang, prompts.text("no_azerbaijani", lang)
                      + (" " + prompts.text("text_by_sms", lang) if sending else ""))
     if sending and caller is not None:
-        body = "\n\n".join(text_for(a.texts, regions.zone_of_area(_area_of(a, areas)), "az")["sms"]
+        body = "\n\n".join(text_for_area(a.texts, _area_of(a, areas), "az")["sms"]
                            for a in unspoken)
         notices.send_soon(caller, body, "az", "hotline_text")
 

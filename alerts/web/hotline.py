@@ -19,7 +19,7 @@ from alerts.hotline.speech import SpeechError, audio_key, signature
 from alerts.model import SubscriberStatus
 from alerts.schema import subscribers
 from alerts.subscribers import subscribe_phone
-from alerts.texts import text_for
+from alerts.texts import text_for_area
 from alerts.validation import NotFound, ValidationError, parse_id
 from alerts.web.http import authenticate, read_capped, signed_form, twiml
 from alerts.web.keys import CALL_LIMITS, CLOCK, CONFIG, NOTICES, STORE, SYNTHESISER
@@ -181,7 +181,7 @@ async def alert_audio(request: web.Request) -> web.StreamResponse:
         return web.Response(body=recording.audio, content_type=recording.content_type)
     if alert.texts.get("language_used", {}).get("az", "az") != "az":
         raise web.HTTPNotFound(text="this alert has no Azerbaijani text")
-    text = text_for(alert.texts, regions.zone_of_area(area), "az")["voice"]
+    text = text_for_area(alert.texts, area, "az")["voice"]
     return await _speak(request, text)
 
 
