@@ -356,7 +356,8 @@ async def test_a_consul_cannot_stop_an_alert_beyond_their_countries_by_approving
     """An update narrowed to the consul's country is theirs to review, but its approval ends the
     original everywhere: refused, and nothing changes."""
     desk = await Desk.open(tocsin)
-    alert = await _issued(desk, {**ADVISORY, "audience": {"countries": ["GE", "TR"]}})
+    alert = await _issued(desk, {**ADVISORY, "audience": {"countries": ["GE", "TR"]},
+                                 "per_country": {"TR": {"embassy_phone": "+902124440000"}}})
     update = await _submitted_update(desk, alert["id"], {"audience": {"countries": ["GE"]}})
     consul = await tocsin.user("nino", "consular", ["GE"])
     answer = await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=consul)

@@ -16,11 +16,17 @@ async def test_each_country_reads_its_local_time(tocsin):
             "phone": phone, "language": "en", "country": country}), 201)
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=consul, json={
         "scenario": "evacuation_abroad", "status": "Exercise", "audience": {"countries": ["TR", "GE", "GB"]},
-        "params": {"country": "TR", "embassy_phone": "+902124440000", "assembly_point": "Hotel Hilton, Taksim",
-                   "departure": DEPARTURE, "transport": "bus"},
+        "params": {"transport": "bus"},
+        # Each country its own embassy and assembly point; the same departure, told in each one's time.
+        "per_country": {"TR": {"embassy_phone": "+902124440000", "assembly_point": "Hotel Hilton, Taksim",
+                               "departure": DEPARTURE},
+                        "GE": {"embassy_phone": "+995322491111", "assembly_point": "Rustaveli Theatre",
+                               "departure": DEPARTURE},
+                        "GB": {"embassy_phone": "+442079381111", "assembly_point": "Victoria Station",
+                               "departure": DEPARTURE}},
     }), 201)
     preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=consul))
-    assert set(preview["zones"]) == {"Europe/Istanbul", "Asia/Tbilisi", "Europe/London"}
+    assert set(preview["countries"]) == {"TR", "GE", "GB"}
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=consul))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=second))
 

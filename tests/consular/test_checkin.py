@@ -42,6 +42,7 @@ async def test_a_check_in_from_first_message_to_the_csv(start_tocsin):
 
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json={
         "scenario": "safety_checkin", "params": {"country": "TR", "embassy_phone": "+902124400101"},
+        "per_country": {"GE": {"embassy_phone": "+995322491111"}, "DE": {"embassy_phone": "+493021916330"}},
         "status": "Actual", "audience": {"countries": COUNTRIES},
         "checkin": {"remind_after_minutes": 30, "call_after_minutes": 60},
     }), 201)

@@ -28,10 +28,12 @@ async def test_a_consul_reaches_only_their_own_country(tocsin):
     refused = await tocsin.client.post("/api/v1/alerts", headers=turkey, json=ADVISORY)
     assert refused.status == 403 and "TR" in (await refused.json())["error"]["message"]
     both = await tocsin.client.post("/api/v1/alerts", headers=turkey,
-                                    json={**ADVISORY, "audience": {"countries": ["TR", "GE"]}})
+                                    json={**ADVISORY, "audience": {"countries": ["TR", "GE"]},
+                                          "per_country": {"TR": {"embassy_phone": "+902124440000"}}})
     assert both.status == 403
     home = await tocsin.client.post("/api/v1/alerts", headers=turkey,
-                                    json={**ADVISORY, "audience": {"countries": ["TR"], "regions": ["AZ-BA"]}})
+                                    json={**ADVISORY, "audience": {"countries": ["TR"], "regions": ["AZ-BA"]},
+                                          "params": {**ADVISORY["params"], "country": "TR"}})
     assert home.status == 403
     outside = await tocsin.client.post("/api/v1/subscribers", headers=turkey,
                                        json={"phone": "+995555230009", "language": "en", "country": "GE"})
