@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from alerts import i18n, permissions, regions, updates, workflow
+from alerts.console import per_country
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _alert_page, _page
 from alerts.model import WEB_CHANNEL, our_sender
@@ -56,6 +57,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
     return _page(request, "compose.html", {
         "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
         "options": _options(scenario, lang), "update_of": update_of,
+        "per_country": per_country.include(scenario, values, errors, lang),
         "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
     }, status=status)
 
@@ -118,6 +120,8 @@ def _from_form(scenario: Any, form_data: Any) -> tuple[dict[str, Any], dict[str,
             "expires_in_minutes": int(expires) if whole else expires}
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
               "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params}, "areas": areas}
+    if own := per_country.from_form(scenario, form_data):
+        body["per_country"] = values["per_country"] = own
     return body, values
 
 

@@ -104,8 +104,8 @@ def resolve(scenario: Scenario, raw_params: Any, raw_per_country: Any, countries
         named = None
         for name in own_names & set(raw_params):
             # Whose value is it? Nothing is applied to everybody by default.
-            errors[f"params.{name}"] = Message(N_("say which country this is for in params.country, or give "
-                                                  "it in per_country"))
+            errors[f"params.{name}"] = Message(N_("say which country this value is for, or give it in each "
+                                                  "country's own values"))
 
     by_country: dict[str, dict[str, Any]] = {}
     for code in countries:

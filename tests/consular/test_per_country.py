@@ -3,6 +3,7 @@ places, times), and no recipient is ever told another country's details (issue 1
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import phonenumbers
@@ -10,6 +11,7 @@ import phonenumbers
 from alerts import regions
 from alerts.i18n import GSM7_SMS_LANGUAGES
 from channels.sms.segments import to_gsm7
+from tests.console.test_auth import origin, sign_in
 from tests.helpers import eventually, json_ok
 
 LANGS = ("az", "en", "ru", "fr", "ar")
@@ -179,7 +181,8 @@ async def _refused(tocsin, headers, **changes):
                                                         "embassy_phone": EMBASSY["TR"],
                                                         "assembly_point": POINT["TR"], "departure": DEPARTURE["TR"]},
             "status": "Actual", "audience": {"countries": ["TR", "GE"]}, **changes}
-    return (await json_ok(await tocsin.client.post("/api/v1/alerts", headers=headers, json=body), 422))["error"]["fields"]
+    answer = await tocsin.client.post("/api/v1/alerts", headers=headers, json=body)
+    return (await json_ok(answer, 422))["error"]["fields"]
 
 
 async def test_several_countries_without_each_ones_values_are_refused_field_by_field(tocsin):
@@ -210,7 +213,8 @@ async def test_several_countries_without_each_ones_values_are_refused_field_by_f
     resp = await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 5.1, "epicentre": "AZ-BA"}, "status": "Exercise",
         "audience": {"regions": ["AZ-BA"]}, "per_country": {"TR": {}}})
-    assert (await json_ok(resp, 422))["error"]["fields"] == {"per_country": "this scenario has no country-specific values"}
+    refused = (await json_ok(resp, 422))["error"]["fields"]
+    assert refused == {"per_country": "this scenario has no country-specific values"}
 
 
 async def test_an_update_keeps_each_countrys_values(tocsin):
@@ -225,6 +229,42 @@ async def test_an_update_keeps_each_countrys_values(tocsin):
     update = await json_ok(await tocsin.client.post(
         f"/api/v1/alerts/{draft['id']}/update", headers=officer, json={"scenario": "all_clear"}), 201)
     dry_run = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{update['id']}/preview", headers=officer))
+    for country, by_lang in dry_run["countries"].items():
+        for lang, sms in by_lang.items():
+            _assert_own(sms["text"], country, lang)
+
+
+async def test_the_console_asks_each_chosen_country_for_its_own_values_without_javascript(tocsin):
+    """No JavaScript: TR and GE chosen, submitted; the form comes back (422) with a fieldset for
+    Georgia, its missing fields marked; filled in, the draft gives each country its own text."""
+    await tocsin.user("leyla", "consular", ["TR", "GE"])
+    await sign_in(tocsin, "leyla")
+    html = await (await tocsin.client.get("/console/compose/safety_checkin?lang=fr")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    assert "per_country." not in html  # one country, or none yet: nothing more to ask
+    form = {"csrf": csrf, "status": "Exercise", "param.country": "TR", "param.embassy_phone": EMBASSY["TR"],
+            "area": ["TR", "GE"], "channel": "sms", "expires_in_minutes": "120"}
+
+    first = await tocsin.client.post("/console/compose/safety_checkin?lang=fr", headers=origin(tocsin), data=form,
+                                     allow_redirects=False)
+    assert first.status == 422
+    page = await first.text()
+    fieldset = re.search(r'<fieldset id="per-country-GE">(.*?)</fieldset>', page, re.S)
+    assert fieldset and "Géorgie" in fieldset.group(1)  # the country's name in the console's language
+    assert 'name="per_country.GE.embassy_phone"' in fieldset.group(1)
+    assert 'aria-invalid="true"' in fieldset.group(1) and "Téléphone de l&#39;ambassade" in fieldset.group(1)
+    assert "per-country-TR" not in page and "Turquie" in page  # the form's own values are Türkiye's
+
+    second = await tocsin.client.post("/console/compose/safety_checkin?lang=fr", headers=origin(tocsin),
+                                      data={**form, "per_country.GE.embassy_phone": EMBASSY["GE"]},
+                                      allow_redirects=False)
+    assert second.status == 303, await second.text()
+    alert_page = await (await tocsin.client.get(second.headers["Location"])).text()
+    table = re.search(r'<table id="countries".*?</table>', alert_page, re.S).group(0)
+    assert _phone("GE") in table and _phone("TR") in table
+    alert_id = int(re.search(r"/alerts/(\d+)", second.headers["Location"]).group(1))
+    officer = await tocsin.user("rashad", "consular", ["TR", "GE"])
+    dry_run = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert_id}/preview", headers=officer))
     for country, by_lang in dry_run["countries"].items():
         for lang, sms in by_lang.items():
             _assert_own(sms["text"], country, lang)

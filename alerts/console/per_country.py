@@ -1,0 +1,112 @@
+"""The compose form's per-country values (alerts/consular/per_country.py), without JavaScript:
+the consul chooses several countries and submits; the form comes back with one fieldset per
+chosen country (templates/console/_per_country.html), its fields named
+`per_country.GE.embassy_phone`, the missing ones marked; filled in, they become the draft's
+`per_country`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerts import i18n, regions
+from alerts.consular.per_country import COUNTRY, country_params, has_country
+from alerts.i18n import N_
+
+PREFIX = "per_country."
+_MAX_COUNTRIES = 50
+# What each country's own values are called on the form, where the scenario has no label.
+LABELS = {
+    "embassy_phone": N_("Embassy phone"),
+    "area": N_("Place concerned"),
+    "assembly_point": N_("Assembly point"),
+    "departure": N_("Departure"),
+    "airport": N_("Airport"),
+    "until": N_("Expected to reopen"),
+    "address": N_("Embassy address"),
+}
+
+
+def _chosen(areas: list[str]) -> list[str]:
+    return sorted({a.upper() for a in areas if isinstance(a, str) and regions.is_country(a.upper())})[:_MAX_COUNTRIES]
+
+
+def from_form(scenario: Any, form: Any) -> dict[str, dict[str, str]]:
+    """The draft body's `per_country` from the form's `per_country.GE.embassy_phone` fields:
+    only what was filled in (an empty field is missing, and named so by the draft's check). A
+    time typed without an offset is in Baku time, as on the rest of the form."""
+    if not has_country(scenario):
+        return {}
+    own = {p.name: p for p in country_params(scenario)}
+    found: dict[str, dict[str, str]] = {}
+    for key in form.keys():
+        if not isinstance(key, str) or not key.startswith(PREFIX):
+            continue
+        code, _, name = key[len(PREFIX):].partition(".")
+        value = str(form.get(key, "")).strip()
+        if name not in own or not regions.is_country(code) or not value or len(found) >= _MAX_COUNTRIES:
+            continue
+        if own[name].type == "datetime" and len(value) in (16, 19):  # datetime-local has no offset
+            value = _at_home(value)
+        found.setdefault(code, {})[name] = value
+    return found
+
+
+def include(scenario: Any, values: dict[str, Any], errors: dict[str, str], lang: str) -> dict[str, Any]:
+    """Everything templates/console/_per_country.html needs, as one context entry."""
+    return {"fieldsets": fieldsets(scenario, values, errors, lang), "named": named_country(values, lang)}
+
+
+def fieldsets(scenario: Any, values: dict[str, Any], errors: dict[str, str], lang: str) -> list[dict[str, Any]]:
+    """What the include shows: for an abroad scenario with several countries chosen, one
+    fieldset per chosen country but the one the form's own country field names, each with its
+    own fields, typed values and errors. Empty otherwise."""
+    if not has_country(scenario):
+        return []
+    chosen = _chosen(values.get("areas", []))
+    if len(chosen) < 2:
+        return []
+    named = str(values.get("params", {}).get(COUNTRY, "")).upper()
+    typed = values.get("per_country", {})
+    result = []
+    with i18n.language(lang):
+        for code in chosen:
+            if code == named:
+                continue
+            fields = []
+            for param in country_params(scenario):
+                name = f"{PREFIX}{code}.{param.name}"
+                value = typed.get(code, {}).get(param.name, "")
+                if value and param.type == "datetime":
+                    value = _local(value)
+                label = getattr(param, "label", "") or LABELS.get(param.name, param.name)
+                fields.append({"name": name, "type": param.type, "label": i18n.gettext(label),
+                               "required": param.required, "max_length": param.max_length, "value": value,
+                               "error": i18n.translated(errors[name]) if name in errors else ""})
+            result.append({"code": code, "name": regions.country_name(code, lang), "fields": fields})
+    return result
+
+
+def named_country(values: dict[str, Any], lang: str) -> str:
+    """The name of the country the form's own values are for, if one is chosen."""
+    code = str(values.get("params", {}).get(COUNTRY, "")).upper()
+    return regions.country_name(code, lang) if regions.is_country(code) else ""
+
+
+def _at_home(local: str) -> str:
+    try:
+        return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(regions.HOME_ZONE)).isoformat()
+    except ValueError:
+        return local
+
+
+def _local(value: str) -> str:
+    """A stored time as a datetime-local field shows it: in Baku time, to the minute."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return moment.astimezone(ZoneInfo(regions.HOME_ZONE)).strftime("%Y-%m-%dT%H:%M")
