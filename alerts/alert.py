@@ -110,6 +110,12 @@ class AlertTexts(Mapping[str, Any]):
         found = [country for country in sorted(self.by_country) if regions.zone_for(country) == zone]
         return found[0] if found else sorted(self.by_country)[0]
 
+    def public_countries(self, countries: list[str]) -> list[str]:
+        """The countries the single shown version is for: with texts per country, only the
+        public country (a page must not claim one embassy's text for every country)."""
+        public = self.public_country()
+        return [public] if public is not None else list(countries)
+
     def public_zone(self) -> str | None:
         """The one zone whose texts stand for the alert where a single version is shown (the
         web page, CAP, feeds, the correction's quote): Baku for alerts at home, else the first

@@ -1,5 +1,9 @@
 """Our alerts as CAP 1.2 XML, built as ElementTree objects (never by pasting strings), one
-<info> per language. Element order follows the OASIS schema, which is strict about it.
+<info> per language. Element order follows the OASIS schema, which is strict about it. A
+consular alert with texts per country (alerts/consular/per_country.py) has one <info> per
+country and language, each with its own text and an <area> of that country alone (CAP 1.2
+allows several <info> of one language for different areas): no reader is told another
+country's embassy.
 
 Times are in Asia/Baku with a numeric offset (+04:00): CAP 1.2 forbids "Z" and fractions
 of a second, and the Ministry's own clock is the one every reader expects."""
@@ -38,10 +42,20 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
     return element
 
 
+Info = tuple[str, Mapping[str, str], list[str] | None]
+
+
 def build_alert(alert: Any, public_url: str) -> ET.Element:
     """The alert as it was issued (an Alert, or an Update with its references)."""
-    texts = zone_texts(alert)
-    infos = {lang: texts[lang] for lang in i18n.LANGUAGES if lang in texts}
+    doc = AlertTexts.of(alert.texts)
+    infos: list[Info] = []
+    if doc.by_country:
+        for country in sorted(doc.by_country):
+            own = doc.by_country[country]
+            infos += [(lang, own[lang], [country]) for lang in i18n.LANGUAGES if lang in own]
+    else:
+        texts = zone_texts(alert)
+        infos = [(lang, texts[lang], None) for lang in i18n.LANGUAGES if lang in texts]
     return _message(
         alert, public_url, identifier=alert.identifier, sent=sent_time(alert), msg_type=alert.msg_type,
         references=alert.references, infos=infos,
@@ -73,12 +87,12 @@ def build_cancel(alert: Any, public_url: str) -> ET.Element:
         refs.insert(0, alert.references)
     return _message(
         alert, public_url, identifier=cancel_identifier(alert), sent=alert.updated_at, msg_type=MsgType.CANCEL,
-        references=" ".join(refs), infos=cancel_texts(alert),
+        references=" ".join(refs), infos=[(lang, parts, None) for lang, parts in cancel_texts(alert).items()],
     )
 
 
 def _message(alert: Any, public_url: str, *, identifier: str, sent: datetime, msg_type: str,
-             references: str | None, infos: Mapping[str, Mapping[str, str]]) -> ET.Element:
+             references: str | None, infos: list[Info]) -> ET.Element:
     root = ET.Element(f"{{{NS}}}alert")
     _sub(root, "identifier", identifier)
     _sub(root, "sender", alert.sender)
@@ -88,12 +102,16 @@ def _message(alert: Any, public_url: str, *, identifier: str, sent: datetime, ms
     _sub(root, "scope", alert.scope)
     if msg_type in (MsgType.UPDATE, MsgType.CANCEL) and references:
         _sub(root, "references", references)
-    for lang, parts in infos.items():
-        _info(root, alert, lang, parts, public_url)
+    for lang, parts, countries in infos:
+        _info(root, alert, lang, parts, public_url, countries)
     return root
 
 
-def _info(root: ET.Element, alert: Any, lang: str, parts: Mapping[str, str], public_url: str) -> None:
+def _info(root: ET.Element, alert: Any, lang: str, parts: Mapping[str, str], public_url: str,
+          countries: list[str] | None = None) -> None:
+    """One <info>; with `countries`, its <area> is theirs alone (a country's own text)."""
+    region_codes = alert.regions if countries is None else []
+    countries = alert.countries if countries is None else countries
     info = _sub(root, "info")
     _sub(info, "language", lang)
     _sub(info, "category", alert.category)
@@ -113,12 +131,12 @@ def _info(root: ET.Element, alert: Any, lang: str, parts: Mapping[str, str], pub
         _sub(info, "instruction", parts["instruction"])
     _sub(info, "web", f"{public_url}/alerts/{alert.id}?lang={lang}")
     area = _sub(info, "area")
-    _sub(area, "areaDesc", ", ".join(regions.area_names(alert.regions, alert.countries, lang)))
-    for code in alert.regions:
+    _sub(area, "areaDesc", ", ".join(regions.area_names(region_codes, countries, lang)))
+    for code in region_codes:
         geocode = _sub(area, "geocode")
         _sub(geocode, "valueName", "ISO3166-2")
         _sub(geocode, "value", code)
-    for code in alert.countries:
+    for code in countries:
         geocode = _sub(area, "geocode")
         _sub(geocode, "valueName", "ISO3166-1")
         _sub(geocode, "value", code)

@@ -14,7 +14,7 @@ from aiohttp import web
 from babel.dates import format_datetime
 
 from alerts import i18n, regions, updates
-from alerts.alert import Alert
+from alerts.alert import Alert, AlertTexts
 from alerts.cap import published
 from alerts.cap.build import text_in
 from alerts.model import SUPERSEDED, AlertStatus, severity_order
@@ -50,7 +50,8 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
         "instruction": parts.get("instruction", ""),
         "status": alert.status,
         "severity": alert.severity,
-        "areas": regions.area_names(alert.regions, alert.countries, lang),
+        "areas": regions.area_names(alert.regions, AlertTexts.of(alert.texts).public_countries(alert.countries),
+                                    lang),
         "sent": _when(alert.sent or alert.approved_at, lang),
         "expires": _when(alert.expires, lang),
         "state": alert.state,

@@ -268,3 +268,38 @@ async def test_the_console_asks_each_chosen_country_for_its_own_values_without_j
     for country, by_lang in dry_run["countries"].items():
         for lang, sms in by_lang.items():
             _assert_own(sms["text"], country, lang)
+
+
+async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_claims_one(tocsin):
+    """Published: CAP carries one <info> per country and language, its <area> that country
+    alone; the public page shows one version and names only its country."""
+    officer, colleague = await _consuls(tocsin)
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json={
+        "scenario": "shelter_abroad", "params": {"country": "TR", "embassy_phone": EMBASSY["TR"]},
+        "per_country": {"GE": {"embassy_phone": EMBASSY["GE"]}}, "channels": ["sms", "web"],
+        "status": "Exercise", "audience": {"countries": ["TR", "GE"]},
+    }), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
+
+    async def cap():
+        answer = await tocsin.client.get(f"/cap/{draft['id']}.xml")
+        return await answer.read() if answer.status == 200 else None
+
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    infos = ET.fromstring(await eventually(cap)).findall("cap:info", ns)
+    assert len(infos) == 2 * len(LANGS)
+    seen = set()
+    for info in infos:
+        lang = info.findtext("cap:language", namespaces=ns)
+        codes = [g.findtext("cap:value", namespaces=ns) for g in info.findall("cap:area/cap:geocode", ns)]
+        assert len(codes) == 1, codes
+        country = codes[0]
+        seen.add((country, lang))
+        words = " ".join(info.findtext(f"cap:{part}", "", ns) for part in ("headline", "description", "instruction"))
+        assert _phone(country) in words and _phone(_other(country)) not in words, (country, lang, words)
+        assert info.findtext("cap:area/cap:areaDesc", namespaces=ns) == regions.country_name(country, lang)
+    assert seen == {(c, lang) for c in ("TR", "GE") for lang in LANGS}
+
+    page = await (await tocsin.client.get(f"/alerts/{draft['id']}?lang=en")).text()
+    assert "Türkiye" in page and "Georgia" not in page and _phone("GE") not in page
