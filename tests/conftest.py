@@ -62,6 +62,10 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_still_there_goes_out_on_schedule_across_a_restart",
     }),
     "tests/consular/test_scope.py": frozenset({"test_a_consul_reaches_only_their_own_country"}),
+    "tests/consular/test_per_country.py": frozenset({  # a check-in's three rounds; a console sign-in
+        "test_each_recipient_is_told_their_own_country_and_embassy_never_the_others",
+        "test_the_console_asks_each_chosen_country_for_its_own_values_without_javascript",
+    }),
     "tests/console/test_correction.py": frozenset({
         "test_the_corrections_references_name_the_original_as_its_cap_does",
         "test_a_cancelled_alert_is_still_corrected_and_only_to_those_it_reached",

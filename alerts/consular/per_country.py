@@ -69,21 +69,20 @@ def resolve(scenario: Scenario, raw_params: Any, raw_per_country: Any, countries
         return _validate(scenario, raw_params, errors), None
     if not isinstance(raw_params, dict):
         return _validate(scenario, raw_params, errors), None
-    if raw_per_country is None and len(countries) <= 1:
+    per = raw_per_country if raw_per_country is not None else {}
+    if not isinstance(per, dict) or not all(isinstance(v, dict) for v in per.values()):
+        errors["per_country"] = SHAPE
+        per = {}
+    per = {str(code).upper(): values for code, values in per.items()}
+    for code in per:
+        if code not in countries:
+            errors[f"per_country.{code}"] = Message(N_("not a country of this alert's audience"))
+    if len(countries) <= 1 and not per:
         params = _validate(scenario, raw_params, errors)
         if countries and params and params[COUNTRY] != countries[0]:
             errors["params.country"] = Message(N_("must be the audience's country, %(country)s"),
                                                country=countries[0])
         return params, None
-
-    per = raw_per_country if raw_per_country is not None else {}
-    if not isinstance(per, dict) or not all(isinstance(v, dict) for v in per.values()):
-        errors["per_country"] = SHAPE
-        return {}, None
-    per = {str(code).upper(): values for code, values in per.items()}
-    for code in per:
-        if code not in countries:
-            errors[f"per_country.{code}"] = Message(N_("not a country of this alert's audience"))
     own = country_params(scenario)
     own_names = {p.name for p in own}
     shared_params = [p for p in scenario.params if p.name != COUNTRY and p.name not in own_names]

@@ -84,6 +84,16 @@ def _schemas() -> dict[str, Schema]:
         "fallback_language": _nullable(_LANGUAGE),
         "repeat_every_minutes": _nullable({"type": "integer", "minimum": 5}),
         "checkin": _nullable({**checkin, "description": "safety_checkin only: its follow-up rounds"}),
+        "per_country": {
+            "type": "object", "propertyNames": {"pattern": "^[A-Za-z]{2}$"},
+            "additionalProperties": {"type": "object", "description": "parameter: value"},
+            "description": "a consular scenario (one with a country parameter) to several countries: each audience "
+                           "country's own values of its country-specific parameters (embassy_phone, and the places "
+                           "and times: area, assembly_point, departure, airport, until, address), e.g. "
+                           "{\"GE\": {\"embassy_phone\": \"+995322491111\"}}; the values in params are for the "
+                           "country params.country names. Each country's text names that country. A missing "
+                           "value is refused as per_country.GE.embassy_phone; a country outside the audience, "
+                           "or per_country on a scenario with no country parameter, is refused too."},
     }, required=["scenario", "status", "audience"])
     alert = _object({
         "id": _ID,
@@ -160,6 +170,11 @@ def _schemas() -> dict[str, Schema]:
                                  "seconds": {"type": "number"},
                                  "cost": _nullable(_object({"amount": {"type": "number"},
                                                             "currency": {"type": "string"}}))}),
+            "countries": {"type": "object", "description": "each country's own SMS by language, for an alert with "
+                                                           "per-country values",
+                          "additionalProperties": {"type": "object", "additionalProperties": _ref("Render")}},
+            "public_country": {"type": "string", "description": "the country whose texts stand for the alert on "
+                                                                "the public page (CAP has every country's)"},
             "zones": {"type": "object", "description": "SMS by time zone and language, when the audience spans "
                                                        "several zones",
                       "additionalProperties": {"type": "object", "additionalProperties": _ref("Render")}},
