@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from alerts import texts as alert_texts
 from alerts.schema import alerts, audit_log
+from alerts.validation import ValidationError
 from tests.helpers import PHONES, eventually, json_ok
 
 MARKERS = {"az": "TƏLİM", "en": "EXERCISE", "ru": "УЧЕНИЯ", "fr": "EXERCICE", "ar": "تمرين"}
@@ -170,6 +172,21 @@ def test_one_public_zone_home_first_else_the_first_country():
     assert abroad.public_zone() == "Europe/Istanbul"
     assert abroad.public("fr") == ("ru", _parts("tr"))  # the fallback order, when the reader's language is missing
     assert abroad["language_used"] == {"ru": "ru"} and dict(abroad)["by_zone"] is abroad.by_zone
+    # A document stored before texts per country: a reader abroad gets their zone's text.
+    assert abroad.for_reader("GE", "ru") == _parts("ge") and abroad.for_reader(None, "ru") == _parts("tr")
+    assert set(abroad) == {"by_zone", "language_used"} and abroad.public_countries(["GE", "TR"]) == ["GE", "TR"]
+
+
+def test_each_reader_gets_their_own_countrys_text():
+    from alerts.alert import AlertTexts
+
+    # By country, not by zone: two countries may share one, and their embassies differ.
+    doc = AlertTexts.of({"by_zone": {"Asia/Tbilisi": {"en": _parts("ge")}}, "language_used": {"en": "en"},
+                         "by_country": {"GE": {"en": _parts("ge")}, "AM": {"en": _parts("am")}},
+                         "params_by_country": {"GE": {"country": "GE"}, "AM": {"country": "AM"}}})
+    assert doc.for_reader("AM", "en") == _parts("am") and doc.for_reader("GE", "en") == _parts("ge")
+    assert doc.public_country() == "GE" and doc.public_countries(["AM", "GE"]) == ["GE"]
+    assert set(doc) == {"by_zone", "language_used", "by_country", "params_by_country"}
 
 
 def test_references_name_their_originals():
@@ -179,3 +196,15 @@ def test_references_name_their_originals():
     assert referenced_identifiers(two) == ["tocsin-1", "tocsin-2"]
     assert original_identifier(two) == "tocsin-1"
     assert original_identifier(None) is None and referenced_identifiers("not a reference") == []
+
+
+def test_the_sms_budget_covers_every_countrys_own_text():
+    """An alert with texts per country is refused when any country's SMS is over the budget,
+    though the public version is within it."""
+    short = {"en": {"sms": "Short."}}
+    doc = {"by_zone": {"Europe/Istanbul": short}, "language_used": {"en": "en"},
+           "by_country": {"TR": short, "GE": {"en": {"sms": "Long. " * 100}}}, "params_by_country": {}}
+    alert_texts.check_budget({**doc, "by_country": {"TR": short}})  # within the budget: no refusal
+    with pytest.raises(ValidationError) as refused:
+        alert_texts.check_budget(doc)
+    assert set(refused.value.fields) == {"sms.en"}
