@@ -12,7 +12,7 @@ from alerts import regions
 from alerts.i18n import GSM7_SMS_LANGUAGES
 from channels.sms.segments import to_gsm7
 from tests.console.test_auth import origin, sign_in
-from tests.helpers import eventually, json_ok
+from tests.helpers import eventually, json_ok, signed_post
 
 LANGS = ("az", "en", "ru", "fr", "ar")
 EMBASSY = {"TR": "+902124440000", "GE": "+995322491111"}
@@ -277,7 +277,7 @@ async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_cl
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json={
         "scenario": "shelter_abroad", "params": {"country": "TR", "embassy_phone": EMBASSY["TR"]},
         "per_country": {"GE": {"embassy_phone": EMBASSY["GE"]}}, "channels": ["sms", "web"],
-        "status": "Exercise", "audience": {"countries": ["TR", "GE"]},
+        "status": "Actual", "audience": {"countries": ["TR", "GE"]},
     }), 201)
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
@@ -303,3 +303,10 @@ async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_cl
 
     page = await (await tocsin.client.get(f"/alerts/{draft['id']}?lang=en")).text()
     assert "Türkiye" in page and "Georgia" not in page and _phone("GE") not in page
+
+    # The hotline reads a caller abroad their own country's text.
+    for country in ("TR", "GE"):
+        answer = await signed_post(tocsin, f"/twilio/voice/hotline/alerts?lang=ru&area={country}", {
+            "CallSid": "CA" + "7" * 32, "From": "+994505557001", "To": "+15005550007"})
+        assert answer.status == 200, await answer.text()
+        _assert_own_call(_said(await answer.text()), country)
