@@ -62,9 +62,11 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_still_there_goes_out_on_schedule_across_a_restart",
     }),
     "tests/consular/test_scope.py": frozenset({"test_a_consul_reaches_only_their_own_country"}),
-    "tests/consular/test_per_country.py": frozenset({  # a check-in's three rounds; a console sign-in
+    "tests/consular/test_per_country.py": frozenset({  # rounds, publishing, sign-in, many drafts
         "test_each_recipient_is_told_their_own_country_and_embassy_never_the_others",
         "test_the_console_asks_each_chosen_country_for_its_own_values_without_javascript",
+        "test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_claims_one",
+        "test_several_countries_without_each_ones_values_are_refused_field_by_field",
     }),
     "tests/console/test_correction.py": frozenset({
         "test_the_corrections_references_name_the_original_as_its_cap_does",
