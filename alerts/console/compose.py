@@ -149,7 +149,7 @@ def _prefilled(original: Any, scenario: Any, now: datetime) -> dict[str, Any]:
         params[p.name] = "" if value is None else str(value)
     body = updates.merged_body(original, {}, now)
     return {"status": original.status, "channels": list(original.channels), "params": params,
-            "expires_in_minutes": str(body["expires_in_minutes"]),
+            "expires_in_minutes": str(body["expires_in_minutes"]), "per_country": original.texts.params_by_country,
             "areas": list(original.regions) + list(original.countries)}
 
 

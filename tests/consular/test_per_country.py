@@ -237,7 +237,7 @@ async def test_an_update_keeps_each_countrys_values(tocsin):
 async def test_the_console_asks_each_chosen_country_for_its_own_values_without_javascript(tocsin):
     """No JavaScript: TR and GE chosen, submitted; the form comes back (422) with a fieldset for
     Georgia, its missing fields marked; filled in, the draft gives each country its own text."""
-    await tocsin.user("leyla", "consular", ["TR", "GE"])
+    leyla = await tocsin.user("leyla", "consular", ["TR", "GE"])
     await sign_in(tocsin, "leyla")
     html = await (await tocsin.client.get("/console/compose/safety_checkin?lang=fr")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
@@ -268,6 +268,13 @@ async def test_the_console_asks_each_chosen_country_for_its_own_values_without_j
     for country, by_lang in dry_run["countries"].items():
         for lang, sms in by_lang.items():
             _assert_own(sms["text"], country, lang)
+
+    # Its update form keeps Georgia's own values, ready to change.
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert_id}/submit", headers=leyla))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert_id}/approve", headers=officer))
+    update_form = await (await tocsin.client.get(f"/console/alerts/{alert_id}/update?lang=fr")).text()
+    fieldset = re.search(r'<fieldset id="per-country-GE">(.*?)</fieldset>', update_form, re.S).group(1)
+    assert f'name="per_country.GE.embassy_phone" value="{EMBASSY["GE"]}"' in fieldset
 
 
 async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_claims_one(tocsin):
