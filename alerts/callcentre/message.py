@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from alerts import i18n
+from alerts.alert import AlertTexts
 from alerts.cap.build import (
     build_alert,
     build_cancel,
@@ -73,8 +74,19 @@ def payload(alert: Any, kind: str, push_id: int, public_url: str) -> dict[str, A
             "cap_url": cap_url,
         },
         "scripts": scripts,
+        **({"scripts_by_country": _by_country(alert)} if kind != "cancel" and alert.texts.get("by_country") else {}),
         "cap": to_bytes(cap).decode("utf-8"),
     }
+
+
+def _by_country(alert: Any) -> dict[str, dict[str, dict[str, str]]]:
+    """A consular alert with texts per country: what a call-taker reads to a caller from each
+    country (`scripts` is one of them, the public country's)."""
+    doc = AlertTexts.of(alert.texts)
+    return {country: {lang: {"language": doc.language_used.get(lang, lang), "headline": parts["headline"],
+                             "script": parts["voice"], "instruction": parts.get("instruction", "")}
+                      for lang, parts in doc.by_country[country].items()}
+            for country in sorted(doc.by_country)}
 
 
 def encode(document: dict[str, Any]) -> bytes:

@@ -9,10 +9,13 @@ import xml.etree.ElementTree as ET
 import phonenumbers
 
 from alerts import regions
+from alerts.alert import load
+from alerts.callcentre import message as callcentre
 from alerts.i18n import GSM7_SMS_LANGUAGES
 from channels.sms.segments import to_gsm7
 from tests.console.test_auth import origin, sign_in
 from tests.helpers import eventually, json_ok, signed_post
+from tests.web.capschema import cap_schema
 
 LANGS = ("az", "en", "ru", "fr", "ar")
 EMBASSY = {"TR": "+902124440000", "GE": "+995322491111"}
@@ -294,7 +297,9 @@ async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_cl
         return await answer.read() if answer.status == 200 else None
 
     ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
-    infos = ET.fromstring(await eventually(cap)).findall("cap:info", ns)
+    root = ET.fromstring(await eventually(cap))
+    cap_schema().validate(root)
+    infos = root.findall("cap:info", ns)
     assert len(infos) == 2 * len(LANGS)
     seen = set()
     for info in infos:
@@ -310,6 +315,15 @@ async def test_cap_has_each_countrys_text_for_that_country_alone_and_the_page_cl
 
     page = await (await tocsin.client.get(f"/alerts/{draft['id']}?lang=en")).text()
     assert "Türkiye" in page and "Georgia" not in page and _phone("GE") not in page
+
+    # The call centre's push has each country's script for its callers.
+    async with tocsin.store.read() as conn:
+        pushed = callcentre.payload(await load(conn, draft["id"]), "alert", 1, tocsin.config.public_url)
+    assert set(pushed["scripts_by_country"]) == {"TR", "GE"}
+    for country, scripts in pushed["scripts_by_country"].items():
+        assert set(scripts) == set(LANGS)
+        for lang, script in scripts.items():
+            _assert_own(script["script"], country, lang, sms=False)
 
     # The hotline reads a caller abroad their own country's text.
     for country in ("TR", "GE"):
