@@ -79,7 +79,7 @@ def resolve(scenario: Scenario, raw_params: Any, raw_per_country: Any, countries
             errors[f"per_country.{code}"] = Message(N_("not a country of this alert's audience"))
     if len(countries) <= 1 and not per:
         params = _validate(scenario, raw_params, errors)
-        if countries and params and params[COUNTRY] != countries[0]:
+        if countries and params and params.get(COUNTRY) != countries[0]:
             errors["params.country"] = Message(N_("must be the audience's country, %(country)s"),
                                                country=countries[0])
         return params, None
@@ -101,7 +101,7 @@ def resolve(scenario: Scenario, raw_params: Any, raw_per_country: Any, countries
                                                countries=", ".join(countries))
     else:
         named = None
-        for name in own_names & set(raw_params):
+        for name in sorted(own_names & {k for k, v in raw_params.items() if v is not None and v != ""}):
             # Whose value is it? Nothing is applied to everybody by default.
             errors[f"params.{name}"] = Message(N_("say which country this value is for, or give it in each "
                                                   "country's own values"))
