@@ -218,3 +218,22 @@ async def test_tickets_are_listed_closed_audited_and_scoped(tocsin):
     # The API sees the same closing.
     api = await json_ok(await tocsin.client.get("/api/v1/tickets?status=closed", headers=officer))
     assert [(t["id"], t["closed_by"]) for t in api["tickets"]] == [(in_turkey, "leyla")]
+
+
+async def test_the_responses_stream_carries_each_new_answer(tocsin):
+    """The panel on an open page changes without a reload: the stream sends it again, drawn by
+    the server, when an answer arrives."""
+    import asyncio
+
+    alert_id, _ = await _checkin(tocsin, answer=False)
+    assert (await sign_in(tocsin, "leyla")).status == 303
+    stream = await tocsin.client.get(f"/console/alerts/{alert_id}/responses/stream?lang=en")
+    assert stream.status == 200 and stream.content_type == "text/event-stream"
+    first = (await asyncio.wait_for(stream.content.readuntil(b"event: checkin-state"), 15)).decode()
+    assert "event: responses" in first and '<tr data-country="TR">' in first
+    assert _cells(first.replace("\ndata: ", "\n"), "tally-total") == ["Total", "0", "0", "6"]
+    await reply_of(await post_sms(tocsin, "2", phone=PEOPLE[0]["phone"]))
+    changed = (await asyncio.wait_for(stream.content.readuntil(b"event: checkin-state"), 15)).decode()
+    assert _cells(changed.replace("\ndata: ", "\n"), "tally-total") == ["Total", "0", "1", "5"]
+    assert _cells(changed.replace("\ndata: ", "\n"), "TR") == ["Türkiye", "0", "1", "2"]
+    stream.close()
