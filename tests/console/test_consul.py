@@ -237,3 +237,20 @@ async def test_the_responses_stream_carries_each_new_answer(tocsin):
     assert _cells(changed.replace("\ndata: ", "\n"), "tally-total") == ["Total", "0", "1", "5"]
     assert _cells(changed.replace("\ndata: ", "\n"), "TR") == ["Türkiye", "0", "1", "2"]
     stream.close()
+
+
+async def test_the_demo_has_a_colleague_of_the_same_scope_to_approve(tocsin):
+    from alerts.demo import seed
+
+    async with tocsin.store.write() as conn:
+        report = await seed(conn, datetime.now(UTC))
+    tokens = {line.split()[1]: line.split()[-1] for line in report if "API token" in line}
+    consul, colleague = ({"Authorization": f"Bearer {tokens[name]}"} for name in ("consul", "consul2"))
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=consul, json={
+        "scenario": "safety_checkin", "params": {"country": "TR", "embassy_phone": "+902124400101"},
+        "status": "Exercise", "audience": {"countries": ["TR"]}}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=consul))
+    refused = await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=consul)
+    assert refused.status == 403  # never one's own
+    approved = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
+    assert approved["state"] in ("approved", "sending", "sent", "scheduled")
