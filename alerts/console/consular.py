@@ -124,7 +124,7 @@ async def _tickets_page(request: web.Request, error: str = "", status_code: int 
     return _page(request, "tickets.html", {
         "denied": False, "error": error, "status": status, "language": language,
         "statuses": tickets.STATUSES, "languages": i18n.LANGUAGES,
-        "tickets": [{**r._mapping, "country_name": checkins._country((r.country or "AZ").upper(), lang),
+        "tickets": [{**r._mapping, "country_name": checkins.country_label((r.country or "AZ").upper(), lang),
                      "opened": checkins.local_clock(r.created_at, with_date=True),
                      "closed": checkins.local_clock(r.closed_at, with_date=True)} for r in rows],
     }, status=status_code)

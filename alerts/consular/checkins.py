@@ -246,17 +246,19 @@ async def panel(conn: AsyncConnection, alert_id: int, lang: str) -> dict[str, An
     counted = await tally(conn, alert_id)
     people = await to_follow_up(conn, alert_id)
     return {
-        "countries": [{"code": code, "name": _country(code, lang), **counts}
+        "countries": [{"code": code, "name": country_label(code, lang), **counts}
                       for code, counts in counted["by_country"].items()],
         "total": counted["tally"],
-        "to_call": [{"phone": r.phone, "language": r.language, "country": _country((r.country or "AZ").upper(), lang),
+        "to_call": [{"phone": r.phone, "language": r.language,
+                     "country": country_label((r.country or "AZ").upper(), lang),
                      "city": r.city or "", "answer": r.answer or "no_answer", "answered_at": local_clock(r.answered_at),
                      "ticket": r.ticket} for r in people[:PANEL_ROWS]],
         "to_call_total": len(people),
     }
 
 
-def _country(code: str, lang: str) -> str:
+def country_label(code: str, lang: str) -> str:
+    """The country's name in `lang` (CLDR's), or its code where CLDR names none."""
     try:
         return country_name(code, lang)
     except KeyError:

@@ -83,6 +83,9 @@ async def test_the_tally_by_country_whom_to_call_and_the_csv(tocsin):
     russian = await (await tocsin.client.get(f"/console/alerts/{alert_id}?lang=ru")).text()
     assert _cells(russian, "TR")[0] == "Турция" and _cells(russian, "GE")[0] == "Грузия"
     assert "Кому позвонить" in russian
+    arabic = await (await tocsin.client.get(f"/console/alerts/{alert_id}?lang=ar")).text()
+    assert "بمن يجب الاتصال" in arabic and _cells(arabic, "TR")[0] == "تركيا"
+    assert f'<a href="tel:{listed[0]}" dir="ltr"><bdi dir="ltr">{listed[0]}</bdi></a>' in arabic  # read as dialled
     # The CSV is the API's, byte for byte.
     ours = await tocsin.client.get(f"/console/alerts/{alert_id}/responses.csv")
     api = await tocsin.client.get(f"/api/v1/alerts/{alert_id}/responses?format=csv", headers=officer)
