@@ -172,7 +172,7 @@ async def to_follow_up(conn: AsyncConnection, alert_id: int) -> list[Any]:
 
 def to_call_csv(rows: list[Any]) -> str:
     """The people to call back (`to_follow_up`'s rows) as CSV, the same for the API and the
-    console: whole numbers here, and only here, because the consulate has to dial them."""
+    console: whole numbers, because the consulate has to dial them."""
     out = io.StringIO()
     writer = csvsafe.writer(out)
     writer.writerow(["phone", "language", "country", "city", "answer", "answered_at", "ticket"])
@@ -187,7 +187,8 @@ def to_call_filename(alert_id: int) -> str:
 
 
 # A check-in's state in words: the first round sent, then its reminder (round 1) and its call
-# (round 2, or 1 with no reminder), each coming or done. (sms, voice) -> (coming, done) msgids.
+# (round 2, or 1 with no reminder), each "coming" or "done", or None when there is none; keyed
+# by (the reminder's, the call's).
 _STATE_WORDS: dict[tuple[str | None, str | None], str] = {
     (None, None): N_("Sent"),
     ("coming", None): N_("Sent; reminder at %(reminder)s"),
@@ -201,9 +202,9 @@ _STATE_WORDS: dict[tuple[str | None, str | None], str] = {
 _AFTER_FIRST = (AlertState.SENDING, AlertState.SCHEDULED, AlertState.SENT)
 
 
-def local_time(moment: datetime, zone: str = HOME_ZONE) -> str:
-    """"14:30 (Baku time)": a time in the console user's zone, labelled (the home zone)."""
-    return gettext("%(time)s (Baku time)") % {"time": moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")}
+def local_time(moment: datetime) -> str:
+    """"14:30 (Baku time)": a time as the console's users read it, in the home zone, labelled."""
+    return gettext("%(time)s (Baku time)") % {"time": local_clock(moment)}
 
 
 def describe_state(alert: Any) -> str | None:
@@ -221,20 +222,22 @@ def describe_state(alert: Any) -> str | None:
     times: dict[str, str] = {}
     for number, step in enumerate(alert.followups or [], start=1):
         at = alert.sent + timedelta(minutes=step["after_minutes"])
-        if alert.round == number and alert.state == AlertState.SCHEDULED and alert.send_at is not None:
-            at = alert.send_at
+        if alert.round == number and alert.send_at is not None:
+            at = alert.send_at  # the round's own start, when the dispatcher put it later
         done = alert.round > number or (alert.round == number and alert.state != AlertState.SCHEDULED)
+        if not done and alert.state == AlertState.SENT:
+            continue  # a round that would have come after expiry never comes
         key = "reminder" if step["channel"] == "sms" else "call"
         steps[step["channel"]] = "done" if done else "coming"
         times[key] = local_time(at)
     return gettext(_STATE_WORDS[(steps["sms"], steps["voice"])]) % times
 
 
-def local_clock(moment: datetime | None, zone: str = HOME_ZONE, with_date: bool = False) -> str:
+def local_clock(moment: datetime | None, with_date: bool = False) -> str:
     """A time in the home zone, unlabelled (where a column's heading names the zone)."""
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+    return moment.astimezone(ZoneInfo(HOME_ZONE)).strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
 
 
 PANEL_ROWS = 200  # people listed on the page; the CSV has everyone

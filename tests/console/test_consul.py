@@ -151,9 +151,12 @@ def test_the_state_in_words_follows_the_rounds():
     assert said("scheduled", 1) == "Sent; reminder at 14:30 (Baku time); calls at 15:30 (Baku time)"
     # The dispatcher may start a round later than planned: its real time is shown.
     assert said("scheduled", 1, send_at=sent + timedelta(minutes=41)).startswith("Sent; reminder at 14:41 ")
+    assert said("sending", 1, send_at=sent + timedelta(minutes=41)).startswith("Sent; reminder sent at 14:41 ")
     assert said("sending", 1) == "Sent; reminder sent at 14:30 (Baku time); calls at 15:30 (Baku time)"
     assert said("scheduled", 2) == "Sent; reminder sent at 14:30 (Baku time); calls at 15:30 (Baku time)"
     assert said("sent", 2) == "Sent; reminder sent at 14:30 (Baku time); calls made at 15:30 (Baku time)"
+    # A call that would have come after expiry never comes: only what happened is said.
+    assert said("sent", 1) == "Sent; reminder sent at 14:30 (Baku time)"
     assert said("scheduled", 1, followups=both[:1]) == "Sent; reminder at 14:30 (Baku time)"
     assert said("sent", 0, followups=[]) == "Sent"
     assert said("cancelled", 1) is None and said("draft", 0) is None
