@@ -65,12 +65,18 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
     assert await page.locator("#tickets tbody tr").count() == 2
     await context.close()
 
-    # On a phone: the same figures, nothing wider than the screen but the tables' own scroll.
+    # On a phone, in Arabic: the same figures, each number still read as dialled, nothing
+    # wider than the screen.
     context, phone = await _signed_in(browser, tocsin, "leyla", 360, 640)
-    await phone.goto(str(tocsin.client.make_url(f"/console/alerts/{alert_id}?lang=en")))
+    await phone.goto(str(tocsin.client.make_url(f"/console/alerts/{alert_id}?lang=ar")))
     assert await phone.inner_text("#tally-total td.need_help") == "3"
+    assert "الردود" in await phone.inner_text("#responses-title")
+    number = phone.locator("#to-call bdi").first
+    assert (await number.inner_text()).startswith("+994")
+    assert await number.evaluate("e => getComputedStyle(e).direction") == "ltr"
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    await _shot(phone, "consul-3-checkin-responses-360")
+    await _shot(phone, "consul-3-checkin-responses-ar-360")
+    await phone.locator("#responses").screenshot(path=str(SCREENSHOTS / "consul-3b-responses-panel-ar-360.png"))
     await phone.goto(str(tocsin.client.make_url("/console/tickets?lang=en&status=closed")))
     assert await phone.locator("#tickets tbody tr", has_text=PEOPLE[0]["phone"]).count() == 1
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
