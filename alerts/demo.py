@@ -15,6 +15,8 @@ DEMO_USERS: tuple[tuple[str, str, list[str], str], ...] = (
     ("operator", "operator", [], "demo-operator-pass"),
     ("approver", "approver", [], "demo-approver-pass"),
     ("consul", "consular", ["TR", "GE"], "demo-consul-pass"),
+    # A colleague of the same countries: a consul's alert is approved by another consul.
+    ("consul2", "consular", ["TR", "GE"], "demo-consul2-pass"),
 )
 
 DEMO_SUBSCRIBERS = (

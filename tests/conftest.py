@@ -131,6 +131,11 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
     "tests/console/test_update_browser.py": None,  # two browsers, two approvals
     "tests/console/test_approval_browser.py": None,  # an approver on a phone, approving and stopping
+    "tests/console/test_consul.py": frozenset({  # a check-in sent and answered, then sign-ins (argon2)
+        "test_the_tally_by_country_whom_to_call_and_the_csv", "test_tickets_are_listed_closed_audited_and_scoped",
+        "test_the_responses_stream_carries_each_new_answer",
+        "test_the_demo_has_a_colleague_of_the_same_scope_to_approve"}),
+    "tests/console/test_consul_browser.py": None,  # a consul in a browser, desktop and phone
 }
 
 

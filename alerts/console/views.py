@@ -18,6 +18,7 @@ from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
 from alerts.console import guard, sessions
 from alerts.console.guard import PREFIX, session_of
+from alerts.consular import checkins
 from alerts.dispatch import halt
 from alerts.i18n import gettext
 from alerts.model import CANCELLABLE, AlertState, MsgType, Role, our_sender
@@ -133,16 +134,19 @@ async def alert_list(request: web.Request) -> web.Response:
     async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(
             sa.select(alerts.c.id, alerts.c.status, alerts.c.state, alerts.c.event, alerts.c.msg_type,
-                      alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"))
+                      alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"),
+                      alerts.c.scenario, alerts.c.sent, alerts.c.round, alerts.c.followups, alerts.c.send_at)
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
         waiting = await _waiting(conn, session.user)
     visible = [r for r in rows if permissions.may_see(session.user, r)]
     lang = page_language(request)
+    with i18n.language(lang):  # a check-in's state in words (alerts.consular.checkins)
+        checkin_states = {r.id: checkins.describe_state(r) for r in visible}
     return _page(request, "alerts.html", {
         "waiting": len(waiting) if waiting is not None else None,
-        "alerts": [{**r._mapping, "area": area_names(r, lang), "to_approve": r.id in (waiting or ())}
-                   for r in visible]})
+        "alerts": [{**r._mapping, "area": area_names(r, lang), "to_approve": r.id in (waiting or ()),
+                    "checkin_state": checkin_states[r.id]} for r in visible]})
 
 
 async def _waiting(conn: Any, user: Any) -> set[int] | None:
@@ -194,8 +198,12 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         updated = await _update_links(conn, alert, now)
         rejection = await _rejection(conn, alert_id) if alert.state == AlertState.REJECTED else None
         waiting = await _waiting(conn, session.user)
+        responses = await checkins.panel(conn, alert_id, page_language(request)) if checkins.is_checkin(alert) else None
     lang = page_language(request)
+    with i18n.language(lang):
+        checkin_state = checkins.describe_state(alert)
     return _page(request, "alert.html", {
+        "responses": responses, "checkin_state": checkin_state,
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error, "rejection": rejection,
         "waiting": len(waiting) if waiting is not None else None,

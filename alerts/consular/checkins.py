@@ -5,14 +5,19 @@ answered: an SMS reminder, then a call."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import io
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alerts import csvsafe
 from alerts.dispatch.queue import halt_deliveries
+from alerts.i18n import N_, gettext
 from alerts.model import CHECKIN_SCENARIO, AlertState, DeliveryState
+from alerts.regions import HOME_ZONE, country_name
 from alerts.schema import alerts, deliveries, responses, subscribers, tickets
 from alerts.store import append_audit, dialect_insert
 
@@ -163,3 +168,101 @@ async def to_follow_up(conn: AsyncConnection, alert_id: int) -> list[Any]:
                                                                    responses.c.answer == NEED_HELP))
                                .order_by(subscribers.c.country, subscribers.c.id))).all()
     return sorted(rows, key=lambda r: (r.answer != NEED_HELP, r.country or "", r.id))
+
+
+def to_call_csv(rows: list[Any]) -> str:
+    """The people to call back (`to_follow_up`'s rows) as CSV, the same for the API and the
+    console: whole numbers, because the consulate has to dial them."""
+    out = io.StringIO()
+    writer = csvsafe.writer(out)
+    writer.writerow(["phone", "language", "country", "city", "answer", "answered_at", "ticket"])
+    for row in rows:
+        writer.writerow([row.phone, row.language, row.country or "", row.city or "", row.answer or "no_answer",
+                         row.answered_at.isoformat() if row.answered_at else "", row.ticket or ""])
+    return out.getvalue()
+
+
+def to_call_filename(alert_id: int) -> str:
+    return f"checkin-{alert_id}-to-call.csv"
+
+
+# A check-in's state in words: the first round sent, then its reminder (round 1) and its call
+# (round 2, or 1 with no reminder), each "coming" or "done", or None when there is none; keyed
+# by (the reminder's, the call's).
+_STATE_WORDS: dict[tuple[str | None, str | None], str] = {
+    (None, None): N_("Sent"),
+    ("coming", None): N_("Sent; reminder at %(reminder)s"),
+    ("done", None): N_("Sent; reminder sent at %(reminder)s"),
+    (None, "coming"): N_("Sent; calls at %(call)s"),
+    (None, "done"): N_("Sent; calls made at %(call)s"),
+    ("coming", "coming"): N_("Sent; reminder at %(reminder)s; calls at %(call)s"),
+    ("done", "coming"): N_("Sent; reminder sent at %(reminder)s; calls at %(call)s"),
+    ("done", "done"): N_("Sent; reminder sent at %(reminder)s; calls made at %(call)s"),
+}
+_AFTER_FIRST = (AlertState.SENDING, AlertState.SCHEDULED, AlertState.SENT)
+
+
+def local_time(moment: datetime) -> str:
+    """"14:30 (Baku time)": a time as the console's users read it, in the home zone, labelled."""
+    return gettext("%(time)s (Baku time)") % {"time": local_clock(moment)}
+
+
+def describe_state(alert: Any) -> str | None:
+    """What is true of a check-in once its first round is out, for people, in the current
+    language: "Sent; reminder at 14:30 (Baku time); calls at 15:30 (Baku time)". None for any
+    other alert or moment (a draft, the first round still going out, a stopped one): its
+    state says it. A follow-up round is modelled as the alert being "scheduled" again
+    (alerts.dispatch.rounds): its time is the first send plus its delay, or `send_at` when the
+    dispatcher put it later."""
+    if not is_checkin(alert) or alert.sent is None or alert.state not in _AFTER_FIRST:
+        return None
+    if alert.round == 0 and alert.state == AlertState.SENDING:
+        return None
+    steps: dict[str, str | None] = {"sms": None, "voice": None}
+    times: dict[str, str] = {}
+    for number, step in enumerate(alert.followups or [], start=1):
+        at = alert.sent + timedelta(minutes=step["after_minutes"])
+        if alert.round == number and alert.send_at is not None:
+            at = alert.send_at  # the round's own start, when the dispatcher put it later
+        done = alert.round > number or (alert.round == number and alert.state != AlertState.SCHEDULED)
+        if not done and alert.state == AlertState.SENT:
+            continue  # a round that would have come after expiry never comes
+        key = "reminder" if step["channel"] == "sms" else "call"
+        steps[step["channel"]] = "done" if done else "coming"
+        times[key] = local_time(at)
+    return gettext(_STATE_WORDS[(steps["sms"], steps["voice"])]) % times
+
+
+def local_clock(moment: datetime | None, with_date: bool = False) -> str:
+    """A time in the home zone, unlabelled (where a column's heading names the zone)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(HOME_ZONE)).strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+
+
+PANEL_ROWS = 200  # people listed on the page; the CSV has everyone
+
+
+async def panel(conn: AsyncConnection, alert_id: int, lang: str) -> dict[str, Any]:
+    """The console's "Responses" panel: the tally per country (named in `lang`) with totals,
+    and the first PANEL_ROWS people to call back, in `to_follow_up`'s order."""
+    counted = await tally(conn, alert_id)
+    people = await to_follow_up(conn, alert_id)
+    return {
+        "countries": [{"code": code, "name": country_label(code, lang), **counts}
+                      for code, counts in counted["by_country"].items()],
+        "total": counted["tally"],
+        "to_call": [{"phone": r.phone, "language": r.language,
+                     "country": country_label((r.country or "AZ").upper(), lang),
+                     "city": r.city or "", "answer": r.answer or "no_answer", "answered_at": local_clock(r.answered_at),
+                     "ticket": r.ticket} for r in people[:PANEL_ROWS]],
+        "to_call_total": len(people),
+    }
+
+
+def country_label(code: str, lang: str) -> str:
+    """The country's name in `lang` (CLDR's), or its code where CLDR names none."""
+    try:
+        return country_name(code, lang)
+    except KeyError:
+        return code

@@ -18,7 +18,7 @@ from alerts import logsetup
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
-from alerts.console import admin as console_admin, compose, guard, live as console_live, views as console
+from alerts.console import admin as console_admin, compose, consular, guard, live as console_live, views as console
 from alerts.consular.freshness import Freshness
 from alerts.dispatch import heartbeat
 from alerts.dispatch.engine import Engine
@@ -133,6 +133,7 @@ def console_app() -> web.Application:
     app.add_routes(compose.routes)
     app.add_routes(console_live.routes)  # progress stream, after-action report
     app.add_routes(console_admin.routes)  # the administrator's: users, API tokens, the audit log
+    app.add_routes(consular.routes)  # a check-in's responses (live, CSV), call-back tickets
     return app
 
 

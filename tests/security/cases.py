@@ -301,6 +301,10 @@ def form_cases() -> list[Case]:
     for path in ["/console/admin", "/console/admin/users", "/console/admin/users/1", "/console/admin/tokens",
                  "/console/admin/audit?actor=%ED%A0%80&before=-1"]:
         cases.append(Case(f"GET {path} as an operator", "GET", path, auth=None, expect=FOUR_XX))
+    # The consul's tickets (alerts/console/consular.py): ids and filters that name no ticket.
+    for ticket in ("1", "{missing}", "99999999999999999999", "-1", "%00"):
+        cases.append(Case(f"console close ticket {ticket}", "POST", f"/console/tickets/{ticket}/close?status=%00",
+                          auth=None, form={"csrf": "{csrf}"}, headers=console, expect=FOUR_XX))
     webhooks = ["/twilio/sms/inbound", "/twilio/sms/status", "/twilio/voice/status", "/twilio/voice/ack",
                 "/twilio/voice/inbound", "/twilio/voice/hotline/language", "/twilio/voice/hotline/region",
                 "/twilio/voice/hotline/alerts", "/twilio/voice/hotline/choice"]
@@ -336,6 +340,7 @@ def query_cases() -> list[Case]:
              "/cap/{published}-cancel.xml", "/console", "/console/compose", "/console/compose/earthquake",
              "/console/alerts/{alert}", "/console/alerts/{alert}/progress", "/console/alerts/{alert}/report",
              "/console/alerts/{alert}/report?format=csv", "/subscribe",
+             "/console/tickets", "/console/alerts/{alert}/responses.csv", "/console/alerts/{alert}/responses/stream",
              "/console/login", "/events", "/metrics", "/healthz", "/api/v1/scenarios", "/api/v1/tickets",
              "/hotline/audio/prompt/x.wav", "/hotline/audio/alert/{alert}.wav", "/subscribe/confirm/x",
              "/api/v1/alerts", "/api/v1/openapi.json", "/favicon.svg"]
