@@ -38,6 +38,7 @@ async def _checkin(tocsin, answer: bool = True) -> tuple[int, dict[str, str]]:
         await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=officer, json=body), 201)
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json={
         "scenario": "safety_checkin", "params": {"country": "TR", "embassy_phone": "+902124400101"},
+        "per_country": {"GE": {"embassy_phone": "+995322000101"}},
         "status": "Actual", "audience": {"countries": ["TR", "GE"]},
         "checkin": {"remind_after_minutes": 30, "call_after_minutes": 60}}), 201)
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
