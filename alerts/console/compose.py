@@ -4,16 +4,19 @@ language will read and what it costs before anyone submits."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel import numbers
 
 from alerts import i18n, permissions, regions, updates, workflow
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _alert_page, _page
-from alerts.model import WEB_CHANNEL, our_sender
+from alerts.i18n import N_, Message
+from alerts.model import WEB_CHANNEL, Role, our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Conflict, Forbidden, ValidationError
 from alerts.web import boundary
@@ -23,17 +26,25 @@ from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
 
+NUMERIC = ("magnitude", "number", "integer")
+# A number as every console language may type it: ASCII digits and a decimal point.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
-def _scenarios(lang: str) -> list[dict[str, Any]]:
+
+def _scenarios(lang: str, user: Any) -> list[dict[str, Any]]:
+    """The scenarios this person may compose: a consul's are those addressed abroad."""
+    home, _ = permissions.targetable(user, ["home"], [])
     with i18n.language(lang):
         return sorted(({"id": s.id, "name": i18n.gettext(s.name), "audience": s.audience}
-                       for s in SCENARIOS.values() if s.has_templates), key=lambda s: regions.fold(s["name"]))
+                       for s in SCENARIOS.values() if s.has_templates and (home or s.audience != "domestic")),
+                      key=lambda s: regions.fold(s["name"]))
 
 
-def _areas(lang: str) -> dict[str, list[tuple[str, str]]]:
-    home = sorted(((c, regions.region_name(c, lang)) for c in regions.HOTLINE_NUMBERS.values()),
-                  key=lambda c: regions.fold(c[1]))
-    abroad = sorted(((c, regions.country_name(c, lang)) for c in regions.countries()), key=lambda c: regions.fold(c[1]))
+def _areas(lang: str, user: Any) -> dict[str, list[tuple[str, str]]]:
+    """The areas the picker offers: only those this person may target, by name."""
+    home_codes, abroad_codes = permissions.targetable(user, regions.HOTLINE_NUMBERS.values(), regions.countries())
+    home = sorted(((c, regions.region_name(c, lang)) for c in home_codes), key=lambda c: regions.fold(c[1]))
+    abroad = sorted(((c, regions.country_name(c, lang)) for c in abroad_codes), key=lambda c: regions.fold(c[1]))
     return {"home": home, "abroad": abroad}
 
 
@@ -42,19 +53,104 @@ def _options(scenario: Any, lang: str) -> dict[str, dict[str, str]]:
         return {p.name: {value: i18n.gettext(label) for value, label in p.options.items()} for p in scenario.params}
 
 
+def local_number(raw: str, lang: str) -> str:
+    """A number as the officer typed it, for the scenario to check: "5.8" in every language,
+    and the officer's own way ("5,8" in az, ru and fr) read with Babel in their locale.
+    Anything else goes on as typed, for the validation to name the field."""
+    text = raw.strip().replace("\u2212", "-")
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
+    try:
+        return str(numbers.parse_decimal(text, locale=lang, strict=True))
+    except (numbers.NumberFormatError, ValueError):
+        return raw
+
+
+def shown_number(value: Any, lang: str) -> str:
+    """A stored number as the officer's locale writes it (5.8 is "5,8" in az, ru and fr)."""
+    return numbers.format_decimal(value, locale=lang, group_separator=False) if isinstance(value, (int, float)) \
+        else str(value)
+
+
+# Where on the form each refused field of a draft request is shown, and the console's words for
+# a refusal that came in English from the API's checks (a Message speaks for itself).
+def _field_of(key: str) -> str:
+    if key.startswith("params."):
+        return "param." + key.removeprefix("params.")
+    if key == "audience" or key.startswith("audience."):
+        return "area"
+    if key == "channels":
+        return "channel"
+    if key in ("status", "expires_in_minutes") or key.startswith("checkin."):
+        return key
+    return "form"
+
+
+_WORDS_FOR = {
+    "status": N_("Choose Exercise, Test or Actual."),
+    "area": N_("Choose at least one area from the list."),
+    "channel": N_("Choose at least one channel besides the web."),
+    "expires_in_minutes": N_("Give a whole number of minutes, from 1 to %(max)s."),
+    "form": N_("The draft could not be made from this form: %(words)s"),
+}
+
+
+def problems(errors: dict[str, str], lang: str) -> dict[str, str]:
+    """A refusal's fields as the form shows them: the input each belongs to, and the words in
+    the officer's language, never the API's "params.magnitude: must be a number"."""
+    shown: dict[str, str] = {}
+    with i18n.language(lang):
+        for key, problem in errors.items():
+            field = _field_of(key)
+            if isinstance(problem, Message):
+                words = problem.translated()
+            elif field == "expires_in_minutes":
+                words = i18n.gettext(_WORDS_FOR[field]) % {"max": workflow.MAX_EXPIRY_MINUTES}
+            elif field in _WORDS_FOR and field != "form":
+                words = i18n.gettext(_WORDS_FOR[field])
+            else:
+                words = i18n.gettext(_WORDS_FOR["form"]) % {"words": problem}
+            shown[field] = f"{shown[field]} {words}" if field in shown else words
+    return shown
+
+
+def _out_of_scope(user: Any) -> Message:
+    return Message(N_("You may address alerts only to your countries: %(countries)s"),
+                   countries=", ".join(sorted(user.countries)))
+
+
+def _refusal(exc: Forbidden, user: Any) -> str:
+    """Why the audience was refused, in words the console translates."""
+    if exc.args and isinstance(exc.args[0], Message):
+        return exc.args[0]
+    if user.role == Role.CONSULAR:
+        return _out_of_scope(user)
+    return Message(N_("Your role may not compose alerts."))
+
+
 @routes.get("/compose")
 async def pick(request: web.Request) -> web.Response:
-    session_of(request)
-    return _page(request, "compose.html", {"scenarios": _scenarios(page_language(request)), "scenario": None})
+    session = session_of(request)
+    return _page(request, "compose.html", {"scenarios": _scenarios(page_language(request), session.user),
+                                           "scenario": None})
 
 
 def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], errors: dict[str, str],
                status: int = 200, update_of: int | None = None) -> web.Response:
     lang = page_language(request)
+    user = session_of(request).user
     with i18n.language(lang):
         name = i18n.gettext(scenario.name)
+        labels = {f"param.{p.name}": i18n.gettext(p.label) for p in scenario.params}
+        helps = {f"param.{p.name}": i18n.gettext(p.help) for p in scenario.params}
+        areas = _areas(lang, user)
+        names = dict(areas["home"] + areas["abroad"])
+        chosen = [names.get(code, code) for code in values["areas"]]
+        if values.get("whole_country"):  # said once, not as 78 regions
+            chosen = [i18n.gettext("All of Azerbaijan"), *[n for c, n in areas["abroad"] if c in values["areas"]]]
     return _page(request, "compose.html", {
-        "scenario": scenario, "scenario_name": name, "values": values, "errors": errors, "areas": _areas(lang),
+        "scenario": scenario, "scenario_name": name, "values": values, "errors": problems(errors, lang),
+        "labels": labels, "helps": helps, "areas": areas, "chosen": chosen,
         "options": _options(scenario, lang), "update_of": update_of,
         "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
     }, status=status)
@@ -69,10 +165,16 @@ def _scenario(request: web.Request) -> Any:
 
 @routes.get("/compose/{scenario}")
 async def form(request: web.Request) -> web.Response:
-    session_of(request)
+    session = session_of(request)
     scenario = _scenario(request)
+    params = {p.name: "" for p in scenario.params}
+    areas: list[str] = []
+    if session.user.role == Role.CONSULAR and len(session.user.countries) == 1:
+        (country,) = session.user.countries  # a consul of one country means it
+        areas = [country]
+        params.update({p.name: country for p in scenario.params if p.type == "country"})
     values = {"status": "Exercise", "channels": workflow.default_channels(scenario, []), "expires_in_minutes": "360",
-              "params": {p.name: "" for p in scenario.params}, "areas": []}
+              "params": params, "areas": areas, "whole_country": False}
     return _form_page(request, scenario, values, {})
 
 
@@ -81,10 +183,12 @@ async def create(request: web.Request) -> web.Response:
     session = session_of(request)
     scenario = _scenario(request)
     form_data = await boundary.form(request)
-    body, values = _from_form(scenario, form_data)
+    lang = page_language(request)
+    body, values = _from_form(scenario, form_data, lang)
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
     try:
+        _check_scope(session.user, values["areas"])
         draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS].keys()))
         sender = our_sender(config.public_url)
         async with request.config_dict[STORE].write() as conn:
@@ -92,11 +196,19 @@ async def create(request: web.Request) -> web.Response:
     except ValidationError as exc:
         return _form_page(request, scenario, values, exc.fields, status=422)
     except Forbidden as exc:
-        return _form_page(request, scenario, values, {"audience": str(exc)}, status=403)
-    raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
+        return _form_page(request, scenario, values, {"audience": _refusal(exc, session.user)}, status=403)
+    raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={lang}")
 
 
-def _from_form(scenario: Any, form_data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _check_scope(user: Any, areas: list[str]) -> None:
+    """Areas the picker did not offer this person are refused before anything is made."""
+    home, abroad = permissions.targetable(user, regions.HOTLINE_NUMBERS.values(), regions.countries())
+    allowed = set(home) | set(abroad)
+    if any(code not in allowed for code in areas):
+        raise Forbidden(_out_of_scope(user))
+
+
+def _from_form(scenario: Any, form_data: Any, lang: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The API body the form stands for, and the form's values to show it again."""
     params: dict[str, Any] = {}
     for param in scenario.params:
@@ -105,19 +217,29 @@ def _from_form(scenario: Any, form_data: Any) -> tuple[dict[str, Any], dict[str,
             continue
         if param.type == "datetime" and len(raw) in (16, 19):  # datetime-local has no offset
             raw = _at_home(raw)
+        if param.type in NUMERIC:
+            raw = local_number(raw, lang)
         params[param.name] = raw
-    areas = [str(a) for a in form_data.getall("area", [])][:100]
-    key = "countries" if scenario.audience == "abroad" else "regions"
-    if scenario.audience == "any":
-        key = "countries" if areas and regions.get(areas[0]) is None else "regions"
+    areas = list(dict.fromkeys(str(a).upper() for a in form_data.getall("area", [])))[:400]
+    whole_country = form_data.get("whole_country") == "yes"
+    if whole_country:  # "All of Azerbaijan": every home region (the domain has no country-wide code)
+        areas = [*dict.fromkeys([*sorted(regions.HOTLINE_NUMBERS.values()), *areas])]
+    home = [a for a in areas if regions.get(a) is not None]
+    abroad = [a for a in areas if regions.get(a) is None]
+    audience: dict[str, list[str]] = {}
+    if home or scenario.audience == "domestic":
+        audience["regions"] = home
+    if abroad or scenario.audience == "abroad":
+        audience["countries"] = abroad
     expires = str(form_data.get("expires_in_minutes", "360"))
     # ASCII digits only: "²".isdigit() holds, and int() refuses it.
     whole = expires.isascii() and expires.isdigit() and len(expires) < 6
     body = {"scenario": scenario.id, "params": params, "status": str(form_data.get("status", "")),
-            "audience": {key: areas}, "channels": [str(c) for c in form_data.getall("channel", [])],
+            "audience": audience, "channels": [str(c) for c in form_data.getall("channel", [])],
             "expires_in_minutes": int(expires) if whole else expires}
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
-              "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params}, "areas": areas}
+              "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params},
+              "areas": areas, "whole_country": whole_country}
     return body, values
 
 
@@ -135,18 +257,20 @@ async def _original(request: web.Request) -> tuple[Any, Any]:
     return original, scenario
 
 
-def _prefilled(original: Any, scenario: Any, now: datetime) -> dict[str, Any]:
+def _prefilled(original: Any, scenario: Any, now: datetime, lang: str) -> dict[str, Any]:
     params = {}
     for p in scenario.params:
         value = original.params.get(p.name)
         if value is not None and p.type == "datetime":
             value = datetime.fromisoformat(str(value)).astimezone(ZoneInfo(regions.HOME_ZONE))
             value = value.strftime("%Y-%m-%dT%H:%M")
+        elif value is not None and p.type in NUMERIC:
+            value = shown_number(value, lang)
         params[p.name] = "" if value is None else str(value)
     body = updates.merged_body(original, {}, now)
     return {"status": original.status, "channels": list(original.channels), "params": params,
             "expires_in_minutes": str(body["expires_in_minutes"]),
-            "areas": list(original.regions) + list(original.countries)}
+            "areas": list(original.regions) + list(original.countries), "whole_country": False}
 
 
 @routes.get(r"/alerts/{id}/update")
@@ -155,7 +279,7 @@ async def update_form(request: web.Request) -> web.Response:
         original, scenario = await _original(request)
     except Conflict as exc:  # no longer in force: said on the alert's page
         return await _alert_page(request, error=str(exc), status=409)
-    values = _prefilled(original, scenario, request.config_dict[CLOCK]())
+    values = _prefilled(original, scenario, request.config_dict[CLOCK](), page_language(request))
     return _form_page(request, scenario, values, {}, update_of=original.id)
 
 
@@ -167,15 +291,17 @@ async def update(request: web.Request) -> web.Response:
         original, scenario = await _original(request)
     except Conflict as exc:
         return await _alert_page(request, error=str(exc), status=409)
-    body, values = _from_form(scenario, form_data)
+    body, values = _from_form(scenario, form_data, page_language(request))
     try:
+        _check_scope(session.user, values["areas"])
         async with request.config_dict[STORE].write() as conn:
             alert_id = await updates.draft_update(conn, original.id, body, session.user, request.config_dict[CLOCK](),
                                                   set(request.config_dict[CHANNELS].keys()))
     except ValidationError as exc:
         return _form_page(request, scenario, values, exc.fields, status=422, update_of=original.id)
     except Forbidden as exc:
-        return _form_page(request, scenario, values, {"audience": str(exc)}, status=403, update_of=original.id)
+        return _form_page(request, scenario, values, {"audience": _refusal(exc, session.user)}, status=403,
+                          update_of=original.id)
     except Conflict as exc:  # replaced or ended while the form was open
         return await _alert_page(request, error=str(exc), status=409)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")

@@ -16,7 +16,7 @@ from aiohttp import web
 from alerts import corrections, i18n, permissions, regions, updates, workflow
 from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
-from alerts.console import guard, sessions
+from alerts.console import guard, reach, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.dispatch import halt
 from alerts.i18n import gettext
@@ -262,6 +262,8 @@ async def act(request: web.Request) -> web.Response:
     try:
         async with request.config_dict[STORE].write() as conn:
             alert = await permissions.load_visible(conn, session.user, alert_id)
+            if action in ("submit", "approve"):  # an Actual alert to no one: ticked on purpose (console/reach.py)
+                await reach.check_reaches_someone(conn, alert, form, now)
             if action == "submit":
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":
