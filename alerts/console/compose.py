@@ -86,13 +86,36 @@ def _field_of(key: str) -> str:
     return "form"
 
 
-_WORDS_FOR = {
-    "status": N_("Choose Exercise, Test or Actual."),
-    "area": N_("Choose at least one area from the list."),
-    "channel": N_("Choose at least one channel besides the web."),
-    "expires_in_minutes": N_("Give a whole number of minutes, from 1 to %(max)s."),
-    "form": N_("The draft could not be made from this form: %(words)s"),
-}
+# The console's words for what the draft's checks (workflow.parse_draft, updates) still say in
+# English only, recognised by their English: until they are i18n.Messages too. Anything else is
+# shown as it came, under its field, rather than guessed.
+_KNOWN: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"must be Actual, Exercise or Test"), N_("Choose Exercise, Test or Actual.")),
+    (re.compile(r"name at least one region or country"), N_("Choose at least one area from the list.")),
+    (re.compile(r"a list of distinct channels drawn from .*not web"),
+     N_("Choose at least one channel besides the web.")),
+    (re.compile(r"a whole number of minutes from 1 to (?P<max>[0-9]+)"),
+     N_("Give a whole number of minutes, from 1 to %(max)s.")),
+    (re.compile(r"an update keeps the original's status \((?P<status>\w+)\)"),
+     N_("An update keeps the original's status: %(status)s.")),
+)
+
+
+_STATUSES = {"Actual": N_("Actual"), "Exercise": N_("Exercise"), "Test": N_("Test")}
+
+
+def _words(problem: str) -> str:
+    """A refusal in the current language: a Message translates itself; a known English one is
+    said in the console's words; any other is shown as it came."""
+    if isinstance(problem, Message):
+        return problem.translated()
+    for pattern, words in _KNOWN:
+        if found := pattern.fullmatch(problem):
+            args = found.groupdict()
+            if "status" in args:
+                args["status"] = i18n.gettext(_STATUSES.get(args["status"], args["status"]))
+            return i18n.gettext(words) % args if args else i18n.gettext(words)
+    return problem
 
 
 def problems(errors: dict[str, str], lang: str) -> dict[str, str]:
@@ -102,14 +125,7 @@ def problems(errors: dict[str, str], lang: str) -> dict[str, str]:
     with i18n.language(lang):
         for key, problem in errors.items():
             field = _field_of(key)
-            if isinstance(problem, Message):
-                words = problem.translated()
-            elif field == "expires_in_minutes":
-                words = i18n.gettext(_WORDS_FOR[field]) % {"max": workflow.MAX_EXPIRY_MINUTES}
-            elif field in _WORDS_FOR and field != "form":
-                words = i18n.gettext(_WORDS_FOR[field])
-            else:
-                words = i18n.gettext(_WORDS_FOR["form"]) % {"words": problem}
+            words = _words(problem)
             shown[field] = f"{shown[field]} {words}" if field in shown else words
     return shown
 

@@ -262,9 +262,8 @@ async def act(request: web.Request) -> web.Response:
     try:
         async with request.config_dict[STORE].write() as conn:
             alert = await permissions.load_visible(conn, session.user, alert_id)
-            if action in ("submit", "approve"):  # an Actual alert to no one: ticked on purpose (console/reach.py)
-                await reach.check_reaches_someone(conn, alert, form, now)
             if action == "submit":
+                await reach.check_reaches_someone(conn, alert, form, now, session.user)  # Actual to no one: ticked
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":
                 if alert.status == "Actual" and not _names_area(str(form.get("confirm_area", "")), alert):
