@@ -276,3 +276,12 @@ async def test_the_button_says_when_the_draft_is_real(tocsin):
         "area": "AZ-BA", "channel": "sms"}, allow_redirects=False)
     assert back.status == 422
     assert ">Create the draft of a REAL alert</button>" in await back.text()
+
+
+async def test_the_update_form_shows_numbers_in_the_officers_locale(tocsin):
+    desk = await Desk.open(tocsin)
+    alert = await desk.issue(params={"magnitude": 5.8, "epicentre": "AZ-BA"}, status="Exercise")
+    await sign_in(tocsin, "olga")
+    for lang, shown in (("ru", "5,8"), ("en", "5.8")):
+        page = await _form(tocsin, f"/console/alerts/{alert['id']}/update?lang={lang}")
+        assert re.search(r'<input id="param.magnitude"[^>]* value="([^"]*)"', page).group(1) == shown
