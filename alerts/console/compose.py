@@ -15,6 +15,7 @@ from babel import numbers
 from alerts import i18n, permissions, regions, updates, workflow
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _alert_page, _page
+from alerts.consular import checkins
 from alerts.i18n import N_, Message
 from alerts.model import WEB_CHANNEL, Role, our_sender
 from alerts.scenarios import SCENARIOS
@@ -96,6 +97,10 @@ _KNOWN: tuple[tuple[re.Pattern[str], str], ...] = (
      N_("Choose at least one channel besides the web.")),
     (re.compile(r"a whole number of minutes from 1 to (?P<max>[0-9]+)"),
      N_("Give a whole number of minutes, from 1 to %(max)s.")),
+    (re.compile(r"a whole number of minutes, at least 5, or null"),
+     N_("Give a whole number of minutes, at least 5, or leave it empty.")),
+    (re.compile(r"must come before the check-in expires"), N_("It must come before the check-in expires.")),
+    (re.compile(r"the call comes after the reminder"), N_("The call comes after the reminder.")),
     (re.compile(r"an update keeps the original's status \((?P<status>\w+)\)"),
      N_("An update keeps the original's status: %(status)s.")),
 )
@@ -158,6 +163,12 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
     with i18n.language(lang):
         name = i18n.gettext(scenario.name)
         labels = {f"param.{p.name}": i18n.gettext(p.label) for p in scenario.params}
+        # What the list of problems at the top calls each field it links to.
+        field_names = {**labels, "status": i18n.gettext("Status"), "area": i18n.gettext("Area"),
+                       "channel": i18n.gettext("Channels"),
+                       "expires_in_minutes": i18n.gettext("In force for (minutes)"),
+                       "checkin.remind_after_minutes": i18n.gettext(REMIND_LABEL),
+                       "checkin.call_after_minutes": i18n.gettext(CALL_LABEL)}
         helps = {f"param.{p.name}": i18n.gettext(p.help) for p in scenario.params}
         areas = _areas(lang, user)
         names = dict(areas["home"] + areas["abroad"])
@@ -166,7 +177,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
             chosen = [i18n.gettext("All of Azerbaijan"), *[n for c, n in areas["abroad"] if c in values["areas"]]]
     return _page(request, "compose.html", {
         "scenario": scenario, "scenario_name": name, "values": values, "errors": problems(errors, lang),
-        "labels": labels, "helps": helps, "areas": areas, "chosen": chosen,
+        "labels": labels, "helps": helps, "field_names": field_names, "areas": areas, "chosen": chosen,
         "options": _options(scenario, lang), "update_of": update_of,
         "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
     }, status=status)
@@ -191,6 +202,10 @@ async def form(request: web.Request) -> web.Response:
         params.update({p.name: country for p in scenario.params if p.type == "country"})
     values = {"status": "Exercise", "channels": workflow.default_channels(scenario, []), "expires_in_minutes": "360",
               "params": params, "areas": areas, "whole_country": False}
+    if scenario.id == checkins.SCENARIO:  # the API's defaults, to be changed here
+        voice = "voice" in request.config_dict[CHANNELS]
+        values["checkin"] = {"remind_after_minutes": str(checkins.DEFAULT_REMIND_AFTER),
+                             "call_after_minutes": str(checkins.DEFAULT_CALL_AFTER) if voice else ""}
     return _form_page(request, scenario, values, {})
 
 
@@ -256,7 +271,23 @@ def _from_form(scenario: Any, form_data: Any, lang: str) -> tuple[dict[str, Any]
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
               "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params},
               "areas": areas, "whole_country": whole_country}
+    if scenario.id == checkins.SCENARIO and "checkin.remind_after_minutes" in form_data:
+        typed = {key: str(form_data.get(f"checkin.{key}", "")).strip() for key in _CHECKIN_DELAYS}
+        body["checkin"] = {key: _minutes(value) for key, value in typed.items()}
+        values["checkin"] = typed
     return body, values
+
+
+_CHECKIN_DELAYS = ("remind_after_minutes", "call_after_minutes")
+REMIND_LABEL, CALL_LABEL = N_("SMS reminder after (minutes)"), N_("Call after (minutes)")
+
+
+def _minutes(typed: str) -> int | str | None:
+    """A delay as the check-in takes it: empty is none, ASCII digits a number; anything else
+    goes on as typed, for the check to name the field."""
+    if not typed:
+        return None
+    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) < 6 else typed
 
 
 # ---- update mode: the same form, prefilled from an alert in force ----

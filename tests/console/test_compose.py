@@ -285,3 +285,22 @@ async def test_the_update_form_shows_numbers_in_the_officers_locale(tocsin):
     for lang, shown in (("ru", "5,8"), ("en", "5.8")):
         page = await _form(tocsin, f"/console/alerts/{alert['id']}/update?lang={lang}")
         assert re.search(r'<input id="param.magnitude"[^>]* value="([^"]*)"', page).group(1) == shown
+
+
+async def test_a_check_in_sets_its_reminder_and_call_on_the_form(tocsin):
+    await tocsin.user("leyla", "consular", ["TR"])
+    await sign_in(tocsin, "leyla")
+    page = await _form(tocsin, "/console/compose/safety_checkin?lang=en")
+    assert 'name="checkin.remind_after_minutes" value="60"' in page
+    assert 'name="checkin.call_after_minutes" value="120"' in page
+    fields = {"csrf": _csrf(page), "status": "Exercise", "param.country": "TR", "param.embassy_phone": "+902124440000",
+              "area": "TR", "channel": ["sms", "voice"], "expires_in_minutes": "240"}
+    bad = await tocsin.client.post("/console/compose/safety_checkin?lang=fr", headers=origin(tocsin), data={
+        **fields, "checkin.remind_after_minutes": "90", "checkin.call_after_minutes": "3"}, allow_redirects=False)
+    assert bad.status == 422
+    assert _field_error(await bad.text(), "checkin.call_after_minutes") == (
+        "Indiquez un nombre entier de minutes, au moins 5, ou laissez vide.")
+    made = await tocsin.client.post("/console/compose/safety_checkin?lang=en", headers=origin(tocsin), data={
+        **fields, "checkin.remind_after_minutes": "30", "checkin.call_after_minutes": ""}, allow_redirects=False)
+    assert made.status == 303
+    assert (await _only_alert(tocsin)).followups == [{"after_minutes": 30, "channel": "sms"}]
