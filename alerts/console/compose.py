@@ -63,7 +63,7 @@ def local_number(raw: str, lang: str) -> str:
         return text
     try:
         return str(numbers.parse_decimal(text, locale=lang, strict=True))
-    except (numbers.NumberFormatError, ValueError):
+    except (ValueError, ArithmeticError):  # Babel's NumberFormatError, decimal's InvalidOperation
         return raw
 
 
