@@ -28,6 +28,7 @@ from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
 routes = web.RouteTableDef()
 
 NUMERIC = ("magnitude", "number", "integer")
+CHANNEL_NAMES = {"sms": N_("SMS"), "voice": N_("Voice call"), WEB_CHANNEL: N_("Public web page")}
 # A number as every console language may type it: ASCII digits and a decimal point.
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
@@ -163,6 +164,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
     with i18n.language(lang):
         name = i18n.gettext(scenario.name)
         labels = {f"param.{p.name}": i18n.gettext(p.label) for p in scenario.params}
+        channel_names = {channel: i18n.gettext(words) for channel, words in CHANNEL_NAMES.items()}
         # What the list of problems at the top calls each field it links to.
         field_names = {**labels, "status": i18n.gettext("Status"), "area": i18n.gettext("Area"),
                        "channel": i18n.gettext("Channels"),
@@ -180,6 +182,7 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
         "labels": labels, "helps": helps, "field_names": field_names, "areas": areas, "chosen": chosen,
         "options": _options(scenario, lang), "update_of": update_of,
         "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
+        "channel_names": channel_names,
     }, status=status)
 
 

@@ -120,6 +120,7 @@ async def test_labels_and_help_are_in_the_officers_language(tocsin, lang, label,
     assert 'aria-describedby="param.magnitude-help"' in magnitude
     assert "placeholder" not in page  # an example is written in the help, never as a grey "value"
     assert "Richter magnitude with one decimal" not in page and ">magnitude<" not in page
+    assert "> web</label>" not in page and "> sms</label>" not in page  # channels by name, not code
 
 
 async def test_a_consuls_country_help_names_no_standard(tocsin):
