@@ -222,7 +222,7 @@ async def create(request: web.Request) -> web.Response:
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
     try:
-        _check_scope(session.user, values["areas"])
+        _check_scope(session.user, body["audience"])
         draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS].keys()))
         sender = our_sender(config.public_url)
         async with request.config_dict[STORE].write() as conn:
@@ -234,11 +234,11 @@ async def create(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={lang}")
 
 
-def _check_scope(user: Any, areas: list[str]) -> None:
+def _check_scope(user: Any, audience: dict[str, list[str]]) -> None:
     """Areas the picker did not offer this person are refused before anything is made."""
     home, abroad = permissions.targetable(user, regions.HOTLINE_NUMBERS.values(), regions.countries())
     allowed = set(home) | set(abroad)
-    if any(code not in allowed for code in areas):
+    if any(code not in allowed for codes in audience.values() for code in codes):
         raise Forbidden(_out_of_scope(user))
 
 
@@ -254,10 +254,11 @@ def _from_form(scenario: Any, form_data: Any, lang: str) -> tuple[dict[str, Any]
         if param.type in NUMERIC:
             raw = local_number(raw, lang)
         params[param.name] = raw
-    areas = list(dict.fromkeys(str(a).upper() for a in form_data.getall("area", [])))[:400]
+    ticked = list(dict.fromkeys(str(a).upper() for a in form_data.getall("area", [])))[:400]
     whole_country = form_data.get("whole_country") == "yes"
+    areas = ticked
     if whole_country:  # "All of Azerbaijan": every home region (the domain has no country-wide code)
-        areas = [*dict.fromkeys([*sorted(regions.HOTLINE_NUMBERS.values()), *areas])]
+        areas = [*dict.fromkeys([*sorted(regions.HOTLINE_NUMBERS.values()), *ticked])]
     home = [a for a in areas if regions.get(a) is not None]
     abroad = [a for a in areas if regions.get(a) is None]
     audience: dict[str, list[str]] = {}
@@ -273,7 +274,7 @@ def _from_form(scenario: Any, form_data: Any, lang: str) -> tuple[dict[str, Any]
             "expires_in_minutes": int(expires) if whole else expires}
     values = {"status": body["status"], "channels": body["channels"], "expires_in_minutes": expires,
               "params": {p.name: str(form_data.get(f"param.{p.name}", "")) for p in scenario.params},
-              "areas": areas, "whole_country": whole_country}
+              "areas": ticked, "whole_country": whole_country}  # shown as ticked: untick the whole to narrow
     if scenario.id == checkins.SCENARIO and "checkin.remind_after_minutes" in form_data:
         typed = {key: str(form_data.get(f"checkin.{key}", "")).strip() for key in _CHECKIN_DELAYS}
         body["checkin"] = {key: _minutes(value) for key, value in typed.items()}
@@ -343,7 +344,7 @@ async def update(request: web.Request) -> web.Response:
         return await _alert_page(request, error=str(exc), status=409)
     body, values = _from_form(scenario, form_data, page_language(request))
     try:
-        _check_scope(session.user, values["areas"])
+        _check_scope(session.user, body["audience"])
         async with request.config_dict[STORE].write() as conn:
             alert_id = await updates.draft_update(conn, original.id, body, session.user, request.config_dict[CLOCK](),
                                                   set(request.config_dict[CHANNELS].keys()))

@@ -260,9 +260,16 @@ async def test_all_of_azerbaijan_sends_every_home_region(tocsin):
     page = await _form(tocsin, "/console/compose/earthquake?lang=en")
     offered = re.findall(r'<input type="checkbox" name="area" value="([A-Z-]+)"', page)
     assert sorted(offered) == sorted(regions.HOTLINE_NUMBERS.values())  # home regions only, for a domestic one
-    made = await tocsin.client.post("/console/compose/earthquake?lang=en", headers=origin(tocsin), data={
-        "csrf": _csrf(page), "status": "Exercise", "param.magnitude": "6.1", "param.epicentre": "AZ-BA",
-        "whole_country": "yes", "channel": "sms", "expires_in_minutes": "120"}, allow_redirects=False)
+    fields = {"csrf": _csrf(page), "status": "Exercise", "param.epicentre": "AZ-BA", "whole_country": "yes",
+              "channel": "sms", "expires_in_minutes": "120"}
+    back = await tocsin.client.post("/console/compose/earthquake?lang=en", headers=origin(tocsin),
+                                    data=fields, allow_redirects=False)
+    assert back.status == 422  # no magnitude: the choice comes back as it was made, said once
+    page = await back.text()
+    assert 'id="whole-country" checked' in page and 'name="area" value="AZ-BA" checked' not in page
+    assert re.search(r'id="area-summary"[^>]*>([^<]*)<', page).group(1) == "All of Azerbaijan"
+    made = await tocsin.client.post("/console/compose/earthquake?lang=en", headers=origin(tocsin),
+                                    data={**fields, "param.magnitude": "6.1"}, allow_redirects=False)
     assert made.status == 303
     assert sorted((await _only_alert(tocsin)).regions) == sorted(regions.HOTLINE_NUMBERS.values())
 
