@@ -35,7 +35,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 def _scenarios(lang: str, user: Any) -> list[dict[str, Any]]:
     """The scenarios this person may compose: a consul's are those addressed abroad."""
-    home, _ = permissions.targetable(user, ["home"], [])
+    home, _ = permissions.targetable(user, regions.HOTLINE_NUMBERS.values(), [])
     with i18n.language(lang):
         return sorted(({"id": s.id, "name": i18n.gettext(s.name), "audience": s.audience}
                        for s in SCENARIOS.values() if s.has_templates and (home or s.audience != "domestic")),
