@@ -42,10 +42,22 @@ def _scenarios(lang: str, user: Any) -> list[dict[str, Any]]:
                       key=lambda s: regions.fold(s["name"]))
 
 
+# A city and the district around it share a name (Şəki, Lənkəran, Yevlax; Naxçıvan the city and
+# the autonomous republic): the picker says which is which.
+_KINDS = {"city": N_("city"), "district": N_("district"), "autonomous_republic": N_("autonomous republic")}
+
+
 def _areas(lang: str, user: Any) -> dict[str, list[tuple[str, str]]]:
     """The areas the picker offers: only those this person may target, by name."""
     home_codes, abroad_codes = permissions.targetable(user, regions.HOTLINE_NUMBERS.values(), regions.countries())
-    home = sorted(((c, regions.region_name(c, lang)) for c in home_codes), key=lambda c: regions.fold(c[1]))
+    names = {c: regions.region_name(c, lang) for c in home_codes}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    with i18n.language(lang):
+        for code, name in names.items():
+            place = regions.get(code)
+            if name in shared and place is not None:
+                names[code] = f"{name} ({i18n.gettext(_KINDS.get(place.kind, place.kind))})"
+    home = sorted(names.items(), key=lambda c: regions.fold(c[1]))
     abroad = sorted(((c, regions.country_name(c, lang)) for c in abroad_codes), key=lambda c: regions.fold(c[1]))
     return {"home": home, "abroad": abroad}
 

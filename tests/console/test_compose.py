@@ -260,6 +260,7 @@ async def test_all_of_azerbaijan_sends_every_home_region(tocsin):
     page = await _form(tocsin, "/console/compose/earthquake?lang=en")
     offered = re.findall(r'<input type="checkbox" name="area" value="([A-Z-]+)"', page)
     assert sorted(offered) == sorted(regions.HOTLINE_NUMBERS.values())  # home regions only, for a domestic one
+    assert "> Shaki (city)</label>" in page and "> Shaki (district)</label>" in page  # one name, two places
     fields = {"csrf": _csrf(page), "status": "Exercise", "param.epicentre": "AZ-BA", "whole_country": "yes",
               "channel": "sms", "expires_in_minutes": "120"}
     back = await tocsin.client.post("/console/compose/earthquake?lang=en", headers=origin(tocsin),
