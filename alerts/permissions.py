@@ -11,7 +11,7 @@ alert's scope, not only its author (see `may_author`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -53,6 +53,14 @@ def in_scope(user: User, target: Scoped) -> bool:
     if user.role != Role.CONSULAR:
         return True
     return not target.regions and set(target.countries) <= user.countries
+
+
+def targetable(user: User, home: Iterable[str], abroad: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Of the regions `home` and the countries `abroad`, those this person may address an
+    alert to (the rule of `in_scope`, for offering them): a consul, only their countries."""
+    if user.role != Role.CONSULAR:
+        return list(home), list(abroad)
+    return [], [c for c in abroad if c in user.countries]
 
 
 def may_see(user: User, alert: Scoped) -> bool:

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from alerts.i18n import translated
+from alerts.i18n import N_, Message, translated
 from channels.base import UNCARRIABLE
 
 
@@ -67,9 +67,10 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     Newlines pass only where a text may hold several lines."""
     bad = _REFUSED.search(value)
     if bad is not None:
-        return f"holds the character U+{ord(bad.group()):04X}, which a text we store and send may not hold"
+        return Message(N_("holds the character %(code)s, which a text we store and send may not hold"),
+                       code=f"U+{ord(bad.group()):04X}")
     if not multiline and _LINE_BREAKS.search(value):
-        return "must be one line"
+        return Message(N_("must be one line"))
     return None
 
 
@@ -92,17 +93,20 @@ def sane_year(year: int) -> bool:
 def parse_moment(value: Any) -> datetime:
     """An ISO 8601 time with its offset, inside the sane window, as an aware UTC datetime;
     ValueError in words for the sender otherwise."""
-    example = "an ISO 8601 time with offset, such as 2026-12-01T09:00:00+04:00"
+    example = "2026-12-01T09:00:00+04:00"
     if not isinstance(value, str) or len(value) > 64:
-        raise ValueError(f"must be {example}")
+        raise ValueError(Message(N_("must be an ISO 8601 time with offset, such as %(example)s"), example=example))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"must be {example}") from None
+        raise ValueError(Message(N_("must be an ISO 8601 time with offset, such as %(example)s"),
+                                 example=example)) from None
     if moment.tzinfo is None:
-        raise ValueError(f"needs a time zone offset: {example}")
+        raise ValueError(Message(N_("needs a time zone offset: an ISO 8601 time with offset, such as %(example)s"),
+                                 example=example))
     if not sane_year(moment.year):
-        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise ValueError(Message(N_("must be between the years %(first)s and %(last)s"),
+                                 first=EARLIEST_YEAR, last=LATEST_YEAR))
     return moment.astimezone(UTC)
 
 

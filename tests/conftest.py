@@ -136,6 +136,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_the_responses_stream_carries_each_new_answer",
         "test_the_demo_has_a_colleague_of_the_same_scope_to_approve"}),
     "tests/console/test_consul_browser.py": None,  # a consul in a browser, desktop and phone
+    "tests/console/test_compose_browser.py": None,  # the compose form in Chromium, with and without JavaScript
 }
 
 

@@ -74,3 +74,23 @@ def test_missing_required_parameter_is_named(scenario):
 
 def test_custom_has_no_templates():
     assert not CUSTOM.has_templates and not CUSTOM.params
+
+
+# A label or help that reads the same as the English in a language, rightly: the word is French too.
+SAME_AS_ENGLISH = {("fr", "Magnitude"), ("az", "Region")}
+
+
+def test_every_parameter_has_a_label_and_help_in_every_language():
+    """The console shows the officer words, not identifiers: each parameter's label and help
+    are marked for the catalogs and translated in every language but English."""
+    untranslated = []
+    for scenario in SCENARIOS.values():
+        for param in scenario.params:
+            assert param.label and param.help, (scenario.id, param.name)
+            assert param.label != param.name and "ISO 3166" not in param.help, (scenario.id, param.name)
+            for lang in ("az", "ru", "fr", "ar"):
+                with i18n.language(lang):
+                    for english in (param.label, param.help):
+                        if i18n.gettext(english) == english and (lang, english) not in SAME_AS_ENGLISH:
+                            untranslated.append((scenario.id, param.name, lang, english))
+    assert untranslated == []

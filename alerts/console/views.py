@@ -16,7 +16,7 @@ from aiohttp import web
 from alerts import corrections, i18n, permissions, regions, updates, workflow
 from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
-from alerts.console import guard, sessions
+from alerts.console import guard, reach, sessions
 from alerts.console.guard import PREFIX, session_of
 from alerts.consular import checkins
 from alerts.dispatch import halt
@@ -271,6 +271,7 @@ async def act(request: web.Request) -> web.Response:
         async with request.config_dict[STORE].write() as conn:
             alert = await permissions.load_visible(conn, session.user, alert_id)
             if action == "submit":
+                await reach.check_reaches_someone(conn, alert, form, now, session.user)  # Actual to no one: ticked
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":
                 if alert.status == "Actual" and not _names_area(str(form.get("confirm_area", "")), alert):

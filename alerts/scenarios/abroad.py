@@ -11,11 +11,14 @@ _EXAMPLE_PHONE = "+902124440000"
 
 
 def _country() -> Param:
-    return Param("country", "country", "TR", help="country the alert is about (ISO 3166-1 alpha-2, e.g. TR)")
+    return Param("country", "country", "TR", label=N_("Country"), help=N_("The country the alert is about"))
 
 
-def _embassy_phone(help: str = "the embassy's phone number, in international form") -> Param:
-    return Param("embassy_phone", "phone", _EXAMPLE_PHONE, help=help)
+_PHONE_HELP = N_("The embassy's phone number, in international form, e.g. +90 212 444 00 00")
+
+
+def _embassy_phone(help: str = _PHONE_HELP) -> Param:
+    return Param("embassy_phone", "phone", _EXAMPLE_PHONE, label=N_("Embassy phone"), help=help)
 
 
 SECURITY_ADVISORY = Scenario(
@@ -34,7 +37,8 @@ SECURITY_ADVISORY = Scenario(
             "level",
             "choice",
             "avoid_area",
-            help="what citizens should do; with 'avoid the area', name the area",
+            label=N_("Advice"),
+            help=N_("What citizens should do; with “Avoid the area”, name the area"),
             options={
                 "avoid_travel": N_("Avoid all non-essential travel"),
                 "leave": N_("Leave the country"),
@@ -42,7 +46,8 @@ SECURITY_ADVISORY = Scenario(
             },
         ),
         Param("area", "text", "Taksim, Istanbul", required=False, max_length=30,
-              help="city or district concerned, as written locally"),
+              label=N_("Area"),
+              help=N_("City or district concerned, as written locally, e.g. Taksim, Istanbul")),
         _embassy_phone(),
     ),
 )
@@ -60,14 +65,17 @@ EVACUATION_ABROAD = Scenario(
     params=(
         _country(),
         Param("assembly_point", "text", "Hotel Hilton, Taksim", max_length=30,
-              help="where citizens gather: a short name and district"),
+              label=N_("Assembly point"),
+              help=N_("Where citizens gather: a short name and district, e.g. Hotel Hilton, Taksim")),
         Param("departure", "datetime", "2026-12-01T09:00:00+03:00",
-              help="departure time, with the offset; shown in the country's local time"),
+              label=N_("Departure"),
+              help=N_("Departure time; citizens see it in the country's local time")),
         Param(
             "transport",
             "choice",
             "bus",
-            help="how citizens will be taken out",
+            label=N_("Transport"),
+            help=N_("How citizens will be taken out"),
             options={
                 "bus": N_("bus"),
                 "train": N_("train"),
@@ -105,9 +113,11 @@ AIRPORT_CLOSURE = Scenario(
     audience="abroad",
     params=(
         _country(),
-        Param("airport", "text", "Istanbul Airport", max_length=35, help="the airport's name, as written locally"),
+        Param("airport", "text", "Istanbul Airport", max_length=35, label=N_("Airport"),
+              help=N_("The airport's name, as written locally, e.g. Istanbul Airport")),
         Param("until", "datetime", "2026-12-02T18:00:00+03:00", required=False,
-              help="when the airport is expected to reopen, if known; shown in the country's local time"),
+              label=N_("Reopening"),
+              help=N_("When the airport is expected to reopen, if known; citizens see it in the country's local time")),
         _embassy_phone(),
     ),
 )
@@ -124,9 +134,11 @@ EMBASSY_CONTACT = Scenario(
     audience="abroad",
     params=(
         _country(),
-        _embassy_phone("the embassy's new or emergency phone number, in international form"),
+        _embassy_phone(N_("The embassy's new or emergency phone number, in international form, "
+                         "e.g. +90 212 444 00 00")),
         Param("address", "text", "Cumhuriyet Cad. 24, Şişli, İstanbul", required=False, max_length=50,
-              help="the embassy's address, if it changed or matters"),
+              label=N_("Embassy address"),
+              help=N_("The embassy's address, if it changed or matters")),
     ),
 )
 

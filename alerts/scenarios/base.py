@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts.i18n import N_
+from alerts.i18n import N_, Message
 from alerts.model import CapInfo
-from alerts.scenarios.params import Param, ParamError, coerce
+from alerts.scenarios.params import Param, ParamError, coerce, problem
 
 # What a scenario renders into, per language. Web shows headline, description, instruction.
 PARTS: tuple[str, ...] = ("sms", "voice", "headline", "description", "instruction")
@@ -30,23 +30,23 @@ class Scenario(CapInfo):
     def validate(self, raw: Any) -> dict[str, Any]:
         """Coerce parameters to their types; every problem is named, none is left empty."""
         if not isinstance(raw, dict):
-            raise ParamError({"params": "must be an object of parameter values"})
+            raise ParamError({"params": Message(N_("must be an object of parameter values"))})
         errors: dict[str, str] = {}
         clean: dict[str, Any] = {}
         known = {p.name for p in self.params}
         for name in raw:
             if name not in known:
-                errors[f"params.{name}"] = f"unknown parameter for scenario {self.id}"
+                errors[f"params.{name}"] = Message(N_("unknown parameter for scenario %(id)s"), id=self.id)
         for param in self.params:
             value = raw.get(param.name)
             if value is None or value == "":
                 if param.required:
-                    errors[f"params.{param.name}"] = "required"
+                    errors[f"params.{param.name}"] = Message(N_("required"))
                 continue
             try:
                 clean[param.name] = coerce(param, value)
             except (TypeError, ValueError) as exc:
-                errors[f"params.{param.name}"] = str(exc)
+                errors[f"params.{param.name}"] = problem(exc)
         if errors:
             raise ParamError(errors)
         return clean

@@ -15,15 +15,18 @@ EVACUATION_ORDER = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-QBA", help="city or district to evacuate"),
+        Param("region", "region", "AZ-QBA", label=N_("Region"),
+              help=N_("City or district to evacuate")),
         Param("assembly_point", "text", "Şəhər stadionu", max_length=40,
-              help="where evacuees gather, as written locally"),
+              label=N_("Assembly point"),
+              help=N_("Where evacuees gather, as written locally, e.g. Şəhər stadionu")),
         Param(
             "deadline",
             "datetime",
             "2026-11-25T18:00:00+04:00",
             required=False,
-            help="time by which residents must have left, if any",
+            label=N_("Deadline"),
+            help=N_("Time by which residents must have left, if any"),
         ),
     ),
 )
@@ -38,13 +41,15 @@ SHELTER_IN_PLACE = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-SM", help="affected city or district"),
+        Param("region", "region", "AZ-SM", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param(
             "until",
             "datetime",
             "2026-11-25T20:00:00+04:00",
             required=False,
-            help="time until which people must stay indoors, if known",
+            label=N_("Until"),
+            help=N_("Time until which people must stay indoors, if known"),
         ),
     ),
 )
@@ -58,7 +63,8 @@ ALL_CLEAR = Scenario(
     urgency="Past",
     severity="Minor",
     certainty="Observed",
-    params=(Param("region", "region", "AZ-SM", help="city or district where the danger has passed"),),
+    params=(Param("region", "region", "AZ-SM", label=N_("Region"),
+              help=N_("City or district where the danger has passed")),),
 )
 
 TEST_MESSAGE = Scenario(
@@ -70,7 +76,8 @@ TEST_MESSAGE = Scenario(
     urgency="Unknown",
     severity="Minor",
     certainty="Unknown",
-    params=(Param("region", "region", "AZ-BA", required=False, help="region being tested, if only one"),),
+    params=(Param("region", "region", "AZ-BA", required=False, label=N_("Region"),
+              help=N_("Region being tested, if only one")),),
 )
 
 WHERE_TO_GET_HELP = Scenario(
@@ -84,9 +91,11 @@ WHERE_TO_GET_HELP = Scenario(
     certainty="Unknown",
     audience="domestic",
     params=(
-        Param("region", "region", "AZ-BA", help="city or district the message is for"),
+        Param("region", "region", "AZ-BA", label=N_("Region"),
+              help=N_("City or district the message is for")),
         Param("shelter", "text", "Məktəb 5, Nizami küçəsi 10", required=False, max_length=40,
-              help="address of the nearest open shelter, if any"),
+              label=N_("Shelter"),
+              help=N_("Address of the nearest open shelter, if any")),
     ),
 )
 

@@ -15,8 +15,10 @@ EARTHQUAKE = Scenario(
     severity="Severe",
     certainty="Observed",
     params=(
-        Param("magnitude", "magnitude", 5.8, help="Richter magnitude, one decimal"),
-        Param("epicentre", "region", "AZ-SMI", help="region nearest the epicentre"),
+        Param("magnitude", "magnitude", 5.8, label=N_("Magnitude"),
+              help=N_("Richter magnitude with one decimal, e.g. 5.8")),
+        Param("epicentre", "region", "AZ-SMI", label=N_("Epicentre"),
+              help=N_("Region nearest the epicentre")),
     ),
 )
 
@@ -30,13 +32,16 @@ FLOOD = Scenario(
     severity="Severe",
     certainty="Observed",
     params=(
-        Param("region", "region", "AZ-SAB", help="affected city or district"),
-        Param("river", "text", "Kür", required=False, max_length=40, help="river that is rising, as written locally"),
+        Param("region", "region", "AZ-SAB", label=N_("Region"),
+              help=N_("Affected city or district")),
+        Param("river", "text", "Kür", required=False, max_length=40, label=N_("River"),
+              help=N_("The river that is rising, as written locally, e.g. Kür")),
         Param(
             "higher_ground",
             "choice",
             "move",
-            help="whether residents must move to higher ground now or only be ready to",
+            label=N_("Higher ground"),
+            help=N_("Whether residents must move to higher ground now or only be ready to"),
             options={
                 "move": N_("Move to higher ground now."),
                 "ready": N_("Be ready to move to higher ground."),
@@ -55,9 +60,11 @@ MUDFLOW = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-SAK", help="affected city or district"),
+        Param("region", "region", "AZ-SAK", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param("river", "text", "Kiş", required=False, max_length=40,
-              help="river whose valley is threatened, as written locally"),
+              label=N_("River"),
+              help=N_("The river whose valley is threatened, as written locally, e.g. Kiş")),
     ),
 )
 
@@ -71,9 +78,11 @@ LANDSLIDE = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-BA", help="affected city or district"),
+        Param("region", "region", "AZ-BA", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param("location", "text", "Bayıl", max_length=50,
-              help="village, settlement or street at risk, as written locally"),
+              label=N_("Place at risk"),
+              help=N_("Village, settlement or street at risk, as written locally, e.g. Bayıl")),
     ),
 )
 
@@ -87,8 +96,10 @@ WILDFIRE = Scenario(
     severity="Severe",
     certainty="Observed",
     params=(
-        Param("region", "region", "AZ-QAB", help="district where the fire is burning"),
-        Param("settlement", "text", "Vəndam", max_length=40, help="nearest town or village, as written locally"),
+        Param("region", "region", "AZ-QAB", label=N_("Region"),
+              help=N_("District where the fire is burning")),
+        Param("settlement", "text", "Vəndam", max_length=40, label=N_("Nearest settlement"),
+              help=N_("Nearest town or village, as written locally, e.g. Vəndam")),
     ),
 )
 
@@ -102,9 +113,12 @@ STORM_WIND = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-BA", help="affected city or district"),
-        Param("speed", "integer", 25, minimum=10, maximum=70, help="highest wind gusts expected, in metres per second"),
-        Param("until", "datetime", "2026-11-25T21:00:00+04:00", help="end of the warning, with time zone offset"),
+        Param("region", "region", "AZ-BA", label=N_("Region"),
+              help=N_("Affected city or district")),
+        Param("speed", "integer", 25, minimum=10, maximum=70, label=N_("Wind gusts (m/s)"),
+              help=N_("Highest wind gusts expected, in metres per second, e.g. 25")),
+        Param("until", "datetime", "2026-11-25T21:00:00+04:00", label=N_("Until"),
+              help=N_("End of the warning")),
     ),
 )
 
@@ -118,9 +132,12 @@ HEAVY_SNOW = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-QBA", help="affected city or district"),
-        Param("depth", "integer", 40, minimum=5, maximum=300, help="expected snow depth, in centimetres"),
-        Param("until", "datetime", "2027-01-16T09:00:00+04:00", help="end of the warning, with time zone offset"),
+        Param("region", "region", "AZ-QBA", label=N_("Region"),
+              help=N_("Affected city or district")),
+        Param("depth", "integer", 40, minimum=5, maximum=300, label=N_("Snow depth (cm)"),
+              help=N_("Expected snow depth, in centimetres, e.g. 40")),
+        Param("until", "datetime", "2027-01-16T09:00:00+04:00", label=N_("Until"),
+              help=N_("End of the warning")),
     ),
 )
 
@@ -134,9 +151,12 @@ EXTREME_HEAT = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-IMI", help="affected city or district"),
-        Param("temperature", "integer", 42, minimum=30, maximum=55, help="highest expected air temperature, in °C"),
-        Param("days", "integer", 5, minimum=1, maximum=30, help="how many days the heat is expected to last"),
+        Param("region", "region", "AZ-IMI", label=N_("Region"),
+              help=N_("Affected city or district")),
+        Param("temperature", "integer", 42, minimum=30, maximum=55, label=N_("Temperature (°C)"),
+              help=N_("Highest expected air temperature, in °C, e.g. 42")),
+        Param("days", "integer", 5, minimum=1, maximum=30, label=N_("Days"),
+              help=N_("How many days the heat is expected to last, e.g. 5")),
     ),
 )
 
@@ -150,9 +170,12 @@ EXTREME_COLD = Scenario(
     severity="Severe",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-DAS", help="affected city or district"),
-        Param("temperature", "integer", -15, minimum=-50, maximum=0, help="lowest expected air temperature, in °C"),
-        Param("days", "integer", 3, minimum=1, maximum=30, help="how many days the cold is expected to last"),
+        Param("region", "region", "AZ-DAS", label=N_("Region"),
+              help=N_("Affected city or district")),
+        Param("temperature", "integer", -15, minimum=-50, maximum=0, label=N_("Temperature (°C)"),
+              help=N_("Lowest expected air temperature, in °C, e.g. -15")),
+        Param("days", "integer", 3, minimum=1, maximum=30, label=N_("Days"),
+              help=N_("How many days the cold is expected to last, e.g. 3")),
     ),
 )
 

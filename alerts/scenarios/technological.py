@@ -15,12 +15,14 @@ INDUSTRIAL_ACCIDENT = Scenario(
     severity="Severe",
     certainty="Observed",
     params=(
-        Param("region", "region", "AZ-SM", help="affected city or district"),
+        Param("region", "region", "AZ-SM", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param(
             "substance",
             "choice",
             "chlorine",
-            help="substance released",
+            label=N_("Substance"),
+            help=N_("Substance released"),
             options={
                 "chlorine": N_("chlorine"),
                 "ammonia": N_("ammonia"),
@@ -42,9 +44,11 @@ GAS_LEAK = Scenario(
     severity="Severe",
     certainty="Observed",
     params=(
-        Param("region", "region", "AZ-BA", help="affected city or district"),
+        Param("region", "region", "AZ-BA", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param("site", "text", "Nizami küçəsi 45", max_length=50,
-              help="street, address or site of the leak, as written locally"),
+              label=N_("Site of the leak"),
+              help=N_("Street, address or site of the leak, as written locally, e.g. Nizami küçəsi 45")),
     ),
 )
 
@@ -58,15 +62,18 @@ DAM_FAILURE = Scenario(
     severity="Extreme",
     certainty="Likely",
     params=(
-        Param("region", "region", "AZ-MI", help="city or district below the dam"),
+        Param("region", "region", "AZ-MI", label=N_("Region"),
+              help=N_("City or district below the dam")),
         Param("dam", "text", "Mingəçevir su anbarı", max_length=30,
-              help="name of the dam or reservoir, as known locally"),
+              label=N_("Dam"),
+              help=N_("Name of the dam or reservoir, as known locally, e.g. Mingəçevir su anbarı")),
         Param(
             "arrival",
             "datetime",
             "2026-11-25T14:30:00+04:00",
             required=False,
-            help="earliest time the water may arrive, if known",
+            label=N_("Water arrival"),
+            help=N_("Earliest time the water may arrive, if known"),
         ),
     ),
 )
@@ -81,12 +88,14 @@ EPIDEMIC = Scenario(
     severity="Moderate",
     certainty="Observed",
     params=(
-        Param("region", "region", "AZ-GA", help="affected city or district"),
+        Param("region", "region", "AZ-GA", label=N_("Region"),
+              help=N_("Affected city or district")),
         Param(
             "disease",
             "choice",
             "measles",
-            help="disease spreading",
+            label=N_("Disease"),
+            help=N_("Disease spreading"),
             options={
                 "influenza": N_("influenza"),
                 "measles": N_("measles"),

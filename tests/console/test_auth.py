@@ -153,7 +153,8 @@ async def test_state_changes_need_this_origin_and_the_csrf_token(tocsin):
     async with tocsin.store.read() as conn:
         assert await conn.scalar(sa.select(alerts.c.state).where(alerts.c.id == draft["id"])) == "draft"
     csrf = await csrf_of(tocsin.client, f"/console/alerts/{draft['id']}")
-    done = await tocsin.client.post(path, data={"csrf": csrf}, headers=origin(tocsin), allow_redirects=False)
+    done = await tocsin.client.post(path, data={"csrf": csrf, "confirm_nobody": "yes"},  # an Actual to no one
+                                    headers=origin(tocsin), allow_redirects=False)
     assert done.status == 303
 
 
