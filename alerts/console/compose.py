@@ -5,6 +5,7 @@ language will read and what it costs before anyone submits."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -137,16 +138,18 @@ def _words(problem: str) -> str:
     return problem
 
 
-def problems(errors: dict[str, str], lang: str) -> dict[str, str]:
+def problems(errors: dict[str, str], lang: str, order: Sequence[str] = ()) -> dict[str, str]:
     """A refusal's fields as the form shows them: the input each belongs to, and the words in
-    the officer's language, never the API's "params.magnitude: must be a number"."""
+    the officer's language, never the API's "params.magnitude: must be a number"; in the
+    form's `order` (the first is the one that gets the focus), whatever order they were found in."""
     shown: dict[str, str] = {}
     with i18n.language(lang):
         for key, problem in errors.items():
             field = _field_of(key)
             words = _words(problem)
             shown[field] = f"{shown[field]} {words}" if field in shown else words
-    return shown
+    rank = {field: place for place, field in enumerate(order)}
+    return dict(sorted(shown.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 def _out_of_scope(user: Any) -> Message:
@@ -185,13 +188,16 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
                        "checkin.remind_after_minutes": i18n.gettext(REMIND_LABEL),
                        "checkin.call_after_minutes": i18n.gettext(CALL_LABEL)}
         helps = {f"param.{p.name}": i18n.gettext(p.help) for p in scenario.params}
+        form_order = ["status", *labels, "area", "channel", "expires_in_minutes", "checkin.remind_after_minutes",
+                      "checkin.call_after_minutes"]
         areas = _areas(lang, user)
         names = dict(areas["home"] + areas["abroad"])
         chosen = [names.get(code, code) for code in values["areas"]]
         if values.get("whole_country"):  # said once, not as 78 regions
             chosen = [i18n.gettext("All of Azerbaijan"), *[n for c, n in areas["abroad"] if c in values["areas"]]]
     return _page(request, "compose.html", {
-        "scenario": scenario, "scenario_name": name, "values": values, "errors": problems(errors, lang),
+        "scenario": scenario, "scenario_name": name, "values": values,
+        "errors": problems(errors, lang, order=form_order),
         "labels": labels, "helps": helps, "field_names": field_names, "areas": areas, "chosen": chosen,
         "options": _options(scenario, lang), "update_of": update_of,
         "per_country": per_country.include(scenario, values, errors, lang),
