@@ -131,22 +131,21 @@ def encoding(segments: int, code: str) -> str:
         "num": segments, "encoding": code}
 
 
-# The zones the console labels by name; any other is labelled by its UTC offset.
-_ZONE_LABELS = {regions.HOME_ZONE: N_("%(time)s (Baku time)")}
-
-
-def when(moment: datetime | None, zone: str = regions.HOME_ZONE) -> str:
-    """A moment as the console shows it: in `zone` (Baku, everyone's home zone, unless the
-    caller names another), day, month, year and 24-hour time in the current language, with
-    the zone said: "1 Dec 2026, 14:30 (Baku time)", "1 dek 2026, 14:30 (Bakı vaxtı)"."""
+def when(moment: datetime | None, country: str | None = None) -> str:
+    """A moment as the console shows it, day, month, year and 24-hour time in the current
+    language, with its zone said: in Baku time (everyone's home zone: the console's users
+    are at home, and the compose form's times are Baku time), "1 Dec 2026, 14:30 (Baku
+    time)", "1 dek 2026, 14:30 (Bakı vaxtı)"; or, for an alert abroad, the local time of
+    `country`, "1 Dec 2026, 13:30 (local time, Türkiye)"."""
     if moment is None:
         return ""
     lang = i18n.current_language.get()
+    zone = regions.zone_for(country)
     shown = format_datetime(moment, "d MMM y, HH:mm", tzinfo=ZoneInfo(zone), locale=lang)
-    if zone in _ZONE_LABELS:
-        return gettext(_ZONE_LABELS[zone]) % {"time": shown}
-    offset = format_datetime(moment, "xxx", tzinfo=ZoneInfo(zone), locale="en")
-    return gettext("%(time)s (UTC%(offset)s)") % {"time": shown, "offset": offset}
+    if country is None:
+        return gettext("%(time)s (Baku time)") % {"time": shown}
+    return gettext("%(time)s (local time, %(country)s)") % {
+        "time": shown, "country": regions.country_name(country, lang)}
 
 
 def number(value: float) -> str:

@@ -36,7 +36,7 @@ ALLOWED = {
     "tocsin",  # the product's name
     "sms", "cap", "utc", "csv", "api",  # SMS, the CAP standard, UTC, the CSV format, the API's name
     "gsm", "ucs",  # the SMS alphabets' codes, GSM-7 and UCS-2
-    "olga", "anar", "root", "cli",  # the user names this test signs in with, and the command line's
+    "olga", "anar", "root", "kamran", "cli",  # the user names this test signs in with, and the command line's
     "test",  # the label of the fixture's API tokens, typed by a person
 }
 # Words spelled as the English ones that are words of the language, checked one by one.
@@ -49,7 +49,7 @@ SAME_SPELLING = {
 }
 # The scenarios whose example parameters this test types: their names of places and streets,
 # typed by people in Azerbaijani, stay as typed in every language.
-TYPED = ("flood", "wildfire", "heavy_snow", "gas_leak", "extreme_heat")
+TYPED = ("flood", "wildfire", "heavy_snow", "gas_leak", "extreme_heat", "security_advisory")
 COUNTRY_CODES = frozenset(regions.countries())
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _SHOWN = ("title", "aria-label", "placeholder", "alt")
@@ -186,6 +186,7 @@ PAGES = [
     Page("pending, as approver", "anar", get("/console/alerts/{pending}")),
     Page("alert list, as approver", "anar", get("/console")),
     Page("409: approving again", "anar", post("/console/alerts/{sent}/approve", {"confirm_area": "Baku"}), 409),
+    Page("alert abroad, as consul", "kamran", get("/console/alerts/{abroad}")),
     Page("users", "root", get("/console/admin/users")),
     Page("one user", "root", get("/console/admin/users/{olga}")),
     Page("tokens", "root", get("/console/admin/tokens")),
@@ -263,6 +264,10 @@ async def console_with_alerts(tocsin: Any) -> dict[str, Any]:
     in_force = await desk.issue("extreme_heat", regions=["AZ-BA"], status="Exercise")
     made["update"] = (await json_ok(await tocsin.client.post(
         f"/api/v1/alerts/{in_force['id']}/update", headers=desk.operator, json={"scenario": "all_clear"}), 201))["id"]
+    consul = await tocsin.user("kamran", "consular", ["TR"])
+    made["abroad"] = (await json_ok(await tocsin.client.post("/api/v1/alerts", headers=consul, json={
+        "scenario": "security_advisory", "params": SCENARIOS["security_advisory"].example_params(),
+        "status": "Exercise", "audience": {"countries": ["TR"]}, "channels": ["sms", "web"]}), 201))["id"]
     made["olga"] = await _user_id(tocsin, "olga")
     return made
 
@@ -292,6 +297,8 @@ async def test_no_english_word_in_the_console_in_other_languages(tocsin):
     assert not found, "\n" + "\n".join(f"{page}: {words}" for page, words in found.items())
     # The walk read real pages: the states, the times and the refusals are there, in words.
     assert "Bakı vaxtı" in seen[("sent", "az")] and "heure de Bakou" in seen[("sent", "fr")]
+    abroad = seen[("alert abroad, as consul", "ru")]  # Baku time, and the country's own
+    assert "по бакинскому времени" in abroad and "местное время, Турция" in abroad
     rejected = seen[("rejected, with its reason", "ru")]
     assert "Отклонено" in rejected and "7 > 5" in rejected
     assert f"L'alerte {made['sent']} n'attend plus d'approbation" in seen[("409: approving again", "fr")]
@@ -321,8 +328,8 @@ def test_times_are_in_baku_time_in_the_readers_language_and_say_so():
     assert shown["az"].endswith("14:30 (Bakı vaxtı)") and "dek" in shown["az"]
     assert shown["fr"] == "1 déc. 2026, 14:30 (heure de Bakou)"
     assert "14:30" in shown["ru"] and "по бакинскому времени" in shown["ru"]
-    with i18n.language("fr"):
-        assert words.when(moment, "Europe/Istanbul") == "1 déc. 2026, 13:30 (UTC+03:00)"
+    with i18n.language("fr"):  # an alert abroad also says the country's own time
+        assert words.when(moment, "TR") == "1 déc. 2026, 13:30 (heure locale, Turquie)"
 
 
 def test_the_sms_alphabet_keeps_its_code_and_arabic_keeps_it_in_order():
