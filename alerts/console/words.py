@@ -131,6 +131,10 @@ def encoding(segments: int, code: str) -> str:
         "num": segments, "encoding": code}
 
 
+# Day, month, year and time; Arabic joins them with its own comma.
+_MOMENT = {"ar": "d MMM y، HH:mm"}
+
+
 def when(moment: datetime | None, country: str | None = None) -> str:
     """A moment as the console shows it, day, month, year and 24-hour time in the current
     language, with its zone said: in Baku time (everyone's home zone: the console's users
@@ -141,7 +145,7 @@ def when(moment: datetime | None, country: str | None = None) -> str:
         return ""
     lang = i18n.current_language.get()
     zone = regions.zone_for(country)
-    shown = format_datetime(moment, "d MMM y, HH:mm", tzinfo=ZoneInfo(zone), locale=lang)
+    shown = format_datetime(moment, _MOMENT.get(lang, "d MMM y, HH:mm"), tzinfo=ZoneInfo(zone), locale=lang)
     if country is None:
         return gettext("%(time)s (Baku time)") % {"time": shown}
     return gettext("%(time)s (local time, %(country)s)") % {
