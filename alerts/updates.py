@@ -65,8 +65,8 @@ async def check_in_force(conn: AsyncConnection, alert: Alert, now: datetime) -> 
         raise Conflict(Message(N_("Alert %(id)s is not in force: only an alert in force can be updated."),
                                id=alert.id))
     if alert.expires <= now:
-        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s; draft a new alert."), id=alert.id,
-                               time=alert.expires.isoformat()))
+        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s (Baku time); draft a new alert."), id=alert.id,
+                               time=workflow.baku_minute(alert.expires)))
     if (newer := await superseded_by(conn, alert)) is not None:
         raise Conflict(Message(N_("Alert %(id)s was replaced by its update %(newer)s; update that one."),
                                id=alert.id, newer=newer))

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -216,6 +217,11 @@ async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: Alert
              extra={"alert_id": alert.id, "state": dst.value, "actor": actor})
 
 
+def baku_minute(moment: datetime) -> str:
+    """A moment in a refusal's words: to the minute, in Baku time, as the console's users live it."""
+    return moment.astimezone(ZoneInfo(regions.HOME_ZONE)).strftime("%Y-%m-%d %H:%M")
+
+
 # Why a step found the alert moved on (another person was quicker), by the state the step needed.
 _MOVED = {AlertState.DRAFT: N_("Alert %(id)s is no longer a draft: someone submitted or discarded it meanwhile."),
           AlertState.PENDING_APPROVAL: N_("Alert %(id)s no longer waits for approval: someone else decided on "
@@ -241,8 +247,8 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
     if not permissions.may_approve(user, alert):
         raise Forbidden(Message(N_("You wrote this alert, so you cannot approve it: a second person must.")))
     if alert.expires <= now:
-        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s; draft it again."), id=alert_id,
-                               time=alert.expires.isoformat()))
+        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s (Baku time); draft it again."), id=alert_id,
+                               time=baku_minute(alert.expires)))
     await check_languages(conn, alert, now)  # the audience may have grown new languages
     dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
     await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, by=user, approved_at=now,

@@ -351,3 +351,19 @@ def test_the_sms_alphabet_keeps_its_code_and_arabic_keeps_it_in_order():
     with i18n.language("az"):
         assert words.state("cancelled", "superseded") == "Yenilənmə ilə əvəz olunub"
         assert words.state("unknown_state") == "unknown_state"  # shown as it is, never dropped
+
+
+async def test_a_refusal_reads_in_the_console_language_and_the_api_keeps_its_english(tocsin):
+    desk = await Desk.open(tocsin)
+    draft = await desk.draft("flood", regions=["AZ-BA"], status="Exercise")  # in force for 120 minutes
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=desk.operator))
+    tocsin.clock.advance(hours=3)
+    await sign_in(tocsin, "anar")
+    refused = await post(f"/console/alerts/{draft['id']}/approve")(tocsin, "ru", {})
+    text = visible_text(await refused.text(), "ru")
+    assert refused.status == 409
+    assert re.search(rf"Срок оповещения {draft['id']} истёк в \d{{4}}-\d\d-\d\d \d\d:\d\d по бакинскому времени", text)
+    api = await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=desk.approver)
+    assert api.status == 409
+    assert re.fullmatch(rf"Alert {draft['id']} expired at \d{{4}}-\d\d-\d\d \d\d:\d\d \(Baku time\); draft it again\.",
+                        (await api.json())["error"]["message"])
