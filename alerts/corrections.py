@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts import i18n, render, texts, updates, workflow
 from alerts.alert import Alert, by_identifier, new_draft
 from alerts.dispatch import halt
+from alerts.i18n import Message
 from alerts.model import CANCELLABLE, SUPERSEDED, AlertState, MsgType
 from alerts.scenarios import CUSTOM, N_
 from alerts.schema import alerts, deliveries
@@ -72,14 +73,15 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
         await conn.execute(sa.select(alerts.c.id).where(alerts.c.id == alert_id).with_for_update())
     original = await workflow.load(conn, alert_id)
     if not await may_correct(conn, original):
-        raise Conflict(f"alert {alert_id} is {original.state}: only an alert that went out (or is about to) "
-                       "can be corrected")
+        raise Conflict(Message(N_("Alert %(id)s has not gone out: only an alert that went out (or is about "
+                                  "to) can be corrected."), id=alert_id))
     # By identifier: the reference's sent time is set once sending starts, after an early correction.
     existing = await conn.scalar(sa.select(alerts.c.id).where(
         alerts.c.references.like(f"%,{original.identifier},%"), alerts.c.msg_type == MsgType.CANCEL,
         alerts.c.state.not_in([AlertState.REJECTED, AlertState.CANCELLED])))
     if existing is not None:
-        raise Conflict(f"alert {alert_id} already has correction {existing}")
+        raise Conflict(Message(N_("Alert %(id)s already has a correction: alert %(other)s."), id=alert_id,
+                               other=existing))
     overrides = {lang: _parts(original, lang) for lang in i18n.LANGUAGES}
     composed = texts.compose(CUSTOM, {}, original.status, original.texts.zones(), overrides, None)
     values = new_draft(

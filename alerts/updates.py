@@ -19,6 +19,7 @@ from alerts import permissions, texts, workflow
 from alerts.alert import Alert, by_identifier, load, referenced_identifiers
 from alerts.consular import per_country
 from alerts.dispatch.queue import halt_deliveries
+from alerts.i18n import N_, Message
 from alerts.model import SUPERSEDED, WEB_CHANNEL, AlertState, DeliveryState, MsgType
 from alerts.scenarios import SCENARIOS
 from alerts.schema import alerts, deliveries
@@ -60,13 +61,16 @@ async def check_in_force(conn: AsyncConnection, alert: Alert, now: datetime) -> 
     """Only an alert in force can be updated: approved (or scheduled, sending, sent), not
     expired, not a Cancel, not already superseded."""
     if alert.msg_type == MsgType.CANCEL:
-        raise Conflict(f"alert {alert.id} is a correction (Cancel); it cannot be updated")
+        raise Conflict(Message(N_("Alert %(id)s is a correction; a correction cannot be updated."), id=alert.id))
     if alert.state not in IN_FORCE:
-        raise Conflict(f"alert {alert.id} is {alert.state}: only an alert in force can be updated")
+        raise Conflict(Message(N_("Alert %(id)s is not in force: only an alert in force can be updated."),
+                               id=alert.id))
     if alert.expires <= now:
-        raise Conflict(f"alert {alert.id} expired at {alert.expires.isoformat()}; draft a new alert")
+        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s (Baku time); draft a new alert."), id=alert.id,
+                               time=workflow.baku_minute(alert.expires)))
     if (newer := await superseded_by(conn, alert)) is not None:
-        raise Conflict(f"alert {alert.id} was superseded by update {newer}; update that one")
+        raise Conflict(Message(N_("Alert %(id)s was replaced by its update %(newer)s; update that one."),
+                               id=alert.id, newer=newer))
 
 
 def _scenario_id(original: Alert, body: dict[str, Any]) -> Any:
@@ -220,14 +224,15 @@ async def supersede(conn: AsyncConnection, update: Alert, user: User, now: datet
     # Approving an update ends the original: the approver must be one who may end it (a consul
     # approving an update narrowed to their country must not stop the original elsewhere).
     if not permissions.may_cancel(user, original):
-        raise Forbidden(f"approving this update would stop alert {original.id}, which the {user.role} role "
-                        "cannot stop")
+        raise Forbidden(Message(N_("Approving this update would stop alert %(id)s, which you may not stop."),
+                                id=original.id))
     if (other := await superseded_by(conn, original, other_than=update.id)) is not None:
-        raise Conflict(f"alert {original.id} was already superseded by update {other}")
+        raise Conflict(Message(N_("Alert %(id)s was already replaced by update %(other)s."), id=original.id,
+                               other=other))
     # Stopped or corrected while the update waited: "UPDATE: ..." would bring the danger back.
     if original.state == AlertState.CANCELLED:
-        raise Conflict(f"alert {original.id} was stopped while this update waited; draft a new alert if the "
-                       "danger is real")
+        raise Conflict(Message(N_("Alert %(id)s was stopped while this update waited; draft a new alert if "
+                                  "the danger is real."), id=original.id))
     # The original's CAP says `sent` from its first round on: reference it as it is now.
     current = references_of(original)
     if current != update.references:

@@ -7,12 +7,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, permissions, regions, texts
 from alerts.alert import Alert, load, new_draft
 from alerts.consular import checkins, per_country
+from alerts.i18n import N_, Message
 from alerts.model import (
     ALERT_CHANNELS,
     CHECKIN_SCENARIO,
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 def parse_draft(body: Any, user: User, now: datetime, channels_available: set[str]) -> dict[str, Any]:
     """Validate a draft request into alert columns, or raise with every bad field named."""
     if not permissions.may_compose(user):
-        raise Forbidden(f"the {user.role} role cannot compose alerts")
+        raise Forbidden(Message(N_("Your role cannot compose alerts.")))
     if not isinstance(body, dict):
         raise ValidationError({"body": "must be a JSON object"})
     errors: dict[str, str] = {f: "unknown field" for f in body if f not in _FIELDS}
@@ -120,7 +122,8 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     assert scenario is not None and isinstance(status, str)
 
     if not permissions.may_author(user, Audience(region_codes, countries)):
-        raise Forbidden(f"consular users may target only their countries: {', '.join(sorted(user.countries))}")
+        raise Forbidden(Message(N_("You may send alerts only to your countries: %(countries)s."),
+                                countries=", ".join(sorted(user.countries))))
 
     composed = texts.compose(
         scenario, params, status, texts.audience_zones(region_codes, countries), overrides, fallback,
@@ -209,12 +212,22 @@ async def _move(conn: AsyncConnection, alert: Alert, src: AlertState, dst: Alert
         .values(state=dst, updated_at=now, **extra)
     )
     if result.rowcount != 1:
-        raise Conflict(f"alert {alert.id} is {alert.state}, not {src}")
+        raise Conflict(Message(_MOVED.get(src, N_("Alert %(id)s has changed meanwhile: reload the page to see it.")),
+                               id=alert.id))
     actor = by.username if by else "system"
     log.info("alert %s %s by %s: now %s", alert.id, _VERBS.get(dst, "moved"), actor, dst.value,
              extra={"alert_id": alert.id, "state": dst.value, "actor": actor})
 
 
+def baku_minute(moment: datetime) -> str:
+    """A moment in a refusal's words: to the minute, in Baku time, as the console's users live it."""
+    return moment.astimezone(ZoneInfo(regions.HOME_ZONE)).strftime("%Y-%m-%d %H:%M")
+
+
+# Why a step found the alert moved on (another person was quicker), by the state the step needed.
+_MOVED = {AlertState.DRAFT: N_("Alert %(id)s is no longer a draft: someone submitted or discarded it meanwhile."),
+          AlertState.PENDING_APPROVAL: N_("Alert %(id)s no longer waits for approval: someone else decided on "
+                                          "it first. Its state is shown below.")}
 _VERBS = {AlertState.PENDING_APPROVAL: "submitted", AlertState.APPROVED: "approved",
           AlertState.SCHEDULED: "approved", AlertState.REJECTED: "rejected"}
 
@@ -222,7 +235,8 @@ _VERBS = {AlertState.PENDING_APPROVAL: "submitted", AlertState.APPROVED: "approv
 async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> None:
     alert = await load(conn, alert_id)
     if not permissions.may_author(user, alert):
-        raise Forbidden(f"the {user.role} role cannot submit this alert")
+        raise Forbidden(Message(N_("You cannot submit alert %(id)s: only its author or a colleague who may "
+                                   "send to its area can."), id=alert_id))
     await _move(conn, alert, AlertState.DRAFT, AlertState.PENDING_APPROVAL, now, by=user, submitted_at=now)
     await append_audit(conn, at=now, actor=user.username, action="alert.submit", target=f"alert:{alert_id}", details={})
 
@@ -230,11 +244,13 @@ async def submit(conn: AsyncConnection, alert_id: int, user: User, now: datetime
 async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
     alert = await load(conn, alert_id)
     if not permissions.may_review(user, alert):
-        raise Forbidden(f"the {user.role} role cannot approve this alert")
+        raise Forbidden(Message(N_("You cannot approve alert %(id)s: it needs an approver for its area."),
+                                id=alert_id))
     if not permissions.may_approve(user, alert):
-        raise Forbidden("the author of an alert cannot approve it; a second person must")
+        raise Forbidden(Message(N_("You wrote this alert, so you cannot approve it: a second person must.")))
     if alert.expires <= now:
-        raise Conflict(f"alert {alert_id} expired at {alert.expires.isoformat()}; draft it again")
+        raise Conflict(Message(N_("Alert %(id)s expired at %(time)s (Baku time); draft it again."), id=alert_id,
+                               time=baku_minute(alert.expires)))
     await check_languages(conn, alert, now)  # the audience may have grown new languages
     dst = AlertState.SCHEDULED if alert.send_at and alert.send_at > now else AlertState.APPROVED
     await _move(conn, alert, AlertState.PENDING_APPROVAL, dst, now, by=user, approved_at=now,
@@ -248,7 +264,8 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
 async def reject(conn: AsyncConnection, alert_id: int, user: User, reason: str, now: datetime) -> None:
     alert = await load(conn, alert_id)
     if not permissions.may_review(user, alert):
-        raise Forbidden(f"the {user.role} role cannot reject this alert")
+        raise Forbidden(Message(N_("You cannot reject alert %(id)s: it needs an approver for its area."),
+                                id=alert_id))
     await _move(conn, alert, AlertState.PENDING_APPROVAL, AlertState.REJECTED, now, by=user)
     await append_audit(
         conn, at=now, actor=user.username, action="alert.reject", target=f"alert:{alert_id}",

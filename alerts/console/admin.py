@@ -8,13 +8,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import i18n, regions, users
+from alerts.console import words
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _page
 from alerts.i18n import N_
@@ -30,8 +30,7 @@ from alerts.web.keys import CLOCK, STORE
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
 AUDIT_PAGE = 50
-ROLE_NAMES = {Role.OPERATOR: N_("Operator"), Role.APPROVER: N_("Approver"), Role.CONSULAR: N_("Consular officer"),
-              Role.ADMIN: N_("Administrator")}
+ROLE_NAMES = words.ROLES
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -47,10 +46,6 @@ def admin_only(handler: Handler) -> Handler:
 
 def _admin(request: web.Request) -> users.User:
     return session_of(request).user
-
-
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else ""
 
 
 def _back(path: str, request: web.Request) -> web.HTTPSeeOther:
@@ -76,8 +71,8 @@ def _picked(form: Any) -> list[str]:
 
 def _summary(user: users.UserSummary) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "role": user.role.value, "role_name": ROLE_NAMES[user.role],
-            "countries": list(user.countries), "active": user.active, "created": _when(user.created_at),
-            "last_sign_in": _when(user.last_sign_in)}
+            "countries": list(user.countries), "active": user.active, "created": user.created_at,
+            "last_sign_in": user.last_sign_in}
 
 
 @routes.get("/admin")
@@ -184,8 +179,8 @@ async def _tokens_page(request: web.Request, values: dict[str, str], errors: dic
         holders = [u.username for u in await users.list_users(conn) if u.active]
     page = _page(request, "admin_tokens.html", {
         "tokens": [{"id": t.id, "label": t.label, "username": t.username, "user_id": t.user_id,
-                    "created": _when(t.created_at), "last_used": _when(t.last_used_at),
-                    "revoked": _when(t.revoked_at)} for t in tokens],
+                    "created": t.created_at, "last_used": t.last_used_at,
+                    "revoked": t.revoked_at} for t in tokens],
         "holders": holders, "values": values, "errors": errors, "created": created}, status=status)
     if created:  # shown once: kept by no cache
         page.headers["Cache-Control"] = "no-store"
@@ -240,7 +235,7 @@ async def _audit_page(request: web.Request, check: Any, status: int = 200) -> we
     async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(query)).all()
         actions = (await conn.scalars(sa.select(audit_log.c.action).distinct().order_by(audit_log.c.action))).all()
-    entries = [{"id": r.id, "at": _when(r.at), "actor": r.actor, "action": r.action, "target": r.target,
+    entries = [{"id": r.id, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
                 "details": _details(r.details)} for r in rows[:AUDIT_PAGE]]
     more = rows[AUDIT_PAGE - 1].id if len(rows) > AUDIT_PAGE else None  # the next page: before the last shown
     return _page(request, "admin_audit.html", {
@@ -267,6 +262,6 @@ async def audit_verify(request: web.Request) -> web.StreamResponse:
                                "rows": found.rows, "broken": len(found.broken),
                                "first_broken": first.id if first else None})
     check = {"intact": found.intact, "rows": found.rows, "broken": len(found.broken),
-             "first": {"id": first.id, "action": first.action, "actor": first.actor, "at": _when(first.at)}
+             "first": {"id": first.id, "action": first.action, "actor": first.actor, "at": first.at}
              if first else None}
     return await _audit_page(request, check)

@@ -15,7 +15,7 @@ from aiohttp_sse import EventSourceResponse
 
 from alerts import csvsafe, i18n, permissions, workflow
 from alerts.audience import delivery_summary
-from alerts.console import sessions
+from alerts.console import sessions, words
 from alerts.console.guard import COOKIE, session_of
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
@@ -59,12 +59,14 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)
             with i18n.language(lang):
-                html = aiohttp_jinja2.render_string("console/_progress.html", request, {"progress": progress})
-            if (html, alert.state) != last:
-                last = (html, alert.state)
+                html = aiohttp_jinja2.render_string("console/_progress.html", request,
+                                                    {"progress": progress, "words": words})
+                state = words.state(alert.state, alert.halted_reason)
+            if (html, state) != last:
+                last = (html, state)
                 await response.send(html, event="progress", retry=retry)
                 retry = None  # the reconnect delay goes with the first event only
-                await response.send(f"{alert.state}", event="state")
+                await response.send(state, event="state")
             if alert.state in FINAL and progress["by_state"].get(DeliveryState.QUEUED, 0) == 0:
                 await response.send("", event="end")  # the page stops listening
                 return

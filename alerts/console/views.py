@@ -16,11 +16,11 @@ from aiohttp import web
 from alerts import corrections, i18n, permissions, regions, updates, workflow
 from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
-from alerts.console import guard, reach, sessions
+from alerts.console import guard, reach, sessions, words
 from alerts.console.guard import PREFIX, session_of
 from alerts.consular import checkins
 from alerts.dispatch import halt
-from alerts.i18n import gettext
+from alerts.i18n import N_, Message, gettext
 from alerts.model import CANCELLABLE, AlertState, MsgType, Role, our_sender
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
@@ -41,7 +41,8 @@ LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
 def _page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
     session = request.get(guard.SESSION)
     return render(request, f"console/{template}", page_language(request), {
-        "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, **context}, status=status)
+        "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, "words": words, **context},
+        status=status)
 
 
 # ---- signing in and out ----
@@ -134,8 +135,9 @@ async def alert_list(request: web.Request) -> web.Response:
     async with request.config_dict[STORE].read() as conn:
         rows = (await conn.execute(
             sa.select(alerts.c.id, alerts.c.status, alerts.c.state, alerts.c.event, alerts.c.msg_type,
-                      alerts.c.regions, alerts.c.countries, alerts.c.created_at, users.c.username.label("author"),
-                      alerts.c.scenario, alerts.c.sent, alerts.c.round, alerts.c.followups, alerts.c.send_at)
+                      alerts.c.scenario, alerts.c.halted_reason, alerts.c.regions, alerts.c.countries,
+                      alerts.c.created_at, users.c.username.label("author"), alerts.c.sent, alerts.c.round,
+                      alerts.c.followups, alerts.c.send_at)
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
         waiting = await _waiting(conn, session.user)
@@ -211,7 +213,6 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
                     if a not in _not_offered(alert)],
         "corrects": corrects, "updates": updated["updates"], "superseded_by": updated["superseded_by"],
-        "language_names": {code: code.upper() for code in i18n.LANGUAGES},
     }, status=status)
 
 
@@ -300,8 +301,8 @@ async def act(request: web.Request) -> web.Response:
                                         states=CANCELLABLE if confirmed else DISCARDABLE)
             elif action == "copy":
                 if alert.state != AlertState.REJECTED or alert.msg_type != MsgType.ALERT:
-                    raise Conflict(f"alert {alert_id} is a {alert.msg_type}, {alert.state}: only a rejected alert "
-                                   "is copied (an update or a correction is drafted again from its original)")
+                    raise Conflict(Message(N_("Only a rejected alert is copied; an update or a correction is "
+                                              "drafted again from its original.")))
                 values = workflow.parse_draft(_copy_body(alert, now), session.user, now,
                                               set(request.config_dict[CHANNELS].keys()))
                 copied_from = alert_id
@@ -314,7 +315,8 @@ async def act(request: web.Request) -> web.Response:
             event = {"type": "alert", "id": alert_id, "state": (await workflow.load(conn, alert_id)).state}
             await request.config_dict[EVENTS].publish(conn, event)
     except (ValidationError, Forbidden, Conflict) as exc:
-        message = words_of(exc)
+        with i18n.language(lang):
+            message = words_of(exc)
         status = 422 if isinstance(exc, ValidationError) else 403 if isinstance(exc, Forbidden) else 409
         return await _alert_page(request, error=message, status=status)
     request.config_dict[EVENTS].local(event)

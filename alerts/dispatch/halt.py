@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.queue import halt_deliveries
+from alerts.i18n import N_, Message
 from alerts.model import CANCELLABLE, AlertState, DeliveryState, SubscriberStatus
 from alerts.permissions import may_cancel
 from alerts.schema import alerts, deliveries, subscribers
@@ -30,7 +31,8 @@ async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: da
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     if not may_cancel(user, alert):
-        raise Forbidden(f"the {user.role} role cannot cancel this alert")
+        raise Forbidden(Message(N_("You cannot stop or discard alert %(id)s: it needs its author or an "
+                                   "approver for its area."), id=alert_id))
     moved = await conn.execute(
         alerts.update()
         .where(alerts.c.id == alert_id, alerts.c.state.in_(list(states)))
@@ -38,7 +40,8 @@ async def cancel_alert(conn: AsyncConnection, alert_id: int, user: User, now: da
                 finished_at=sa.func.coalesce(alerts.c.finished_at, now))
     )
     if moved.rowcount != 1:
-        raise Conflict(f"alert {alert_id} is {alert.state}; there is nothing to cancel")
+        raise Conflict(Message(N_("Alert %(id)s was not stopped: it is no longer in a state that can be "
+                                  "stopped this way. Its state is shown below."), id=alert_id))
     halted = await halt_deliveries(conn, deliveries.c.alert_id == alert_id, DeliveryState.CANCELLED, now)
     await append_audit(conn, at=now, actor=user.username, action="alert.cancel", target=f"alert:{alert_id}",
                        details={"was": alert.state, "halted_deliveries": halted})

@@ -6,6 +6,7 @@ naming the field and writes nothing; every change is audited in the administrato
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -122,7 +123,8 @@ async def test_an_admin_adds_a_user_and_changes_their_role_all_audited(tocsin):
                                  .where(user_countries.c.user_id == kamran)) == 0
     # The new user signs in with the password the administrator typed, with the new role.
     await signed_in(tocsin, "kamran")
-    assert "(approver)" in await (await tocsin.client.get("/console")).text()
+    assert "kamran (Approver)" in await (await tocsin.client.get("/console?lang=en")).text()
+    assert "kamran (Təsdiqləyən)" in await (await tocsin.client.get("/console?lang=az")).text()
 
     add = (await audit_rows(tocsin, "user.add"))[-1]
     assert add.actor == "root" and add.details == {"username": "kamran", "role": "consular",
@@ -291,7 +293,10 @@ async def test_last_used_is_written_at_most_once_a_minute(tocsin):
     assert (later - first).total_seconds() >= 120
     await tocsin.user("root", "admin")
     await signed_in(tocsin, "root")
-    assert later.strftime("%Y-%m-%d %H:%M UTC") in await (await tocsin.client.get("/console/admin/tokens")).text()
+    # Shown in Baku time (UTC+4, no daylight saving), in the page's language, labelled.
+    baku = later + timedelta(hours=4)
+    assert f"{baku.day} {baku:%b %Y, %H:%M} (Baku time)" in await (
+        await tocsin.client.get("/console/admin/tokens?lang=en")).text()
 
 
 async def test_the_audit_log_newest_first_paged_and_filtered(tocsin):
@@ -335,7 +340,7 @@ async def test_verify_finds_a_tampered_row(tocsin):
     broken = await post(tocsin, csrf, "/console/admin/audit/verify?lang=en")
     page = await broken.text()
     assert broken.status == 200 and "Broken" in page
-    assert re.search(rf"The first is entry {victim.id} \(user.add by cli,", page), page
+    assert re.search(rf"The first is entry {victim.id} \(User added by cli, ", page), page
     checks = await audit_rows(tocsin, "audit.verify")
     assert [(c.actor, c.details["broken"], c.details["first_broken"]) for c in checks] == [
         ("root", 0, None), ("root", 1, victim.id)]

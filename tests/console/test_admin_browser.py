@@ -58,8 +58,8 @@ async def test_an_admin_manages_users_tokens_and_the_audit_log(tocsin, browser):
     # The audit log names the administrator for each step, and its chain holds.
     await page.click("nav.admin >> text=Audit log")
     log = await page.inner_text("#audit")
-    for action in ("user.add", "user.role", "token.create", "token.revoke"):
-        assert re.search(rf"root\t{re.escape(action)}", log), action
+    for action in ("User added", "Role changed", "API token created", "API token revoked"):
+        assert re.search(rf"root\t{re.escape(action)}\t", log), action
     await page.click("#verify")
     await page.wait_for_selector("#verification")
     assert "Intact" in await page.inner_text("#verification")

@@ -53,5 +53,5 @@ async def test_the_approver_on_a_phone_reads_the_texts_before_approving(tocsin, 
     await page.check("input[name=confirm_stop]")
     await _shot(page, "approval-phone-2-stop-ticked")
     await page.click("#stop-button")
-    await page.wait_for_selector("#state:has-text('cancelled')")
+    await page.wait_for_selector("#state:text-is('Cancelled')")
     await context.close()

@@ -62,7 +62,7 @@ async def test_the_author_reads_why_it_was_rejected_and_copies_the_draft(tocsin)
                                            json={"reason": "wrong magnitude <b>5.9</b>"}))
     await sign_in(tocsin, "olga")
     html = await _page(tocsin, alert_id)
-    assert re.search(r"Rejected by anar at \d{4}-\d\d-\d\d \d\d:\d\d UTC", html)
+    assert re.search(r"Rejected by anar at \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d \(Baku time\)\.", html)
     assert '<span id="rejection-reason">wrong magnitude &lt;b&gt;5.9&lt;/b&gt;</span>' in html
     assert 'id="copy"' in html
 

@@ -59,11 +59,12 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     alert_url = officer.url
     assert await officer.get_attribute(".banner", "class") == f"banner {status}"
     audience = await officer.inner_text("#audience")  # the dry run: four people in each language
-    assert all(re.search(rf"{code}\t4\t", audience) for code in ("AZ", "EN", "RU", "FR", "AR")), audience
+    languages = ("Azerbaijani", "English", "Russian", "French", "Arabic")
+    assert all(re.search(rf"{name}\t4\t", audience) for name in languages), audience
     await _shot(officer, f"console-{tag}-3-dry-run")
 
     await officer.click("text=Submit for approval")
-    await officer.wait_for_selector("#state:has-text('pending_approval')")
+    await officer.wait_for_selector("#state:text-is('Waiting for approval')")
     assert await officer.query_selector("text=Approve and send") is None  # never one's own
 
     # The second person approves; an Actual alert asks for its area's name.
@@ -71,8 +72,8 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     if status == "Actual":
         await approver.fill("#confirm_area", "Baku")
     await approver.click("text=Approve and send")
-    await approver.wait_for_selector("#state:has-text('sent')", timeout=30_000)  # live, over SSE
-    await approver.wait_for_selector("#progress text:has-text('delivered')")
+    await approver.wait_for_selector("#state:text-is('Sent')", timeout=30_000)  # live, over SSE
+    await approver.wait_for_selector("#progress text:text-is('Delivered')")
     await _shot(approver, f"console-{tag}-4-progress")
 
     # The correction, timed from the alert's page to the approved correction.
@@ -87,7 +88,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     if status == "Actual":
         await approver.fill("#confirm_area", "Bakı")
     await approver.click("text=Approve and send")
-    await approver.wait_for_selector("#state:has-text('sent')", timeout=30_000)
+    await approver.wait_for_selector("#state:text-is('Sent')", timeout=30_000)
     took = time.monotonic() - began
     print(f"\ncorrection path ({status}): {took:.1f} s from the alert's page to the approved correction")
     assert took < CORRECTION_LIMIT_SECONDS
@@ -105,7 +106,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
         await officer.check("#confirm_nobody")
     await officer.click("text=Submit for approval")
     await officer.click("text=Discard draft")
-    await officer.wait_for_selector("#state:has-text('cancelled')")
+    await officer.wait_for_selector("#state:text-is('Cancelled')")
     await _shot(officer, f"console-{tag}-7-cancelled")
 
     report = await approver.goto(alert_url.split("?")[0] + "/report?lang=en")

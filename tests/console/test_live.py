@@ -32,7 +32,7 @@ async def test_the_progress_stream_follows_the_alert_to_its_end(tocsin):
     assert response.status == 200 and response.content_type == "text/event-stream"
     text = (await response.read()).decode()  # the stream ends by itself once the alert is done
     assert "event: progress" in text and "<svg" in text and text.rstrip().endswith("event: end\ndata:")
-    assert "event: state\ndata: sent" in text
+    assert "event: state\ndata: Sent\n" in text  # the state in words, in the page's language
 
 
 async def test_the_after_action_report(tocsin):

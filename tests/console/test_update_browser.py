@@ -37,19 +37,19 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert f"#{original['id']}" in await officer.inner_text("#updates")
     audience = await officer.inner_text("#audience")  # the dry run: the people, and the text
     assert "EXERCISE: UPDATE: " in audience and "5.6" in audience, audience
-    assert re.search(r"EN\t2\t", audience), audience
+    assert re.search(r"English\t2\t", audience), audience
     await _shot(officer, "update-2-dry-run")
     await officer.click("text=Submit for approval")
-    await officer.wait_for_selector("#state:has-text('pending_approval')")
+    await officer.wait_for_selector("#state:text-is('Waiting for approval')")
 
     await approver.goto(update_url)
     await approver.click("text=Approve and send")
-    await approver.wait_for_selector("#state:has-text('sent')", timeout=30_000)
+    await approver.wait_for_selector("#state:text-is('Sent')", timeout=30_000)
     update_id = int(re.search(r"/alerts/(\d+)", update_url).group(1))
 
     await officer.goto(original_url)
     assert f"#{update_id}" in await officer.inner_text("#superseded-by")
-    assert await officer.inner_text("#state") == "cancelled"
+    assert await officer.inner_text("#state") == "Superseded"  # stopped by its update, said so
     assert await officer.query_selector("#update") is None  # superseded: nothing left to update
     await _shot(officer, "update-3-superseded")
     # The public page of the original sends its reader on to the update.
@@ -70,10 +70,10 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert "All clear" in await officer.inner_text("#audience")
     await _shot(officer, "update-4-all-clear")
     await officer.click("text=Submit for approval")
-    await officer.wait_for_selector("#state:has-text('pending_approval')")
+    await officer.wait_for_selector("#state:text-is('Waiting for approval')")
     await approver.goto(all_clear_url)
     await approver.click("text=Approve and send")
-    await approver.wait_for_selector("#state:has-text('sent')", timeout=30_000)
+    await approver.wait_for_selector("#state:text-is('Sent')", timeout=30_000)
 
     await officer.goto(update_url)
     all_clear_id = int(re.search(r"/alerts/(\d+)", all_clear_url).group(1))
