@@ -125,6 +125,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
     "tests/console/test_update_browser.py": None,  # two browsers, two approvals
     "tests/console/test_approval_browser.py": None,  # an approver on a phone, approving and stopping
+    "tests/test_accessibility.py": None,  # axe-core over every public and console page, in a browser
 }
 
 
