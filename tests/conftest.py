@@ -125,6 +125,12 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/test_updates.py": frozenset({"test_an_approved_update_supersedes_the_original"}),  # a paced broadcast
     "tests/console/test_update_browser.py": None,  # two browsers, two approvals
     "tests/console/test_approval_browser.py": None,  # an approver on a phone, approving and stopping
+    "tests/console/test_waiting.py": frozenset({  # six sign-ins (argon2 hashes)
+        "test_the_badge_is_on_every_console_page_with_the_approvers_own_count",
+    }),
+    "tests/console/test_waiting_notices.py": frozenset({  # seven users (argon2 hashes), SMS through the simulator
+        "test_each_approver_on_duty_who_may_approve_is_told_once_in_their_language",
+    }),
     "tests/test_accessibility.py": None,  # axe-core over every public and console page, in a browser
 }
 
