@@ -132,6 +132,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_each_approver_on_duty_who_may_approve_is_told_once_in_their_language",
     }),
     "tests/test_accessibility.py": None,  # axe-core over every public and console page, in a browser
+    "tests/test_personas.py": None,  # the walk-through's people, each in a browser
 }
 
 
