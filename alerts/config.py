@@ -113,6 +113,9 @@ class Config:
     cap_upstream_interval: float = 60.0
     # TOCSIN_LOG_FORMAT: "text" (one escaped line per record) or "json" (one object per line).
     log_format: str = "text"
+    # TOCSIN_NOTIFY_APPROVERS: an SMS to each approver on duty (with a mobile number) when an
+    # alert they may approve starts waiting; off unless set to true.
+    notify_approvers: bool = False
 
 
 def to_async_url(url: str | DatabaseURL) -> str:
@@ -208,6 +211,8 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"TOCSIN_LOG_FORMAT must be text or json, got {log_format!r}")
 
+    notify_approvers = _flag(env, "TOCSIN_NOTIFY_APPROVERS", False)
+
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
     if bool(sid) != bool(token):
@@ -272,7 +277,19 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         cap_upstream_url=cap_upstream_url,
         cap_upstream_interval=cap_upstream_interval,
         log_format=log_format,
+        notify_approvers=notify_approvers,
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {text!r}")
 
 
 def _espeak(value: str) -> str | None:

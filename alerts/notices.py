@@ -1,9 +1,10 @@
-"""One-off SMS to someone in front of us: a sign-up code, or the Azerbaijani text of what
-the hotline just read. They go out by the dispatcher's lane (alerts/dispatch/lane.py), so
-the account's configured rate and the sender failover hold for them too. One attempt each:
-the dispatcher's retries are for alerts, and a person waiting for a code asks again. Only
-to allowed calling codes (SMS pumping sends codes to premium ranges abroad, at our cost)
-and within a per-number limit."""
+"""One-off SMS to someone in front of us: a sign-up code, the Azerbaijani text of what the
+hotline just read, or an approver's notice that an alert waits (alerts.console.bell). They
+go out by the dispatcher's lane (alerts/dispatch/lane.py), so the account's configured rate
+and the sender failover hold for them too. One attempt each: the dispatcher's retries are
+for alerts, and a person waiting for a code asks again. Only to allowed calling codes (SMS
+pumping sends codes to premium ranges abroad, at our cost) and, for numbers a stranger
+typed, within a per-number limit."""
 
 from __future__ import annotations
 
@@ -38,11 +39,13 @@ class Notices:
             return False
         return allowed_country and phones.is_mobile(phone)
 
-    async def send(self, phone: str, body: str, language: str, purpose: str) -> bool:
-        """True when Twilio accepted the message. It may wait its turn behind an alert."""
+    async def send(self, phone: str, body: str, language: str, purpose: str, *, limited: bool = True) -> bool:
+        """True when Twilio accepted the message. It may wait its turn behind an alert.
+        `limited=False` for a number the administrator set (an approver on duty): no stranger
+        can make us text it, and in a crisis it may need more than the hourly few."""
         if not self.may_send_to(phone):
             return False
-        if not self.per_number.allow(phone):
+        if limited and not self.per_number.allow(phone):
             LIMITED.labels(entry=purpose, key="number").inc()
             log.warning("%s SMS to %s over its limit; not sent", purpose, phones.mask(phone))
             return False

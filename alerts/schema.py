@@ -47,6 +47,11 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # An approver's mobile (E.164) and whether they are on duty: who is told by SMS that an
+    # alert waits (TOCSIN_NOTIFY_APPROVERS), in `language` (None: the home language).
+    sa.Column("phone", sa.String(16), nullable=True),
+    sa.Column("on_duty", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("language", sa.String(2), nullable=True),
     sa.CheckConstraint("role IN ('operator','approver','consular','admin')", name="role"),
 )
 
@@ -346,4 +351,14 @@ console_sessions = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("last_seen_at", UTCDateTime(), nullable=False),
     sa.Column("revoked_at", UTCDateTime()),
+)
+
+# Each approver told by SMS that an alert waits, once: the row is taken before the SMS goes,
+# so two instances hearing the same event (or one hearing it twice) send it once.
+approval_notices = sa.Table(
+    "approval_notices",
+    metadata,
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )

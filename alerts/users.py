@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import i18n, regions
+from alerts import i18n, phones, regions
 from alerts.i18n import N_
 from alerts.model import Role
 from alerts.schema import UTCDateTime, api_tokens, console_sessions, user_countries, users
@@ -156,6 +156,11 @@ class UserSummary:
     active: bool
     created_at: datetime
     last_sign_in: datetime | None
+    # Told by SMS that an alert waits (TOCSIN_NOTIFY_APPROVERS): their mobile, on duty or not,
+    # in which language (None: the home language).
+    phone: str | None = None
+    on_duty: bool = False
+    language: str | None = None
 
 
 async def list_users(conn: AsyncConnection, user_id: int | None = None) -> list[UserSummary]:
@@ -165,7 +170,7 @@ async def list_users(conn: AsyncConnection, user_id: int | None = None) -> list[
     last = (sa.select(console_sessions.c.user_id, latest.label("at"))
             .group_by(console_sessions.c.user_id).subquery())
     query = (sa.select(users.c.id, users.c.username, users.c.role, users.c.active, users.c.created_at,
-                       last.c.at.label("last_sign_in"))
+                       users.c.phone, users.c.on_duty, users.c.language, last.c.at.label("last_sign_in"))
              .outerjoin(last, last.c.user_id == users.c.id).order_by(users.c.username))
     if user_id is not None:
         query = query.where(users.c.id == user_id)
@@ -176,7 +181,8 @@ async def list_users(conn: AsyncConnection, user_id: int | None = None) -> list[
         countries.setdefault(uid, []).append(country)
     return [UserSummary(id=r.id, username=r.username, role=Role(r.role), countries=tuple(countries.get(r.id, ())),
                         active=bool(r.active), created_at=r.created_at,
-                        last_sign_in=r.last_sign_in) for r in rows]
+                        last_sign_in=r.last_sign_in, phone=r.phone, on_duty=bool(r.on_duty),
+                        language=r.language) for r in rows]
 
 
 async def get_user(conn: AsyncConnection, user_id: int) -> UserSummary:
@@ -223,6 +229,57 @@ async def set_active(conn: AsyncConnection, user_id: int, active: bool, now: dat
             .values(revoked_at=now))).rowcount
     await append_audit(conn, at=now, actor=_actor(by), action="user.enable" if active else "user.disable",
                        target=f"user:{user_id}", details=details)
+
+
+async def set_duty(conn: AsyncConnection, user_id: int, phone: str, on_duty: bool, language: str,
+                   now: datetime, *, by: User | None = None) -> None:
+    """The mobile number an approver is told on, whether they are on duty, and in which
+    language (empty: the home language). On duty takes a mobile number that SMS reaches."""
+    before = await get_user(conn, user_id)
+    problems: dict[str, str | Problem] = {}
+    number: str | None = None
+    if phone.strip():
+        try:
+            number = phones.normalize(phone.strip()[:40])
+        except phones.PhoneError:
+            problems["phone"] = N_("a mobile number in international form, such as +994501234567")
+        else:
+            if not phones.is_mobile(number):
+                problems["phone"] = N_("this is not a mobile number: an SMS cannot reach it")
+    if on_duty and number is None and "phone" not in problems:
+        problems["phone"] = N_("someone on duty needs a mobile number to be told on")
+    if language and language not in i18n.LANGUAGES:
+        problems["language"] = N_("choose one of the console's languages")
+    if problems:
+        raise UserError(problems)
+    await conn.execute(users.update().where(users.c.id == user_id).values(
+        phone=number, on_duty=on_duty, language=language or None))
+    await append_audit(conn, at=now, actor=_actor(by), action="user.duty", target=f"user:{user_id}", details={
+        "username": before.username, "phone": phones.mask(number) if number else None,
+        "on_duty": {"from": before.on_duty, "to": on_duty}, "language": language or None})
+
+
+@dataclass(frozen=True)
+class OnDuty:
+    """An approver on duty, as the approval notices need them."""
+
+    user: User
+    phone: str
+    language: str | None
+
+
+async def approvers_on_duty(conn: AsyncConnection) -> list[OnDuty]:
+    """Active approvers and consuls on duty with a mobile number."""
+    rows = (await conn.execute(sa.select(users.c.id, users.c.username, users.c.role, users.c.phone, users.c.language)
+                               .where(users.c.active, users.c.on_duty, users.c.phone.is_not(None),
+                                      users.c.role.in_([Role.APPROVER.value, Role.CONSULAR.value]))
+                               .order_by(users.c.id))).all()
+    countries: dict[int, set[str]] = {}
+    for uid, country in await conn.execute(sa.select(user_countries.c.user_id, user_countries.c.country)
+                                           .where(user_countries.c.user_id.in_([r.id for r in rows]))):
+        countries.setdefault(uid, set()).add(country)
+    return [OnDuty(User(id=r.id, username=r.username, role=Role(r.role), countries=frozenset(countries.get(r.id, ()))),
+                   r.phone, r.language) for r in rows]
 
 
 async def reset_password(conn: AsyncConnection, user_id: int, password: str, now: datetime,

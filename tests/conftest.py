@@ -140,6 +140,14 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     # issue 16: the console walked in five languages, signed in as three users
     "tests/console/test_console_words.py": frozenset({"test_no_english_word_in_the_console_in_other_languages",
                                                       "test_no_english_word_in_the_compose_form"}),
+    "tests/console/test_waiting.py": frozenset({  # six sign-ins (argon2 hashes)
+        "test_the_badge_is_on_every_console_page_with_the_approvers_own_count",
+    }),
+    "tests/console/test_waiting_notices.py": frozenset({  # seven users (argon2 hashes), SMS through the simulator
+        "test_each_approver_on_duty_who_may_approve_is_told_once_in_their_language",
+    }),
+    "tests/test_accessibility.py": None,  # axe-core over every public and console page, in a browser
+    "tests/test_personas.py": None,  # the walk-through's people, each in a browser
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
+from babel import Locale
 
 from alerts import i18n, regions, users
 from alerts.console import words
@@ -69,10 +70,17 @@ def _picked(form: Any) -> list[str]:
     return [str(c)[:8] for c in form.getall("country", [])][:300]
 
 
+def _language_names() -> dict[str, str]:
+    """Each console language by its own name (Azərbaycan, العربية...): a name, not translated."""
+    names = {code: Locale.parse(code).get_display_name(code) or code for code in i18n.LANGUAGES}
+    return {code: name[:1].upper() + name[1:] for code, name in names.items()}
+
+
 def _summary(user: users.UserSummary) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "role": user.role.value, "role_name": ROLE_NAMES[user.role],
             "countries": list(user.countries), "active": user.active, "created": user.created_at,
-            "last_sign_in": user.last_sign_in}
+            "last_sign_in": user.last_sign_in, "phone": user.phone or "", "on_duty": user.on_duty,
+            "language": user.language or ""}
 
 
 @routes.get("/admin")
@@ -131,12 +139,14 @@ async def _user_page(request: web.Request, errors: dict[str, str], values: dict[
         except NotFound:
             raise web.HTTPNotFound(text="no such user") from None
     return _page(request, "admin_user.html", {
-        "user": user, "values": values or {"role": user["role"], "countries": user["countries"]},
+        "user": user, "values": {"role": user["role"], "countries": user["countries"], "phone": user["phone"],
+                                 "on_duty": user["on_duty"], "language": user["language"], **(values or {})},
+        "language_names": _language_names(),
         "errors": errors, "roles": ROLE_NAMES, "countries": _countries(page_language(request)),
         "is_me": user["id"] == _admin(request).id, "min_password": users.MIN_PASSWORD}, status=status)
 
 
-@routes.post("/admin/users/{id}/{action:role|disable|enable|password}")
+@routes.post("/admin/users/{id}/{action:role|duty|disable|enable|password}")
 @admin_only
 async def user_change(request: web.Request) -> web.StreamResponse:
     user_id, action = int_id(request), request.match_info["action"]
@@ -150,6 +160,11 @@ async def user_change(request: web.Request) -> web.StreamResponse:
                 role, countries = str(form.get("role", ""))[:20], _picked(form)
                 values = {"role": role, "countries": countries}
                 await users.change_role(conn, user_id, role, countries, now, by=admin)
+            elif action == "duty":
+                phone, on_duty = str(form.get("phone", ""))[:40], form.get("on_duty") == "yes"
+                language = str(form.get("language", ""))[:8]
+                values = {"phone": phone, "on_duty": on_duty, "language": language}
+                await users.set_duty(conn, user_id, phone, on_duty, language, now, by=admin)
             elif action in ("disable", "enable"):
                 await users.set_active(conn, user_id, action == "enable", now, by=admin)
             else:

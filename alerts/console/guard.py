@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from alerts.console import sessions
+from alerts.console.waiting import WAITING, waiting_ids
 from alerts.web import boundary
 from alerts.web.http import from_this_site
 from alerts.web.keys import CLOCK, CONFIG, STORE
@@ -86,14 +87,19 @@ async def console_guard(request: web.Request, handler: Callable[[web.Request], A
     now = request.config_dict[CLOCK]()
     token = request.cookies.get(COOKIE, "")
     session = None
+    waiting = None
     if token:
         async with request.config_dict[STORE].read() as conn:
             session = await sessions.find_session(conn, token, now)
+            # The badge on every page: counted here, once, in the session's own connection.
+            if session is not None:
+                waiting = await waiting_ids(conn, session.user)
         if session is not None and now - session.last_seen > _TOUCH_EVERY:
             async with request.config_dict[STORE].write() as conn:
                 await sessions.touch(conn, token, now)
     request[SESSION] = session
     request[SESSION_TOKEN] = token if session else None
+    request[WAITING] = waiting
     if request.method not in ("GET", "HEAD"):
         if not _same_origin(request):
             raise web.HTTPForbidden(text="refused: this form was not sent from this site")

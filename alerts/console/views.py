@@ -18,10 +18,11 @@ from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
 from alerts.console import guard, reach, sessions, words
 from alerts.console.guard import PREFIX, session_of
+from alerts.console.waiting import WAITING
 from alerts.consular import checkins
 from alerts.dispatch import halt
 from alerts.i18n import N_, Message, gettext
-from alerts.model import CANCELLABLE, AlertState, MsgType, Role, our_sender
+from alerts.model import CANCELLABLE, AlertState, MsgType, our_sender
 from alerts.preview import preview
 from alerts.ratelimit import LIMITED, SlidingWindow
 from alerts.scenarios import SCENARIOS
@@ -40,9 +41,10 @@ LOGIN_LIMITS = web.AppKey("console_login_limits", dict)
 
 def _page(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
     session = request.get(guard.SESSION)
+    waiting = request.get(WAITING)  # counted by the guard: the badge on every page
     return render(request, f"console/{template}", page_language(request), {
-        "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, "words": words, **context},
-        status=status)
+        "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, "words": words,
+        "waiting": len(waiting) if waiting is not None else None, **context}, status=status)
 
 
 # ---- signing in and out ----
@@ -140,26 +142,14 @@ async def alert_list(request: web.Request) -> web.Response:
                       alerts.c.followups, alerts.c.send_at)
             .join(users, users.c.id == alerts.c.author_id)
             .order_by(alerts.c.id.desc()).limit(100))).all()
-        waiting = await _waiting(conn, session.user)
+    waiting = request.get(WAITING)
     visible = [r for r in rows if permissions.may_see(session.user, r)]
     lang = page_language(request)
     with i18n.language(lang):  # a check-in's state in words (alerts.consular.checkins)
         checkin_states = {r.id: checkins.describe_state(r) for r in visible}
     return _page(request, "alerts.html", {
-        "waiting": len(waiting) if waiting is not None else None,
         "alerts": [{**r._mapping, "area": area_names(r, lang), "to_approve": r.id in (waiting or ()),
                     "checkin_state": checkin_states[r.id]} for r in visible]})
-
-
-async def _waiting(conn: Any, user: Any) -> set[int] | None:
-    """The alerts pending approval that this user may approve (the top bar's badge), or None for
-    a role that never approves: one small query over the pending ones, per page view."""
-    if user.role not in (Role.APPROVER, Role.CONSULAR):
-        return None
-    rows = (await conn.execute(
-        sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.author_id)
-        .where(alerts.c.state == AlertState.PENDING_APPROVAL))).all()
-    return {r.id for r in rows if permissions.may_approve(user, r)}
 
 
 async def _rejection(conn: Any, alert_id: int) -> dict[str, Any] | None:
@@ -199,7 +189,6 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
             alerts.c.identifier == alert.original_identifier())) if alert.original_identifier() else None
         updated = await _update_links(conn, alert, now)
         rejection = await _rejection(conn, alert_id) if alert.state == AlertState.REJECTED else None
-        waiting = await _waiting(conn, session.user)
         responses = await checkins.panel(conn, alert_id, page_language(request)) if checkins.is_checkin(alert) else None
     lang = page_language(request)
     with i18n.language(lang):
@@ -208,7 +197,6 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         "responses": responses, "checkin_state": checkin_state,
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error, "rejection": rejection,
-        "waiting": len(waiting) if waiting is not None else None,
         "live": alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL),
         "actions": [a for a in permissions.actions(session.user, alert, correctable, updated["updatable"])
                     if a not in _not_offered(alert)],

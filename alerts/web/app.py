@@ -18,7 +18,15 @@ from alerts import logsetup
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
-from alerts.console import admin as console_admin, compose, consular, guard, live as console_live, views as console
+from alerts.console import (
+    admin as console_admin,
+    bell,
+    compose,
+    consular,
+    guard,
+    live as console_live,
+    views as console,
+)
 from alerts.consular.freshness import Freshness
 from alerts.dispatch import heartbeat
 from alerts.dispatch.engine import Engine
@@ -90,6 +98,7 @@ def make_app(
         app.cleanup_ctx.append(synthesiser_ctx)
         app.cleanup_ctx.append(live.streams_ctx)  # every open event stream, public and console
         app.cleanup_ctx.append(live.live_ctx)  # the public pages' watcher of the active alerts
+        app.cleanup_ctx.append(bell.bell_ctx)  # the console's waiting-for-approval streams
         # At shutdown every open stream ends, so the server need not wait for its readers.
         app.on_shutdown.append(live.close_streams)
 
@@ -132,6 +141,7 @@ def console_app() -> web.Application:
     app.add_routes(console.routes)  # sign in and out, the alerts, one alert and its steps
     app.add_routes(compose.routes)
     app.add_routes(console_live.routes)  # progress stream, after-action report
+    app.add_routes(bell.routes)  # what waits for approval, live
     app.add_routes(console_admin.routes)  # the administrator's: users, API tokens, the audit log
     app.add_routes(consular.routes)  # a check-in's responses (live, CSV), call-back tickets
     return app

@@ -23,6 +23,7 @@ from alerts.schema import signups
 from alerts.subscribers import MAX_TRIP, subscribe_phone
 from alerts.validation import parse_day
 from alerts.web import boundary
+from alerts.web.caching import compressed
 from alerts.web.http import from_this_site, page_language, render
 from alerts.web.keys import CLOCK, CONFIG, NOTICES, SIGNUP_LIMITS, STORE
 
@@ -62,10 +63,16 @@ def _area_choices(lang: str) -> dict[str, list[tuple[str, str]]]:
     return {"home": home, "abroad": abroad}
 
 
+def _page(request: web.Request, template: str, lang: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """A sign-up page, gzipped for a phone that accepts it, as the other public pages are: the
+    form is the heaviest public page (a list of every country), and a 2G phone waits for it."""
+    return compressed(request, render(request, template, lang, context, status=status))
+
+
 def _form(request: web.Request, lang: str, values: dict[str, Any], errors: dict[str, str], status: int = 200,
           notice: str = "") -> web.Response:
     sms_number = request.config_dict[CONFIG].twilio.from_number or ""
-    return render(request, "subscribe.html", lang, {
+    return _page(request, "subscribe.html", lang, {
         "values": values, "errors": errors, "areas": _area_choices(lang), "notice": notice,
         "sms_number": sms_number,
         "language_names": {code: _capitalised(_language_name(code, code)) for code in i18n.LANGUAGES},
@@ -178,7 +185,7 @@ async def _pending(request: web.Request, now: datetime) -> Any:
 def _gone(request: web.Request, lang: str) -> web.Response:
     with i18n.language(lang):
         message = gettext("This code has expired or was already used. Please sign up again.")
-    return render(request, "subscribe_code.html", lang, {"token": "", "error": message, "phone": ""}, status=410)
+    return _page(request, "subscribe_code.html", lang, {"token": "", "error": message, "phone": ""}, status=410)
 
 
 @routes.get("/subscribe/confirm/{token}")
@@ -187,7 +194,7 @@ async def show_code_form(request: web.Request) -> web.Response:
     row = await _pending(request, request.config_dict[CLOCK]())
     if row is None:
         return _gone(request, lang)
-    return render(request, "subscribe_code.html", lang,
+    return _page(request, "subscribe_code.html", lang,
                   {"token": row.token, "error": "", "phone": phones.mask(row.phone)})
 
 
@@ -212,13 +219,13 @@ async def confirm(request: web.Request) -> web.Response:
                                   trip_ends=row.trip_ends, city=row.city)
     if good:
         area = regions.area_name(row.area, lang)
-        return render(request, "subscribe_done.html", lang,
+        return _page(request, "subscribe_done.html", lang,
                       {"area": area, "language": _language_name(row.language, lang)})
     with i18n.language(lang):
         if attempts is None or attempts >= MAX_CODE_ATTEMPTS:
-            return _gone(request, lang) if attempts is None else render(
+            return _gone(request, lang) if attempts is None else _page(
                 request, "subscribe_code.html", lang, {"token": "", "phone": "", "error": gettext(
                     "Too many wrong codes. Please sign up again.")}, status=429)
         error = gettext("This code is not right. Check the SMS and try again.")
-    return render(request, "subscribe_code.html", lang, {"token": row.token, "error": error,
+    return _page(request, "subscribe_code.html", lang, {"token": row.token, "error": error,
                                                          "phone": phones.mask(row.phone)}, status=400)

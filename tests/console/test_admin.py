@@ -22,6 +22,7 @@ ADMIN_GETS = ["/console/admin", "/console/admin/users", "/console/admin/users/{u
 ADMIN_POSTS = {
     "/console/admin/users": {"username": "intruder", "role": "admin", "password": "x" * 20, "password2": "x" * 20},
     "/console/admin/users/{user}/role": {"role": "admin"},
+    "/console/admin/users/{user}/duty": {"phone": "+994505550299", "on_duty": "yes"},
     "/console/admin/users/{user}/disable": {},
     "/console/admin/users/{user}/enable": {},
     "/console/admin/users/{user}/password": {"password": "x" * 20, "password2": "x" * 20},

@@ -291,7 +291,8 @@ def form_cases() -> list[Case]:
     # each of them, whatever the form holds.
     admin_form = {"csrf": "{csrf}", "username": "x", "role": "admin", "country": "TR", "password": "p" * 20,
                   "password2": "p" * 20, "user": "olga", "label": "x"}
-    for path in ["/console/admin/users", "/console/admin/users/1/role", "/console/admin/users/1/disable",
+    for path in ["/console/admin/users", "/console/admin/users/1/role", "/console/admin/users/1/duty",
+                 "/console/admin/users/1/disable",
                  "/console/admin/users/1/password", "/console/admin/tokens", "/console/admin/tokens/1/revoke",
                  "/console/admin/audit/verify"]:
         for value in STRINGS["refused"][:2] + ["<script>"]:
@@ -343,7 +344,7 @@ def query_cases() -> list[Case]:
              "/console/tickets", "/console/alerts/{alert}/responses.csv", "/console/alerts/{alert}/responses/stream",
              "/console/login", "/events", "/metrics", "/healthz", "/api/v1/scenarios", "/api/v1/tickets",
              "/hotline/audio/prompt/x.wav", "/hotline/audio/alert/{alert}.wav", "/subscribe/confirm/x",
-             "/api/v1/alerts", "/api/v1/openapi.json", "/favicon.svg"]
+             "/api/v1/alerts", "/api/v1/openapi.json", "/favicon.svg", "/console/waiting/stream"]
     queries = ["lang=%00", "lang=%ED%A0%80", "lang=" + "a" * 5000, "lang=<script>", "next=%0d%0aX:1",
                "format=csv%00", "next=//evil.example", "status=%FF", "language=%0a", "sig=%00&area=%00"]
     cases = []
