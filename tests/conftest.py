@@ -139,7 +139,8 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/console/test_compose_browser.py": None,  # the compose form in Chromium, with and without JavaScript
     # issue 16: the console walked in five languages, signed in as three users
     "tests/console/test_console_words.py": frozenset({"test_no_english_word_in_the_console_in_other_languages",
-                                                      "test_no_english_word_in_the_compose_form"}),
+                                                      "test_no_english_word_in_the_compose_form",
+                                                      "test_no_english_word_in_the_consuls_pages"}),
     "tests/console/test_waiting.py": frozenset({  # six sign-ins (argon2 hashes)
         "test_the_badge_is_on_every_console_page_with_the_approvers_own_count",
     }),

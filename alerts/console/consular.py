@@ -13,8 +13,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from alerts import i18n, permissions, workflow
-from alerts.console import sessions
+from alerts import i18n, moments, permissions, workflow
+from alerts.console import sessions, words
 from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.console.live import MAX_STREAM_SECONDS, PING_SECONDS, POLL_SECONDS
 from alerts.console.views import _page
@@ -79,7 +79,7 @@ async def responses_stream(request: web.Request) -> web.StreamResponse:
                 figures = await checkins.panel(conn, alert.id, lang)
             with i18n.language(lang):
                 html = aiohttp_jinja2.render_string("console/responses_live.html", request, {
-                    "responses": figures, "alert": current, "prefix": PREFIX, "lang": lang})
+                    "responses": figures, "alert": current, "prefix": PREFIX, "lang": lang, "words": words})
                 state = checkins.describe_state(current) or ""
             if (html, state) != last:
                 last = (html, state)
@@ -125,8 +125,8 @@ async def _tickets_page(request: web.Request, error: str = "", status_code: int 
         "denied": False, "error": error, "status": status, "language": language,
         "statuses": tickets.STATUSES, "languages": i18n.LANGUAGES,
         "tickets": [{**r._mapping, "country_name": checkins.country_label((r.country or "AZ").upper(), lang),
-                     "opened": checkins.local_clock(r.created_at, with_date=True),
-                     "closed": checkins.local_clock(r.closed_at, with_date=True)} for r in rows],
+                     "opened": moments.clock(r.created_at, lang=lang),
+                     "closed": moments.clock(r.closed_at, lang=lang)} for r in rows],
     }, status=status_code)
 
 

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
-from alerts import i18n, regions
+from alerts import i18n, moments
 from alerts.i18n import N_, gettext, ngettext
 from alerts.model import SUPERSEDED, AlertState, AlertStatus, DeliveryState, MsgType, Role
 from alerts.scenarios import SCENARIOS
@@ -131,25 +128,8 @@ def encoding(segments: int, code: str) -> str:
         "num": segments, "encoding": code}
 
 
-# Day, month, year and time; Arabic joins them with its own comma.
-_MOMENT = {"ar": "d MMM y، HH:mm"}
-
-
-def when(moment: datetime | None, country: str | None = None) -> str:
-    """A moment as the console shows it, day, month, year and 24-hour time in the current
-    language, with its zone said: in Baku time (everyone's home zone: the console's users
-    are at home, and the compose form's times are Baku time), "1 Dec 2026, 14:30 (Baku
-    time)", "1 dek 2026, 14:30 (Bakı vaxtı)"; or, for an alert abroad, the local time of
-    `country`, "1 Dec 2026, 13:30 (local time, Türkiye)"."""
-    if moment is None:
-        return ""
-    lang = i18n.current_language.get()
-    zone = regions.zone_for(country)
-    shown = format_datetime(moment, _MOMENT.get(lang, "d MMM y, HH:mm"), tzinfo=ZoneInfo(zone), locale=lang)
-    if country is None:
-        return gettext("%(time)s (Baku time)") % {"time": shown}
-    return gettext("%(time)s (local time, %(country)s)") % {
-        "time": shown, "country": regions.country_name(country, lang)}
+# One way to show a time, shared with the domain's words (a check-in's state): alerts.moments.
+when = moments.when
 
 
 def number(value: float) -> str:

@@ -8,16 +8,15 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alerts import csvsafe
+from alerts import csvsafe, moments
 from alerts.dispatch.queue import halt_deliveries
 from alerts.i18n import N_, gettext
 from alerts.model import CHECKIN_SCENARIO, AlertState, DeliveryState
-from alerts.regions import HOME_ZONE, country_name
+from alerts.regions import country_name
 from alerts.schema import alerts, deliveries, responses, subscribers, tickets
 from alerts.store import append_audit, dialect_insert
 
@@ -202,11 +201,6 @@ _STATE_WORDS: dict[tuple[str | None, str | None], str] = {
 _AFTER_FIRST = (AlertState.SENDING, AlertState.SCHEDULED, AlertState.SENT)
 
 
-def local_time(moment: datetime) -> str:
-    """"14:30 (Baku time)": a time as the console's users read it, in the home zone, labelled."""
-    return gettext("%(time)s (Baku time)") % {"time": local_clock(moment)}
-
-
 def describe_state(alert: Any) -> str | None:
     """What is true of a check-in once its first round is out, for people, in the current
     language: "Sent; reminder at 14:30 (Baku time); calls at 15:30 (Baku time)". None for any
@@ -229,15 +223,8 @@ def describe_state(alert: Any) -> str | None:
             continue  # a round that would have come after expiry never comes
         key = "reminder" if step["channel"] == "sms" else "call"
         steps[step["channel"]] = "done" if done else "coming"
-        times[key] = local_time(at)
+        times[key] = moments.when(at, date=False)
     return gettext(_STATE_WORDS[(steps["sms"], steps["voice"])]) % times
-
-
-def local_clock(moment: datetime | None, with_date: bool = False) -> str:
-    """A time in the home zone, unlabelled (where a column's heading names the zone)."""
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(HOME_ZONE)).strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
 
 
 PANEL_ROWS = 200  # people listed on the page; the CSV has everyone
@@ -254,7 +241,8 @@ async def panel(conn: AsyncConnection, alert_id: int, lang: str) -> dict[str, An
         "total": counted["tally"],
         "to_call": [{"phone": r.phone, "language": r.language,
                      "country": country_label((r.country or "AZ").upper(), lang),
-                     "city": r.city or "", "answer": r.answer or "no_answer", "answered_at": local_clock(r.answered_at),
+                     "city": r.city or "", "answer": r.answer or "no_answer",
+                     "answered_at": moments.clock(r.answered_at, date=False, lang=lang),
                      "ticket": r.ticket} for r in people[:PANEL_ROWS]],
         "to_call_total": len(people),
     }

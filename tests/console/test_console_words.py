@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
-import pytest
-
 from alerts import regions
 from alerts.scenarios import SCENARIOS
 from channels.sms.segments import to_gsm7
@@ -37,15 +35,19 @@ ALLOWED = {
     "sms", "cap", "utc", "csv", "api",  # SMS, the CAP standard, UTC, the CSV format, the API's name
     "gsm", "ucs",  # the SMS alphabets' codes, GSM-7 and UCS-2
     "olga", "anar", "root", "kamran", "cli",  # the user names this test signs in with, and the command line's
+    "leyla", "rashad",  # the consuls of tests.console.test_consul
+    "ankara", "antalya", "batumi", "kutaisi",  # cities its subscribers gave (tests.console.test_consul.PEOPLE)
     "test",  # the label of the fixture's API tokens, typed by a person
+    "richter",  # the magnitude scale's name
 }
 # Words spelled as the English ones that are words of the language, checked one by one.
 SAME_SPELLING = {
-    "az": {"operator", "audit", "status", "real", "token"},
+    "az": {"operator", "audit", "status", "real", "token", "region", "problem",
+           "in", "i"},  # suffixes after a code: "SMS-in dili" (the SMS's language), "SMS-i" (the SMS)
     "fr": {"description", "instruction", "segment", "segments", "message", "messages", "administration", "test",
            "action", "actions", "date", "session", "sessions", "page", "public", "console", "audit", "magnitude",
            "danger", "explosion", "villages", "situations", "initial", "accident", "contact", "minutes", "a", "au",
-           "ne", "se",
+           "ne", "se", "si", "mobile", "district", "six", "web", "international", "en", "total",
            "s", "cm"},  # the symbols of the second and the centimetre
 }
 # The scenarios whose example parameters this test types: their names of places and streets,
@@ -193,11 +195,18 @@ PAGES = [
     Page("tokens", "root", get("/console/admin/tokens")),
     Page("audit log", "root", get("/console/admin/audit")),
 ]
-# The compose form is the "cmp" helper's part of issue 16 (labels, help and errors from the
-# catalogs): walked here so that it joins PAGES once that part is merged.
+# The compose form, blank and refused (labels, help and each field's error from the catalogs),
+# a consul's form to several countries (one fieldset per country), and the consul's tickets.
 COMPOSE_PAGES = [
     Page("scenario list", "olga", get("/console/compose")),
     Page("compose form", "olga", get("/console/compose/earthquake")),
+    Page("compose form, refused", "olga", post("/console/compose/earthquake", {
+        "status": "Actual", "param.magnitude": "five", "param.epicentre": "AZ-SMI", "channel": "sms",
+        "expires_in_minutes": "0"}), 422),
+    Page("check-in form, two countries", "kamran", post("/console/compose/safety_checkin", {
+        "status": "Exercise", "param.country": "TR", "param.embassy_phone": "+902124400101", "area": ["TR", "GE"],
+        "channel": "sms", "expires_in_minutes": "120"}), 422),
+    Page("tickets, as consul", "kamran", get("/console/tickets")),
 ]
 
 
@@ -265,7 +274,7 @@ async def console_with_alerts(tocsin: Any) -> dict[str, Any]:
     in_force = await desk.issue("extreme_heat", regions=["AZ-BA"], status="Exercise")
     made["update"] = (await json_ok(await tocsin.client.post(
         f"/api/v1/alerts/{in_force['id']}/update", headers=desk.operator, json={"scenario": "all_clear"}), 201))["id"]
-    consul = await tocsin.user("kamran", "consular", ["TR"])
+    consul = await tocsin.user("kamran", "consular", ["TR", "GE"])
     made["abroad"] = (await json_ok(await tocsin.client.post("/api/v1/alerts", headers=consul, json={
         "scenario": "security_advisory", "params": SCENARIOS["security_advisory"].example_params(),
         "status": "Exercise", "audience": {"countries": ["TR"]}, "channels": ["sms", "web"]}), 201))["id"]
@@ -307,8 +316,6 @@ async def test_no_english_word_in_the_console_in_other_languages(tocsin):
     assert f"{made['pending']} nömrəli xəbərdarlığı təsdiq edə bilməzsiniz" in refused
 
 
-@pytest.mark.xfail(strict=True, reason="the cmp helper's part of issue 16: the compose form's parameter labels "
-                   "(epicentre, magnitude, region), help texts and channel names (voice, web) are still English")
 async def test_no_english_word_in_the_compose_form(tocsin):
     made = await console_with_alerts(tocsin)
     seen = await walk(tocsin, COMPOSE_PAGES, LANGS, made)
@@ -367,3 +374,21 @@ async def test_a_refusal_reads_in_the_console_language_and_the_api_keeps_its_eng
     assert api.status == 409
     assert re.fullmatch(rf"Alert {draft['id']} expired at \d{{4}}-\d\d-\d\d \d\d:\d\d \(Baku time\); draft it again\.",
                         (await api.json())["error"]["message"])
+
+
+# The consul's pages once a check-in to two countries was answered: the responses panel (the
+# tally by country, whom to call) and the tickets the answers opened.
+CONSUL_PAGES = [
+    Page("check-in with its responses, as consul", "leyla", get("/console/alerts/{checkin}")),
+    Page("open tickets, as consul", "leyla", get("/console/tickets")),
+]
+
+
+async def test_no_english_word_in_the_consuls_pages(tocsin):
+    from tests.console.test_consul import _checkin
+
+    checkin, _ = await _checkin(tocsin)
+    seen = await walk(tocsin, CONSUL_PAGES, LANGS, {"checkin": checkin})
+    assert "Грузия" in seen[("check-in with its responses, as consul", "ru")]  # the tally by country is there
+    found = english_on(seen, LANGS)
+    assert not found, "\n" + "\n".join(f"{page}: {words}" for page, words in found.items())

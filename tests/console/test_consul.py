@@ -131,7 +131,7 @@ async def test_a_sent_check_in_says_when_its_reminder_and_call_come(tocsin):
     assert (await sign_in(tocsin, "leyla")).status == 303
     html = await (await tocsin.client.get(f"/console/alerts/{alert_id}?lang=en")).text()
     assert f'<span id="checkin-state">{expected}</span>' in html
-    assert '<span id="state" hidden>scheduled</span>' in html
+    assert '<span id="state" hidden>Scheduled</span>' in html
     listing = await (await tocsin.client.get("/console?lang=en")).text()
     assert expected in listing and ">scheduled<" not in listing
     azerbaijani = await (await tocsin.client.get(f"/console/alerts/{alert_id}?lang=az")).text()
