@@ -49,7 +49,10 @@ class Message(str):
 
     def translated(self) -> str:
         words = gettext(self.msgid)
-        return words % self.args if self.args else words
+        if not self.args:
+            return words
+        return words % {name: translated(value) if isinstance(value, str) else value
+                        for name, value in self.args.items()}
 
 
 def translated(words: str) -> str:

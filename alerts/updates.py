@@ -167,7 +167,9 @@ async def draft_update(conn: AsyncConnection, alert_id: int, body: Any, user: Us
     merged = merged_body(original, body, now)
     errors: dict[str, str] = {}
     if merged["status"] != original.status:
-        errors["status"] = f"an update keeps the original's status ({original.status})"
+        # The status in words too: "Exercise" is a catalog word (alerts.console.words.STATUSES).
+        errors["status"] = Message(N_("An update keeps the original's status: %(status)s."),
+                                   status=Message(original.status))
     channels = merged["channels"]
     if WEB_CHANNEL in original.channels and isinstance(channels, list) and WEB_CHANNEL not in channels:
         # The update takes the original's place on the public page, the feeds and CAP; off the

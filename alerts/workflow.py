@@ -61,7 +61,7 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
 
     status = body.get("status")
     if status not in [s.value for s in _SENDABLE]:
-        errors["status"] = "must be Actual, Exercise or Test"
+        errors["status"] = Message(N_("Choose Exercise, Test or Actual."))
 
     audience = body.get("audience")
     region_codes: list[str] = []
@@ -76,7 +76,7 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         countries = _codes(audience.get("countries", []), "audience.countries", regions.is_country, errors)
         if (not region_codes and not countries
                 and "audience.regions" not in errors and "audience.countries" not in errors):
-            errors["audience"] = "name at least one region or country"
+            errors["audience"] = Message(N_("Name at least one area: a region or a country."))
         if "kinds" in audience:
             kinds = distinct_strings(audience["kinds"], "audience.kinds", errors, limit=len(SubscriberKind))
             if not kinds or any(k not in [x.value for x in SubscriberKind] for k in kinds):
@@ -93,12 +93,13 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
     channels = distinct_strings(body.get("channels", default_channels(scenario, region_codes)), "channels", errors,
                                 limit=len(ALERT_CHANNELS))
     if not channels or any(c not in offered for c in channels) or channels == [WEB_CHANNEL]:
-        errors["channels"] = (f"a list of distinct channels drawn from {', '.join(sorted(offered))}, "
-                              "at least one of them not web")
+        # The channels by name would be codes in the console ("voice"); the form lists them.
+        errors["channels"] = Message(N_("Choose at least one channel besides the web."))
 
     minutes = body.get("expires_in_minutes", 360)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_EXPIRY_MINUTES:
-        errors["expires_in_minutes"] = f"a whole number of minutes from 1 to {MAX_EXPIRY_MINUTES}"
+        errors["expires_in_minutes"] = Message(N_("Give a whole number of minutes, from 1 to %(max)s."),
+                                               max=MAX_EXPIRY_MINUTES)
         minutes = 1
     expires = now + timedelta(minutes=minutes)
 

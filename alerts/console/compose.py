@@ -105,37 +105,10 @@ def _field_of(key: str) -> str:
 # The console's words for what the draft's checks (workflow.parse_draft, updates) still say in
 # English only, recognised by their English: until they are i18n.Messages too. Anything else is
 # shown as it came, under its field, rather than guessed.
-_KNOWN: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"must be Actual, Exercise or Test"), N_("Choose Exercise, Test or Actual.")),
-    (re.compile(r"name at least one region or country"), N_("Choose at least one area from the list.")),
-    (re.compile(r"a list of distinct channels drawn from .*not web"),
-     N_("Choose at least one channel besides the web.")),
-    (re.compile(r"a whole number of minutes from 1 to (?P<max>[0-9]+)"),
-     N_("Give a whole number of minutes, from 1 to %(max)s.")),
-    (re.compile(r"a whole number of minutes, at least 5, or null"),
-     N_("Give a whole number of minutes, at least 5, or leave it empty.")),
-    (re.compile(r"must come before the check-in expires"), N_("It must come before the check-in expires.")),
-    (re.compile(r"the call comes after the reminder"), N_("The call comes after the reminder.")),
-    (re.compile(r"an update keeps the original's status \((?P<status>\w+)\)"),
-     N_("An update keeps the original's status: %(status)s.")),
-)
-
-
-_STATUSES = {"Actual": N_("Actual"), "Exercise": N_("Exercise"), "Test": N_("Test")}
-
-
 def _words(problem: str) -> str:
-    """A refusal in the current language: a Message translates itself; a known English one is
-    said in the console's words; any other is shown as it came."""
-    if isinstance(problem, Message):
-        return problem.translated()
-    for pattern, words in _KNOWN:
-        if found := pattern.fullmatch(problem):
-            args = found.groupdict()
-            if "status" in args:
-                args["status"] = i18n.gettext(_STATUSES.get(args["status"], args["status"]))
-            return i18n.gettext(words) % args if args else i18n.gettext(words)
-    return problem
+    """A refusal in the current language: a Message translates itself; a str the domain did not
+    word for people (only a tampered form reaches one) is shown as it came."""
+    return i18n.translated(problem)
 
 
 def problems(errors: dict[str, str], lang: str, order: Sequence[str] = ()) -> dict[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import csvsafe, moments
 from alerts.dispatch.queue import halt_deliveries
-from alerts.i18n import N_, gettext
+from alerts.i18n import N_, Message, gettext
 from alerts.model import CHECKIN_SCENARIO, AlertState, DeliveryState
 from alerts.regions import country_name
 from alerts.schema import alerts, deliveries, responses, subscribers, tickets
@@ -55,14 +55,14 @@ def parse_followups(scenario: Any, raw: Any, expires_in: int, repeat: Any, voice
         if minutes is None:
             continue
         if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 5:
-            errors[f"checkin.{key}"] = "a whole number of minutes, at least 5, or null"
+            errors[f"checkin.{key}"] = Message(N_("Give a whole number of minutes, at least 5, or leave it empty."))
         elif minutes >= expires_in:
             if explicit:
-                errors[f"checkin.{key}"] = "must come before the check-in expires"
+                errors[f"checkin.{key}"] = Message(N_("It must come before the check-in expires."))
         elif channel == "voice" and not voice_available:
             errors[f"checkin.{key}"] = "no voice channel is configured (TWILIO_VOICE_NUMBER)"
         elif steps and minutes <= steps[-1]["after_minutes"]:
-            errors[f"checkin.{key}"] = "the call comes after the reminder"
+            errors[f"checkin.{key}"] = Message(N_("The call comes after the reminder."))
         else:
             steps.append({"after_minutes": minutes, "channel": channel})
     return steps

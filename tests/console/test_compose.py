@@ -38,7 +38,7 @@ async def test_an_operator_composes_an_exercise_and_sees_its_dry_run(tocsin):
     text = await bad.text()
     assert 'value="eleven"' in text  # kept for correcting
     assert _field_error(text, "param.magnitude") == "must be a number"
-    assert _field_error(text, "area") == "Choose at least one area from the list."
+    assert _field_error(text, "area") == "Name at least one area: a region or a country."
     async with tocsin.store.read() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(alerts)) == 0
 
@@ -131,8 +131,8 @@ async def test_a_consuls_country_help_names_no_standard(tocsin):
 
 
 @pytest.mark.parametrize(("lang", "number_words", "area_words", "summary"), [
-    ("az", "ədəd olmalıdır", "Siyahıdan ən azı bir ərazi seçin.", "2 problem:"),
-    ("ar", "يجب أن يكون رقمًا", "اختر منطقة واحدة على الأقل من القائمة.", "مشكلتان:"),
+    ("az", "ədəd olmalıdır", "Ən azı bir ərazi göstərin: region və ya ölkə.", "2 problem:"),
+    ("ar", "يجب أن يكون رقمًا", "حدِّد منطقة واحدة على الأقل: إقليمًا أو بلدًا.", "مشكلتان:"),
 ])
 async def test_errors_stand_under_their_fields_in_the_officers_language(tocsin, lang, number_words, area_words,
                                                                         summary):
