@@ -5,7 +5,7 @@ list, an alert's page, a check-in's state and the tickets all write a time the s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -16,6 +16,11 @@ from alerts.i18n import gettext
 # Day, month, year and time; Arabic joins them with its own comma.
 _MOMENT = {"ar": "d MMM y، HH:mm"}
 _CLOCK = "HH:mm"
+
+
+def day(moment: datetime, country: str | None = None) -> date:
+    """The calendar day of `moment` in Baku (or `country`'s local time)."""
+    return moment.astimezone(ZoneInfo(regions.zone_for(country))).date()
 
 
 def clock(moment: datetime | None, *, date: bool = True, country: str | None = None, lang: str | None = None) -> str:

@@ -25,6 +25,9 @@ _COMPOSERS = (Role.OPERATOR, Role.CONSULAR)
 # Stopping a send is never the dangerous direction, so any role but a consul's may, everywhere.
 _CANCELLERS = (Role.OPERATOR, Role.APPROVER, Role.ADMIN)
 _SUBSCRIBER_KEEPERS = (Role.OPERATOR, Role.ADMIN)
+# Who works the call-back tickets (people in need of help, with their numbers): the consuls (their
+# countries), and the operators and administrators who stand in for them; not an approver.
+_TICKET_WORKERS = (Role.CONSULAR, Role.OPERATOR, Role.ADMIN)
 
 
 class Scoped(Protocol):
@@ -106,6 +109,11 @@ def may_cancel(user: User, alert: Scoped) -> bool:
     if user.role in _CANCELLERS:
         return True
     return user.role == Role.CONSULAR and in_scope(user, alert)
+
+
+def may_work_tickets(user: User) -> bool:
+    """May list call-back tickets and close them (a consul only their countries')."""
+    return user.role in _TICKET_WORKERS
 
 
 def may_manage_subscriber(user: User, country: str | None) -> bool:

@@ -232,9 +232,11 @@ async def set_active(conn: AsyncConnection, user_id: int, active: bool, now: dat
 
 
 async def set_duty(conn: AsyncConnection, user_id: int, phone: str, on_duty: bool, language: str,
-                   now: datetime, *, by: User | None = None) -> None:
+                   now: datetime, *, by: User | None = None, calling_codes: tuple[str, ...] = ()) -> None:
     """The mobile number an approver is told on, whether they are on duty, and in which
-    language (empty: the home language). On duty takes a mobile number that SMS reaches."""
+    language (empty: the home language). On duty takes a mobile number that SMS reaches: a
+    mobile, and of a country the account sends SMS to (`calling_codes`, TOCSIN_SMS_COUNTRY_CODES,
+    when given: alerts.notices sends to no other)."""
     before = await get_user(conn, user_id)
     problems: dict[str, str | Problem] = {}
     number: str | None = None
@@ -246,6 +248,9 @@ async def set_duty(conn: AsyncConnection, user_id: int, phone: str, on_duty: boo
         else:
             if not phones.is_mobile(number):
                 problems["phone"] = N_("this is not a mobile number: an SMS cannot reach it")
+            elif calling_codes and not any(number.startswith("+" + code) for code in calling_codes):
+                problems["phone"] = (N_("Tocsin sends SMS only to numbers starting %(codes)s"),
+                                     {"codes": ", ".join("+" + code for code in calling_codes)})
     if on_duty and number is None and "phone" not in problems:
         problems["phone"] = N_("someone on duty needs a mobile number to be told on")
     if language and language not in i18n.LANGUAGES:

@@ -18,9 +18,9 @@ from tests.helpers import EARTHQUAKE_IN_BAKU, Desk, json_ok
 LISTED = ("landmark-unique", "region", "page-has-heading-one", "landmark-one-main")
 
 
-async def _check(page, url: str, name: str) -> None:
+async def _check(page, url: str, name: str, status: int = 200) -> None:
     response = await page.goto(url)
-    assert response is not None
+    assert response is not None and response.status == status, (name, response and response.status)
     await assert_no_serious(page, name, also=LISTED)
 
 
@@ -36,7 +36,7 @@ async def test_the_public_pages_have_no_serious_finding(tocsin, browser):  # noq
     await _check(page, f"{base}/alerts/{real['id']}?lang=ar", "alert page ar")
     await _check(page, f"{base}/alerts/{real['id']}?lang=fr", "alert page fr")
     await _check(page, f"{base}/archive?lang=az", "archive")
-    await _check(page, f"{base}/alerts/99999?lang=en", "404")
+    await _check(page, f"{base}/alerts/99999?lang=en", "404", status=404)
     await _check(page, f"{base}/subscribe?lang=ar", "subscribe")
 
     # The form with errors, the code page and the done page, as a person gets them.
@@ -88,6 +88,13 @@ async def test_the_console_pages_have_no_serious_finding(tocsin, browser, lang):
     await _check(page, url("/compose/earthquake"), "compose form")
     await _check(page, url(f"/alerts/{draft['id']}"), "draft with dry run")
     await _check(page, url(f"/alerts/{sent['id']}/report"), "after-action report")
+    # The form refused: the problems listed at the top and each under its field.
+    await page.goto(url("/compose/earthquake"))
+    await page.fill("#param\\.magnitude", "five")
+    await page.click("#create")
+    await page.wait_for_load_state()
+    assert await page.locator("#problems").count() == 1
+    await assert_no_serious(page, "compose form, refused", also=LISTED)
     await context.close()
 
     context, page = await _console(browser, tocsin, "anar", lang)
@@ -102,4 +109,18 @@ async def test_the_console_pages_have_no_serious_finding(tocsin, browser, lang):
     await page.click("main table a[href*='/admin/users/']")
     await page.wait_for_url(re.compile(r"/admin/users/\d+"))
     await assert_no_serious(page, "admin user page", also=LISTED)
+    await context.close()
+
+
+async def test_the_consuls_pages_have_no_serious_finding(tocsin, browser):  # noqa: F811
+    """A check-in to two countries, answered: its responses panel, and the call-back tickets."""
+    from tests.console.test_consul import _checkin
+
+    axe_path()
+    alert_id, _ = await _checkin(tocsin)
+    url = lambda path: str(tocsin.client.make_url(f"/console{path}?lang=ar"))  # noqa: E731
+    context, page = await _console(browser, tocsin, "leyla", "ar")
+    await _check(page, url(f"/alerts/{alert_id}"), "check-in with its responses")
+    assert await page.locator("#to-call").count() == 1
+    await _check(page, url("/tickets"), "call-back tickets")
     await context.close()

@@ -26,7 +26,7 @@ from alerts.users import UserError
 from alerts.validation import NotFound, parse_id
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language
-from alerts.web.keys import CLOCK, STORE
+from alerts.web.keys import CLOCK, CONFIG, STORE
 
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
@@ -164,7 +164,8 @@ async def user_change(request: web.Request) -> web.StreamResponse:
                 phone, on_duty = str(form.get("phone", ""))[:40], form.get("on_duty") == "yes"
                 language = str(form.get("language", ""))[:8]
                 values = {"phone": phone, "on_duty": on_duty, "language": language}
-                await users.set_duty(conn, user_id, phone, on_duty, language, now, by=admin)
+                await users.set_duty(conn, user_id, phone, on_duty, language, now, by=admin,
+                                     calling_codes=request.config_dict[CONFIG].sms_country_codes)
             elif action in ("disable", "enable"):
                 await users.set_active(conn, user_id, action == "enable", now, by=admin)
             else:

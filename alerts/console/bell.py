@@ -27,7 +27,7 @@ from aiohttp_sse import EventSourceResponse
 
 from alerts import i18n, permissions, phones
 from alerts.alert import load
-from alerts.console import sessions
+from alerts.console import sessions, words
 from alerts.console.guard import COOKIE, session_of
 from alerts.console.waiting import APPROVING, badge_text, waiting_ids
 from alerts.i18n import N_
@@ -101,7 +101,7 @@ class Notifier:
 def notice_text(alert: Any) -> str:
     """The SMS, in the current language."""
     return i18n.gettext("Tocsin: alert #%(id)s (%(event)s, %(status)s) waits for your approval.") % {
-        "id": alert.id, "event": i18n.gettext(alert.event),
+        "id": alert.id, "event": words.event(alert),
         "status": i18n.gettext(STATUS_WORDS.get(alert.status, alert.status))}
 
 
@@ -125,11 +125,20 @@ async def notify_approvers(app: web.Application, alert_id: int) -> list[str]:
         lang = person.language or DEFAULT_LANGUAGE
         with i18n.language(lang):
             body = notice_text(alert)
-        if await app[NOTICES].send(person.phone, body, lang, "approval_notice", limited=False):
+        try:
+            sent = await app[NOTICES].send(person.phone, body, lang, "approval_notice", limited=False)
+        except Exception:  # one approver's failure must not keep the others from being told
+            log.exception("telling approver %s of alert %s failed", person.user.username, alert_id)
+            sent = False
+        if sent:
             told.append(person.user.username)
-        else:
-            log.warning("could not tell approver %s (%s) of alert %s", person.user.username,
-                        phones.mask(person.phone), alert_id)
+            continue
+        log.warning("could not tell approver %s (%s) of alert %s", person.user.username,
+                    phones.mask(person.phone), alert_id)
+        # Not told: the claim goes, so that the next event of this alert tries again.
+        async with store.write() as conn:
+            await conn.execute(approval_notices.delete().where(approval_notices.c.alert_id == alert_id,
+                                                               approval_notices.c.user_id == person.user.id))
     return told
 
 

@@ -21,7 +21,7 @@ from alerts.consular import checkins
 from alerts.i18n import N_, Message
 from alerts.model import WEB_CHANNEL, Role, our_sender
 from alerts.scenarios import SCENARIOS
-from alerts.validation import Conflict, Forbidden, ValidationError
+from alerts.validation import Conflict, Forbidden, ValidationError, words_of
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language
 from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
@@ -105,6 +105,12 @@ def _field_of(key: str) -> str:
 # The console's words for what the draft's checks (workflow.parse_draft, updates) still say in
 # English only, recognised by their English: until they are i18n.Messages too. Anything else is
 # shown as it came, under its field, rather than guessed.
+def _said(request: web.Request, exc: Exception) -> str:
+    """A refusal in the console's language (alerts.validation.words_of)."""
+    with i18n.language(page_language(request)):
+        return words_of(exc)
+
+
 def _words(problem: str) -> str:
     """A refusal in the current language: a Message translates itself; a str the domain did not
     word for people (only a tampered form reaches one) is shown as it came."""
@@ -299,7 +305,7 @@ async def _original(request: web.Request) -> tuple[Any, Any]:
         await updates.check_in_force(conn, original, request.config_dict[CLOCK]())
     scenario = SCENARIOS.get(original.scenario)
     if scenario is None or not scenario.has_templates:
-        raise Conflict(f"alert {original.id} has no scenario form; update it through the API")
+        raise Conflict(Message(N_("Alert %(id)s has no scenario form; update it through the API."), id=original.id))
     return original, scenario
 
 
@@ -324,7 +330,7 @@ async def update_form(request: web.Request) -> web.Response:
     try:
         original, scenario = await _original(request)
     except Conflict as exc:  # no longer in force: said on the alert's page
-        return await _alert_page(request, error=str(exc), status=409)
+        return await _alert_page(request, error=_said(request, exc), status=409)
     values = _prefilled(original, scenario, request.config_dict[CLOCK](), page_language(request))
     return _form_page(request, scenario, values, {}, update_of=original.id)
 
@@ -336,7 +342,7 @@ async def update(request: web.Request) -> web.Response:
     try:
         original, scenario = await _original(request)
     except Conflict as exc:
-        return await _alert_page(request, error=str(exc), status=409)
+        return await _alert_page(request, error=_said(request, exc), status=409)
     body, values = _from_form(scenario, form_data, page_language(request))
     try:
         _check_scope(session.user, body["audience"])
@@ -349,7 +355,7 @@ async def update(request: web.Request) -> web.Response:
         return _form_page(request, scenario, values, {"audience": _refusal(exc, session.user)}, status=403,
                           update_of=original.id)
     except Conflict as exc:  # replaced or ended while the form was open
-        return await _alert_page(request, error=str(exc), status=409)
+        return await _alert_page(request, error=_said(request, exc), status=409)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
 
 

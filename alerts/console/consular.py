@@ -19,7 +19,7 @@ from alerts.console.guard import COOKIE, PREFIX, session_of
 from alerts.console.live import MAX_STREAM_SECONDS, PING_SECONDS, POLL_SECONDS
 from alerts.console.views import _page
 from alerts.consular import checkins, tickets
-from alerts.model import AlertState, Role
+from alerts.model import AlertState
 from alerts.validation import Conflict, NotFound, words_of
 from alerts.web.http import int_id, page_language
 from alerts.web.keys import CLOCK, STORE
@@ -28,7 +28,6 @@ from alerts.web.live import RETRY_MS, serve_events
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
 # Who works on call-back tickets: the consuls (their countries' only), operators and admins.
-TICKET_ROLES = (Role.CONSULAR, Role.OPERATOR, Role.ADMIN)
 # Answers stop counting once a check-in is over: its stream ends there.
 OVER = (AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
 
@@ -115,7 +114,7 @@ async def tickets_page(request: web.Request) -> web.Response:
 
 async def _tickets_page(request: web.Request, error: str = "", status_code: int = 200) -> web.Response:
     session = session_of(request)
-    if session.user.role not in TICKET_ROLES:
+    if not permissions.may_work_tickets(session.user):
         return _page(request, "tickets.html", {"denied": True}, status=403)
     status, language = _filters(request)
     lang = page_language(request)
@@ -134,7 +133,7 @@ async def _tickets_page(request: web.Request, error: str = "", status_code: int 
 async def close_ticket(request: web.Request) -> web.Response:
     """Close one ticket (the API's closing, audited `ticket.close`), then back to the list."""
     session = session_of(request)
-    if session.user.role not in TICKET_ROLES:
+    if not permissions.may_work_tickets(session.user):
         return _page(request, "tickets.html", {"denied": True}, status=403)
     now = request.config_dict[CLOCK]()
     try:

@@ -28,7 +28,9 @@ async def check_reaches_someone(conn: AsyncConnection, alert: Any, form: Any, no
         return
     if alert.state != AlertState.DRAFT or not permissions.may_author(user, alert):
         return
-    if (await audience_counts(conn, alert, now))["total"] == 0:
+    # Reached is what a channel of the alert delivers to: people in the area on none of its
+    # channels (voice only, for an SMS alert) get nothing either.
+    if not any((await audience_counts(conn, alert, now))["by_channel"].values()):
         raise ValidationError({CONFIRM: Message(N_(
             "Nothing was sent on: this real alert reaches no one. Check its area, or tick "
             "\u201cSend it even though it reaches no one\u201d."))})

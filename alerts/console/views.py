@@ -44,6 +44,7 @@ def _page(request: web.Request, template: str, context: dict[str, Any], status: 
     waiting = request.get(WAITING)  # counted by the guard: the badge on every page
     return render(request, f"console/{template}", page_language(request), {
         "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, "words": words,
+        "works_tickets": session is not None and permissions.may_work_tickets(session.user),
         "waiting": len(waiting) if waiting is not None else None, **context}, status=status)
 
 

@@ -53,6 +53,12 @@ AUDIT_ACTIONS = {
     "ticket.close": N_("Call-back ticket closed"), "token.create": N_("API token created"),
     "token.revoke": N_("API token revoked"), "user.add": N_("User added"), "user.enable": N_("User enabled"),
     "user.disable": N_("User disabled"), "user.password": N_("Password set"), "user.role": N_("Role changed"),
+    "user.duty": N_("Approval duty changed"),
+    "subscribers.import.start": N_("Registry import started"),
+    "subscribers.import.batch": N_("Registry import: a batch written"),
+    "subscribers.import.resume": N_("Registry import resumed"),
+    "subscribers.import.interrupted": N_("Registry import interrupted"),
+    "subscribers.import": N_("Registry import finished"),
 }
 # What an audit entry is about: "alert:9" reads "Alert #9".
 TARGETS = {"alert": N_("Alert #%(id)s"), "user": N_("User #%(id)s"), "token": N_("API token #%(id)s"),

@@ -60,7 +60,7 @@ def parse_followups(scenario: Any, raw: Any, expires_in: int, repeat: Any, voice
             if explicit:
                 errors[f"checkin.{key}"] = Message(N_("It must come before the check-in expires."))
         elif channel == "voice" and not voice_available:
-            errors[f"checkin.{key}"] = "no voice channel is configured (TWILIO_VOICE_NUMBER)"
+            errors[f"checkin.{key}"] = Message(N_("No voice channel is set up for calls; leave this empty."))
         elif steps and minutes <= steps[-1]["after_minutes"]:
             errors[f"checkin.{key}"] = Message(N_("The call comes after the reminder."))
         else:
@@ -223,7 +223,8 @@ def describe_state(alert: Any) -> str | None:
             continue  # a round that would have come after expiry never comes
         key = "reminder" if step["channel"] == "sms" else "call"
         steps[step["channel"]] = "done" if done else "coming"
-        times[key] = moments.when(at, date=False)
+        # The day too when it is not the day the check-in went out (delays run up to a week).
+        times[key] = moments.when(at, date=moments.day(at) != moments.day(alert.sent))
     return gettext(_STATE_WORDS[(steps["sms"], steps["voice"])]) % times
 
 

@@ -10,11 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from alerts import permissions
 from alerts.i18n import N_, Message
 from alerts.model import Role
 from alerts.schema import subscribers, tickets
 from alerts.store import append_audit
-from alerts.validation import Conflict, NotFound
+from alerts.validation import Conflict, Forbidden, NotFound
 
 STATUSES = ("open", "closed")
 LIMIT = 1000
@@ -26,8 +27,15 @@ def _scoped(query: Any, user: Any) -> Any:
     return query
 
 
+def _check_role(user: Any) -> None:
+    if not permissions.may_work_tickets(user):
+        raise Forbidden(Message(N_("Your role does not work the call-back tickets.")))
+
+
 async def listed(conn: AsyncConnection, user: Any, status: str = "open", language: str | None = None) -> list[Any]:
-    """The tickets of this status (and language), oldest first, with the person's phone and city."""
+    """The tickets of this status (and language), oldest first, with the person's phone and city.
+    Forbidden for a role that does not work them (permissions.may_work_tickets)."""
+    _check_role(user)
     query = (sa.select(tickets, subscribers.c.phone, subscribers.c.city)
              .join(subscribers, subscribers.c.id == tickets.c.subscriber_id)
              .where(tickets.c.status == status).order_by(tickets.c.created_at, tickets.c.id).limit(LIMIT))
@@ -38,7 +46,9 @@ async def listed(conn: AsyncConnection, user: Any, status: str = "open", languag
 
 async def close(conn: AsyncConnection, user: Any, ticket_id: int, now: datetime) -> Any:
     """Close an open ticket in this user's name, audited as `ticket.close`; the ticket as it was.
-    NotFound for one that does not exist or is not theirs to see; Conflict when already closed."""
+    NotFound for one that does not exist or is not theirs to see; Conflict when already closed;
+    Forbidden for a role that does not work tickets."""
+    _check_role(user)
     ticket = (await conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id))).first()
     if ticket is None or (user.role == Role.CONSULAR and ticket.country not in user.countries):
         raise NotFound(Message(N_("no ticket %(id)s"), id=ticket_id))

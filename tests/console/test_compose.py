@@ -13,7 +13,7 @@ from alerts import regions
 from alerts.console.compose import local_number, shown_number
 from alerts.schema import alerts
 from tests.console.test_auth import origin, sign_in
-from tests.helpers import Desk
+from tests.helpers import Desk, json_ok
 
 
 async def _form(tocsin, path: str) -> str:
@@ -213,6 +213,20 @@ async def test_an_actual_alert_to_no_one_needs_a_deliberate_confirmation(tocsin)
     # The API is as it was: its preview says 0 people, its submit asks for nothing more.
     preview = await (await tocsin.client.get(f"/api/v1/alerts/{alert_id}/preview", headers=desk.operator)).json()
     assert preview["audience"]["total"] == 0
+
+
+async def test_people_in_the_area_on_none_of_its_channels_are_no_one(tocsin):
+    """A voice-only subscriber in the area gets nothing from an SMS alert: it reaches no one."""
+    desk = await Desk.open(tocsin)
+    await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=desk.operator, json={
+        "phone": "+994505550177", "language": "en", "region": "AZ-SMI", "channels": ["voice"]}), 201)
+    draft = await desk.draft(regions=["AZ-SMI"], status="Actual")  # sms and web
+    await sign_in(tocsin, "olga")
+    page = await _form(tocsin, f"/console/alerts/{draft['id']}?lang=en")
+    assert 'id="nobody"' in page and 'name="confirm_nobody"' in page
+    refused = await tocsin.client.post(f"/console/alerts/{draft['id']}/submit?lang=en", headers=origin(tocsin),
+                                       data={"csrf": _csrf(page)}, allow_redirects=False)
+    assert refused.status == 422 and (await _only_alert(tocsin)).state == "draft"
 
 
 async def test_an_exercise_to_no_one_is_only_noted(tocsin):

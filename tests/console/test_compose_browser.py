@@ -83,6 +83,11 @@ async def test_the_filter_box_finds_an_area_with_javascript(tocsin, browser, wid
     await _shot(page, f"compose-js-{width}-filtered")
     await page.check("#whole-country")  # every home region ticked, said once in the summary
     assert await page.inner_text("#area-summary") == "Bütün Azərbaycan"
+    # Unticking one region narrows the whole country to the rest, and says so...
+    await page.uncheck("#area input[value=AZ-GA]")
+    assert not await page.is_checked("#whole-country")
+    assert "Bütün Azərbaycan" not in await page.inner_text("#area-summary")
+    await page.check("#whole-country")  # ...and ticking the whole country again takes every region
     await page.click("#create")
     await page.wait_for_url(re.compile(r"/console/alerts/\d+"))
     assert await _regions_of_the_draft(tocsin) == sorted(regions.HOTLINE_NUMBERS.values())

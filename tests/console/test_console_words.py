@@ -392,3 +392,19 @@ async def test_no_english_word_in_the_consuls_pages(tocsin):
     assert "Грузия" in seen[("check-in with its responses, as consul", "ru")]  # the tally by country is there
     found = english_on(seen, LANGS)
     assert not found, "\n" + "\n".join(f"{page}: {words}" for page, words in found.items())
+
+
+def test_every_audited_action_has_words():
+    """Each action the code writes to the audit log (an `action=` literal, or the registry
+    import's names) is in the console's vocabulary: none shows as a code in the audit table."""
+    from pathlib import Path
+
+    from alerts.console import words
+    from alerts.consular import importer
+
+    source = Path(words.__file__).resolve().parents[1]
+    written = {found for path in source.rglob("*.py")
+               for found in re.findall(r'\baction="([a-z_]+\.[a-z_.]+)"', path.read_text(encoding="utf-8"))}
+    written |= {importer.STARTED, importer.BATCH_WRITTEN, importer.RESUMED, importer.INTERRUPTED, importer.FINISHED}
+    assert "alert.approve" in written and "user.duty" in written  # the scan finds them
+    assert written - set(words.AUDIT_ACTIONS) == set()

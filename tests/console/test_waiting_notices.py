@@ -107,6 +107,10 @@ async def test_the_administrator_sets_the_number_and_the_duty(tocsin):
     assert refused.status == 422 and 'aria-invalid="true"' in await refused.text()
     refused = await post(tocsin, csrf, f"/console/admin/users/{anar}/duty?lang=fr", {"phone": "", "on_duty": "yes"})
     assert refused.status == 422 and 'id="phone-error"' in await refused.text()
+    # A Turkish mobile: the account sends SMS only to TOCSIN_SMS_COUNTRY_CODES (994 here).
+    refused = await post(tocsin, csrf, f"/console/admin/users/{anar}/duty?lang=en",
+                         {"phone": "+905321234567", "on_duty": "yes"})
+    assert refused.status == 422 and "Tocsin sends SMS only to numbers starting +994" in await refused.text()
 
     done = await post(tocsin, csrf, f"/console/admin/users/{anar}/duty?lang=en",
                       {"phone": "050 555 02 01", "on_duty": "yes", "language": "ar"})
