@@ -6,6 +6,7 @@ the tests that use it; a module whose pages need no PostgreSQL run imports `db_u
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -37,3 +38,26 @@ async def browser() -> AsyncIterator[Any]:
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         await chromium.close()
+
+
+async def signed_in(browser: Any, tocsin: Any, name: str, *, size: tuple[int, int] = (1100, 900), lang: str = "en",
+                    locale: str = "en-GB", javascript: bool = True, mobile: bool = False) -> tuple[Any, Any]:
+    """A new browser context signed in to the console as `name` (Tocsin.user's password), and
+    its page, on the alert list; `mobile` for a phone's browser."""
+    from tests.console.test_auth import PASSWORD
+
+    context = await browser.new_context(viewport={"width": size[0], "height": size[1]}, locale=locale,
+                                        java_script_enabled=javascript, is_mobile=mobile)
+    page = await context.new_page()
+    await page.goto(str(tocsin.client.make_url(f"/console/login?lang={lang}")))
+    await page.fill("#username", name)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(re.compile(r"/console(\?.*)?$"))
+    return context, page
+
+
+async def shot(page: Any, name: str) -> None:
+    """A full-page screenshot, SCREENSHOTS/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
-from tests.console.test_auth import PASSWORD
+from tests.browser import SCREENSHOTS, db_url, signed_in  # noqa: F401  (db_url: the SQLite-only fixture)
 from tests.helpers import EARTHQUAKE_IN_BAKU, Desk, json_ok
 
 PHONE = {"width": 360, "height": 640}
@@ -112,22 +111,12 @@ async def test_a_migrant_reading_arabic_on_a_phone(tocsin, browser):  # noqa: F8
     await context.close()
 
 
-async def _signed_in(browser, tocsin, name: str, viewport: dict, lang: str = "en"):  # noqa: F811
-    context = await browser.new_context(viewport=viewport, is_mobile=viewport == PHONE)
-    page = await context.new_page()
-    await page.goto(str(tocsin.client.make_url(f"/console/login?lang={lang}")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(re.compile(r"/console(\?.*)?$"))
-    return context, page
-
 
 async def test_an_approver_on_a_phone_sees_the_badge_and_reads_before_approving(tocsin, browser):  # noqa: F811
     desk = await Desk.open(tocsin)
     draft = await desk.post({**EARTHQUAKE_IN_BAKU, "status": "Actual"})
     await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=desk.operator))
-    context, page = await _signed_in(browser, tocsin, "anar", PHONE)
+    context, page = await signed_in(browser, tocsin, "anar", size=(PHONE["width"], PHONE["height"]), mobile=True)
     await page.goto(str(tocsin.client.make_url("/console?lang=en")))
     badge = page.locator("#waiting")
     assert await badge.is_visible() and await badge.inner_text() == "1 waits for your approval"
@@ -150,14 +139,14 @@ async def test_an_approver_on_a_phone_sees_the_badge_and_reads_before_approving(
 
 async def test_an_approvers_badge_appears_when_a_colleague_submits(tocsin, browser):  # noqa: F811
     await Desk.open(tocsin)
-    desk_size = {"width": 1100, "height": 800}
-    approver_context, approver = await _signed_in(browser, tocsin, "anar", desk_size)
+    desk_size = (1100, 800)
+    approver_context, approver = await signed_in(browser, tocsin, "anar", size=desk_size)
     await approver.goto(str(tocsin.client.make_url("/console?lang=fr")))
     assert await approver.locator("#waiting").is_hidden()
     title = await approver.title()
     await approver.evaluate("window.loadedOnce = true")  # gone if the page reloaded instead
 
-    officer_context, officer = await _signed_in(browser, tocsin, "olga", desk_size)
+    officer_context, officer = await signed_in(browser, tocsin, "olga", size=desk_size)
     await officer.goto(str(tocsin.client.make_url("/console/compose/earthquake?lang=en")))
     await officer.fill("input[name='param.magnitude']", "5.8")
     await officer.select_option("select[name='param.epicentre']", "AZ-BA")

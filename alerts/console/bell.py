@@ -27,8 +27,9 @@ from aiohttp_sse import EventSourceResponse
 
 from alerts import i18n, permissions, phones
 from alerts.alert import load
-from alerts.console import sessions, words
-from alerts.console.guard import COOKIE, session_of
+from alerts.console import words
+from alerts.console.guard import session_of
+from alerts.console.streams import PING_SECONDS, Reader
 from alerts.console.waiting import APPROVING, badge_text, waiting_ids
 from alerts.i18n import N_
 from alerts.model import AlertState, AlertStatus
@@ -43,8 +44,6 @@ from alerts.web.live import RETRY_MS, serve_events
 log = logging.getLogger(__name__)
 # A stream re-counts when woken by an event, or after this long anyway.
 POLL_SECONDS = 10.0
-PING_SECONDS = 15.0
-MAX_STREAM_SECONDS = 600.0
 STATUS_WORDS = {AlertStatus.ACTUAL: N_("ACTUAL"), AlertStatus.EXERCISE: N_("EXERCISE"), AlertStatus.TEST: N_("TEST")}
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
@@ -167,21 +166,17 @@ async def waiting_stream(request: web.Request) -> web.StreamResponse:
     if session.user.role not in APPROVING:
         raise web.HTTPNotFound()
     lang = page_language(request)
-    token = request.cookies.get(COOKIE, "")
-    store, clock = request.config_dict[STORE], request.config_dict[CLOCK]
+    store = request.config_dict[STORE]
 
     async def produce(response: EventSourceResponse) -> None:
-        loop = asyncio.get_running_loop()
-        began = checked = loop.time()
+        reader = Reader(request)
         last: int | None = None
         retry: int | None = RETRY_MS
         with request.config_dict[BELL].stream() as wakeup:
-            while loop.time() - began < MAX_STREAM_SECONDS:
+            while reader.within_lifetime():
+                if await reader.gone():
+                    return
                 async with store.read() as conn:
-                    if loop.time() - checked > PING_SECONDS:  # a sign-out or a disabled account ends it
-                        checked = loop.time()
-                        if await sessions.find_session(conn, token, clock()) is None:
-                            return
                     count = len(await waiting_ids(conn, session.user) or ())
                 if count != last:
                     last = count

@@ -14,9 +14,10 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
 from alerts import i18n, moments, permissions, workflow
-from alerts.console import sessions, words
-from alerts.console.guard import COOKIE, PREFIX, session_of
-from alerts.console.live import MAX_STREAM_SECONDS, PING_SECONDS, POLL_SECONDS
+from alerts.console import words
+from alerts.console.guard import PREFIX, session_of
+from alerts.console.live import POLL_SECONDS
+from alerts.console.streams import PING_SECONDS, Reader
 from alerts.console.views import _page
 from alerts.consular import checkins, tickets
 from alerts.model import AlertState
@@ -59,20 +60,14 @@ async def responses_stream(request: web.Request) -> web.StreamResponse:
     check-in's state in words ("checkin-state"); "end" once answers no longer count."""
     alert = await _checkin(request)
     lang = page_language(request)
-    token = request.cookies.get(COOKIE, "")
 
     async def produce(response: EventSourceResponse) -> None:
-        loop = asyncio.get_running_loop()
-        began = checked = loop.time()
+        reader = Reader(request)
         last = None
         retry: int | None = RETRY_MS
-        while loop.time() - began < MAX_STREAM_SECONDS:
-            now = request.config_dict[CLOCK]()
-            if loop.time() - checked > PING_SECONDS:
-                checked = loop.time()
-                async with request.config_dict[STORE].read() as conn:
-                    if await sessions.find_session(conn, token, now) is None:
-                        return
+        while reader.within_lifetime():
+            if await reader.gone():
+                return
             async with request.config_dict[STORE].read() as conn:
                 current = await workflow.load(conn, alert.id)
                 figures = await checkins.panel(conn, alert.id, lang)
@@ -85,7 +80,7 @@ async def responses_stream(request: web.Request) -> web.StreamResponse:
                 await response.send(html, event="responses", retry=retry)
                 retry = None
                 await response.send(state, event="checkin-state")
-            if current.state in OVER or current.expires <= now:
+            if current.state in OVER or current.expires <= request.config_dict[CLOCK]():
                 await response.send("", event="end")
                 return
             await asyncio.sleep(POLL_SECONDS)

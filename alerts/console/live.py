@@ -15,21 +15,17 @@ from aiohttp_sse import EventSourceResponse
 
 from alerts import csvsafe, i18n, permissions, workflow
 from alerts.audience import delivery_summary
-from alerts.console import sessions, words
-from alerts.console.guard import COOKIE, session_of
+from alerts.console import words
+from alerts.console.guard import session_of
+from alerts.console.streams import PING_SECONDS, Reader
 from alerts.console.views import _page
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import deliveries
 from alerts.web.http import int_id, page_language
-from alerts.web.keys import CLOCK, STORE
+from alerts.web.keys import STORE
 from alerts.web.live import RETRY_MS, serve_events
 
 POLL_SECONDS = 1.0
-# How often a quiet stream pings its reader (one who left is noticed when the ping fails) and
-# checks its session (a sign-out or a disabled account ends the stream too).
-PING_SECONDS = 15.0
-# The browser reconnects by itself; a bounded stream never outlives its reader for long.
-MAX_STREAM_SECONDS = 600.0
 FINAL = (AlertState.SENT, AlertState.CANCELLED, AlertState.EXPIRED, AlertState.REJECTED)
 # Mounted at /console (alerts.web.app).
 routes = web.RouteTableDef()
@@ -42,19 +38,14 @@ async def progress_stream(request: web.Request) -> web.StreamResponse:
     lang = page_language(request)
     async with request.config_dict[STORE].read() as conn:
         await permissions.load_visible(conn, session.user, alert_id)
-    token = request.cookies.get(COOKIE, "")
 
     async def produce(response: EventSourceResponse) -> None:
-        loop = asyncio.get_running_loop()
-        began = checked = loop.time()
+        reader = Reader(request)
         last = None
         retry: int | None = RETRY_MS
-        while loop.time() - began < MAX_STREAM_SECONDS:
-            if loop.time() - checked > PING_SECONDS:
-                checked = loop.time()
-                async with request.config_dict[STORE].read() as conn:
-                    if await sessions.find_session(conn, token, request.config_dict[CLOCK]()) is None:
-                        return
+        while reader.within_lifetime():
+            if await reader.gone():
+                return
             async with request.config_dict[STORE].read() as conn:
                 alert = await workflow.load(conn, alert_id)
                 progress = await delivery_summary(conn, alert_id)

@@ -11,27 +11,13 @@ import time
 
 import pytest
 
-from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
-from tests.console.test_auth import PASSWORD
+from tests.browser import SCREENSHOTS, db_url, shot, signed_in  # noqa: F401  (db_url: the SQLite-only fixture)
 from tests.helpers import json_ok
 
 CORRECTION_LIMIT_SECONDS = 120
 
 
-async def _signed_in(browser, tocsin, name: str):  # noqa: F811
-    context = await browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-GB")
-    page = await context.new_page()
-    await page.goto(str(tocsin.client.make_url("/console/login?lang=en")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(re.compile(r"/console(\?.*)?$"))
-    return context, page
 
-
-async def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("status", ["Actual", "Exercise"])
@@ -42,9 +28,9 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
         await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=operator, json={
             "phone": f"+99450556{n:04d}", "language": ["az", "en", "ru", "fr", "ar"][n % 5], "region": "AZ-BA"}), 201)
     tag = status.lower()
-    officer_context, officer = await _signed_in(browser, tocsin, "olga")
-    approver_context, approver = await _signed_in(browser, tocsin, "anar")
-    await _shot(officer, f"console-{tag}-1-alerts")
+    officer_context, officer = await signed_in(browser, tocsin, "olga")
+    approver_context, approver = await signed_in(browser, tocsin, "anar")
+    await shot(officer, f"console-{tag}-1-alerts")
 
     # Compose from a scenario, with the region picker.
     await officer.click("text=New alert")
@@ -53,7 +39,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     await officer.fill("input[name='param.magnitude']", "5.8")
     await officer.select_option("select[name='param.epicentre']", "AZ-BA")
     await officer.check("#area input[name=area][value=AZ-BA]")
-    await _shot(officer, f"console-{tag}-2-compose")
+    await shot(officer, f"console-{tag}-2-compose")
     await officer.click("main button[type=submit]")
     await officer.wait_for_url(re.compile(r"/console/alerts/\d+"))
     alert_url = officer.url
@@ -61,7 +47,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     audience = await officer.inner_text("#audience")  # the dry run: four people in each language
     languages = ("Azerbaijani", "English", "Russian", "French", "Arabic")
     assert all(re.search(rf"{name}\t4\t", audience) for name in languages), audience
-    await _shot(officer, f"console-{tag}-3-dry-run")
+    await shot(officer, f"console-{tag}-3-dry-run")
 
     await officer.click("text=Submit for approval")
     await officer.wait_for_selector("#state:text-is('Waiting for approval')")
@@ -74,7 +60,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     await approver.click("text=Approve and send")
     await approver.wait_for_selector("#state:text-is('Sent')", timeout=30_000)  # live, over SSE
     await approver.wait_for_selector("#progress text:text-is('Delivered')")
-    await _shot(approver, f"console-{tag}-4-progress")
+    await shot(approver, f"console-{tag}-4-progress")
 
     # The correction, timed from the alert's page to the approved correction.
     began = time.monotonic()
@@ -83,7 +69,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     await officer.wait_for_url(re.compile(r"/console/alerts/\d+"))
     correction_url = officer.url
     assert correction_url != alert_url
-    await _shot(officer, f"console-{tag}-5-correction")
+    await shot(officer, f"console-{tag}-5-correction")
     await approver.goto(correction_url)
     if status == "Actual":
         await approver.fill("#confirm_area", "Bakı")
@@ -92,7 +78,7 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     took = time.monotonic() - began
     print(f"\ncorrection path ({status}): {took:.1f} s from the alert's page to the approved correction")
     assert took < CORRECTION_LIMIT_SECONDS
-    await _shot(approver, f"console-{tag}-6-correction-sent")
+    await shot(approver, f"console-{tag}-6-correction-sent")
 
     # Discard: a second draft, submitted, then withdrawn from its page.
     await officer.goto(str(tocsin.client.make_url("/console/compose/earthquake?lang=en")))
@@ -107,11 +93,11 @@ async def test_an_officer_and_an_approver_walk_the_console(tocsin, browser, stat
     await officer.click("text=Submit for approval")
     await officer.click("text=Discard draft")
     await officer.wait_for_selector("#state:text-is('Cancelled')")
-    await _shot(officer, f"console-{tag}-7-cancelled")
+    await shot(officer, f"console-{tag}-7-cancelled")
 
     report = await approver.goto(alert_url.split("?")[0] + "/report?lang=en")
     assert report.status == 200
     assert "100.0%" in await approver.inner_text("#report")
-    await _shot(approver, f"console-{tag}-8-report")
+    await shot(approver, f"console-{tag}-8-report")
     await officer_context.close()
     await approver_context.close()

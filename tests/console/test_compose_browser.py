@@ -12,27 +12,12 @@ import sqlalchemy as sa
 
 from alerts import regions
 from alerts.schema import alerts
-from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
-from tests.console.test_auth import PASSWORD
+from tests.browser import SCREENSHOTS, db_url, shot, signed_in  # noqa: F401  (db_url: the SQLite-only fixture)
 
 WIDTHS = {"desktop": (1280, 900), "phone": (360, 640)}
 
 
-async def _signed_in(browser, tocsin, name: str, size: tuple[int, int], javascript: bool):  # noqa: F811
-    context = await browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="az-AZ",
-                                        java_script_enabled=javascript)
-    page = await context.new_page()
-    await page.goto(str(tocsin.client.make_url("/console/login?lang=az")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(re.compile(r"/console(\?.*)?$"))
-    return context, page
 
-
-async def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 async def _regions_of_the_draft(tocsin) -> list[str]:
@@ -43,7 +28,8 @@ async def _regions_of_the_draft(tocsin) -> list[str]:
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 async def test_the_form_is_filled_without_javascript(tocsin, browser, width):  # noqa: F811
     await tocsin.user("olga", "operator")
-    context, page = await _signed_in(browser, tocsin, "olga", WIDTHS[width], javascript=False)
+    context, page = await signed_in(browser, tocsin, "olga", size=WIDTHS[width], lang="az",
+                                    locale="az-AZ", javascript=False)
     await page.goto(str(tocsin.client.make_url("/console/compose/earthquake?lang=az")))
     assert not await page.is_visible("#area-filter")  # it needs JavaScript, so it is not offered
     assert await page.locator("#area input[name=area]").count() == len(regions.HOTLINE_NUMBERS)
@@ -51,23 +37,24 @@ async def test_the_form_is_filled_without_javascript(tocsin, browser, width):  #
     await page.click("#create")
     await page.wait_for_selector("#problems")
     assert await page.inner_text("#param\\.magnitude-error") == "ədəd olmalıdır"
-    await _shot(page, f"compose-nojs-{width}-errors")
+    await shot(page, f"compose-nojs-{width}-errors")
     await page.fill("#param\\.magnitude", "5,8")  # the decimal comma of az
     await page.select_option("#param\\.epicentre", "AZ-GA")
     await page.check("#area input[value=AZ-GA]")
     await page.check("#area input[value=AZ-BA]")
-    await _shot(page, f"compose-nojs-{width}-filled")
+    await shot(page, f"compose-nojs-{width}-filled")
     await page.click("#create")
     await page.wait_for_url(re.compile(r"/console/alerts/\d+"))
     assert await _regions_of_the_draft(tocsin) == ["AZ-BA", "AZ-GA"]
-    await _shot(page, f"compose-nojs-{width}-dry-run")
+    await shot(page, f"compose-nojs-{width}-dry-run")
     await context.close()
 
 
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 async def test_the_filter_box_finds_an_area_with_javascript(tocsin, browser, width):  # noqa: F811
     await tocsin.user("olga", "operator")
-    context, page = await _signed_in(browser, tocsin, "olga", WIDTHS[width], javascript=True)
+    context, page = await signed_in(browser, tocsin, "olga", size=WIDTHS[width], lang="az",
+                                    locale="az-AZ", javascript=True)
     await page.goto(str(tocsin.client.make_url("/console/compose/earthquake?lang=az")))
     await page.fill("#area-filter", "gence")  # typed without the Azerbaijani letters
     shown = page.locator("#area label.area:visible")
@@ -80,7 +67,7 @@ async def test_the_filter_box_finds_an_area_with_javascript(tocsin, browser, wid
     assert await page.inner_text("#create") == "REAL xəbərdarlığın layihəsini yaradın"  # at once, no round trip
     await page.fill("#param\\.magnitude", "6,1")
     await page.select_option("#param\\.epicentre", "AZ-GA")
-    await _shot(page, f"compose-js-{width}-filtered")
+    await shot(page, f"compose-js-{width}-filtered")
     await page.check("#whole-country")  # every home region ticked, said once in the summary
     assert await page.inner_text("#area-summary") == "Bütün Azərbaycan"
     # Unticking one region narrows the whole country to the rest, and says so...
@@ -91,5 +78,5 @@ async def test_the_filter_box_finds_an_area_with_javascript(tocsin, browser, wid
     await page.click("#create")
     await page.wait_for_url(re.compile(r"/console/alerts/\d+"))
     assert await _regions_of_the_draft(tocsin) == sorted(regions.HOTLINE_NUMBERS.values())
-    await _shot(page, f"compose-js-{width}-dry-run")
+    await shot(page, f"compose-js-{width}-dry-run")
     await context.close()

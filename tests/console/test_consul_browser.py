@@ -7,26 +7,9 @@ from __future__ import annotations
 
 import re
 
-from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (the SQLite-only fixture)
-from tests.console.test_auth import PASSWORD
+from tests.browser import SCREENSHOTS, db_url, shot, signed_in  # noqa: F401  (db_url: the SQLite-only fixture)
 from tests.console.test_consul import PEOPLE, _checkin
 from tests.test_inbound import post_sms, reply_of
-
-
-async def _signed_in(browser, tocsin, name: str, width: int, height: int):  # noqa: F811
-    context = await browser.new_context(viewport={"width": width, "height": height}, locale="en-GB")
-    page = await context.new_page()
-    await page.goto(str(tocsin.client.make_url("/console/login?lang=en")))
-    await page.fill("#username", name)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(re.compile(r"/console(\?.*)?$"))
-    return context, page
-
-
-async def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, browser):  # noqa: F811
@@ -34,7 +17,7 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
     for person in PEOPLE[1:]:  # all but the first answer; she answers while the page is open
         if person["says"]:
             await reply_of(await post_sms(tocsin, person["says"], phone=person["phone"]))
-    context, page = await _signed_in(browser, tocsin, "leyla", 1280, 900)
+    context, page = await signed_in(browser, tocsin, "leyla", size=(1280, 900))
     await page.wait_for_selector("main tr:has-text('Sent; reminder at')")  # the list says it in words
     await page.click(f"main a[href^='/console/alerts/{alert_id}?']")
     await page.wait_for_url(re.compile(rf"/console/alerts/{alert_id}"))
@@ -50,7 +33,7 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
     assert await page.inner_text("#tally tr[data-country=TR] td.need_help") == "2"
     first_to_call = await page.inner_text("#to-call tbody tr:first-child bdi")
     assert first_to_call in {p["phone"] for p in PEOPLE if p["says"] == "2"} | {PEOPLE[0]["phone"]}
-    await _shot(page, "consul-1-checkin-responses-1280")
+    await shot(page, "consul-1-checkin-responses-1280")
 
     # Her ticket, among the open ones, oldest first; closed from the list.
     await page.click("#nav-tickets")
@@ -58,7 +41,7 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
     row = page.locator("#tickets tbody tr", has_text=PEOPLE[0]["phone"])
     assert await row.count() == 1
     assert await page.locator("#tickets tbody tr").count() == 3
-    await _shot(page, "consul-2-tickets-1280")
+    await shot(page, "consul-2-tickets-1280")
     await row.locator("button", has_text="Close").click()
     await page.wait_for_url(re.compile(r"/console/tickets\?"))
     assert await page.locator("#tickets tbody tr", has_text=PEOPLE[0]["phone"]).count() == 0
@@ -67,7 +50,7 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
 
     # On a phone, in Arabic: the same figures, each number still read as dialled, nothing
     # wider than the screen.
-    context, phone = await _signed_in(browser, tocsin, "leyla", 360, 640)
+    context, phone = await signed_in(browser, tocsin, "leyla", size=(360, 640))
     await phone.goto(str(tocsin.client.make_url(f"/console/alerts/{alert_id}?lang=ar")))
     assert await phone.inner_text("#tally-total td.need_help") == "3"
     assert "الردود" in await phone.inner_text("#responses-title")
@@ -75,10 +58,10 @@ async def test_a_consul_follows_the_answers_live_and_closes_a_ticket(tocsin, bro
     assert (await number.inner_text()).startswith("+994")
     assert await number.evaluate("e => getComputedStyle(e).direction") == "ltr"
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    await _shot(phone, "consul-3-checkin-responses-ar-360")
+    await shot(phone, "consul-3-checkin-responses-ar-360")
     await phone.locator("#responses").screenshot(path=str(SCREENSHOTS / "consul-3b-responses-panel-ar-360.png"))
     await phone.goto(str(tocsin.client.make_url("/console/tickets?lang=en&status=closed")))
     assert await phone.locator("#tickets tbody tr", has_text=PEOPLE[0]["phone"]).count() == 1
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    await _shot(phone, "consul-4-closed-tickets-360")
+    await shot(phone, "consul-4-closed-tickets-360")
     await context.close()

@@ -60,10 +60,11 @@ async def test_a_stream_ends_with_its_session(tocsin, monkeypatch):
     import asyncio
     import re
 
-    from alerts.console import live
+    from alerts.console import live, streams
     from tests.console.test_auth import origin
 
-    monkeypatch.setattr(live, "PING_SECONDS", 0.2)
+    monkeypatch.setattr(live, "PING_SECONDS", 0.2)  # the ping...
+    monkeypatch.setattr(streams, "PING_SECONDS", 0.2)  # ...and the session check
     operator = await tocsin.user("olga", "operator")
     draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=operator, json={
         "scenario": "earthquake", "params": {"magnitude": 5.8, "epicentre": "AZ-BA"}, "status": "Exercise",
