@@ -95,17 +95,22 @@ def compose(
     fallback: str | None,
     update: bool = False,
     per_country: Mapping[str, dict[str, Any]] | None = None,
+    overrides_by_country: Mapping[str, dict[str, dict[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """The texts document. With `per_country` ({country: its params}), each audience
     country's texts are rendered with its own params in its own zone; `params` (one of them)
-    gives the public version, in its country's zone."""
+    gives the public version, in its country's zone. `overrides_by_country` gives a country
+    its own free text (a correction quoting each country's own headline) instead of
+    `overrides`; the public version takes that of the country `params` names."""
     language_used: dict[str, str] = {}
     by_country: dict[str, dict[str, dict[str, str]]] = {}
     if per_country:
+        mine = overrides_by_country or {}
         for country, own in per_country.items():
-            by_country[country] = _render_all(scenario, own, status, regions.zone_for(country), overrides, update,
-                                              language_used)
+            by_country[country] = _render_all(scenario, own, status, regions.zone_for(country),
+                                              mine.get(country, overrides), update, language_used)
         zones = [regions.zone_for(params.get("country"))]
+        overrides = mine.get(params.get("country") or "", overrides)
     by_zone = {zone: _render_all(scenario, params, status, zone, overrides, update, language_used)
                for zone in zones}
     if fallback is not None:

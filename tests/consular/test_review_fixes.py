@@ -1,0 +1,99 @@
+"""The review's fixes for consular alerts to several countries (issue 16): corrections,
+cancels, updates, recordings, copies and refusals never tell one country's readers another
+country's details."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from alerts.alert import load
+from alerts.callcentre import message as callcentre
+from tests.consular.test_per_country import DEPARTURE, EMBASSY, LANGS, POINT, _consuls, _created, _name, _other
+from tests.helpers import eventually, json_ok
+from tests.web.capschema import cap_schema
+
+NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+
+
+def _names_own_country_only(text: str, country: str, lang: str) -> None:
+    assert any(_name(country, lang, sms) in text for sms in (True, False)), (country, lang, text)
+    other = _other(country)
+    assert not any(_name(other, lang, sms) in text for sms in (True, False)), (country, lang, text)
+    assert EMBASSY[other] not in text and POINT[other] not in text, (country, lang, text)
+
+
+async def _issued(tocsin, officer, colleague, **changes):
+    body = {"scenario": "evacuation_abroad", "params": {"transport": "bus"},
+            "per_country": {c: {"embassy_phone": EMBASSY[c], "assembly_point": POINT[c], "departure": DEPARTURE[c]}
+                            for c in ("TR", "GE")},
+            "status": "Actual", "audience": {"countries": ["TR", "GE"]}, "channels": ["sms", "web"], **changes}
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json=body), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
+    return draft
+
+
+async def _subscribe(tocsin, officer) -> dict[str, dict]:
+    people = [{"phone": f"+99455{n:03d}{n:04d}", "language": lang, "country": country}
+              for n, (country, lang) in enumerate((c, lang) for c in ("TR", "GE") for lang in LANGS)]
+    for person in people:
+        await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=officer, json=person), 201)
+    return {p["phone"]: p for p in people}
+
+
+async def test_a_correction_quotes_each_country_the_headline_it_was_sent(tocsin):
+    officer, colleague = await _consuls(tocsin)
+    by_phone = await _subscribe(tocsin, officer)
+    draft = await _issued(tocsin, officer, colleague)
+    await eventually(lambda: _created(tocsin, len(by_phone)))
+    correction = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/correction",
+                                                        headers=officer), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{correction['id']}/approve", headers=colleague))
+    messages = (await eventually(lambda: _created(tocsin, 2 * len(by_phone))))[len(by_phone):]
+    assert {m["to"] for m in messages} == set(by_phone)
+    for message in messages:
+        person = by_phone[message["to"]]
+        _names_own_country_only(message["body"], person["country"], person["language"])
+
+    # The correction's own CAP: one <info> per country and language, each its own quote and area.
+    async with tocsin.store.read() as conn:
+        stored = await load(conn, correction["id"])
+    assert set(stored.texts.countries()) == {"TR", "GE"}
+    for country, by_lang in stored.texts.by_country.items():
+        for lang, parts in by_lang.items():
+            for part in ("headline", "sms", "voice", "description"):
+                _names_own_country_only(parts[part], country, lang)
+
+
+async def test_the_cancel_cap_and_call_centre_push_quote_each_countrys_own_headline(tocsin):
+    officer, colleague = await _consuls(tocsin)
+    draft = await _issued(tocsin, officer, colleague)
+
+    async def published():
+        return (await tocsin.client.get(f"/cap/{draft['id']}.xml")).status == 200 or None
+
+    await eventually(published)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/cancel", headers=officer))
+
+    answer = await tocsin.client.get(f"/cap/{draft['id']}-cancel.xml")
+    assert answer.status == 200, await answer.text()
+    root = ET.fromstring(await answer.read())
+    cap_schema().validate(root)
+    infos = root.findall("cap:info", NS)
+    seen = set()
+    for info in infos:
+        lang = info.findtext("cap:language", namespaces=NS)
+        codes = [g.findtext("cap:value", namespaces=NS) for g in info.findall("cap:area/cap:geocode", NS)]
+        assert len(codes) == 1, codes
+        seen.add((codes[0], lang))
+        words = " ".join(info.findtext(f"cap:{part}", "", NS) for part in ("headline", "description", "instruction"))
+        _names_own_country_only(words, codes[0], lang)
+    assert len(infos) == len(seen) == 2 * len(LANGS)
+
+    async with tocsin.store.read() as conn:
+        pushed = callcentre.payload(await load(conn, draft["id"]), "cancel", 1, tocsin.config.public_url)
+    assert set(pushed["scripts_by_country"]) == {"TR", "GE"}
+    for country, scripts in pushed["scripts_by_country"].items():
+        assert set(scripts) == set(LANGS)
+        for lang, script in scripts.items():
+            _names_own_country_only(script["headline"] + " " + script["script"], country, lang)
