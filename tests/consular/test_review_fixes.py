@@ -97,3 +97,42 @@ async def test_the_cancel_cap_and_call_centre_push_quote_each_countrys_own_headl
         assert set(scripts) == set(LANGS)
         for lang, script in scripts.items():
             _names_own_country_only(script["headline"] + " " + script["script"], country, lang)
+
+
+async def _update_preview(tocsin, officer, alert_id: int, body: dict) -> dict:
+    update = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert_id}/update", headers=officer,
+                                                    json=body), 201)
+    return await json_ok(await tocsin.client.get(f"/api/v1/alerts/{update['id']}/preview", headers=officer))
+
+
+async def test_narrowing_an_update_to_another_country_keeps_that_countrys_own_values(tocsin):
+    """The update form sends the original's (Türkiye's) values back in params; naming Georgia
+    and dropping Türkiye must not hand Georgia Türkiye's embassy."""
+    officer, colleague = await _consuls(tocsin)
+    own = {c: {"embassy_phone": EMBASSY[c], "assembly_point": POINT[c], "departure": DEPARTURE[c]} for c in EMBASSY}
+    draft = await _issued(tocsin, officer, colleague, params={"transport": "bus", "country": "TR", **own["TR"]},
+                          per_country={"GE": own["GE"]})
+    async with tocsin.store.read() as conn:
+        original = await load(conn, draft["id"])
+    dry_run = await _update_preview(tocsin, officer, draft["id"], {
+        "params": {**original.params, "country": "GE"}, "audience": {"countries": ["GE"]}})
+    for lang, sms in dry_run["renders"].items():
+        _names_own_country_only(sms["sms"]["text"], "GE", lang)
+        assert EMBASSY["GE"][4:] in sms["sms"]["text"].replace(" ", ""), sms["sms"]["text"]
+
+    # A value the consul changes for the country now named is Georgia's new one.
+    dry_run = await _update_preview(tocsin, officer, draft["id"], {
+        "params": {**original.params, "country": "GE", "assembly_point": "Freedom Square"},
+        "audience": {"countries": ["GE"]}})
+    assert all("Freedom Square" in sms["sms"]["text"] for sms in dry_run["renders"].values())
+
+
+async def test_an_updates_lower_case_country_keys_are_taken(tocsin):
+    officer, colleague = await _consuls(tocsin)
+    draft = await _issued(tocsin, officer, colleague)
+    dry_run = await _update_preview(tocsin, officer, draft["id"], {
+        "per_country": {"ge": {"assembly_point": "Freedom Square"}}})
+    for sms in dry_run["countries"]["GE"].values():
+        assert "Freedom Square" in sms["text"] and POINT["GE"] not in sms["text"], sms["text"]
+    for sms in dry_run["countries"]["TR"].values():
+        assert POINT["TR"] in sms["text"] and "Freedom Square" not in sms["text"], sms["text"]
