@@ -5,11 +5,15 @@ country's details."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
+
+import pytest
 
 from alerts.alert import load
 from alerts.callcentre import message as callcentre
+from alerts.schema import recordings
 from tests.consular.test_per_country import DEPARTURE, EMBASSY, LANGS, POINT, _consuls, _created, _name, _other
-from tests.helpers import eventually, json_ok
+from tests.helpers import eventually, json_ok, signed_post
 from tests.web.capschema import cap_schema
 
 NS = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
@@ -136,3 +140,52 @@ async def test_an_updates_lower_case_country_keys_are_taken(tocsin):
         assert "Freedom Square" in sms["text"] and POINT["GE"] not in sms["text"], sms["text"]
     for sms in dry_run["countries"]["TR"].values():
         assert POINT["TR"] in sms["text"] and "Freedom Square" not in sms["text"], sms["text"]
+
+
+WAV = b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt " + bytes(28)
+
+
+async def test_no_recording_is_taken_or_played_for_an_alert_with_a_text_per_country(start_tocsin):
+    """One Azerbaijani recording would be one country's text played in every country: it is
+    refused, one stored anyway is never played, and each country's text is synthesised."""
+    tocsin = await start_tocsin(TOCSIN_ESPEAK="auto")
+    if tocsin.config.espeak is None:
+        pytest.fail("espeak-ng is not installed (make test installs it)")
+    officer, colleague = await _consuls(tocsin)
+    await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=officer, json={
+        "phone": "+994555000111", "language": "az", "country": "GE", "channels": ["voice"]}), 201)
+    body = {"scenario": "shelter_abroad", "params": {},
+            "per_country": {c: {"embassy_phone": EMBASSY[c]} for c in ("TR", "GE")},
+            "status": "Actual", "audience": {"countries": ["TR", "GE"]}, "channels": ["voice"]}
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json=body), 201)
+    put = await tocsin.client.put(f"/api/v1/alerts/{draft['id']}/recordings/az", data=WAV, headers=officer)
+    refused = await json_ok(put, 409)
+    assert "text per country" in refused["error"]["message"]
+
+    async with tocsin.store.write() as conn:  # as one stored before the alert had texts per country
+        await conn.execute(recordings.insert().values(alert_id=draft["id"], language="az", content_type="audio/wav",
+                                                      audio=WAV, uploaded_by=1, created_at=tocsin.clock()))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
+
+    async def called():
+        calls = tocsin.sim.calls()
+        return calls if calls and calls[0]["sid"] in tocsin.sim.twiml else None
+
+    calls = await eventually(called)
+    twiml = ET.fromstring(tocsin.sim.twiml[calls[0]["sid"]])
+    plays = [e.text for e in twiml.iter("Play")]
+    assert plays, tocsin.sim.twiml[calls[0]["sid"]]
+    url = urlsplit(plays[0])
+    audio = await tocsin.client.get(f"{url.path}?{url.query}")
+    assert audio.status == 200 and audio.content_type == "audio/wav"
+    assert await audio.read() != WAV  # Georgia's own text, spoken
+
+    # The hotline too: a caller from Georgia hears no recording.
+    answer = await signed_post(tocsin, "/twilio/voice/hotline/alerts?lang=az&area=GE", {
+        "CallSid": "CA" + "8" * 32, "From": "+994505557001", "To": "+15005550007"})
+    assert answer.status == 200, await answer.text()
+    for play in ET.fromstring(await answer.text()).iter("Play"):
+        played = urlsplit(play.text)
+        if played.path.startswith("/hotline/audio/alert/"):
+            assert await (await tocsin.client.get(f"{played.path}?{played.query}")).read() != WAV
