@@ -189,3 +189,36 @@ async def test_no_recording_is_taken_or_played_for_an_alert_with_a_text_per_coun
         played = urlsplit(play.text)
         if played.path.startswith("/hotline/audio/alert/"):
             assert await (await tocsin.client.get(f"{played.path}?{played.query}")).read() != WAV
+
+
+async def test_home_regions_and_one_text_for_all_are_refused_with_each_countrys_values(tocsin):
+    officer, _ = await _consuls(tocsin)
+    base = {"scenario": "shelter_abroad", "params": {},
+            "per_country": {c: {"embassy_phone": EMBASSY[c]} for c in ("TR", "GE")}, "status": "Exercise"}
+    operator = await tocsin.user("olga", "operator")
+    mixed = await tocsin.client.post("/api/v1/alerts", headers=operator, json={
+        **base, "audience": {"countries": ["TR", "GE"], "regions": ["AZ-BA"]}})
+    fields = (await json_ok(mixed, 422))["error"]["fields"]
+    assert set(fields) == {"audience"} and "countries only" in fields["audience"]
+
+    own_text = await tocsin.client.post("/api/v1/alerts", headers=officer, json={
+        **base, "audience": {"countries": ["TR", "GE"]},
+        "texts": {"en": {"sms": "Call the embassy on +90 212 444 00 00", "headline": "Stay where you are"}}})
+    fields = (await json_ok(own_text, 422))["error"]["fields"]
+    assert set(fields) == {"texts"} and "every country" in fields["texts"]
+
+
+def test_a_reader_of_no_country_of_the_alert_is_given_no_other_countrys_text():
+    from alerts.alert import AlertTexts
+    from alerts.texts import text_for
+
+    parts = {c: {"en": {"sms": f"embassy {EMBASSY[c]}"}} for c in ("TR", "GE")}
+    doc = AlertTexts.of({"by_zone": {"Europe/Istanbul": parts["TR"]}, "language_used": {"en": "en"},
+                         "by_country": parts, "params_by_country": {"TR": {}, "GE": {}}})
+    assert doc.for_reader("GE", "en") == parts["GE"]["en"]
+    assert text_for(doc, "Asia/Tbilisi", "en", "GE") == parts["GE"]["en"]
+    for reader in (None, "AM"):
+        with pytest.raises(LookupError):
+            doc.for_reader(reader, "en")
+    with pytest.raises(LookupError):
+        text_for(doc, "Asia/Baku", "en")  # a reader at home
