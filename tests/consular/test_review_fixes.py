@@ -4,6 +4,7 @@ country's details."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
@@ -12,7 +13,18 @@ import pytest
 from alerts.alert import load
 from alerts.callcentre import message as callcentre
 from alerts.schema import recordings
-from tests.consular.test_per_country import DEPARTURE, EMBASSY, LANGS, POINT, _consuls, _created, _name, _other
+from tests.console.test_auth import origin, sign_in
+from tests.consular.test_per_country import (
+    DEPARTURE,
+    EMBASSY,
+    LANGS,
+    POINT,
+    _assert_own,
+    _consuls,
+    _created,
+    _name,
+    _other,
+)
 from tests.helpers import eventually, json_ok, signed_post
 from tests.web.capschema import cap_schema
 
@@ -222,3 +234,28 @@ def test_a_reader_of_no_country_of_the_alert_is_given_no_other_countrys_text():
             doc.for_reader(reader, "en")
     with pytest.raises(LookupError):
         text_for(doc, "Asia/Baku", "en")  # a reader at home
+
+
+async def test_copying_a_rejected_alert_to_several_countries_keeps_each_countrys_values(tocsin):
+    leyla = await tocsin.user("leyla", "consular", ["TR", "GE"])
+    rashad = await tocsin.user("rashad", "consular", ["TR", "GE"])
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=leyla, json={
+        "scenario": "shelter_abroad", "params": {"country": "TR", "embassy_phone": EMBASSY["TR"]},
+        "per_country": {"GE": {"embassy_phone": EMBASSY["GE"]}},
+        "status": "Exercise", "audience": {"countries": ["TR", "GE"]}}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=leyla))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/reject", headers=rashad,
+                                           json={"reason": "wrong day"}))
+    await sign_in(tocsin, "leyla")
+    page = await (await tocsin.client.get(f"/console/alerts/{draft['id']}?lang=en")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    copied = await tocsin.client.post(f"/console/alerts/{draft['id']}/copy?lang=en", data={"csrf": csrf},
+                                      headers=origin(tocsin), allow_redirects=False)
+    assert copied.status == 303, await copied.text()
+    copy_id = int(re.search(r"/alerts/(\d+)", copied.headers["Location"]).group(1))
+    assert copy_id != draft["id"]
+    dry_run = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{copy_id}/preview", headers=leyla))
+    assert set(dry_run["countries"]) == {"TR", "GE"}
+    for country, by_lang in dry_run["countries"].items():
+        for lang, sms in by_lang.items():
+            _assert_own(sms["text"], country, lang)
