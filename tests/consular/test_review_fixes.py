@@ -259,3 +259,37 @@ async def test_copying_a_rejected_alert_to_several_countries_keeps_each_countrys
     for country, by_lang in dry_run["countries"].items():
         for lang, sms in by_lang.items():
             _assert_own(sms["text"], country, lang)
+
+
+async def test_an_update_removes_a_countrys_optional_value_emptied_in_the_form(tocsin):
+    leyla = await tocsin.user("leyla", "consular", ["TR", "GE"])
+    rashad = await tocsin.user("rashad", "consular", ["TR", "GE"])
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=leyla, json={
+        "scenario": "security_advisory",
+        "params": {"country": "TR", "level": "avoid_area", "area": "Taksim", "embassy_phone": EMBASSY["TR"]},
+        "per_country": {"GE": {"embassy_phone": EMBASSY["GE"], "area": "Vake"}},
+        "status": "Exercise", "audience": {"countries": ["TR", "GE"]}}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=leyla))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=rashad))
+
+    # The API: an empty string removes it.
+    dry_run = await _update_preview(tocsin, leyla, draft["id"], {"per_country": {"GE": {"area": ""}}})
+    assert not any("Vake" in sms["text"] for sms in dry_run["countries"]["GE"].values())
+    assert all("Taksim" in sms["text"] for sms in dry_run["countries"]["TR"].values())
+
+    # The console: the update form sends the emptied field, and Georgia's area is gone.
+    await sign_in(tocsin, "leyla")
+    html = await (await tocsin.client.get(f"/console/alerts/{draft['id']}/update?lang=en")).text()
+    assert 'name="per_country.GE.area" value="Vake"' in html
+    form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', html).group(1), "status": "Exercise",
+            "param.country": "TR", "param.level": "avoid_area", "param.area": "Taksim",
+            "param.embassy_phone": EMBASSY["TR"], "area": ["TR", "GE"], "channel": "sms",
+            "expires_in_minutes": "120", "per_country.GE.embassy_phone": EMBASSY["GE"], "per_country.GE.area": ""}
+    sent = await tocsin.client.post(f"/console/alerts/{draft['id']}/update?lang=en", headers=origin(tocsin),
+                                    data=form, allow_redirects=False)
+    assert sent.status == 303, await sent.text()
+    update_id = int(re.search(r"/alerts/(\d+)", sent.headers["Location"]).group(1))
+    async with tocsin.store.read() as conn:
+        update = await load(conn, update_id)
+    assert "area" not in update.texts.params_by_country["GE"]
+    assert update.texts.params_by_country["TR"]["area"] == "Taksim"
