@@ -4,6 +4,7 @@ country's details."""
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from tests.consular.test_per_country import (
     _created,
     _name,
     _other,
+    _phone,
 )
 from tests.helpers import eventually, json_ok, signed_post
 from tests.web.capschema import cap_schema
@@ -293,3 +295,28 @@ async def test_an_update_removes_a_countrys_optional_value_emptied_in_the_form(t
         update = await load(conn, update_id)
     assert "area" not in update.texts.params_by_country["GE"]
     assert update.texts.params_by_country["TR"]["area"] == "Taksim"
+
+
+async def test_the_approval_page_names_each_country_and_shows_its_texts_in_every_language(tocsin):
+    leyla = await tocsin.user("leyla", "consular", ["TR", "GE"])
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=leyla, json={
+        "scenario": "shelter_abroad", "params": {"country": "TR", "embassy_phone": EMBASSY["TR"]},
+        "per_country": {"GE": {"embassy_phone": EMBASSY["GE"]}},
+        "status": "Exercise", "audience": {"countries": ["TR", "GE"]}, "channels": ["sms", "voice"]}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=leyla))
+    async with tocsin.store.read() as conn:
+        alert = await load(conn, draft["id"])
+    await tocsin.user("rashad", "consular", ["TR", "GE"])
+    await sign_in(tocsin, "rashad")
+    page = await (await tocsin.client.get(f"/console/alerts/{draft['id']}?lang=fr")).text()
+    table = re.search(r'<table id="countries".*?</table>', page, re.S).group(0)
+    rows = re.findall(r'<tr><td class="country" data-country="(\w+)">([^<]+)</td>(.*?)</tr>', table, re.S)
+    assert len(rows) == 2 * len(LANGS)
+    for code, name, cells in rows:
+        assert name == {"TR": "Turquie", "GE": "Géorgie"}[code]
+        lang = re.search(r'<pre class="sms" lang="(\w+)"', cells).group(1)
+        own = alert.texts.by_country[code][lang]
+        for part in ("headline", "voice"):
+            assert f'class="part-{part}" lang="{lang}"' in cells
+            assert own[part] in html.unescape(cells), (code, lang, part)
+        assert _phone(_other(code)) not in cells
