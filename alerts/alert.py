@@ -146,11 +146,14 @@ class AlertTexts(Mapping[str, Any]):
 
     def for_reader(self, country: str | None, lang: str) -> Parts:
         """The parts a reader living in `country` (None: at home) gets in `lang`: their
-        country's own texts when the alert has texts per country, else their zone's. A country
-        outside such an alert's audience gets no other country's details by mistake: it reads
-        the public version, as any reader of one version does."""
-        if country is not None and country in self.by_country:
-            return self.by_country[country][lang]
+        country's own texts when the alert has texts per country, else their zone's. When the
+        texts are per country, a reader of no country among them (at home, or elsewhere) is
+        given none: LookupError, never another country's details."""
+        if self.by_country:
+            if country is not None and country in self.by_country:
+                return self.by_country[country][lang]
+            raise LookupError(f"alert's texts are per country ({', '.join(sorted(self.by_country))}): "
+                              f"none for a reader in {country or 'Azerbaijan'}")
         return self.for_zone(regions.zone_for(country), lang)
 
 

@@ -48,9 +48,11 @@ async def may_correct(conn: AsyncConnection, alert: Alert) -> bool:
     return reached is not None
 
 
-def _parts(original: Alert, lang: str) -> dict[str, str]:
-    public = original.texts.public_parts()
-    headline = public[lang].get("headline", original.event) if lang in public else original.event
+def _parts(original: Alert, lang: str, country: str | None = None) -> dict[str, str]:
+    """The correction's parts in `lang`, quoting the headline its readers were sent: with
+    `country`, that country's own (an alert with texts per country), else the public one."""
+    quoted = original.texts.by_country[country] if country is not None else original.texts.public_parts()
+    headline = quoted[lang].get("headline", original.event) if lang in quoted else original.event
     # The correction carries its own EXERCISE/TEST marker: quote the headline without the original's.
     marker = render.mark({"headline": ""}, lang, original.status)["headline"]
     if marker and headline.startswith(marker):
@@ -83,7 +85,17 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
         raise Conflict(Message(N_("Alert %(id)s already has a correction: alert %(other)s."), id=alert_id,
                                other=existing))
     overrides = {lang: _parts(original, lang) for lang in i18n.LANGUAGES}
-    composed = texts.compose(CUSTOM, {}, original.status, original.texts.zones(), overrides, None)
+    public = original.texts.public_country()
+    if public is None:
+        composed = texts.compose(CUSTOM, {}, original.status, original.texts.zones(), overrides, None)
+    else:
+        # Each country's readers are quoted the headline they were sent, never another's.
+        countries = original.texts.countries()
+        composed = texts.compose(
+            CUSTOM, {"country": public}, original.status, [], overrides, None,
+            per_country={country: {} for country in countries},
+            overrides_by_country={country: {lang: _parts(original, lang, country) for lang in i18n.LANGUAGES}
+                                  for country in countries})
     values = new_draft(
         status=original.status, msg_type=MsgType.CANCEL, scope=original.scope, references=original.reference(),
         scenario=CUSTOM.id, params={}, category=original.category, event=original.event, response_type="None",

@@ -15,6 +15,7 @@ from typing import Any
 
 from alerts import i18n, regions, render
 from alerts.alert import AlertTexts
+from alerts.i18n import N_, Message
 from alerts.scenarios import PARTS, Scenario
 from alerts.validation import ValidationError, text_problem
 from channels.sms.segments import count
@@ -86,6 +87,21 @@ def _render_all(scenario: Scenario, params: dict[str, Any], status: str, zone: s
     return texts
 
 
+def _check_per_country(per_country: Mapping[str, Any], zones: list[str], overrides: dict[str, dict[str, str]],
+                       overrides_by_country: Mapping[str, Any] | None) -> None:
+    """An alert with each country's own values has no text for anyone else, and no one text
+    written for all of its countries (alerts/consular/per_country.py)."""
+    errors: dict[str, str] = {}
+    if regions.HOME_ZONE in zones:  # regions at home in its audience
+        errors["audience"] = Message(N_("An alert with each country's own values goes to those countries only: "
+                                        "send the regions at home an alert of their own."))
+    if overrides and overrides_by_country is None and len(per_country) > 1:
+        errors["texts"] = Message(N_("One text of your own would tell every country the same details: an alert "
+                                     "to several countries takes the scenario's text with each country's values."))
+    if errors:
+        raise ValidationError(errors)
+
+
 def compose(
     scenario: Scenario,
     params: dict[str, Any],
@@ -95,17 +111,23 @@ def compose(
     fallback: str | None,
     update: bool = False,
     per_country: Mapping[str, dict[str, Any]] | None = None,
+    overrides_by_country: Mapping[str, dict[str, dict[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """The texts document. With `per_country` ({country: its params}), each audience
     country's texts are rendered with its own params in its own zone; `params` (one of them)
-    gives the public version, in its country's zone."""
+    gives the public version, in its country's zone. `overrides_by_country` gives a country
+    its own free text (a correction quoting each country's own headline) instead of
+    `overrides`; the public version takes that of the country `params` names."""
     language_used: dict[str, str] = {}
     by_country: dict[str, dict[str, dict[str, str]]] = {}
     if per_country:
+        _check_per_country(per_country, zones, overrides, overrides_by_country)
+        mine = overrides_by_country or {}
         for country, own in per_country.items():
-            by_country[country] = _render_all(scenario, own, status, regions.zone_for(country), overrides, update,
-                                              language_used)
+            by_country[country] = _render_all(scenario, own, status, regions.zone_for(country),
+                                              mine.get(country, overrides), update, language_used)
         zones = [regions.zone_for(params.get("country"))]
+        overrides = mine.get(params.get("country") or "", overrides)
     by_zone = {zone: _render_all(scenario, params, status, zone, overrides, update, language_used)
                for zone in zones}
     if fallback is not None:
@@ -151,9 +173,10 @@ def text_for(texts: Mapping[str, Any], zone: str, lang: str, country: str | None
     """The parts a reader in `zone` gets in `lang` (AlertTexts.for_zone, for a stored document);
     with the reader's `country`, that country's own text when the alert has one
     (AlertTexts.for_reader)."""
-    if country is not None:
-        return AlertTexts.of(texts).for_reader(country, lang)
-    return AlertTexts.of(texts).for_zone(zone, lang)
+    doc = AlertTexts.of(texts)
+    if country is not None or doc.by_country:
+        return doc.for_reader(country, lang)  # texts per country: a reader at home has none
+    return doc.for_zone(zone, lang)
 
 
 def text_for_area(texts: Mapping[str, Any], area: str, lang: str) -> Mapping[str, str]:

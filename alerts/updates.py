@@ -120,14 +120,21 @@ def _per_country(original: Alert, merged: dict[str, Any], body: dict[str, Any]) 
     countries = audience.get("countries") if isinstance(audience, dict) else None
     params = merged["params"] if isinstance(merged["params"], dict) else {}
     body_params = body["params"] if isinstance(body.get("params"), dict) else {}
-    result: dict[str, Any] = dict(given or {})
+    # Country codes in any case ("ge" is Georgia, as in the audience); a key given twice, the last.
+    result: dict[str, Any] = {str(code).upper(): values for code, values in (given or {}).items()}
+    named = params.get("country")
     for country in countries if isinstance(countries, list) else []:
-        if not isinstance(country, str) or not isinstance(result.get(country, {}), dict):
+        if not isinstance(country, str) or not isinstance(result.get(country.upper(), {}), dict):
             continue  # parse_draft names it
-        own = per_country.own_values(scenario, dict(stored.get(country.upper(), {})))
-        if params.get("country") == country:
-            own = {k: v for k, v in own.items() if k not in body_params}
-        result[country] = {**own, **result.get(country, {})}
+        code = country.upper()
+        own = per_country.own_values(scenario, dict(stored.get(code, {})))
+        if isinstance(named, str) and named.upper() == code:
+            # A value in params is new for the country it now names only if it differs from that
+            # country's own and from what the original said (the update form sends the original's
+            # values back, whichever country it is told to name now).
+            own = {k: v for k, v in own.items()
+                   if k not in body_params or body_params[k] in (v, original.params.get(k))}
+        result[code] = {**own, **result.get(code, {})}
     return result
 
 

@@ -74,15 +74,21 @@ def payload(alert: Any, kind: str, push_id: int, public_url: str) -> dict[str, A
             "cap_url": cap_url,
         },
         "scripts": scripts,
-        **({"scripts_by_country": _by_country(alert)} if kind != "cancel" and alert.texts.get("by_country") else {}),
+        **({"scripts_by_country": _by_country(alert, kind)} if alert.texts.get("by_country") else {}),
         "cap": to_bytes(cap).decode("utf-8"),
     }
 
 
-def _by_country(alert: Any) -> dict[str, dict[str, dict[str, str]]]:
+def _by_country(alert: Any, kind: str) -> dict[str, dict[str, dict[str, str]]]:
     """A consular alert with texts per country: what a call-taker reads to a caller from each
-    country (`scripts` is one of them, the public country's)."""
+    country (`scripts` is one of them, the public country's); for its cancel, each country's
+    cancel quoting the headline that country was sent."""
     doc = AlertTexts.of(alert.texts)
+    if kind == "cancel":
+        return {country: {lang: {"language": lang, "headline": parts["headline"], "script": parts["voice"],
+                                 "instruction": parts["instruction"]}
+                          for lang, parts in cancel_texts(alert, country).items()}
+                for country in sorted(doc.by_country)}
     return {country: {lang: {"language": doc.language_used.get(lang, lang), "headline": parts["headline"],
                              "script": parts["voice"], "instruction": parts.get("instruction", "")}
                       for lang, parts in doc.by_country[country].items()}

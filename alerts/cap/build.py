@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from alerts import i18n, regions
-from alerts.alert import AlertTexts, cap_time, reference, sent_time
+from alerts.alert import FALLBACK_ORDER, AlertTexts, cap_time, reference, sent_time
 from alerts.cap import NS
 from alerts.model import MsgType
 from alerts.validation import printable
@@ -66,11 +66,21 @@ def cancel_identifier(alert: Any) -> str:
     return f"{alert.identifier}.cancel"
 
 
-def cancel_texts(alert: Any) -> dict[str, dict[str, str]]:
-    """What a Cancel says in each language: that the alert, named by its own headline, no longer applies."""
+def _own_text(alert: Any, country: str, lang: str) -> Mapping[str, str]:
+    own = AlertTexts.of(alert.texts).by_country[country]
+    for candidate in (lang, *FALLBACK_ORDER):
+        if candidate in own:
+            return own[candidate]
+    raise LookupError(f"alert {alert.id} has no text for {country}")
+
+
+def cancel_texts(alert: Any, country: str | None = None) -> dict[str, dict[str, str]]:
+    """What a Cancel says in each language: that the alert, named by its own headline, no
+    longer applies. With `country` (an alert with texts per country), the headline that
+    country's readers were sent; else the public one."""
     result = {}
     for lang in i18n.LANGUAGES:
-        used, parts = text_in(alert, lang)
+        parts = _own_text(alert, country, lang) if country is not None else text_in(alert, lang)[1]
         with i18n.language(lang):
             headline = i18n.gettext("Cancelled: %(headline)s") % {"headline": parts["headline"]}
             instruction = i18n.gettext("This alert has been cancelled. No action is needed.")
@@ -85,9 +95,16 @@ def build_cancel(alert: Any, public_url: str) -> ET.Element:
     refs = [reference(alert)]
     if alert.references:
         refs.insert(0, alert.references)
+    countries = AlertTexts.of(alert.texts).countries()
+    if countries:
+        # As the alert's own CAP: each country's <info> quotes its own headline, its <area> that country.
+        infos: list[Info] = [(lang, parts, [country]) for country in sorted(countries)
+                             for lang, parts in cancel_texts(alert, country).items()]
+    else:
+        infos = [(lang, parts, None) for lang, parts in cancel_texts(alert).items()]
     return _message(
         alert, public_url, identifier=cancel_identifier(alert), sent=alert.updated_at, msg_type=MsgType.CANCEL,
-        references=" ".join(refs), infos=[(lang, parts, None) for lang, parts in cancel_texts(alert).items()],
+        references=" ".join(refs), infos=infos,
     )
 
 

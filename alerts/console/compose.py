@@ -310,9 +310,12 @@ async def _original(request: web.Request) -> tuple[Any, Any]:
 
 
 def _prefilled(original: Any, scenario: Any, now: datetime, lang: str) -> dict[str, Any]:
+    # The main fields show the values of the country params.country names, its own as stored.
+    named = original.texts.params_by_country.get(str(original.params.get("country", "")), {})
+    shown = {**original.params, **named}
     params = {}
     for p in scenario.params:
-        value = original.params.get(p.name)
+        value = shown.get(p.name)
         if value is not None and p.type == "datetime":
             value = datetime.fromisoformat(str(value)).astimezone(ZoneInfo(regions.HOME_ZONE))
             value = value.strftime("%Y-%m-%dT%H:%M")

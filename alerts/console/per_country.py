@@ -33,20 +33,24 @@ def _chosen(areas: list[str]) -> list[str]:
 
 
 def from_form(scenario: Any, form: Any) -> dict[str, dict[str, str]]:
-    """The draft body's `per_country` from the form's `per_country.GE.embassy_phone` fields:
-    only what was filled in (an empty field is missing, and named so by the draft's check). A
+    """The draft body's `per_country` from the form's `per_country.GE.embassy_phone` fields of
+    the countries chosen in it. An emptied field is sent empty: missing in a new draft (named so
+    by the draft's check), removed in an update (the original's value no longer applies). A
     time typed without an offset is in Baku time, as on the rest of the form."""
     if not has_country(scenario):
         return {}
     own = {p.name: p for p in country_params(scenario)}
+    chosen = set(_chosen([str(a) for a in form.getall("area", [])])) if hasattr(form, "getall") else None
     found: dict[str, dict[str, str]] = {}
     for key in form.keys():
         if not isinstance(key, str) or not key.startswith(PREFIX):
             continue
         code, _, name = key[len(PREFIX):].partition(".")
         value = str(form.get(key, "")).strip()
-        if name not in own or not regions.is_country(code) or not value or len(found) >= _MAX_COUNTRIES:
+        if name not in own or not regions.is_country(code) or len(found) >= _MAX_COUNTRIES:
             continue
+        if chosen is not None and code not in chosen:
+            continue  # a country unticked on this submission: its fields no longer apply
         if own[name].type == "datetime" and len(value) in (16, 19):  # datetime-local has no offset
             value = _at_home(value)
         found.setdefault(code, {})[name] = value

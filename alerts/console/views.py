@@ -19,7 +19,7 @@ from alerts.audience import delivery_summary
 from alerts.console import guard, reach, sessions, words
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.waiting import WAITING
-from alerts.consular import checkins
+from alerts.consular import checkins, per_country
 from alerts.dispatch import halt
 from alerts.i18n import N_, Message, gettext
 from alerts.model import CANCELLABLE, AlertState, MsgType, our_sender
@@ -237,10 +237,16 @@ def _copy_body(alert: Any, now: Any) -> dict[str, Any]:
     """A draft request with the alert's scenario, parameters, audience, channels and status,
     for workflow.parse_draft: the copy is checked as any new draft is."""
     minutes = round((alert.expires - alert.created_at).total_seconds() / 60)
-    return {"scenario": alert.scenario, "params": dict(alert.params), "status": alert.status,
+    body = {"scenario": alert.scenario, "params": dict(alert.params), "status": alert.status,
             "audience": {"regions": list(alert.regions), "countries": list(alert.countries),
                          "kinds": list(alert.kinds)},
             "channels": list(alert.channels), "expires_in_minutes": max(1, min(minutes, workflow.MAX_EXPIRY_MINUTES))}
+    scenario = SCENARIOS.get(alert.scenario)
+    if alert.texts.params_by_country and scenario is not None:
+        # Each country's own values (embassy, places, times), as the alert had them.
+        body["per_country"] = {country: per_country.own_values(scenario, dict(own))
+                               for country, own in alert.texts.params_by_country.items()}
+    return body
 
 
 # What "Discard draft" may end without the stop confirmation: nothing on its way to people yet.

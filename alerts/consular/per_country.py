@@ -109,7 +109,9 @@ def resolve(scenario: Scenario, raw_params: Any, raw_per_country: Any, countries
     by_country: dict[str, dict[str, Any]] = {}
     for code in countries:
         raw = {k: v for k, v in raw_params.items() if k in own_names} if code == named else {}
-        raw.update(per.get(code, {}))
+        # An empty value is none (an update's way to remove one); for the named country, params'
+        # own value stands over an empty one.
+        raw.update({k: v for k, v in per.get(code, {}).items() if v != "" or not raw.get(k)})
         values = _validate(_only(scenario, own), raw, errors, prefix=f"per_country.{code}", country=code)
         by_country[code] = {**shared, **values, COUNTRY: code}
     public = named if named in by_country else (countries[0] if countries else None)

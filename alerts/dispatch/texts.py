@@ -84,7 +84,8 @@ class TextCache:
                 recorded = await conn.scalar(sa.select(sa.func.count()).select_from(recordings).where(
                     recordings.c.alert_id == alert_id, recordings.c.language == "az"))
             self._alerts[alert_id] = {**row.texts, "_checkin": row.scenario == CHECKIN_SCENARIO,
-                                      "_az_recording": bool(recorded),
+                                      # Never one country's recording played in another's.
+                                      "_az_recording": bool(recorded) and not row.texts.get("by_country"),
                                       "_first_region": (row.regions or row.countries or ["AZ-BA"])[0]}
             if len(self._alerts) > self.max_alerts:
                 old, _ = self._alerts.popitem(last=False)

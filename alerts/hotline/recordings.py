@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts import permissions
+from alerts.i18n import N_, Message
 from alerts.model import AlertState
 from alerts.schema import alerts, recordings
 from alerts.store import append_audit, dialect_insert
@@ -39,14 +40,18 @@ def sniff(audio: bytes) -> str | None:
 
 async def save(conn: Any, user: User, alert_id: int, audio: bytes, content_type: str, now: datetime) -> int:
     """Store (or replace) the alert's Azerbaijani recording, audited; the alert's id."""
-    alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state)
-                                .where(alerts.c.id == alert_id))).first()
+    alert = (await conn.execute(sa.select(alerts.c.id, alerts.c.regions, alerts.c.countries, alerts.c.state,
+                                          alerts.c.texts).where(alerts.c.id == alert_id))).first()
     if alert is None or not permissions.may_see(user, alert):
         raise NotFound(f"no alert {alert_id}")
     if alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
         # What the public hears is approved by a second person, like what it reads.
         raise Conflict(f"alert {alert.id} is {alert.state}: a recording is added before approval, "
                        "so the approver hears it")
+    if per_country(alert.texts):
+        # One recording would tell every country one country's details.
+        raise Conflict(Message(N_("This alert has a text per country: its Azerbaijani audio is synthesised "
+                                  "from each country's own text, so no recording is taken.")))
     values = {"alert_id": alert.id, "language": "az", "content_type": content_type, "audio": audio,
               "uploaded_by": user.id, "created_at": now}
     insert = dialect_insert(conn)(recordings).values(**values)
@@ -55,6 +60,12 @@ async def save(conn: Any, user: User, alert_id: int, audio: bytes, content_type:
     await append_audit(conn, at=now, actor=user.username, action="alert.recording", target=f"alert:{alert.id}",
                        details={"language": "az", "bytes": len(audio), "content_type": content_type})
     return int(alert.id)
+
+
+def per_country(texts: Any) -> bool:
+    """Whether an alert's texts are per country (alerts/consular/per_country.py): then no
+    recording is ever played, since it could only be one country's."""
+    return bool((texts or {}).get("by_country"))
 
 
 async def recording(conn: Any, alert_id: int) -> Any:

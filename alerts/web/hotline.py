@@ -103,7 +103,8 @@ async def _read_alerts(request: web.Request, speaker: Speaker, areas: str, calle
                        text_by_sms: bool = True) -> web.Response:
     async with request.config_dict[STORE].read() as conn:
         found = await active_alerts(conn, areas.split(","), request.config_dict[CLOCK]())
-        recorded = await recordings.recorded(conn, [a.id for a in found], "az") if speaker.lang == "az" else set()
+        recorded = await recordings.recorded(conn, [a.id for a in found if not recordings.per_country(a.texts)],
+                                             "az") if speaker.lang == "az" else set()
     return twiml(ivr.read_alerts(speaker, found, recorded, areas, request.config_dict[NOTICES],
                                  caller if text_by_sms else None))
 
@@ -177,7 +178,7 @@ async def alert_audio(request: web.Request) -> web.StreamResponse:
         recording = await recordings.recording(conn, int(raw_id)) if alert else None
     if alert is None:
         raise web.HTTPNotFound(text="no such audio")
-    if recording is not None:
+    if recording is not None and not recordings.per_country(alert.texts):
         return web.Response(body=recording.audio, content_type=recording.content_type)
     if alert.texts.get("language_used", {}).get("az", "az") != "az":
         raise web.HTTPNotFound(text="this alert has no Azerbaijani text")
