@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import re
 
-from tests.browser import db_url  # noqa: F401  (the SQLite-only fixture)
-from tests.console.test_browser import _shot, _signed_in
+from tests.browser import (
+    db_url,  # noqa: F401  (the SQLite-only fixture)
+    shot,
+    signed_in,
+)
 from tests.helpers import Desk, json_ok
 
 
@@ -18,8 +21,8 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
             "phone": f"+99450557{n:04d}", "language": ["az", "en", "ru", "fr", "ar"][n % 5], "region": "AZ-BA"}), 201)
     original = await desk.issue(scenario="earthquake", params={"magnitude": 4.2, "epicentre": "AZ-BA"},
                                 regions=["AZ-BA"], status="Exercise")
-    officer_context, officer = await _signed_in(browser, tocsin, "olga")
-    approver_context, approver = await _signed_in(browser, tocsin, "anar")
+    officer_context, officer = await signed_in(browser, tocsin, "olga")
+    approver_context, approver = await signed_in(browser, tocsin, "anar")
     original_url = str(tocsin.client.make_url(f"/console/alerts/{original['id']}?lang=en"))
 
     # Update: the form comes prefilled from the alert in force; one parameter changes.
@@ -29,7 +32,7 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert await officer.input_value("input[name='param.magnitude']") == "4.2"
     assert await officer.input_value("select[name='param.epicentre']") == "AZ-BA"
     await officer.fill("input[name='param.magnitude']", "5.6")
-    await _shot(officer, "update-1-form")
+    await shot(officer, "update-1-form")
     await officer.click("main button[type=submit]")
     await officer.wait_for_url(re.compile(r"/console/alerts/\d+\?"))
     update_url = officer.url
@@ -38,7 +41,7 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     audience = await officer.inner_text("#audience")  # the dry run: the people, and the text
     assert "EXERCISE: UPDATE: " in audience and "5.6" in audience, audience
     assert re.search(r"English\t2\t", audience), audience
-    await _shot(officer, "update-2-dry-run")
+    await shot(officer, "update-2-dry-run")
     await officer.click("text=Submit for approval")
     await officer.wait_for_selector("#state:text-is('Waiting for approval')")
 
@@ -51,11 +54,11 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert f"#{update_id}" in await officer.inner_text("#superseded-by")
     assert await officer.inner_text("#state") == "Superseded"  # stopped by its update, said so
     assert await officer.query_selector("#update") is None  # superseded: nothing left to update
-    await _shot(officer, "update-3-superseded")
+    await shot(officer, "update-3-superseded")
     # The public page of the original sends its reader on to the update.
     await officer.goto(str(tocsin.client.make_url(f"/alerts/{original['id']}?lang=en")))
     assert "This alert was updated." in await officer.inner_text("#superseded-by")
-    await _shot(officer, "update-3b-public-original")
+    await shot(officer, "update-3b-public-original")
     await officer.click("#superseded-by a")
     await officer.wait_for_url(re.compile(rf"/alerts/{update_id}\?"))
     assert "UPDATE: " in await officer.inner_text(f"#alert-{update_id} :is(h1, h2)")
@@ -68,7 +71,7 @@ async def test_an_officer_updates_an_alert_and_declares_all_clear(tocsin, browse
     assert all_clear_url.split("?")[0] != update_url.split("?")[0]
     assert f"#{update_id}" in await officer.inner_text("#updates")
     assert "All clear" in await officer.inner_text("#audience")
-    await _shot(officer, "update-4-all-clear")
+    await shot(officer, "update-4-all-clear")
     await officer.click("text=Submit for approval")
     await officer.wait_for_selector("#state:text-is('Waiting for approval')")
     await approver.goto(all_clear_url)
