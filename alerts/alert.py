@@ -60,6 +60,11 @@ def original_identifier(references: str | None) -> str | None:
     return found[0] if found else None
 
 
+class NoTextForReader(LookupError):
+    """An alert with a text per country has none for this reader's country: they get nothing
+    rather than another country's embassy and places."""
+
+
 @dataclass(frozen=True)
 class AlertTexts(Mapping[str, Any]):
     """The stored texts document {"by_zone": {zone: {lang: {part: text}}}, "language_used":
@@ -152,7 +157,7 @@ class AlertTexts(Mapping[str, Any]):
         if self.by_country:
             if country is not None and country in self.by_country:
                 return self.by_country[country][lang]
-            raise LookupError(f"alert's texts are per country ({', '.join(sorted(self.by_country))}): "
+            raise NoTextForReader(f"alert's texts are per country ({', '.join(sorted(self.by_country))}): "
                               f"none for a reader in {country or 'Azerbaijan'}")
         return self.for_zone(regions.zone_for(country), lang)
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from alerts.alert import NoTextForReader
 from alerts.dispatch import queue
 from alerts.dispatch.decisions import Action, decide
 from alerts.dispatch.failpoints import Failpoints
@@ -152,7 +153,15 @@ class Dispatcher:
         async with self._slots:
             if row.id not in self._pending:
                 return
-            text = await self.texts.get(row.alert_id, row.country, row.language, row.channel)
+            try:
+                text = await self.texts.get(row.alert_id, row.country, row.language, row.channel)
+            except NoTextForReader as exc:
+                # Failed at once with the reason: trying again finds no text either, and no other
+                # country's text may stand in for it.
+                if self._pending.pop(row.id, None) is not None:
+                    self._room.set()
+                    self._push(Outcome(row, error=SendError(ErrorCode.UNSENDABLE, str(exc)[:255])))
+                return
             await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
             # The last moment to honour a cancel or STOP: after this the request is made.
             if self._pending.pop(row.id, None) is None:

@@ -320,3 +320,41 @@ async def test_the_approval_page_names_each_country_and_shows_its_texts_in_every
             assert f'class="part-{part}" lang="{lang}"' in cells
             assert own[part] in html.unescape(cells), (code, lang, part)
         assert _phone(_other(code)) not in cells
+
+
+async def test_a_reader_with_no_text_of_their_own_gets_nothing_and_a_reason(tocsin):
+    """Were an alert with texts per country ever to reach a reader whose country has none (here
+    the stored Georgian texts are taken away after drafting), that delivery fails at once as
+    UNSENDABLE with the reason, and is not tried again; the other country's go out."""
+    import sqlalchemy as sa
+
+    from alerts.schema import alerts, deliveries, subscribers
+
+    officer, colleague = await _consuls(tocsin)
+    people = await _subscribe(tocsin, officer)
+    body = {"scenario": "evacuation_abroad", "params": {"transport": "bus"},
+            "per_country": {c: {"embassy_phone": EMBASSY[c], "assembly_point": POINT[c], "departure": DEPARTURE[c]}
+                            for c in ("TR", "GE")},
+            "status": "Actual", "audience": {"countries": ["TR", "GE"]}, "channels": ["sms"]}
+    draft = await json_ok(await tocsin.client.post("/api/v1/alerts", headers=officer, json=body), 201)
+    async with tocsin.store.write() as conn:
+        texts = (await conn.execute(sa.select(alerts.c.texts).where(alerts.c.id == draft["id"]))).scalar_one()
+        del texts["by_country"]["GE"]
+        await conn.execute(alerts.update().where(alerts.c.id == draft["id"]).values(texts=texts))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=officer))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=colleague))
+
+    async def settled():
+        async with tocsin.store.read() as conn:
+            rows = (await conn.execute(sa.select(deliveries.c.state, deliveries.c.error_code, deliveries.c.attempts,
+                                                 deliveries.c.error_detail, subscribers.c.phone)
+                                       .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
+                                       .where(deliveries.c.alert_id == draft["id"]))).all()
+        return rows if rows and all(r.state not in ("queued", "sending") for r in rows) else None
+
+    rows = await eventually(settled)
+    georgian = [r for r in rows if people[r.phone]["country"] == "GE"]
+    assert georgian and all(r.state == "failed" and r.error_code == "UNSENDABLE" and r.attempts == 1
+                            and "per country" in r.error_detail for r in georgian), georgian
+    sent_to = {m["to"] for m in tocsin.sim.created()}
+    assert sent_to == {p for p, person in people.items() if person["country"] == "TR"}
