@@ -72,8 +72,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         asyncio.run(_in_write(config, lambda c: add_user(c, args.name, password, args.role, args.country or [],
                                                          _now())))
     except UserError as exc:
-        raise UserError("; ".join(_CLI_WORDING.get(message, exc.fields[name])
-                                  for name, (message, _params) in exc.problems.items())) from None
+        raise UserError("; ".join(_CLI_WORDING.get(problem.msgid) or problem
+                                  for problem in exc.problems.values())) from None
     print(f"user {args.name} added with role {args.role}")
     return 0
 

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, phones, regions
-from alerts.i18n import N_
+from alerts.i18n import N_, Message
 from alerts.model import Role
 from alerts.schema import UTCDateTime, api_tokens, console_sessions, user_countries, users
 from alerts.store import append_audit, dialect_insert
@@ -33,31 +33,24 @@ MIN_PASSWORD = 12
 TOKEN_USE_GRAIN = timedelta(minutes=1)
 
 
-Problem = tuple[str, dict[str, str]]
-
-
 class UserError(ValidationError):
-    """What the rules refuse, field by field. Each message is an English msgid, with
-    %(name)s placeholders filled from its parameters: the command line prints it as is, the
-    console shows it in the page's language (`translated`)."""
+    """What the rules refuse, field by field, each an i18n.Message (a plain msgid is one with no
+    parameters): the command line prints the English, the console shows each in the page's
+    language (`translated`)."""
 
-    def __init__(self, problems: str | dict[str, str | Problem]) -> None:
+    def __init__(self, problems: str | dict[str, str]) -> None:
         if isinstance(problems, str):
             problems = {"request": problems}
-        self.problems: dict[str, Problem] = {
-            name: problem if isinstance(problem, tuple) else (problem, {}) for name, problem in problems.items()}
-        super().__init__({name: _fill(message, params) for name, (message, params) in self.problems.items()})
+        self.problems: dict[str, Message] = {
+            name: problem if isinstance(problem, Message) else Message(problem) for name, problem in problems.items()}
+        super().__init__(dict(self.problems))
 
     def __str__(self) -> str:
         return "; ".join(self.fields.values())
 
     def translated(self) -> dict[str, str]:
         """Each field's message in the current language (alerts.i18n.language)."""
-        return {name: _fill(i18n.gettext(message), params) for name, (message, params) in self.problems.items()}
-
-
-def _fill(message: str, params: dict[str, str]) -> str:
-    return message % params if params else message
+        return {name: problem.translated() for name, problem in self.problems.items()}
 
 
 @dataclass(frozen=True)
@@ -74,18 +67,18 @@ def _actor(by: User | None) -> str:
 
 # ---- the rules ----
 
-def role_rules(role: str, countries: list[str]) -> tuple[list[str], dict[str, str | Problem]]:
+def role_rules(role: str, countries: list[str]) -> tuple[list[str], dict[str, str]]:
     """The countries as stored (upper case, once each, sorted) and what is wrong with the pair:
     a known role; ISO 3166-1 alpha-2 codes; a consular user has at least one country, others none."""
-    problems: dict[str, str | Problem] = {}
+    problems: dict[str, str] = {}
     if role not in Role.__members__.values():
-        problems["role"] = (N_("unknown role %(role)s; use one of %(roles)s"),
-                            {"role": repr(role[:20]), "roles": ", ".join(r.value for r in Role)})
+        problems["role"] = Message(N_("unknown role %(role)s; use one of %(roles)s"),
+                                   role=repr(role[:20]), roles=", ".join(r.value for r in Role))
     codes = sorted({c.strip().upper() for c in countries if c.strip()})
     bad = [c for c in codes if not regions.is_country(c)]
     if bad:
-        problems["countries"] = (N_("unknown country code(s): %(codes)s; use ISO 3166-1 alpha-2 such as TR"),
-                                 {"codes": ", ".join(repr(c[:8]) for c in bad[:5])})
+        problems["countries"] = Message(N_("unknown country code(s): %(codes)s; use ISO 3166-1 alpha-2 such as TR"),
+                                        codes=", ".join(repr(c[:8]) for c in bad[:5]))
     elif role == Role.CONSULAR and not codes:
         problems["countries"] = N_("a consular user needs at least one country")
     elif role in Role.__members__.values() and role != Role.CONSULAR and codes:
@@ -120,7 +113,7 @@ async def add_user(
     conn: AsyncConnection, username: str, password: str, role: str, countries: list[str], now: datetime,
     *, by: User | None = None,
 ) -> int:
-    problems: dict[str, str | Problem] = {}
+    problems: dict[str, str] = {}
     if not _USERNAME_RE.match(username):
         problems["username"] = N_("user names are 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
     codes, role_problems = role_rules(role, countries)
@@ -135,7 +128,7 @@ async def add_user(
                                                created_at=now)
     user_id = await conn.scalar(insert.on_conflict_do_nothing(index_elements=["username"]).returning(users.c.id))
     if user_id is None:
-        raise UserError({"username": (N_("user %(name)s already exists"), {"name": repr(username)})})
+        raise UserError({"username": Message(N_("user %(name)s already exists"), name=repr(username))})
     if codes:
         await conn.execute(user_countries.insert(), [{"user_id": user_id, "country": c} for c in codes])
     await append_audit(
@@ -238,7 +231,7 @@ async def set_duty(conn: AsyncConnection, user_id: int, phone: str, on_duty: boo
     mobile, and of a country the account sends SMS to (`calling_codes`, TOCSIN_SMS_COUNTRY_CODES,
     when given: alerts.notices sends to no other)."""
     before = await get_user(conn, user_id)
-    problems: dict[str, str | Problem] = {}
+    problems: dict[str, str] = {}
     number: str | None = None
     if phone.strip():
         try:
@@ -249,8 +242,8 @@ async def set_duty(conn: AsyncConnection, user_id: int, phone: str, on_duty: boo
             if not phones.is_mobile(number):
                 problems["phone"] = N_("this is not a mobile number: an SMS cannot reach it")
             elif calling_codes and not any(number.startswith("+" + code) for code in calling_codes):
-                problems["phone"] = (N_("Tocsin sends SMS only to numbers starting %(codes)s"),
-                                     {"codes": ", ".join("+" + code for code in calling_codes)})
+                problems["phone"] = Message(N_("Tocsin sends SMS only to numbers starting %(codes)s"),
+                                            codes=", ".join("+" + code for code in calling_codes))
     if on_duty and number is None and "phone" not in problems:
         problems["phone"] = N_("someone on duty needs a mobile number to be told on")
     if language and language not in i18n.LANGUAGES:
@@ -319,7 +312,7 @@ async def create_token(conn: AsyncConnection, username: str, label: str, now: da
         raise UserError({"label": found})
     user_id = await conn.scalar(sa.select(users.c.id).where(users.c.username == username[:64], users.c.active))
     if user_id is None:
-        raise UserError({"user": (N_("no active user named %(name)s"), {"name": repr(username[:64])})})
+        raise UserError({"user": Message(N_("no active user named %(name)s"), name=repr(username[:64]))})
     token = "tcs_" + secrets.token_urlsafe(32)
     token_id = await conn.scalar(api_tokens.insert().values(
         user_id=user_id, label=label, token_hash=hash_token(token), created_at=now).returning(api_tokens.c.id))
