@@ -374,13 +374,13 @@ def _paths() -> dict[str, Schema]:
                                                               for media in ("application/xml", "text/xml",
                                                                             "application/cap+xml")}}, tag="cap")},
         "/tickets": {"get": _operation("Call-back tickets, oldest first", {"200": _json(_ref("Tickets"), "tickets")},
-                                       "422", params=[
+                                       "403", "422", params=[
                                            _query("status", {"type": "string", "enum": ["open", "closed"],
                                                              "default": "open"}, "open or closed"),
                                            _query("language", _LANGUAGE, "only this language"),
                                        ], tag="consular")},
         "/tickets/{id}/close": {"parameters": [_path_id("a ticket id")], "post": _operation(
-            "Close a ticket", {"200": _json(_ref("ClosedTicket"), "closed")}, "404", "409", tag="consular")},
+            "Close a ticket", {"200": _json(_ref("ClosedTicket"), "closed")}, "403", "404", "409", tag="consular")},
     }
 
 
