@@ -71,7 +71,7 @@ async def _console(browser, tocsin, name: str, lang: str = "en"):  # noqa: F811
     return context, page
 
 
-@pytest.mark.parametrize("lang", ["en", "ar"])
+@pytest.mark.parametrize("lang", ["ar"])  # right to left: what English pages have, and the mirrored layout
 async def test_the_console_pages_have_no_serious_finding(tocsin, browser, lang):  # noqa: F811
     axe_path()
     desk = await Desk.open(tocsin)

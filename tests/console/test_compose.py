@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alerts import regions
 from alerts.console.compose import local_number, shown_number
 from alerts.schema import alerts
+from tests.browser import db_url  # noqa: F401  (SQLite only; drafts' rules: tests/test_alerts_api.py on both)
 from tests.console.test_auth import origin, sign_in
 from tests.helpers import Desk, json_ok
 

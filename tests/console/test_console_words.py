@@ -25,6 +25,7 @@ from typing import Any
 from alerts import regions
 from alerts.scenarios import SCENARIOS
 from channels.sms.segments import to_gsm7
+from tests.browser import db_url  # noqa: F401  (SQLite only: the words of a page do not depend on the engine)
 from tests.console.test_auth import PASSWORD, origin, sign_in
 from tests.helpers import PHONES, Desk, eventually, json_ok
 
