@@ -45,3 +45,26 @@ def when(moment: datetime | None, country: str | None = None, *, date: bool = Tr
         return gettext("%(time)s (Baku time)") % {"time": shown}
     return gettext("%(time)s (local time, %(country)s)") % {
         "time": shown, "country": regions.country_name(country, i18n.current_language.get())}
+
+
+def typed_at_home(local: str) -> str:
+    """A time typed in a console form (a datetime-local field: no offset) is Baku time, like
+    the officer's clock: ISO 8601 with its offset. Anything else goes on as typed, for the
+    scenario's validation to name the field."""
+    if len(local) not in (16, 19):
+        return local
+    try:
+        return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(regions.HOME_ZONE)).isoformat()
+    except ValueError:
+        return local
+
+
+def for_form(value: object) -> str:
+    """A stored time as a datetime-local field shows it: in Baku time, to the minute."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return str(value)
+    return moment.astimezone(ZoneInfo(regions.HOME_ZONE)).strftime("%Y-%m-%dT%H:%M")

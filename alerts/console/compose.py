@@ -8,12 +8,11 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel import numbers
 
-from alerts import i18n, permissions, regions, updates, workflow
+from alerts import i18n, moments, permissions, regions, updates, workflow
 from alerts.console import per_country
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _alert_page, _page
@@ -88,8 +87,8 @@ def shown_number(value: Any, lang: str) -> str:
         else str(value)
 
 
-# Where on the form each refused field of a draft request is shown, and the console's words for
-# a refusal that came in English from the API's checks (a Message speaks for itself).
+# Where on the form each refused field of a draft request is shown (a country's own values,
+# per_country.*, are shown in their fieldset by console/_per_country.html and listed at the top).
 def _field_of(key: str) -> str:
     if key.startswith("params."):
         return "param." + key.removeprefix("params.")
@@ -102,9 +101,6 @@ def _field_of(key: str) -> str:
     return "form"
 
 
-# The console's words for what the draft's checks (workflow.parse_draft, updates) still say in
-# English only, recognised by their English: until they are i18n.Messages too. Anything else is
-# shown as it came, under its field, rather than guessed.
 def _said(request: web.Request, exc: Exception) -> str:
     """A refusal in the console's language (alerts.validation.words_of)."""
     with i18n.language(page_language(request)):
@@ -248,8 +244,8 @@ def _from_form(scenario: Any, form_data: Any, lang: str) -> tuple[dict[str, Any]
         raw = str(form_data.get(f"param.{param.name}", "")).strip()
         if not raw:
             continue
-        if param.type == "datetime" and len(raw) in (16, 19):  # datetime-local has no offset
-            raw = _at_home(raw)
+        if param.type == "datetime":
+            raw = moments.typed_at_home(raw)
         if param.type in NUMERIC:
             raw = local_number(raw, lang)
         params[param.name] = raw
@@ -317,8 +313,7 @@ def _prefilled(original: Any, scenario: Any, now: datetime, lang: str) -> dict[s
     for p in scenario.params:
         value = shown.get(p.name)
         if value is not None and p.type == "datetime":
-            value = datetime.fromisoformat(str(value)).astimezone(ZoneInfo(regions.HOME_ZONE))
-            value = value.strftime("%Y-%m-%dT%H:%M")
+            value = moments.for_form(value)
         elif value is not None and p.type in NUMERIC:
             value = shown_number(value, lang)
         params[p.name] = "" if value is None else str(value)
@@ -362,10 +357,4 @@ async def update(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={page_language(request)}")
 
 
-def _at_home(local: str) -> str:
-    """A time typed in the console is the duty officer's, in the home zone; one that does not
-    parse goes on as typed, for the scenario's validation to name the field."""
-    try:
-        return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(regions.HOME_ZONE)).isoformat()
-    except ValueError:
-        return local
+

@@ -6,26 +6,13 @@ chosen country (templates/console/_per_country.html), its fields named
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from alerts import i18n, regions
+from alerts import i18n, moments, regions
 from alerts.consular.per_country import COUNTRY, country_params, has_country
-from alerts.i18n import N_
 
 PREFIX = "per_country."
 _MAX_COUNTRIES = 50
-# What each country's own values are called on the form, where the scenario has no label.
-LABELS = {
-    "embassy_phone": N_("Embassy phone"),
-    "area": N_("Place concerned"),
-    "assembly_point": N_("Assembly point"),
-    "departure": N_("Departure"),
-    "airport": N_("Airport"),
-    "until": N_("Expected to reopen"),
-    "address": N_("Embassy address"),
-}
 
 
 def _chosen(areas: list[str]) -> list[str]:
@@ -51,8 +38,8 @@ def from_form(scenario: Any, form: Any) -> dict[str, dict[str, str]]:
             continue
         if chosen is not None and code not in chosen:
             continue  # a country unticked on this submission: its fields no longer apply
-        if own[name].type == "datetime" and len(value) in (16, 19):  # datetime-local has no offset
-            value = _at_home(value)
+        if own[name].type == "datetime":
+            value = moments.typed_at_home(value)
         found.setdefault(code, {})[name] = value
     return found
 
@@ -83,8 +70,8 @@ def fieldsets(scenario: Any, values: dict[str, Any], errors: dict[str, str], lan
                 name = f"{PREFIX}{code}.{param.name}"
                 value = typed.get(code, {}).get(param.name, "")
                 if value and param.type == "datetime":
-                    value = _local(value)
-                label = getattr(param, "label", "") or LABELS.get(param.name, param.name)
+                    value = moments.for_form(value)
+                label = param.label or param.name
                 fields.append({"name": name, "type": param.type, "label": i18n.gettext(label),
                                "required": param.required, "max_length": param.max_length, "value": value,
                                "error": i18n.translated(errors[name]) if name in errors else ""})
@@ -98,19 +85,4 @@ def named_country(values: dict[str, Any], lang: str) -> str:
     return regions.country_name(code, lang) if regions.is_country(code) else ""
 
 
-def _at_home(local: str) -> str:
-    try:
-        return datetime.fromisoformat(local).replace(tzinfo=ZoneInfo(regions.HOME_ZONE)).isoformat()
-    except ValueError:
-        return local
 
-
-def _local(value: str) -> str:
-    """A stored time as a datetime-local field shows it: in Baku time, to the minute."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        return value
-    return moment.astimezone(ZoneInfo(regions.HOME_ZONE)).strftime("%Y-%m-%dT%H:%M")
