@@ -1,7 +1,7 @@
 """The cell broadcast page budget holds for every area: every scenario that can go to cell
 broadcast (abroad alerts never do), in every language, with every status, for every region,
 with the longest realistic parameters (tests/test_sms_budget.py's worst-case search), gives a
-text within the default 4 pages that keeps the Exercise/Test marker, the area and what to do.
+text within the default 4 pages, first and updated, that keeps the Exercise/Test marker, the area and what to do.
 And the rule itself (alerts.broadcast.texts.cell_text) on small cases."""
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def _cases(scenario_id: str, lang: str):
         params = scenario.validate({k: v for k, v in raw.items() if v is not None})
         parts = render_parts(scenario, lang, params, regions.HOME_ZONE)
         for status in STATUSES:
-            yield area, status, mark(parts, lang, status)
+            for update in (False, True):  # an update says so after the marker: longer
+                yield area, status, mark(parts, lang, status, update=update)
 
 
 def _problems(area: str | None, status: str, lang: str, parts: dict[str, str]) -> list[str]:
