@@ -44,7 +44,10 @@ DCS_UCS2_WITH_LANGUAGE = 0x11
 # 10 UCS-2 (only decoded: what Tocsin sends always names its language).
 DCS_GENERAL_UCS2 = 0x48
 
-CR = "\r"  # TS 23.038 §6.1.2.2 / TS 23.041 §9.4.1.2.4: the padding after a page's last character
+# TS 23.038 §6.1.2.2 (CBS packing): a page with fewer than 93 GSM 7-bit characters is padded with
+# <CR> (as OsmoCBC's charset.c does). UCS-2 pages are padded with <CR> as a 16-bit character
+# (U+000D), which phones strip the same way (Android's cell broadcast decoder drops trailing CRs).
+CR = "\r"
 ESCAPE = 0x1B
 
 # TS 23.038 §6.2.1: the default alphabet, in code order (0x1B is the escape to the extension).
