@@ -129,3 +129,11 @@ def test_the_budget_is_in_pages_of_the_language():
     sms = "a" * 91  # 91 GSM-7 characters: one page in English, two with Azerbaijani's "az<CR>"
     assert cell_text({"sms": sms}, "en", 1) == sms
     assert cell_text({"sms": sms}, "az", 1) == ""  # one word, nothing whole fits
+
+
+def test_a_cut_inside_an_isolate_closes_it():
+    name = "\u2068" + "Heydər Əliyev adına Mədəniyyət Sarayı, Nizami küçəsi, Bakı şəhəri" + "\u2069"
+    sms = "تمرين: نقطة التجمع " + name + " " + name
+    text = cell_text({"sms": sms}, "ar", 1)
+    assert pages_needed(text, "ar") == 1 and text.endswith("\u2069…")
+    assert text.count("\u2068") == text.count("\u2069")

@@ -30,6 +30,8 @@ EMERGENCY_NUMBER = "112"
 _SENTENCE_END = re.compile(r"(?<=[.!?…؟])\s+")
 # "Area: Shaki", "Zone : Bakou" (French puts a no-break space before the colon); not "03:45".
 _LABELLED = re.compile(r"\S\s?:\s")
+_ISOLATES = "\u2066\u2067\u2068"
+_POP_ISOLATE = "\u2069"
 
 
 def sentences(text: str) -> list[str]:
@@ -57,12 +59,18 @@ def _shortened(text: str, language: str, budget: int) -> tuple[str, bool]:
     return joined, False
 
 
+def _closed(text: str) -> str:
+    """`text` with every directional isolate it opens closed (an Arabic text wraps names and
+    numbers in U+2066/U+2068 ... U+2069; a cut may fall inside one)."""
+    return text + _POP_ISOLATE * max(0, sum(text.count(c) for c in _ISOLATES) - text.count(_POP_ISOLATE))
+
+
 def _cut(text: str, language: str, budget: int) -> str:
     """The longest start of `text` that fits, ending after a whole word, with an ellipsis."""
     ellipsis = "..." if is_gsm7(text) else "…"
     words = text.split(" ")
     while words:
-        candidate = " ".join(words).rstrip(" ,;:.") + ellipsis
+        candidate = _closed(" ".join(words).rstrip(" ,;:.")) + ellipsis
         if pages_needed(candidate, language) <= budget:
             return candidate
         words.pop()
