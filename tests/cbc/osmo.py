@@ -3,8 +3,14 @@ connected and past its RESET: a CBC answers an ECBE POST only once its BSCs have
 
 scripts/test-services.sh (`make test`) builds it once into the git-ignored .cache/osmo-cbc/;
 without it the tests are skipped, except under CI=true, where a missing binary is a failure.
-Test modules elsewhere take the fixtures by importing them:
-`from tests.cbc.osmo import osmo_cbc  # noqa: F401` (and `osmo_cbcs` for several CBCs)."""
+Test modules elsewhere take the fixtures by importing both (`osmo_cbc` is built on `osmo_cbcs`):
+`from tests.cbc.osmo import osmo_cbc, osmo_cbcs  # noqa: F401`.
+
+What OsmoCBC 0.3.0 does that a CBE must live with (tests/cbc/test_osmo_cbc.py pins each):
+201 "Created" once every BSC answered or timed out (10 s), whatever they answered; 409 "Could
+not allocate" for an identifier still held; a DELETE answered 200 with no body only when its
+15 s timer runs out; 404 "Unknown message ID"; 400 with the reason; some requests never
+answered; nothing kept across a restart."""
 
 from __future__ import annotations
 
