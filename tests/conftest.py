@@ -98,6 +98,8 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
         "test_the_call_plays_the_alerts_recording",  # measured: a 10 s teardown
     }),
     "tests/test_cli.py": None,  # real `tocsin` processes
+    # every scenario x language x region x status through the cell broadcast text rule
+    "tests/test_cb_budget.py": frozenset({"test_every_area_fits_the_cell_broadcast_budget"}),
     "tests/test_signup.py": frozenset({
         "test_a_burst_of_a_thousand_sign_ups_sends_a_handful_of_codes",
         "test_a_code_never_typed_back_is_forgotten_after_a_day",

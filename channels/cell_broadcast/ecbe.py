@@ -167,11 +167,12 @@ class CbcClient:
         self._session = session
         self._own_session = session is None
 
-    def _auth(self) -> aiohttp.BasicAuth | None:
+    def _headers(self) -> dict[str, str]:
+        """HTTP basic authentication when a user name is set."""
         if self.settings.username is None:
-            return None
+            return {}
         password = self.settings.password.reveal() if self.settings.password is not None else ""
-        return aiohttp.BasicAuth(self.settings.username, password)
+        return {"Authorization": aiohttp.encode_basic_auth(self.settings.username, password)}
 
     def _url(self, path: str) -> str:
         return self.settings.url.rstrip("/") + path
@@ -187,7 +188,8 @@ class CbcClient:
             self._session = aiohttp.ClientSession()
         try:
             async with asyncio.timeout(self.settings.timeout):
-                async with self._session.request(method, self._url(path), json=body, auth=self._auth()) as response:
+                async with self._session.request(method, self._url(path), json=body,
+                                                  headers=self._headers()) as response:
                     status = response.status
                     text = (await response.text(errors="replace"))[:MAX_ANSWER_CHARS]
         except TimeoutError:

@@ -44,7 +44,10 @@ DCS_UCS2_WITH_LANGUAGE = 0x11
 # 10 UCS-2 (only decoded: what Tocsin sends always names its language).
 DCS_GENERAL_UCS2 = 0x48
 
-CR = "\r"  # TS 23.038 §6.1.2.2 / TS 23.041 §9.4.1.2.4: the padding after a page's last character
+# TS 23.038 §6.1.2.2 (CBS packing): a page with fewer than 93 GSM 7-bit characters is padded with
+# <CR> (as OsmoCBC's charset.c does). UCS-2 pages are padded with <CR> as a 16-bit character
+# (U+000D), which phones strip the same way (Android's cell broadcast decoder drops trailing CRs).
+CR = "\r"
 ESCAPE = 0x1B
 
 # TS 23.038 §6.2.1: the default alphabet, in code order (0x1B is the escape to the extension).
@@ -148,9 +151,25 @@ def encode(text: str, language: str) -> Encoded:
     return Encoded(language.lower(), encoding, dcs, tuple(pages), len(text))
 
 
+def _count_pages(costs: list[int], first_page: int, page: int) -> int:
+    """How many pages characters of these costs fill, none split: as _gsm7_pages and
+    _units_pages lay them out, without building them."""
+    pages, used, room = 1, 0, first_page
+    for cost in costs:
+        if used + cost > room:
+            pages, used, room = pages + 1, 0, page
+        used += cost
+    return pages
+
+
 def pages_needed(text: str, language: str) -> int:
     """How many pages `text` takes (more than MAX_PAGES when it is too long); never raises."""
-    return len(_layout(text, language)[2])
+    language = language.lower()
+    if is_gsm7(text):
+        indication = [] if language in DCS_GSM7_LANGUAGE else [1, 1, 1]
+        costs = indication + [2 if c in GSM7_EXTENSION else 1 for c in text]
+        return _count_pages(costs, SEPTETS_PER_PAGE, SEPTETS_PER_PAGE)
+    return _count_pages([2 if ord(c) > 0xFFFF else 1 for c in text], UNITS_PER_PAGE - 1, UNITS_PER_PAGE)
 
 
 def _strip_padding(page: str) -> str:

@@ -4,6 +4,7 @@ auth, and every answer as one of our codes."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -97,7 +98,7 @@ async def test_kill_deletes_the_identifier_with_basic_auth(upstream):
     assert answer == Answer(200, "OK")
     [request] = fake.requests
     assert (request["method"], request["path"]) == ("DELETE", "/api/ecbe/v1/message/4371")
-    assert request["auth"] == aiohttp.BasicAuth("tocsin", "s3cret").encode()
+    assert request["auth"] == "Basic " + base64.b64encode(b"tocsin:s3cret").decode()
 
 
 @pytest.mark.parametrize("status, code, retryable", [

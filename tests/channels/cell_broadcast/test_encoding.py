@@ -3,6 +3,8 @@ round trips."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from channels.cell_broadcast.encoding import (
@@ -109,3 +111,19 @@ def test_decode_schemes_we_do_not_send(dcs, pages, expected):
 def test_unknown_dcs_is_refused():
     with pytest.raises(ValueError):
         decode(0x94, [bytes(82)])
+
+
+def test_pages_needed_counts_as_encode_lays_out():
+    rng = random.Random(17)
+    alphabet = ["a", " ", "€", "{", "ə", "Ж", "ع", "😀", "\n"]
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet[: rng.randint(1, len(alphabet))]) for _ in range(rng.randint(0, 700)))
+        language = rng.choice(["az", "en", "ru", "fr", "ar"])
+        needed = pages_needed(text, language)
+        if needed > MAX_PAGES:
+            with pytest.raises(TooLong):
+                encode(text, language)
+            continue
+        encoded = encode(text, language)
+        assert encoded.page_count == needed
+        assert decode(encoded.dcs, encoded.pages) == (language, text)
