@@ -137,3 +137,7 @@ def test_a_cut_inside_an_isolate_closes_it():
     text = cell_text({"sms": sms}, "ar", 1)
     assert pages_needed(text, "ar") == 1 and text.endswith("\u2069…")
     assert text.count("\u2068") == text.count("\u2069")
+
+
+def test_no_text_is_no_text():
+    assert cell_text({}, "az", 4) == "" and cell_text({"sms": " "}, "en", 4) == ""

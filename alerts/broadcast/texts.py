@@ -93,4 +93,4 @@ def cell_text(parts: Mapping[str, str], language: str, budget: int) -> str:
         if fits:
             return alternative
         text = min(text, alternative, key=len) if text else alternative
-    return _cut(text, language, budget)
+    return _cut(text, language, budget) if text else ""
