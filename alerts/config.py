@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from channels.cell_broadcast.ecbe import CbcSettings
 
 # Re-exported: the app reads its secrets from here, the channels from channels.secret.
 from channels.secret import Secret as Secret
@@ -80,6 +82,38 @@ class CallCentreConfig:
     timeout: float = 10.0
 
 
+# The languages a cell broadcast goes out in, in this order after the primary one.
+CBC_LANGUAGES = ("az", "en", "ru", "fr", "ar")
+
+
+@dataclass(frozen=True)
+class CellBroadcastConfig:
+    """The cell broadcast centres (OsmoCBC's ECBE), each broadcasting to the whole network.
+    No CBC: the cell_broadcast channel is not offered."""
+
+    cbcs: tuple[CbcSettings, ...] = ()
+    primary_language: str = "az"
+    # Every language a message goes out in, the primary first.
+    languages: tuple[str, ...] = CBC_LANGUAGES
+    page_budget: int = 4
+    retry_seconds: float = 2.0
+    max_retry_seconds: float = 300.0
+    timeout: float = 10.0
+    # Simulator mode with no CBC: the one CBC is the stand-in the app mounts at /_cbc.
+    stand_in: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.cbcs)
+
+
+def cbc_label(url: str) -> str:
+    """A CBC's URL as logs and pages may show it: without its credentials."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: DatabaseURL
@@ -116,6 +150,8 @@ class Config:
     # TOCSIN_NOTIFY_APPROVERS: an SMS to each approver on duty (with a mobile number) when an
     # alert they may approve starts waiting; off unless set to true.
     notify_approvers: bool = False
+    # Cell broadcast (issue 17): TOCSIN_CBC_URLS and the rest; none configured: off.
+    cell_broadcast: CellBroadcastConfig = field(default_factory=lambda: CellBroadcastConfig())
 
 
 def to_async_url(url: str | DatabaseURL) -> str:
@@ -244,6 +280,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
             raise ConfigError("set TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID to send SMS")
         api_base = env.get("TWILIO_API_BASE") or "https://api.twilio.com"
     api_base = _check_url("TWILIO_API_BASE", api_base)
+    cell_broadcast = _cell_broadcast(env, simulator, f"http://{_loopback(host)}:{port}/_cbc/api/ecbe/v1")
 
     return Config(
         database_url=DatabaseURL(database_url),
@@ -278,6 +315,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         cap_upstream_interval=cap_upstream_interval,
         log_format=log_format,
         notify_approvers=notify_approvers,
+        cell_broadcast=cell_broadcast,
     )
 
 
@@ -352,4 +390,50 @@ def _callcentre(env: Mapping[str, str]) -> CallCentreConfig:
         retry_seconds=_number(env, "TOCSIN_CALLCENTRE_RETRY_SECONDS", "2", 0.01, 600, float),
         max_retry_seconds=_number(env, "TOCSIN_CALLCENTRE_MAX_RETRY_SECONDS", "300", 0.01, 3600, float),
         timeout=_number(env, "TOCSIN_CALLCENTRE_TIMEOUT", "10", 0.1, 120, float),
+    )
+
+
+def _cell_broadcast(env: Mapping[str, str], simulator: bool, stand_in: str) -> CellBroadcastConfig:
+    """TOCSIN_CBC_*: each URL an ECBE base (http://user:password@host:port/api/ecbe/v1), named in
+    TOCSIN_CBC_NAMES in the same order. In simulator mode with no URL, the stand-in under /_cbc."""
+    urls = [u.strip() for u in (env.get("TOCSIN_CBC_URLS") or "").split(",") if u.strip()]
+    names = [n.strip() for n in (env.get("TOCSIN_CBC_NAMES") or "").split(",") if n.strip()]
+    simulated = not urls and simulator
+    if simulated:
+        urls, names = [stand_in], names or ["Simulator"]
+    if not names and len(urls) == 1:
+        names = ["CBC"]
+    if len(names) != len(urls):
+        raise ConfigError(f"TOCSIN_CBC_NAMES must name each of the {len(urls)} TOCSIN_CBC_URLS once, "
+                          f"in the same order; got {len(names)} name(s)")
+    if len(set(names)) != len(names) or any(len(n) > 200 for n in names):
+        raise ConfigError("TOCSIN_CBC_NAMES must be distinct names of up to 200 characters")
+    primary = env.get("TOCSIN_CBC_PRIMARY_LANGUAGE") or "az"
+    if primary not in CBC_LANGUAGES:
+        raise ConfigError(f"TOCSIN_CBC_PRIMARY_LANGUAGE must be one of {', '.join(CBC_LANGUAGES)}, got {primary!r}")
+    timeout = _number(env, "TOCSIN_CBC_TIMEOUT", "10", 0.1, 120, float)
+    cbcs = []
+    for name, url in zip(names, urls, strict=True):
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+            # The URL only by its label: it may hold a password.
+            raise ConfigError(f"TOCSIN_CBC_URLS must be http(s) URLs such as "
+                              f"http://user:password@cbc.example.org:12345/api/ecbe/v1, got {cbc_label(url)!r}")
+        password = Secret(unquote(parts.password)) if parts.password is not None else None
+        cbcs.append(CbcSettings(name=name, url=cbc_label(url).rstrip("/"),
+                                username=unquote(parts.username) if parts.username else None,
+                                password=password, timeout=timeout))
+    return CellBroadcastConfig(
+        cbcs=tuple(cbcs),
+        primary_language=primary,
+        languages=(primary, *[lang for lang in CBC_LANGUAGES if lang != primary]),
+        page_budget=_number(env, "TOCSIN_CBC_PAGE_BUDGET", "4", 1, 15, int),
+        retry_seconds=_number(env, "TOCSIN_CBC_RETRY_SECONDS", "2", 0.01, 600, float),
+        max_retry_seconds=_number(env, "TOCSIN_CBC_MAX_RETRY_SECONDS", "300", 0.01, 3600, float),
+        timeout=timeout,
+        stand_in=simulated,
     )

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import i18n, render, texts, updates, workflow
 from alerts.alert import Alert, by_identifier, new_draft
+from alerts.broadcast import plan
+from alerts.config import CellBroadcastConfig
 from alerts.dispatch import halt
 from alerts.i18n import Message
 from alerts.model import CANCELLABLE, SUPERSEDED, AlertState, MsgType
@@ -20,6 +22,7 @@ from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict
+from channels.cell_broadcast import identifiers
 
 HEADLINE = N_("Correction: %(headline)s")
 SMS = N_('CORRECTION: the alert "%(headline)s" was issued in error and is withdrawn. No action is needed.')
@@ -110,14 +113,22 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
     return correction_id
 
 
-async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime) -> AlertState:
+async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime, *,
+                  cell_broadcast: CellBroadcastConfig | None = None, network_wide: bool = False) -> AlertState:
     """Approval, and for a correction, the end of what is left of the alert it corrects; for
-    an update, the end of the alert it supersedes (alerts.updates.supersede)."""
+    an update, the end of the alert it supersedes (alerts.updates.supersede). With the cell
+    broadcast settings, the alert's broadcast plan is fixed (alerts.broadcast.plan): sent when
+    its area is the whole country or the approver confirms `network_wide`."""
     state = await workflow.approve(conn, alert_id, user, now)
     alert = await workflow.load(conn, alert_id)
     if alert.msg_type == MsgType.UPDATE:
-        await updates.supersede(conn, alert, user, now)
+        original_id = await updates.supersede(conn, alert, user, now)
+        if cell_broadcast is not None:
+            original = await workflow.load(conn, original_id) if original_id is not None else None
+            await _plan(conn, alert, cell_broadcast, network_wide, now, original)
         return state
+    if cell_broadcast is not None:
+        await _plan(conn, alert, cell_broadcast, network_wide, now, None)
     identifier = alert.original_identifier()
     if alert.msg_type == MsgType.CANCEL and identifier:
         original = await by_identifier(conn, identifier, lock=True)
@@ -132,3 +143,12 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
         if original.state in CANCELLABLE:
             await halt.cancel_alert(conn, original.id, user, now)
     return state
+
+
+async def _plan(conn: AsyncConnection, alert: Alert, config: CellBroadcastConfig, network_wide: bool, now: datetime,
+                original: Alert | None) -> None:
+    try:
+        await plan.fix(conn, alert, config, network_wide, now, original)
+    except identifiers.NoIdentifier:
+        raise Conflict(Message(N_("Every cell broadcast message identifier is in use by other alerts: end one "
+                                  "of them, or approve this alert without cell broadcast."))) from None

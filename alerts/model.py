@@ -121,7 +121,10 @@ SUBSCRIBER_CHANNELS = ("sms", "voice")
 # Not a way to reach a person but a place to be read: an alert on it is published (the public
 # page, feeds, CAP, the hotline, call-centre pushes; alerts/cap/published.py). No deliveries.
 WEB_CHANNEL = "web"
-ALERT_CHANNELS = (*SUBSCRIBER_CHANNELS, WEB_CHANNEL)
+# Not a subscriber's channel either: one message per language through the cell broadcast
+# centres to every phone in the network (alerts/broadcast). Opt-in: never a default channel.
+CELL_BROADCAST_CHANNEL = "cell_broadcast"
+ALERT_CHANNELS = (*SUBSCRIBER_CHANNELS, WEB_CHANNEL, CELL_BROADCAST_CHANNEL)
 CONSENT_SOURCES = ("sms", "hotline", "web", "consular_import", "api")
 CONSENT_TEXT_VERSION = "2026-11-v1"
 

@@ -12,15 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts import audience, i18n, workflow
 from alerts.alert import Alert, AlertTexts
+from alerts.broadcast import plan as plans, preview as broadcast_preview
+from alerts.config import CellBroadcastConfig
 from alerts.model import WEB_CHANNEL
 from channels.sms import segments
 
 
 async def preview(conn: AsyncConnection, alert: Alert, now: datetime, *, rate: float, price: float | None = None,
-                  currency: str = "USD") -> dict[str, Any]:
-    """The estimate for `alert` (a loaded alert row) against today's audience."""
+                  currency: str = "USD", cell_broadcast: CellBroadcastConfig | None = None) -> dict[str, Any]:
+    """The estimate for `alert` (a loaded alert row) against today's audience; with the cell
+    broadcast settings, its `cell_broadcast` section (alerts.broadcast.preview)."""
     counts = await audience.audience_counts(conn, alert, now)
-    return estimate(alert, counts, rate, price, currency)
+    result = estimate(alert, counts, rate, price, currency)
+    if cell_broadcast is not None:
+        result["cell_broadcast"] = broadcast_preview.preview(alert, cell_broadcast,
+                                                             await plans.stored(conn, alert.id))
+    return result
 
 
 def estimate(alert: Alert, counts: dict[str, Any], rate: float, price: float | None = None,

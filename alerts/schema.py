@@ -156,6 +156,9 @@ alerts = sa.Table(
     # A safety check-in's later rounds: [{"after_minutes": 60, "channel": "sms"}, ...], each
     # to those of the first round who have not answered, timed from the first send.
     sa.Column("followups", sa.JSON),
+    # The cell broadcast plan, fixed at approval (alerts/broadcast/plan.py): {"message_code": int,
+    # "update_number": int, "identifiers": {"az": 4371, ...}, "network_wide": bool}; None: not broadcast.
+    sa.Column("cell_broadcast", sa.JSON),
     sa.CheckConstraint("status IN ('Actual','Exercise','Test','Draft')", name="status"),
     sa.CheckConstraint("msg_type IN ('Alert','Update','Cancel')", name="msg_type"),
 )
@@ -361,4 +364,35 @@ approval_notices = sa.Table(
     sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# One row per (alert, cell broadcast centre, language, write or kill): the ECBE request that
+# puts the alert's message on the phones or takes it off, retried with backoff until the CBC
+# accepts it. In the database, so a restart resumes (alerts/broadcast/worker.py).
+cell_broadcasts = sa.Table(
+    "cell_broadcasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    # The CBC's configured name (TOCSIN_CBC_NAMES), never its URL.
+    sa.Column("cbc", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(2), nullable=False),
+    # The message identifier (4370-4381...) and the encoded serial number (message code, update number).
+    sa.Column("message_id", sa.Integer, nullable=False),
+    sa.Column("serial_number", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_answer", sa.String(500)),
+    sa.Column("last_error", sa.String(255)),
+    # Also the lease: a claimed row is due again only if its sender died.
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("accepted_at", UTCDateTime()),
+    sa.UniqueConstraint("alert_id", "cbc", "language", "kind"),
+    sa.Index("ix_cell_broadcasts_due", "state", "next_attempt_at"),
+    sa.CheckConstraint("kind IN ('write','kill')", name="kind"),
+    sa.CheckConstraint("state IN ('pending','accepted','refused','abandoned')", name="state"),
 )

@@ -17,6 +17,7 @@ from alerts.consular import checkins, per_country
 from alerts.i18n import N_, Message
 from alerts.model import (
     ALERT_CHANNELS,
+    CELL_BROADCAST_CHANNEL,
     CHECKIN_SCENARIO,
     SUBSCRIBER_CHANNELS,
     WEB_CHANNEL,
@@ -89,10 +90,14 @@ def parse_draft(body: Any, user: User, now: datetime, channels_available: set[st
         params, own_params = per_country.resolve(scenario, body.get("params", {}), body.get("per_country"),
                                                  countries, errors)
 
-    offered = (channels_available & set(SUBSCRIBER_CHANNELS)) | {WEB_CHANNEL}
+    offered = (channels_available & {*SUBSCRIBER_CHANNELS, CELL_BROADCAST_CHANNEL}) | {WEB_CHANNEL}
     channels = distinct_strings(body.get("channels", default_channels(scenario, region_codes)), "channels", errors,
                                 limit=len(ALERT_CHANNELS))
-    if not channels or any(c not in offered for c in channels) or channels == [WEB_CHANNEL]:
+    if CELL_BROADCAST_CHANNEL in channels and CELL_BROADCAST_CHANNEL not in offered and "channels" not in errors:
+        errors["channels"] = Message(N_("Cell broadcast is not available: no cell broadcast centre is configured."))
+    elif CELL_BROADCAST_CHANNEL in channels and countries and "channels" not in errors:
+        errors["channels"] = Message(N_("Cell broadcast reaches phones in Azerbaijan only: not an alert abroad."))
+    elif not channels or any(c not in offered for c in channels) or channels == [WEB_CHANNEL]:
         # The channels by name would be codes in the console ("voice"); the form lists them.
         errors["channels"] = Message(N_("Choose at least one channel besides the web."))
 
@@ -173,7 +178,10 @@ def _codes(value: Any, field: str, known: Any, errors: dict[str, str]) -> list[s
 
 async def check_languages(conn: AsyncConnection, alert: Alert, now: datetime) -> None:
     """Nobody in the audience may be left without a text in a language they read: refuse
-    unless the operator named a fallback language."""
+    unless the operator named a fallback language. Cell broadcast alone reaches no subscriber
+    by their language: nothing to check then."""
+    if not any(c in SUBSCRIBER_CHANNELS for c in alert.channels):
+        return
     reading = await audience.audience_languages(conn, alert, now)
     missing = [lang for lang in texts.missing_languages(alert.texts) if lang in reading]
     if missing:

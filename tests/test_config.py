@@ -177,3 +177,49 @@ def test_every_secret_of_the_config_is_the_channels_secret(tmp_path):
         assert isinstance(secret, ChannelSecret)
     assert config.twilio.auth_token.reveal() == "tw-t0ken-never-shown"
     assert "tw-t0ken" not in repr(config) and "pg-Pa55word" not in repr(config)
+
+
+_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "tw-t0ken",
+           "TWILIO_FROM_NUMBER": "+994125550100"}
+
+
+@pytest.mark.parametrize(("env", "name"), [
+    ({"TOCSIN_CBC_URLS": "cbc.example.az:12345", "TOCSIN_CBC_NAMES": "Azercell"}, "TOCSIN_CBC_URLS"),
+    ({"TOCSIN_CBC_URLS": "http://cbc.example.az:port/api/ecbe/v1", "TOCSIN_CBC_NAMES": "Azercell"},
+     "TOCSIN_CBC_URLS"),
+    ({"TOCSIN_CBC_URLS": "http://a.az:1/api/ecbe/v1,http://b.az:1/api/ecbe/v1", "TOCSIN_CBC_NAMES": "Azercell"},
+     "TOCSIN_CBC_NAMES"),
+    ({"TOCSIN_CBC_URLS": "http://a.az:1/api/ecbe/v1,http://b.az:1/api/ecbe/v1", "TOCSIN_CBC_NAMES": "A,A"},
+     "TOCSIN_CBC_NAMES"),
+    ({"TOCSIN_CBC_PRIMARY_LANGUAGE": "de"}, "TOCSIN_CBC_PRIMARY_LANGUAGE"),
+    ({"TOCSIN_CBC_PAGE_BUDGET": "0"}, "TOCSIN_CBC_PAGE_BUDGET"),
+    ({"TOCSIN_CBC_PAGE_BUDGET": "16"}, "TOCSIN_CBC_PAGE_BUDGET"),
+    ({"TOCSIN_CBC_TIMEOUT": "never"}, "TOCSIN_CBC_TIMEOUT"),
+])
+def test_cell_broadcast_settings_are_checked(tmp_path, env, name):
+    with pytest.raises(ConfigError, match=name):
+        _load(tmp_path, **env)
+
+
+def test_cell_broadcast_credentials_come_from_the_url_and_never_print(tmp_path):
+    config = _load(tmp_path, **_TWILIO, TOCSIN_CBC_URLS="http://tocsin:cbc-Pa55%40word@cbc1.az:12345/api/ecbe/v1/, "
+                   "https://cbc2.az/api/ecbe/v1", TOCSIN_CBC_NAMES="Azercell, Bakcell",
+                   TOCSIN_CBC_PRIMARY_LANGUAGE="ru", TOCSIN_CBC_PAGE_BUDGET="15")
+    first, second = config.cell_broadcast.cbcs
+    assert (first.name, first.url, first.username) == ("Azercell", "http://cbc1.az:12345/api/ecbe/v1", "tocsin")
+    assert first.password is not None and first.password.reveal() == "cbc-Pa55@word"
+    assert (second.name, second.url, second.username, second.password) == (
+        "Bakcell", "https://cbc2.az/api/ecbe/v1", None, None)
+    assert "cbc-Pa55" not in repr(config) and "cbc-Pa55" not in str(config)
+    assert config.cell_broadcast.languages == ("ru", "az", "en", "fr", "ar")
+    assert config.cell_broadcast.page_budget == 15
+    with pytest.raises(ConfigError) as refused:
+        _load(tmp_path, **_TWILIO, TOCSIN_CBC_URLS="ftp://tocsin:cbc-Pa55word@cbc1.az/x", TOCSIN_CBC_NAMES="A")
+    assert "cbc-Pa55word" not in str(refused.value)
+
+
+def test_cell_broadcast_is_off_without_a_cbc_and_the_stand_in_in_simulator_mode(tmp_path):
+    assert not _load(tmp_path, **_TWILIO).cell_broadcast.enabled
+    simulated = _load(tmp_path).cell_broadcast
+    assert [(c.name, c.url) for c in simulated.cbcs] == [("Simulator", "http://127.0.0.1:8080/_cbc/api/ecbe/v1")]
+    assert (simulated.primary_language, simulated.page_budget) == ("az", 4)

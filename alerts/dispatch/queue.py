@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType, severity_order
-from alerts.schema import alerts, deliveries, subscribers
+from alerts.schema import alerts, cell_broadcasts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
 from alerts.store import Store, dialect_insert
 from channels.base import ErrorCode, SendError
@@ -54,6 +54,21 @@ class Outcome:
     decision: Decision | None = None  # for an error: decided once, when the answer came
 
 
+# Cell broadcast goes first: an alert's SMS and calls wait while its cell broadcast is not yet
+# tried, for this long at most after it went out, so a stuck broadcaster never holds them.
+CELL_BROADCAST_FIRST = timedelta(seconds=5)
+
+
+def cell_broadcast_first(now: datetime) -> sa.ColumnElement[bool]:
+    """The alert's deliveries wait: it has a cell broadcast plan, went out less than
+    CELL_BROADCAST_FIRST ago, and its writes are not queued yet or one has had no answer."""
+    written = sa.select(cell_broadcasts.c.id).where(cell_broadcasts.c.alert_id == alerts.c.id,
+                                                    cell_broadcasts.c.kind == "write")
+    untried = written.where(cell_broadcasts.c.state == "pending", cell_broadcasts.c.attempts == 0)
+    return sa.and_(alerts.c.cell_broadcast.is_not(None), alerts.c.sent > now - CELL_BROADCAST_FIRST,
+                   sa.or_(~written.exists(), untried.exists()))
+
+
 def _priority() -> list[Any]:
     # Corrections first (a Cancel or Update must overtake what it corrects), then severity.
     correction = sa.case((alerts.c.msg_type.in_([MsgType.CANCEL, MsgType.UPDATE]), 0), else_=1)
@@ -66,7 +81,8 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
         # Read the clock once the write lock is held: a claim that waited for it must see
         # what was queued meanwhile, and its lease must not be shortened by the wait.
         now = clock()
-        live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING)
+        live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING,
+                                                                 ~cell_broadcast_first(now))
                                    .order_by(*_priority()))).all()
         rows: list[Any] = []
         for alert_id in live:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from alerts import audience, corrections, csvsafe, i18n, permissions, phones, subscribers, updates, workflow
 from alerts.alert import Alert
+from alerts.broadcast import plan, status
 from alerts.dispatch import halt
 from alerts.model import AlertState, AlertStatus, our_sender
 from alerts.preview import preview
@@ -116,7 +117,7 @@ async def create_alert(request: web.Request) -> web.Response:
     body = await json_body(request)
     now = request.config_dict[CLOCK]()
     config = request.config_dict[CONFIG]
-    values = workflow.parse_draft(body, user, now, set(request.config_dict[CHANNELS].keys()))
+    values = workflow.parse_draft(body, user, now, _offered(request))
     sender = our_sender(config.public_url)
     async with request.config_dict[STORE].write() as conn:
         alert_id = await workflow.create_draft(conn, values, user, sender, now)
@@ -211,7 +212,8 @@ async def preview_alert(request: web.Request) -> web.Response:
     config = request.config_dict[CONFIG]
     async with visible_alert(request) as (conn, _user, alert):
         found = await preview(conn, alert, request.config_dict[CLOCK](), rate=config.sms_rate,
-                              price=config.sms_segment_price, currency=config.sms_currency)
+                              price=config.sms_segment_price, currency=config.sms_currency,
+                              cell_broadcast=config.cell_broadcast)
     return web.json_response(found)
 
 
@@ -220,6 +222,14 @@ async def _transition(request: web.Request, action: str) -> web.Response:
     alert_id = int_id(request)
     now = request.config_dict[CLOCK]()
     reason = ""
+    network_wide = False
+    if action == "approve" and request.can_read_body:
+        body = await json_body(request)
+        if not isinstance(body, dict) or set(body) - {"network_wide"}:
+            raise ValidationError({"body": "an object with an optional network_wide"})
+        network_wide = body.get("network_wide", False)
+        if not isinstance(network_wide, bool):
+            raise ValidationError({"network_wide": "true or false"})
     if action == "reject":
         body = await json_body(request) if request.can_read_body else {}
         if not isinstance(body, dict) or set(body) - {"reason"}:
@@ -234,7 +244,9 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         if action == "submit":
             await workflow.submit(conn, alert_id, user, now)
         elif action == "approve":
-            await corrections.approve(conn, alert_id, user, now)
+            await corrections.approve(conn, alert_id, user, now,
+                                      cell_broadcast=request.config_dict[CONFIG].cell_broadcast,
+                                      network_wide=network_wide)
         else:
             await workflow.reject(conn, alert_id, user, reason, now)
         alert = await workflow.load(conn, alert_id)
@@ -272,7 +284,7 @@ async def update_alert(request: web.Request) -> web.Response:
     draft (msg_type Update) that then goes through submit and approve as any draft does."""
     user = await authenticate(request)  # who asks, before what they sent is read
     body = await json_body(request)
-    channels_available = set(request.config_dict[CHANNELS].keys())
+    channels_available = _offered(request)
     async with request.config_dict[STORE].write() as conn:
         alert = await permissions.load_visible(conn, user, int_id(request))
         update_id = await updates.draft_update(conn, alert.id, body, user, request.config_dict[CLOCK](),
@@ -323,6 +335,18 @@ async def alert_deliveries(request: web.Request) -> web.StreamResponse:
                              r.acknowledged_at.isoformat() if r.acknowledged_at else ""])
         return web.Response(text=out.getvalue(), content_type="text/csv")
     return web.json_response({"alert_id": alert_id, **summary})
+
+
+@routes.get("/alerts/{id}/broadcasts")
+async def alert_broadcasts(request: web.Request) -> web.Response:
+    """Each request to each cell broadcast centre for the alert: write or kill, per language."""
+    async with visible_alert(request) as (conn, _user, alert):
+        found = await status.broadcasts_for(conn, alert.id)
+    return web.json_response({"alert_id": alert.id, "broadcasts": found})
+
+
+def _offered(request: web.Request) -> set[str]:
+    return plan.offered(request.config_dict[CONFIG].cell_broadcast, request.config_dict[CHANNELS].keys())
 
 
 # ---- the description of all this ----

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from alerts import logsetup
+from alerts.broadcast.worker import Broadcaster
 from alerts.callcentre.push import Pusher
 from alerts.cap.upstream import UpstreamPoller
 from alerts.config import Config
@@ -40,6 +41,7 @@ from alerts.notices import Notices
 from alerts.ratelimit import InboundLimits, SignupLimits
 from alerts.registry import build_channels
 from alerts.simulator import Simulator
+from alerts.simulator.cbc import CbcStandIn
 from alerts.store import Store
 from alerts.supervise import running
 from alerts.web import api, cap_api, consular_api, feeds, hotline, http, live, metrics, public, signup, webhooks
@@ -65,6 +67,8 @@ from alerts.web.proxies import trusted_proxies
 from channels import Channel
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+CBC_STAND_IN = web.AppKey("cbc_stand_in", CbcStandIn)
 
 
 def utcnow() -> datetime:
@@ -93,6 +97,7 @@ def make_app(
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx())
         app.cleanup_ctx.append(pusher_ctx)  # call-centre push (issue 7)
+        app.cleanup_ctx.append(broadcaster_ctx)  # cell broadcast (issue 17)
         app.cleanup_ctx.append(upstream_ctx)  # CAP upstream (issue 7)
     if web_api:
         app.cleanup_ctx.append(synthesiser_ctx)
@@ -121,6 +126,10 @@ def make_app(
     if config.simulator:
         simulator = Simulator(config.twilio.account_sid, config.twilio.auth_token.reveal())
         app.add_subapp("/_twilio", simulator.app())
+        if config.cell_broadcast.stand_in:
+            # The CBC stand-in, where simulator mode points its one CBC (alerts.config).
+            app[CBC_STAND_IN] = CbcStandIn()
+            app.add_subapp("/_cbc", app[CBC_STAND_IN].app())
     return app
 
 
@@ -198,6 +207,19 @@ async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
     async with running(pusher.run(), "callcentre-push"):
         yield
     await pusher.release()
+
+
+async def broadcaster_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cell broadcast to every configured CBC; nothing runs when none is configured."""
+    config = app[CONFIG]
+    if not config.cell_broadcast.enabled:
+        yield
+        return
+    broadcaster = app[BROADCASTER] = Broadcaster(app[STORE], app[CLOCK], config.cell_broadcast)
+    app[EVENTS].subscribe(lambda _event: broadcaster.wake())
+    async with running(broadcaster.run(), "cell-broadcast"):
+        yield
+    await broadcaster.release()
 
 
 async def upstream_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -67,7 +67,9 @@ def _schemas() -> dict[str, Schema]:
                        "call_after_minutes": _nullable({"type": "integer"})}, required=[])
     channels = {"type": "array", "items": {"type": "string", "enum": list(ALERT_CHANNELS)}, "uniqueItems": True,
                 "description": "sms and voice reach subscribers; web publishes the alert (public page, feeds, "
-                               "CAP, hotline, call-centre pushes) and reaches no one by itself. Default: sms and "
+                               "CAP, hotline, call-centre pushes) and reaches no one by itself; cell_broadcast "
+                               "sends it to every phone in the network (only when a cell broadcast centre is "
+                               "configured; never for an alert abroad; never by default). Default: sms and "
                                "web at home, sms alone for check-ins and alerts abroad."}
     new_alert = _object({
         "scenario": {"type": "string", "description": "a scenario id (GET /scenarios)"},
@@ -155,6 +157,34 @@ def _schemas() -> dict[str, Schema]:
             "sender": {"type": "string"}, "identifier": {"type": "string"}, "msg_type": {"type": "string"},
             "references": _nullable({"type": "string"})})}, closed=False)]},
         "Rejection": _object({"reason": {"type": "string", "maxLength": 500}}, required=[]),
+        "Approval": _object({"network_wide": {
+            "type": "boolean", "default": False,
+            "description": "cell_broadcast: the approver confirms that every phone in the country gets this "
+                           "alert, though its area is not the whole country (our cell broadcast centres "
+                           "reach the whole network). Without it, such an alert is not broadcast."}}, required=[]),
+        "Broadcast": _object({
+            "cbc": {"type": "string", "description": "the cell broadcast centre's configured name"},
+            "language": _LANGUAGE, "message_id": {"type": "integer"},
+            "serial_number": {"type": "integer", "description": "encoded: geographical scope, message code, "
+                                                                "update number"},
+            "update_number": {"type": "integer", "minimum": 0, "maximum": 15},
+            "kind": {"type": "string", "enum": ["write", "kill"]},
+            "state": {"type": "string", "enum": ["pending", "accepted", "refused", "abandoned"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "last_status": _nullable({"type": "integer"}), "last_answer": _nullable({"type": "string"}),
+            "last_error": _nullable({"type": "string"}), "next_attempt_at": _nullable(_TIME),
+            "accepted_at": _nullable(_TIME),
+        }),
+        "Broadcasts": _object({"alert_id": _ID, "broadcasts": {"type": "array", "items": _ref("Broadcast")}}),
+        "CellBroadcastPreview": _object({
+            "sent": {"type": "boolean"},
+            "reason": _nullable({"type": "string", "description": "why it is not sent"}),
+            "network_wide": {"type": "string", "enum": ["country", "confirmed", "needs_confirmation"]},
+            "languages": {"type": "array", "items": _object({
+                "language": _LANGUAGE, "message_id": _nullable({"type": "integer"}),
+                "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]}, "pages": {"type": "integer"},
+                "characters": {"type": "integer"}, "text": {"type": "string"}})},
+        }),
         "Render": render,
         "Preview": _object({
             "alert": _ref("Alert"),
@@ -178,6 +208,8 @@ def _schemas() -> dict[str, Schema]:
             "zones": {"type": "object", "description": "SMS by time zone and language, when the audience spans "
                                                        "several zones",
                       "additionalProperties": {"type": "object", "additionalProperties": _ref("Render")}},
+            "cell_broadcast": {**_ref("CellBroadcastPreview"),
+                               "description": "on the cell_broadcast channel: what each language's message is"},
         }, required=["alert", "renders", "audience", "published", "missing_languages", "estimate"]),
         "Deliveries": _object({
             "alert_id": _ID, "total": {"type": "integer"},
@@ -332,11 +364,11 @@ def _paths() -> dict[str, Schema]:
             "The dry run: texts, audience, cost", {"200": _json(_ref("Preview"), "the estimate")}, "404")},
         **{f"/alerts/{{id}}/{step}": {"parameters": [alert_id], "post": _operation(
             summary, {"200": one_alert}, "404", "409", "403", *extra,
-            body={"required": False, "content": {"application/json": {"schema": _ref("Rejection")}}}
-            if step == "reject" else None)}
+            body={"required": False, "content": {"application/json": {"schema": _ref(
+                "Rejection" if step == "reject" else "Approval")}}} if step != "submit" else None)}
            for step, summary, extra in (
                ("submit", "Submit a draft for approval", ()),
-               ("approve", "Approve (a second person; never the author)", ("422",)),
+               ("approve", "Approve (a second person; never the author)", ("400", "415", "422")),
                ("reject", "Reject, with an optional reason", ("400", "415", "422")))},
         "/alerts/{id}/cancel": {"parameters": [alert_id], "post": _operation(
             "Cancel: what is queued stops, the public sees a Cancel", {
@@ -353,6 +385,9 @@ def _paths() -> dict[str, Schema]:
             "The alert's deliveries, counted; or one row each as CSV",
             {"200": {"description": "the counts; or the rows as CSV", "content": {
                 **_json(_ref("Deliveries"), "")["content"], **_CSV["content"]}}}, "404", params=[fmt])},
+        "/alerts/{id}/broadcasts": {"parameters": [alert_id], "get": _operation(
+            "Each request to each cell broadcast centre: the alert's writes and kills, per language",
+            {"200": _json(_ref("Broadcasts"), "the requests")}, "404")},
         "/alerts/{id}/responses": {"parameters": [alert_id], "get": _operation(
             "A check-in's answers by country; or, as CSV, the people to call back",
             {"200": {"description": "the tally", "content": {

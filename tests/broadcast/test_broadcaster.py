@@ -1,0 +1,317 @@
+"""Cell broadcast through the CBC stand-in (alerts/simulator/cbc.py), as the app sends it: the
+plan fixed at approval, one write per CBC and language, kills at cancel, expiry and update,
+each CBC on its own, refusals shown, and the SMS after the cell broadcast."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from alerts.broadcast import plan as plans, status
+from alerts.scenarios import SCENARIOS
+from alerts.simulator.cbc import CbcStandIn
+from channels.cell_broadcast import encoding
+from tests.conftest import free_port
+from tests.helpers import Desk, eventually, json_ok
+
+WHOLE_COUNTRY = sorted(plans.home_regions())
+QUAKE = {"scenario": "earthquake", "status": "Actual", "params": {"magnitude": 5.9, "epicentre": "AZ-BA"},
+         "audience": {"regions": WHOLE_COUNTRY}, "channels": ["sms", "web", "cell_broadcast"],
+         "expires_in_minutes": 120}
+
+
+@dataclass
+class Seen:
+    method: str
+    message_id: int
+    body: dict[str, Any] | None
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def update_number(self) -> int:
+        assert self.body is not None
+        return int(self.body["smscb_message"]["serial_nr"]["serial_nr_decoded"]["update_nr"])
+
+    def text(self) -> str:
+        assert self.body is not None
+        payload = self.body["smscb_message"]["payload"]["payload_encoded"]
+        return encoding.decode(payload["dcs"], [bytes.fromhex(p) for p in payload["pages"]])[1]
+
+
+class Cbc:
+    """A stand-in behind a recorder: what it was asked, in order; `refuse` answers that status."""
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.refuse: int | None = None
+        self.server: TestServer | None = None
+
+    @web.middleware
+    async def record(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.method in ("POST", "DELETE"):
+            body = await request.json() if request.method == "POST" else None
+            message_id = body["smscb_message"]["message_id"] if body else int(request.path.rsplit("/", 1)[1])
+            self.seen.append(Seen(request.method, message_id, body))
+            if self.refuse is not None:
+                return web.json_response({"error": "refused by the test"}, status=self.refuse)
+        return await handler(request)
+
+    async def start(self, port: int = 0) -> None:
+        app = web.Application(middlewares=[self.record])
+        app.add_subapp("/cbc", CbcStandIn().app())
+        self.server = TestServer(app, host="127.0.0.1", port=port)
+        await self.server.start_server()
+
+    def writes(self) -> list[Seen]:
+        return [s for s in self.seen if s.method == "POST"]
+
+    def kills(self) -> list[Seen]:
+        return [s for s in self.seen if s.method == "DELETE"]
+
+
+def _url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/cbc/api/ecbe/v1"
+
+
+@pytest.fixture
+async def cbcs():
+    started: list[Cbc] = []
+
+    async def start(port: int = 0) -> Cbc:
+        cbc = Cbc()
+        await cbc.start(port)
+        started.append(cbc)
+        return cbc
+
+    yield start
+    for cbc in started:
+        if cbc.server is not None:
+            await cbc.server.close()
+
+
+def _env(*ports: int, names: str | None = None) -> dict[str, str]:
+    return {"TOCSIN_CBC_URLS": ",".join(_url(p) for p in ports),
+            "TOCSIN_CBC_NAMES": names or ",".join(f"CBC{i + 1}" for i in range(len(ports))),
+            "TOCSIN_CBC_RETRY_SECONDS": "0.05", "TOCSIN_CBC_MAX_RETRY_SECONDS": "0.2"}
+
+
+async def _broadcasts(desk: Desk, alert_id: int) -> list[dict[str, Any]]:
+    found = await json_ok(await desk.tocsin.client.get(f"/api/v1/alerts/{alert_id}/broadcasts",
+                                                       headers=desk.operator))
+    assert found["alert_id"] == alert_id
+    return found["broadcasts"]
+
+
+async def _issue(desk: Desk, body: dict[str, Any] | None = None, **approval: Any) -> dict[str, Any]:
+    draft = await desk.post(body or QUAKE)
+    client = desk.tocsin.client
+    await json_ok(await client.post(f"/api/v1/alerts/{draft['id']}/submit", headers=desk.operator))
+    return await json_ok(await client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=desk.approver,
+                                           json=approval or None))
+
+
+async def _plan(tocsin: Any, alert_id: int) -> dict[str, Any] | None:
+    async with tocsin.store.read() as conn:
+        return await plans.stored(conn, alert_id)
+
+
+def _states(rows: list[dict[str, Any]], kind: str = "write") -> set[str]:
+    return {r["state"] for r in rows if r["kind"] == kind}
+
+
+async def test_an_approved_alert_is_written_to_each_cbc_in_each_language(start_tocsin, cbcs):
+    first, second = await cbcs(), await cbcs()
+    tocsin = await start_tocsin(**_env(first.server.port, second.server.port, names="Azercell,Bakcell"))
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk)
+    plan = await _plan(tocsin, alert["id"])
+    assert plan is not None and plan["update_number"] == 0 and plan["network_wide"] is False
+    assert list(plan["identifiers"]) == ["az", "en", "ru", "fr", "ar"]  # the primary language first
+    assert len(set(plan["identifiers"].values())) == 5 and 0 <= plan["message_code"] <= 1023
+
+    async def all_accepted():
+        rows = await _broadcasts(desk, alert["id"])
+        return len(rows) == 10 and _states(rows) == {"accepted"}
+
+    await eventually(all_accepted)
+    rows = await _broadcasts(desk, alert["id"])
+    assert {(r["cbc"], r["language"], r["message_id"]) for r in rows} == {
+        (cbc, lang, ident) for cbc in ("Azercell", "Bakcell") for lang, ident in plan["identifiers"].items()}
+    assert all(r["attempts"] == 1 and r["last_status"] == 201 or 200 <= r["last_status"] < 300 for r in rows)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{alert['id']}/preview", headers=desk.operator))
+    section = preview["cell_broadcast"]
+    assert section["sent"] is True and section["reason"] is None and section["network_wide"] == "country"
+    texts = {entry["language"]: entry["text"] for entry in section["languages"]}
+    assert {entry["language"]: entry["message_id"] for entry in section["languages"]} == plan["identifiers"]
+    for cbc in (first, second):
+        by_id = {s.message_id: s for s in cbc.writes()}
+        assert set(by_id) == set(plan["identifiers"].values())
+        for lang, ident in plan["identifiers"].items():
+            assert by_id[ident].text() == texts[lang] and by_id[ident].update_number == 0
+
+
+async def test_an_update_kills_then_writes_with_the_next_update_number(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk)
+    await eventually(lambda: _all(desk, alert["id"], "write", 5))
+    update = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert['id']}/update", headers=desk.operator,
+                                                    json={"params": {"magnitude": 6.1}}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/submit", headers=desk.operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=desk.approver))
+    original, newer = await _plan(tocsin, alert["id"]), await _plan(tocsin, update["id"])
+    assert newer is not None and original is not None
+    assert newer["identifiers"] == original["identifiers"] and newer["message_code"] == original["message_code"]
+    assert newer["update_number"] == 1
+
+    await eventually(lambda: _all(desk, alert["id"], "kill", 5))
+    await eventually(lambda: _all(desk, update["id"], "write", 5))
+    for ident in original["identifiers"].values():
+        order = [(s.method, s.update_number if s.body else None) for s in cbc.seen if s.message_id == ident]
+        assert order == [("POST", 0), ("DELETE", None), ("POST", 1)], order
+    rows = await _broadcasts(desk, update["id"])
+    assert {r["update_number"] for r in rows} == {1}
+
+
+async def _all(desk: Desk, alert_id: int, kind: str, count: int, state: str = "accepted") -> bool:
+    rows = [r for r in await _broadcasts(desk, alert_id) if r["kind"] == kind]
+    return len(rows) == count and {r["state"] for r in rows} == {state}
+
+
+async def test_cancel_and_expiry_kill_what_was_written(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    cancelled = await _issue(desk)
+    await eventually(lambda: _all(desk, cancelled["id"], "write", 5))
+    await desk.cancel(cancelled["id"])
+    await eventually(lambda: _all(desk, cancelled["id"], "kill", 5))
+    ids = (await _plan(tocsin, cancelled["id"]) or {})["identifiers"]
+    assert sorted(k.message_id for k in cbc.kills()) == sorted(ids.values())
+
+    expiring = await _issue(desk, {**QUAKE, "status": "Exercise", "expires_in_minutes": 30})
+    await eventually(lambda: _all(desk, expiring["id"], "write", 5))
+    tocsin.clock.advance(minutes=31)
+    await eventually(lambda: _all(desk, expiring["id"], "kill", 5))
+    exercise = (await _plan(tocsin, expiring["id"]) or {})["identifiers"]
+    assert not set(exercise.values()) & set(range(4370, 4380))  # never the alert identifiers of a real alert
+    assert exercise["az"] == 4381
+
+
+async def test_one_cbc_down_delays_no_other_and_is_retried_until_it_is_up(start_tocsin, cbcs):
+    up = await cbcs()
+    down_port = free_port()  # nothing listens there yet
+    tocsin = await start_tocsin(**_env(up.server.port, down_port, names="Up,Down"))
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk)
+
+    async def up_accepted_down_retried():
+        rows = await _broadcasts(desk, alert["id"])
+        ups = [r for r in rows if r["cbc"] == "Up"]
+        downs = [r for r in rows if r["cbc"] == "Down"]
+        return (len(ups) == 5 and _states(ups) == {"accepted"} and len(downs) == 5
+                and _states(downs) == {"pending"} and all(r["attempts"] >= 2 for r in downs))
+
+    await eventually(up_accepted_down_retried)
+    downs = [r for r in await _broadcasts(desk, alert["id"]) if r["cbc"] == "Down"]
+    assert all(r["last_status"] is None and r["last_error"].startswith("UNREACHABLE") for r in downs)
+    async with tocsin.store.read() as conn:
+        assert {(f["cbc"], f["state"]) for f in await status.failing(conn)} == {("Down", "pending")}
+
+    back = await cbcs(down_port)
+    await eventually(lambda: _all_at(desk, alert["id"], "Down"))
+    assert len(back.writes()) == 5
+    async with tocsin.store.read() as conn:
+        assert await status.failing(conn) == []
+
+
+async def _all_at(desk: Desk, alert_id: int, cbc: str) -> bool:
+    rows = [r for r in await _broadcasts(desk, alert_id) if r["cbc"] == cbc]
+    return len(rows) == 5 and _states(rows) == {"accepted"}
+
+
+async def test_a_refusal_is_refused_shown_and_not_retried(start_tocsin, cbcs):
+    cbc = await cbcs()
+    cbc.refuse = 400
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk)
+    await eventually(lambda: _all(desk, alert["id"], "write", 5, state="refused"))
+    rows = await _broadcasts(desk, alert["id"])
+    assert all(r["attempts"] == 1 and r["last_status"] == 400 and "refused by the test" in r["last_answer"]
+               and r["last_error"].startswith("BAD_REQUEST") for r in rows)
+    async with tocsin.store.read() as conn:
+        assert await status.failing(conn) == [{"cbc": "CBC1", "alert_id": alert["id"], "state": "refused",
+                                               "last_error": rows[0]["last_error"]}]
+    assert len(cbc.writes()) == 5  # one attempt each, no blind retry
+
+
+async def test_cell_broadcast_is_refused_abroad_and_without_a_cbc(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    abroad = {"scenario": "security_advisory", "params": SCENARIOS["security_advisory"].example_params(),
+              "status": "Exercise", "audience": {"countries": ["TR"]}, "channels": ["sms", "cell_broadcast"]}
+    response = await tocsin.client.post("/api/v1/alerts", headers=desk.operator, json=abroad)
+    assert set((await json_ok(response, 422))["error"]["fields"]) == {"channels"}
+    await tocsin.close()
+
+    plain = await start_tocsin()
+    desk = await Desk.open(plain, "2")
+    response = await plain.client.post("/api/v1/alerts", headers=desk.operator, json={**QUAKE, "status": "Exercise"})
+    refused = await json_ok(response, 422)
+    assert set(refused["error"]["fields"]) == {"channels"} and "no cell broadcast centre" in \
+        refused["error"]["fields"]["channels"]
+
+
+async def test_a_regional_alert_goes_by_cell_broadcast_only_when_the_approver_confirms(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    regional = {**QUAKE, "status": "Exercise", "audience": {"regions": ["AZ-BA"]}}
+    draft = await desk.post(regional)
+    preview = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{draft['id']}/preview", headers=desk.operator))
+    assert preview["cell_broadcast"]["sent"] is False
+    assert preview["cell_broadcast"]["network_wide"] == "needs_confirmation"
+    assert "whole country" in preview["cell_broadcast"]["reason"]
+
+    quiet = await _issue(desk, regional)
+    await desk.published(quiet["id"])
+    assert await _plan(tocsin, quiet["id"]) is None
+    confirmed = await _issue(desk, regional, network_wide=True)
+    assert (await _plan(tocsin, confirmed["id"]) or {})["network_wide"] is True
+    await eventually(lambda: _all(desk, confirmed["id"], "write", 5))
+    assert await _broadcasts(desk, quiet["id"]) == []
+    after = await json_ok(await tocsin.client.get(f"/api/v1/alerts/{confirmed['id']}/preview",
+                                                  headers=desk.operator))
+    assert after["cell_broadcast"]["sent"] is True and after["cell_broadcast"]["network_wide"] == "confirmed"
+    refused = await tocsin.client.post(f"/api/v1/alerts/{draft['id']}/approve", headers=desk.approver,
+                                       json={"network_wide": "yes"})
+    assert set((await json_ok(refused, 422))["error"]["fields"]) == {"network_wide"}
+
+
+async def test_the_sms_goes_after_the_cell_broadcast(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    await json_ok(await tocsin.client.post("/api/v1/subscribers", headers=desk.operator,
+                                           json={"phone": "+994505550101", "language": "az", "region": "AZ-BA"}), 201)
+    alert = await _issue(desk, {**QUAKE, "status": "Exercise"})
+
+    def first_sms() -> float | None:
+        posts = [r for r in tocsin.sim.received if r.method == "POST" and r.path.endswith("/Messages.json")]
+        return posts[0].at if posts else None
+
+    await eventually(lambda: _true(first_sms() is not None))
+    assert cbc.writes() and cbc.writes()[0].at < first_sms()  # type: ignore[operator]
+    assert (await _plan(tocsin, alert["id"])) is not None
+
+
+async def _true(value: bool) -> bool:
+    return value
