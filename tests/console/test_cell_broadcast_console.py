@@ -23,6 +23,7 @@ from alerts.console import broadcast
 from alerts.schema import alerts, cell_broadcasts
 from alerts.web.app import utcnow
 from channels.cell_broadcast.serial import GeoScope, SerialNumber
+from tests.a11y import assert_no_serious, axe_path
 from tests.browser import db_url  # noqa: F401  (SQLite only: what a page says does not depend on the engine)
 from tests.conftest import free_port
 from tests.console.test_auth import origin, sign_in
@@ -261,3 +262,27 @@ async def test_the_alarm_is_on_every_console_page_for_whoever_may_read_the_alert
                            .values(state="accepted", accepted_at=utcnow()))
     await sign_in(cb, "olga")
     assert 'id="cell-broadcast-alarm"' not in await _get(cb, "/console")
+
+
+async def test_the_cell_broadcast_panels_have_no_serious_accessibility_finding(cb, browser):  # noqa: F811
+    """axe-core in Chromium, right to left: the alarm, a failing CBC's panel, the dry run and
+    the approver's network-wide box, and the compose form's channel (the walk of
+    tests/test_accessibility.py, on pages that show them)."""
+    from tests.test_accessibility import LISTED, _check, _console
+
+    axe_path()
+    desk = await Desk.open(cb)
+    failing = await _live_alert(cb, desk, FAILING_ROWS)
+    regional = await _draft(desk, ["AZ-BA"], ["sms", "cell_broadcast"], status="Actual")
+    await _submit(cb, desk, regional)
+    url = lambda path: str(cb.client.make_url(f"/console{path}?lang=ar"))  # noqa: E731
+    context, page = await _console(browser, cb, "olga", "ar")
+    await assert_no_serious(page, "alert list with the alarm", also=LISTED)
+    assert await page.locator("#cell-broadcast-alarm").count() == 1
+    await _check(page, url(f"/alerts/{failing}"), "a failing CBC's panel")
+    await _check(page, url("/compose/earthquake"), "compose form with cell broadcast")
+    await context.close()
+    context, page = await _console(browser, cb, "anar", "ar")
+    await _check(page, url(f"/alerts/{regional}"), "the approver's network-wide box")
+    assert await page.locator("#network_wide").count() == 1
+    await context.close()
