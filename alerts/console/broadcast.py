@@ -21,7 +21,7 @@ from alerts import i18n, permissions
 from alerts.broadcast import plan, status as cb_status
 from alerts.config import CellBroadcastConfig
 from alerts.i18n import N_, gettext, ngettext
-from alerts.model import CELL_BROADCAST_CHANNEL
+from alerts.model import CELL_BROADCAST_CHANNEL, AlertState
 from alerts.schema import alerts
 from alerts.users import User
 from alerts.web.keys import CHANNELS, CONFIG
@@ -41,6 +41,8 @@ NETWORK_WIDE_WORDS = {
                              "must confirm a broadcast to every phone in the country, or it is not broadcast."),
     "confirmed": N_("Confirmed by the approver: broadcast to every phone in the country."),
 }
+# Once approved without the confirmation, a region's alert is not broadcast: said as done.
+NOT_CONFIRMED = N_("Not broadcast: the approver did not confirm a broadcast to every phone in the country.")
 
 
 def name(cbc: Any) -> Markup:
@@ -98,11 +100,14 @@ def dry_run(alert: Any, found: Mapping[str, Any] | None, budget: int) -> dict[st
         return None
     reason = found.get("reason")
     network_wide = found.get("network_wide")
+    words = gettext(NETWORK_WIDE_WORDS[network_wide]) if network_wide in NETWORK_WIDE_WORDS else ""
+    if network_wide == "needs_confirmation" and alert.state not in (AlertState.DRAFT, AlertState.PENDING_APPROVAL):
+        words = gettext(NOT_CONFIRMED)
     return {
         "sent": bool(found.get("sent")),
         "reason": i18n.translated(reason) if reason else "",
         "network_wide": network_wide,
-        "network_wide_words": gettext(NETWORK_WIDE_WORDS[network_wide]) if network_wide in NETWORK_WIDE_WORDS else "",
+        "network_wide_words": words,
         "needs_confirmation": network_wide == "needs_confirmation",
         "budget": budget,
         "languages": [{**item, "pages_words": pages(int(item["pages"]), budget, str(item["encoding"]))}

@@ -167,9 +167,13 @@ async def test_the_approver_confirms_a_network_wide_broadcast_or_leaves_it_out(c
         async with cb.store.read() as conn:
             plan = await conn.scalar(sa.select(alerts.c.cell_broadcast).where(alerts.c.id == alert_id))
         assert bool(plan and plan.get("network_wide")) is ticked, plan
-    # Afterwards the dry run says it was confirmed, and no box is offered any more.
+    # Afterwards the dry run says what was decided, and no box is offered any more.
     after = await _get(cb, f"/console/alerts/{confirmed}", lang)
     assert _said(lang, "Confirmed by the approver: broadcast to every phone in the country.") in after
+    assert 'name="network_wide"' not in after
+    after = await _get(cb, f"/console/alerts/{unconfirmed}", lang)
+    assert _said(lang, "Not broadcast: the approver did not confirm a broadcast to every phone in the country.") \
+        in after
     assert 'name="network_wide"' not in after
 
 
