@@ -35,3 +35,36 @@ if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
         echo "missing npm; the accessibility tests will be skipped outside CI" >&2
     fi
 fi
+
+# OsmoCBC 0.3.0, the real Cell Broadcast Centre the cell broadcast tests start (tests/cbc/),
+# built once from the vendored source tarball into the git-ignored .cache/osmo-cbc/, and again
+# only when the tarball is newer than the binary. The CI clone has shared/ beside the repository.
+cbc_tarball=../shared/vendor/osmo-cbc-0.3.0.tar.gz
+cbc_dir=.cache/osmo-cbc
+cbc_binary=$cbc_dir/osmo-cbc-0.3.0/src/osmo-cbc
+cbc_deps=(build-essential autoconf automake libtool pkg-config libosmocore-dev libosmo-netif-dev
+          libulfius-dev libjansson-dev liborcania-dev libtalloc-dev)
+if [ ! -f "$cbc_tarball" ]; then
+    echo "missing $cbc_tarball; the OsmoCBC tests will be skipped outside CI" >&2
+elif [ ! -x "$cbc_binary" ] || [ "$cbc_tarball" -nt "$cbc_binary" ]; then
+    cbc_missing=()
+    for package in "${cbc_deps[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+        [ "$status" = "install ok installed" ] || cbc_missing+=("$package")
+    done
+    if [ ${#cbc_missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing ${cbc_missing[*]} to build OsmoCBC..."
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${cbc_missing[@]}" >/dev/null
+    fi
+    echo "building OsmoCBC for the cell broadcast tests (once)..."
+    cbc_log=$PWD/$cbc_dir/build.log
+    rm -rf "$cbc_dir" && mkdir -p "$cbc_dir"
+    if (tar -xzf "$cbc_tarball" -C "$cbc_dir" && cd "$cbc_dir/osmo-cbc-0.3.0" && echo 0.3.0 > .tarball-version \
+        && autoreconf -fi && ./configure && make -j"$(nproc)") >"$cbc_log" 2>&1; then
+        touch "$cbc_binary"
+    else
+        echo "could not build OsmoCBC (needs ${cbc_deps[*]}); see $cbc_log." \
+             "The OsmoCBC tests will be skipped outside CI" >&2
+    fi
+fi

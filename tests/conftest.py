@@ -159,6 +159,9 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     }),
     "tests/test_accessibility.py": None,  # axe-core over every public and console page, in a browser
     "tests/test_personas.py": None,  # the walk-through's people, each in a browser
+    # issue 17: OsmoCBC 0.3.0 answers a DELETE only when its 15 s timer runs out
+    "tests/cbc/test_osmo_cbc.py": frozenset({
+        "test_delete_is_answered_after_fifteen_seconds_and_frees_the_identifier"}),
 }
 
 

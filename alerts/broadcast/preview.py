@@ -3,6 +3,7 @@ not, why), and what each language's message is: its pages, encoding and identifi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from alerts.alert import Alert
@@ -19,6 +20,12 @@ ABROAD = N_("Not sent by cell broadcast: it reaches phones in Azerbaijan only, a
 CORRECTION = N_("Not sent by cell broadcast: a correction takes the alert's message off the phones instead.")
 NEEDS_CONFIRMATION = N_("Not sent by cell broadcast unless the approver confirms it for the whole country: cell "
                         "broadcast reaches every phone in the network, and this alert's area is smaller.")
+
+
+def phone_text(parts: Mapping[str, str], language: str, budget: int) -> str:
+    """The text a phone shows (alerts.broadcast.texts.cell_text), with anything no phone can show
+    (a lone surrogate in a stored row) replaced, so it always encodes."""
+    return cell_text(parts, language, budget).encode("utf-8", "replace").decode("utf-8")
 
 
 def _reason(alert: Alert, config: CellBroadcastConfig, confirmed: bool) -> str | None:
@@ -44,7 +51,8 @@ def preview(alert: Alert, config: CellBroadcastConfig, plan: dict[str, Any] | No
     reason = _reason(alert, config, confirmed)
     network_wide = "country" if plans.covers_country(alert.regions) else "confirmed" if confirmed \
         else "needs_confirmation"
-    langs = plans.languages(alert, config)
+    # Nothing to show where it cannot go at all: not configured, or not on its channels.
+    langs = plans.languages(alert, config) if config.enabled and CELL_BROADCAST_CHANNEL in alert.channels else []
     if plan is not None:
         ids = {lang: int(i) for lang, i in plan["identifiers"].items()}
     else:
@@ -57,7 +65,7 @@ def preview(alert: Alert, config: CellBroadcastConfig, plan: dict[str, Any] | No
     found = []
     parts = alert.texts.public_parts()
     for lang in langs:
-        text = cell_text(parts[lang], lang, config.page_budget)
+        text = phone_text(parts[lang], lang, config.page_budget)
         encoded = encoding.encode(text, lang)
         found.append({"language": lang, "message_id": ids.get(lang), "encoding": encoded.encoding,
                       "pages": encoded.page_count, "characters": encoded.characters, "text": text})

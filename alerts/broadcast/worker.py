@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
@@ -26,14 +28,14 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.alert import AlertTexts
-from alerts.broadcast.texts import cell_text
+from alerts.broadcast.preview import phone_text
 from alerts.cap.published import SENT_OUT
 from alerts.config import CellBroadcastConfig
 from alerts.dispatch.decisions import exponential_backoff
 from alerts.model import AlertState
 from alerts.schema import UTCDateTime, alerts, cell_broadcasts as rows
 from alerts.store import Store, dialect_insert
-from alerts.supervise import Wakeup, supervise
+from alerts.supervise import Wakeup, guarded, supervise
 from channels.cell_broadcast import encoding
 from channels.cell_broadcast.ecbe import Answer, CbcClient, CbcError, CbcErrorCode, CbcSettings, CbsMessage
 from channels.cell_broadcast.serial import GeoScope, SerialNumber
@@ -43,6 +45,8 @@ ATTEMPTS = Counter("tocsin_cell_broadcast_attempts", "Cell broadcast requests to
                    ["kind", "outcome"])
 BATCH = 20
 POLL_SECONDS = 1.0
+# OsmoCBC 0.3.0 answers a kill only when its 15 s timer runs out: a kill waits longer than that.
+KILL_TIMEOUT = 30.0
 SOON_SECONDS = 0.05
 # A kill is retried this long; after that a person must take the message off the CBC.
 KILL_GIVE_UP = timedelta(days=1)
@@ -56,9 +60,12 @@ class Broadcaster:
     def __init__(self, store: Store, clock: Callable[[], datetime], config: CellBroadcastConfig) -> None:
         self.store, self.clock, self.config = store, clock, config
         self._wakeups = {cbc.name: Wakeup(POLL_SECONDS) for cbc in config.cbcs}
-        self._clients: dict[str, CbcClient] = {}
+        self._clients: dict[str, tuple[CbcClient, CbcClient]] = {}  # (writes, kills) per CBC
         # Longer than one attempt can take, so a live sender's claim never lapses mid-send.
-        self.lease = timedelta(seconds=config.timeout + 30)
+        self.lease = timedelta(seconds=max(config.timeout, KILL_TIMEOUT) + 30)
+        # Attempts under way: a round does not wait for them, so a slow answer (OsmoCBC answers a
+        # kill after 15 s) never holds up the next alert's write.
+        self._sending: set[asyncio.Task[None]] = set()
         # Claimed here and not yet recorded: released at a clean stop rather than left to the lease.
         self._in_hand: set[int] = set()
 
@@ -71,12 +78,17 @@ class Broadcaster:
 
     async def run(self) -> NoReturn:
         """Every CBC's loop, for ever (until cancelled); then release() gives back what was claimed."""
-        self._clients = {cbc.name: CbcClient(cbc) for cbc in self.config.cbcs}
+        self._clients = {cbc.name: (CbcClient(cbc), CbcClient(replace(cbc, timeout=max(cbc.timeout, KILL_TIMEOUT))))
+                         for cbc in self.config.cbcs}
         try:
             await asyncio.gather(*(self._loop(cbc) for cbc in self.config.cbcs))
         finally:
-            for client in self._clients.values():
-                await client.close()
+            for task in self._sending:
+                task.cancel()
+            await asyncio.gather(*self._sending, return_exceptions=True)
+            for clients in self._clients.values():
+                for client in clients:
+                    await client.close()
         raise AssertionError("unreachable")  # pragma: no cover - the loops run until cancelled
 
     async def _loop(self, cbc: CbcSettings) -> NoReturn:
@@ -103,7 +115,11 @@ class Broadcaster:
                 texts = {a.id: AlertTexts.of(a.texts) for a in (await conn.execute(
                     sa.select(alerts.c.id, alerts.c.texts)
                     .where(alerts.c.id.in_({r.alert_id for r in claimed})))).all()}
-        await asyncio.gather(*(self._send(cbc, row, texts[row.alert_id]) for row in claimed))
+        for row in claimed:
+            task = asyncio.create_task(guarded(partial(self._send, cbc, row, texts[row.alert_id]),
+                                               f"cell broadcast {row.kind} {row.id}", log))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
         return len(claimed) == BATCH
 
     # ---- what is to be done ----
@@ -123,15 +139,19 @@ class Broadcaster:
         killed = rows.alias("killed")
         no_kill = ~sa.select(killed.c.id).where(killed.c.alert_id == rows.c.alert_id, killed.c.cbc == rows.c.cbc,
                                                 killed.c.language == rows.c.language, killed.c.kind == "kill").exists()
+        # Once the write is settled: a kill sent while the write is still on its way could
+        # arrive first (404, "gone") and leave the message on the phones.
         tried = sa.or_(rows.c.state == "accepted",
-                       sa.and_(rows.c.state.in_(["pending", "abandoned"]),
+                       sa.and_(rows.c.state == "abandoned",
                                sa.or_(rows.c.attempts > 0, rows.c.last_error.is_not(None))))
         ended = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, self._ended(now)).exists()
         return sa.and_(rows.c.kind == "write", tried, ended, no_kill)
 
     def _lapsed(self, now: datetime) -> sa.ColumnElement[bool]:
         ended = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, self._ended(now)).exists()
-        return sa.or_(sa.and_(rows.c.kind == "write", rows.c.state == "pending", ended),
+        # A write in a sender's hands (its lease ahead) is left to record its answer first.
+        return sa.or_(sa.and_(rows.c.kind == "write", rows.c.state == "pending", rows.c.next_attempt_at <= now,
+                              ended),
                       sa.and_(rows.c.kind == "kill", rows.c.state == "pending",
                               rows.c.created_at <= now - KILL_GIVE_UP))
 
@@ -190,7 +210,7 @@ class Broadcaster:
     # ---- one attempt ----
 
     async def _send(self, cbc: CbcSettings, row: Any, texts: AlertTexts) -> None:
-        client = self._clients[cbc.name]
+        writes, kills = self._clients[cbc.name]
         # The outcome of an earlier attempt is unknown (no answer, or its sender died): a 409
         # now may be that attempt's message, ours.
         unknown = row.last_status is None and row.last_error is not None and not row.last_error.startswith(
@@ -199,16 +219,16 @@ class Broadcaster:
         error: CbcError | None = None
         try:
             if row.kind == "kill":
-                answer = await client.kill(row.message_id)
+                answer = await kills.kill(row.message_id)
             else:
-                text = cell_text(texts.public_parts()[row.language], row.language, self.config.page_budget)
+                text = phone_text(texts.public_parts()[row.language], row.language, self.config.page_budget)
                 message = CbsMessage(row.message_id, SerialNumber.decode(row.serial_number),
                                      encoding.encode(text, row.language))
-                answer = await client.write(message)
+                answer = await writes.write(message)
         except CbcError as exc:
             error, answer = exc, exc.answer
-        except encoding.TooLong as exc:
-            error = CbcError(CbcErrorCode.BAD_REQUEST, Answer(None, f"too long for cell broadcast: {exc}"))
+        except (encoding.TooLong, KeyError) as exc:
+            error = CbcError(CbcErrorCode.BAD_REQUEST, Answer(None, f"no message to send: {exc!r}"[:500]))
             answer = error.answer
         assert answer is not None
         state, outcome = "pending", "retry"
@@ -251,11 +271,18 @@ class Broadcaster:
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
-    """Pending and due; a write only once no other alert's kill of its identifier at its CBC is
-    pending (an Update's write waits for its original's kill)."""
+    """Pending and due; a write only once its identifier is free at its CBC: no other alert's
+    kill of it pending, and no other alert's write of it there (or on its way) and not yet
+    killed. Two live alerts never share an identifier (alerts.broadcast.plan), so the other is
+    the original an Update replaces: the Update's write waits for the original's kill."""
     other = rows.alias("other")
-    kill_pending = sa.select(other.c.id).where(
-        other.c.cbc == rows.c.cbc, other.c.message_id == rows.c.message_id, other.c.alert_id != rows.c.alert_id,
-        other.c.kind == "kill", other.c.state == "pending").exists()
-    return sa.and_(rows.c.state == "pending", rows.c.next_attempt_at <= now,
-                   sa.or_(rows.c.kind == "kill", ~kill_pending))
+    gone = rows.alias("gone")
+    same = sa.and_(other.c.cbc == rows.c.cbc, other.c.message_id == rows.c.message_id,
+                   other.c.alert_id != rows.c.alert_id)
+    killed = sa.select(gone.c.id).where(gone.c.alert_id == other.c.alert_id, gone.c.cbc == other.c.cbc,
+                                        gone.c.language == other.c.language, gone.c.kind == "kill",
+                                        gone.c.state.in_(["accepted", "abandoned"])).exists()
+    taken = sa.select(other.c.id).where(same, sa.or_(
+        sa.and_(other.c.kind == "kill", other.c.state == "pending"),
+        sa.and_(other.c.kind == "write", other.c.state.in_(["pending", "accepted"]), ~killed))).exists()
+    return sa.and_(rows.c.state == "pending", rows.c.next_attempt_at <= now, sa.or_(rows.c.kind == "kill", ~taken))

@@ -196,6 +196,7 @@ def auth_cases() -> list[Case]:
               ("PUT", "/api/v1/alerts/{alert}/recordings/az"), ("GET", "/api/v1/alerts/{abroad}/responses"),
               ("GET", "/api/v1/tickets"), ("POST", "/api/v1/tickets/1/close"), ("POST", "/api/v1/cap"),
               ("GET", "/api/v1/alerts/{alert}/pushes"), ("GET", "/api/v1/alerts"),
+              ("GET", "/api/v1/alerts/{alert}/broadcasts"),
               ("DELETE", "/api/v1/subscribers/1"), ("POST", "/api/v1/alerts/{alert}/update")]
     cases = []
     for method, path in routes:
@@ -212,7 +213,8 @@ def scope_cases() -> list[Case]:
     every route that shows or acts on one, as if it did not exist."""
     cases = []
     routes = [("GET", ""), ("GET", "/preview"), ("GET", "/deliveries"), ("GET", "/deliveries?format=csv"),
-              ("GET", "/pushes"), ("GET", "/responses"), ("POST", "/submit"), ("POST", "/approve"),
+              ("GET", "/pushes"), ("GET", "/broadcasts"), ("GET", "/responses"), ("POST", "/submit"),
+              ("POST", "/approve"),
               ("POST", "/reject"), ("POST", "/cancel"), ("POST", "/correction"), ("POST", "/update")]
     for who, target in [("consular", "{alert}"), ("consular_fr", "{abroad}")]:
         for method, tail in routes:
