@@ -24,7 +24,7 @@ from alerts.schema import alerts, cell_broadcasts
 from alerts.web.app import utcnow
 from channels.cell_broadcast.serial import GeoScope, SerialNumber
 from tests.a11y import assert_no_serious, axe_path
-from tests.browser import db_url  # noqa: F401  (SQLite only: what a page says does not depend on the engine)
+from tests.browser import SCREENSHOTS, db_url  # noqa: F401  (SQLite only: what a page says does not depend on the engine)
 from tests.conftest import free_port
 from tests.console.test_auth import origin, sign_in
 from tests.helpers import Desk, json_ok
@@ -284,9 +284,11 @@ async def test_the_cell_broadcast_panels_have_no_serious_accessibility_finding(c
     await assert_no_serious(page, "alert list with the alarm", also=LISTED)
     assert await page.locator("#cell-broadcast-alarm").count() == 1
     await _check(page, url(f"/alerts/{failing}"), "a failing CBC's panel")
+    await page.screenshot(path=str(SCREENSHOTS / "cell_broadcast_panel_ar.png"), full_page=True)
     await _check(page, url("/compose/earthquake"), "compose form with cell broadcast")
     await context.close()
     context, page = await _console(browser, cb, "anar", "ar")
     await _check(page, url(f"/alerts/{regional}"), "the approver's network-wide box")
+    await page.screenshot(path=str(SCREENSHOTS / "cell_broadcast_approval_ar.png"), full_page=True)
     assert await page.locator("#network_wide").count() == 1
     await context.close()
