@@ -40,6 +40,7 @@ SIM_TOKEN = "simulated-auth-token-for-tests"
 # parameters, or `name[value]` for the cases where one parameter has that value.
 SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/broadcast/test_broadcaster.py": None,  # two apps and CBC stand-ins, retries, each alert to every region
+    "tests/broadcast/test_osmo_end_to_end.py": None,  # real OsmoCBCs, whose kills are answered after 15 s
     "tests/dispatch/test_processes.py": None,  # real `tocsin serve` processes, SIGKILLed and restarted
     "tests/dispatch/test_engine.py": frozenset({
         "test_ambiguous_timeouts_are_reconciled_not_resent",
