@@ -13,12 +13,12 @@ from aiohttp import web
 from babel import numbers
 
 from alerts import i18n, moments, permissions, regions, updates, workflow
-from alerts.console import per_country
+from alerts.console import broadcast, per_country
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.views import _alert_page, _page
 from alerts.consular import checkins
 from alerts.i18n import N_, Message
-from alerts.model import WEB_CHANNEL, Role, our_sender
+from alerts.model import CELL_BROADCAST_CHANNEL, WEB_CHANNEL, Role, our_sender
 from alerts.scenarios import SCENARIOS
 from alerts.validation import Conflict, Forbidden, ValidationError, words_of
 from alerts.web import boundary
@@ -29,7 +29,8 @@ from alerts.web.keys import CHANNELS, CLOCK, CONFIG, STORE
 routes = web.RouteTableDef()
 
 NUMERIC = ("magnitude", "number", "integer")
-CHANNEL_NAMES = {"sms": N_("SMS"), "voice": N_("Voice call"), WEB_CHANNEL: N_("Public web page")}
+CHANNEL_NAMES = {"sms": N_("SMS"), "voice": N_("Voice call"), WEB_CHANNEL: N_("Public web page"),
+                 CELL_BROADCAST_CHANNEL: broadcast.CHANNEL_LABEL}
 # A number as every console language may type it: ASCII digits and a decimal point.
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
@@ -176,7 +177,8 @@ def _form_page(request: web.Request, scenario: Any, values: dict[str, Any], erro
         "labels": labels, "helps": helps, "field_names": field_names, "areas": areas, "chosen": chosen,
         "options": _options(scenario, lang), "update_of": update_of,
         "per_country": per_country.include(scenario, values, errors, lang),
-        "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL],
+        "channels": [*sorted(request.config_dict[CHANNELS].keys() & {"sms", "voice"}), WEB_CHANNEL,
+                     *([CELL_BROADCAST_CHANNEL] if broadcast.offered(request.config_dict[CONFIG], scenario) else [])],
         "channel_names": channel_names,
     }, status=status)
 
@@ -218,7 +220,7 @@ async def create(request: web.Request) -> web.Response:
     config = request.config_dict[CONFIG]
     try:
         _check_scope(session.user, body["audience"])
-        draft = workflow.parse_draft(body, session.user, now, set(request.config_dict[CHANNELS].keys()))
+        draft = workflow.parse_draft(body, session.user, now, broadcast.channels_available(request))
         sender = our_sender(config.public_url)
         async with request.config_dict[STORE].write() as conn:
             alert_id = await workflow.create_draft(conn, draft, session.user, sender, now)
@@ -346,7 +348,7 @@ async def update(request: web.Request) -> web.Response:
         _check_scope(session.user, body["audience"])
         async with request.config_dict[STORE].write() as conn:
             alert_id = await updates.draft_update(conn, original.id, body, session.user, request.config_dict[CLOCK](),
-                                                  set(request.config_dict[CHANNELS].keys()))
+                                                  broadcast.channels_available(request))
     except ValidationError as exc:
         return _form_page(request, scenario, values, exc.fields, status=422, update_of=original.id)
     except Forbidden as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from alerts.console import sessions
+from alerts.console import broadcast, sessions
 from alerts.console.waiting import WAITING, waiting_ids
 from alerts.web import boundary
 from alerts.web.http import from_this_site
@@ -88,18 +88,21 @@ async def console_guard(request: web.Request, handler: Callable[[web.Request], A
     token = request.cookies.get(COOKIE, "")
     session = None
     waiting = None
+    failing = None
     if token:
         async with request.config_dict[STORE].read() as conn:
             session = await sessions.find_session(conn, token, now)
             # The badge on every page: counted here, once, in the session's own connection.
             if session is not None:
                 waiting = await waiting_ids(conn, session.user)
+                failing = await broadcast.failing_for(conn, session.user, now)  # the cell broadcast alarm
         if session is not None and now - session.last_seen > _TOUCH_EVERY:
             async with request.config_dict[STORE].write() as conn:
                 await sessions.touch(conn, token, now)
     request[SESSION] = session
     request[SESSION_TOKEN] = token if session else None
     request[WAITING] = waiting
+    request[broadcast.FAILING] = failing
     if request.method not in ("GET", "HEAD"):
         if not _same_origin(request):
             raise web.HTTPForbidden(text="refused: this form was not sent from this site")

@@ -16,7 +16,7 @@ from aiohttp import web
 from alerts import corrections, i18n, permissions, regions, updates, workflow
 from alerts.alert import referenced_identifiers
 from alerts.audience import delivery_summary
-from alerts.console import guard, reach, sessions, words
+from alerts.console import broadcast, guard, reach, sessions, words
 from alerts.console.guard import PREFIX, session_of
 from alerts.console.waiting import WAITING
 from alerts.consular import checkins, per_country
@@ -31,7 +31,7 @@ from alerts.store import append_audit
 from alerts.validation import Conflict, Forbidden, NotFound, ValidationError, words_of
 from alerts.web import boundary
 from alerts.web.http import int_id, page_language, render
-from alerts.web.keys import CHANNELS, CLOCK, CONFIG, EVENTS, STORE
+from alerts.web.keys import CLOCK, CONFIG, EVENTS, STORE
 from alerts.web.signup import client_address
 
 # Mounted at /console (alerts.web.app), behind guard.console_guard: paths here are relative.
@@ -45,7 +45,8 @@ def _page(request: web.Request, template: str, context: dict[str, Any], status: 
     return render(request, f"console/{template}", page_language(request), {
         "session": session, "csrf": session.csrf if session else "", "prefix": PREFIX, "words": words,
         "works_tickets": session is not None and permissions.may_work_tickets(session.user),
-        "waiting": len(waiting) if waiting is not None else None, **context}, status=status)
+        "waiting": len(waiting) if waiting is not None else None,
+        "cell_broadcast_alarms": request.get(broadcast.FAILING) or [], **context}, status=status)
 
 
 # ---- signing in and out ----
@@ -182,7 +183,7 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     async with request.config_dict[STORE].read() as conn:
         alert = await permissions.load_visible(conn, session.user, alert_id)
         dry_run = await preview(conn, alert, now, rate=config.sms_rate, price=config.sms_segment_price,
-                                currency=config.sms_currency)
+                                currency=config.sms_currency, cell_broadcast=broadcast.settings_for(alert, config))
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))
         correctable = await corrections.may_correct(conn, alert)
@@ -191,10 +192,15 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
         updated = await _update_links(conn, alert, now)
         rejection = await _rejection(conn, alert_id) if alert.state == AlertState.REJECTED else None
         responses = await checkins.panel(conn, alert_id, page_language(request)) if checkins.is_checkin(alert) else None
+        cell_broadcast = await broadcast.panel(conn, alert_id)
     lang = page_language(request)
     with i18n.language(lang):
         checkin_state = checkins.describe_state(alert)
+        cell_broadcast_dry_run = broadcast.dry_run(alert, dry_run.get("cell_broadcast"),
+                                                   config.cell_broadcast.page_budget)
+        cell_broadcast = broadcast.in_words(cell_broadcast)
     return _page(request, "alert.html", {
+        "cell_broadcast": cell_broadcast, "cell_broadcast_dry_run": cell_broadcast_dry_run,
         "responses": responses, "checkin_state": checkin_state,
         "alert": alert, "author": author, "area": area_names(alert, lang), "dry_run": dry_run,
         "progress": progress, "error": error, "rejection": rejection,
@@ -262,6 +268,7 @@ async def act(request: web.Request) -> web.Response:
     alert_id, action = int_id(request), request.match_info["action"]
     form = await boundary.form(request)
     now = request.config_dict[CLOCK]()
+    config = request.config_dict[CONFIG]
     lang = page_language(request)
     try:
         async with request.config_dict[STORE].write() as conn:
@@ -274,12 +281,15 @@ async def act(request: web.Request) -> web.Response:
                     with i18n.language(lang):
                         raise ValidationError({"confirm_area": gettext(
                             "To send a real alert, type the name of its area exactly as shown.")})
-                await corrections.approve(conn, alert_id, session.user, now)
+                # Ticked on purpose: a regional alert's cell broadcast goes to the whole network.
+                network_wide = form.get(broadcast.NETWORK_WIDE) == "yes"
+                await corrections.approve(conn, alert_id, session.user, now, cell_broadcast=config.cell_broadcast,
+                                          network_wide=network_wide)
             elif action == "correct":
                 alert_id = await corrections.draft_correction(conn, alert_id, session.user, now)
             elif action == "all-clear":
                 alert_id = await updates.draft_update(conn, alert_id, {"scenario": updates.ALL_CLEAR}, session.user,
-                                                      now, set(request.config_dict[CHANNELS].keys()))
+                                                      now, broadcast.channels_available(request))
             elif action == "reject":
                 await workflow.reject(conn, alert_id, session.user, str(form.get("reason", ""))[:500], now)
             elif action == "cancel":
@@ -299,10 +309,9 @@ async def act(request: web.Request) -> web.Response:
                     raise Conflict(Message(N_("Only a rejected alert is copied; an update or a correction is "
                                               "drafted again from its original.")))
                 values = workflow.parse_draft(_copy_body(alert, now), session.user, now,
-                                              set(request.config_dict[CHANNELS].keys()))
+                                              broadcast.channels_available(request))
                 copied_from = alert_id
-                alert_id = await workflow.create_draft(conn, values, session.user,
-                                                       our_sender(request.config_dict[CONFIG].public_url), now)
+                alert_id = await workflow.create_draft(conn, values, session.user, our_sender(config.public_url), now)
                 await append_audit(conn, at=now, actor=session.user.username, action="alert.copy",
                                    target=f"alert:{alert_id}", details={"from": copied_from})
             else:

@@ -35,7 +35,8 @@ DELIVERY_STATES = {
     DeliveryState.FAILED: N_("Failed"), DeliveryState.SKIPPED: N_("Skipped"),
     DeliveryState.CANCELLED: N_("Stopped before sending"), DeliveryState.EXPIRED: N_("Expired before sending"),
 }
-CHANNELS = {"sms": N_("SMS"), "voice": N_("Voice call"), "web": N_("Public page")}
+CHANNELS = {"sms": N_("SMS"), "voice": N_("Voice call"), "web": N_("Public page"),
+            "cell_broadcast": N_("Cell broadcast")}
 LANGUAGE_NAMES = {"az": N_("Azerbaijani"), "en": N_("English"), "ru": N_("Russian"), "fr": N_("French"),
                   "ar": N_("Arabic")}
 ROLES = {Role.OPERATOR: N_("Operator"), Role.APPROVER: N_("Approver"), Role.CONSULAR: N_("Consular officer"),

@@ -46,7 +46,8 @@ SAME_SPELLING = {
     "az": {"operator", "audit", "status", "real", "token", "region", "problem",
            "in", "i"},  # suffixes after a code: "SMS-in dili" (the SMS's language), "SMS-i" (the SMS)
     "fr": {"description", "instruction", "segment", "segments", "message", "messages", "administration", "test",
-           "action", "actions", "date", "session", "sessions", "page", "public", "console", "audit", "magnitude",
+           "action", "actions", "date", "session", "sessions", "page", "pages", "public", "console", "audit",
+           "magnitude",
            "danger", "explosion", "villages", "situations", "initial", "accident", "contact", "minutes", "a", "au",
            "ne", "se", "si", "mobile", "district", "six", "web", "international", "en", "total",
            "s", "cm"},  # the symbols of the second and the centimetre
@@ -409,3 +410,32 @@ def test_every_audited_action_has_words():
     written |= {importer.STARTED, importer.BATCH_WRITTEN, importer.RESUMED, importer.INTERRUPTED, importer.FINISHED}
     assert "alert.approve" in written and "user.duty" in written  # the scan finds them
     assert written - set(words.AUDIT_ACTIONS) == set()
+
+
+# Issue 17: cell broadcast's words, with a CBC configured: the compose form's channel, the dry
+# run with the approver's network-wide box, and an alert a CBC has not accepted (its panel on
+# the alert's page, and the alarm on every page).
+CELL_BROADCAST_PAGES = [
+    Page("compose form, with cell broadcast", "olga", get("/console/compose/earthquake")),
+    Page("a CBC not accepting, with the alarm", "olga", get("/console/alerts/{failing}")),
+    Page("cell broadcast to a region, as approver", "anar", get("/console/alerts/{regional}")),
+]
+
+
+async def test_no_english_word_in_the_cell_broadcast_panels(start_tocsin):
+    from tests.conftest import free_port
+    from tests.console.test_cell_broadcast_console import FAILING_ROWS, _draft, _live_alert
+
+    tocsin = await start_tocsin(TOCSIN_CBC_URLS=f"http://127.0.0.1:{free_port()}/api/ecbe/v1",
+                                TOCSIN_CBC_NAMES="Azercell")
+    desk = await Desk.open(tocsin)
+    regional = await _draft(desk, ["AZ-BA"], ["sms", "cell_broadcast"])
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{regional}/submit", headers=desk.operator))
+    made = {"failing": await _live_alert(tocsin, desk, FAILING_ROWS), "regional": regional}
+    seen = await walk(tocsin, CELL_BROADCAST_PAGES, LANGS, made)
+    # The walk read the cell broadcast's words: the panel, the alarm, the approver's box.
+    assert "Сотовое вещание" in seen[("a CBC not accepting, with the alarm", "ru")]
+    assert "diffusion cellulaire" in seen[("cell broadcast to a region, as approver", "fr")]
+    assert "Hüceyrə yayımı" in seen[("compose form, with cell broadcast", "az")]
+    found = english_on(seen, LANGS)
+    assert not found, "\n" + "\n".join(f"{page}: {words}" for page, words in found.items())
