@@ -22,7 +22,6 @@ from alerts.schema import alerts, deliveries
 from alerts.store import append_audit
 from alerts.users import User
 from alerts.validation import Conflict
-from channels.cell_broadcast import identifiers
 
 HEADLINE = N_("Correction: %(headline)s")
 SMS = N_('CORRECTION: the alert "%(headline)s" was issued in error and is withdrawn. No action is needed.')
@@ -147,8 +146,4 @@ async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetim
 
 async def _plan(conn: AsyncConnection, alert: Alert, config: CellBroadcastConfig, network_wide: bool, now: datetime,
                 original: Alert | None) -> None:
-    try:
-        await plan.fix(conn, alert, config, network_wide, now, original)
-    except identifiers.NoIdentifier:
-        raise Conflict(Message(N_("Every cell broadcast message identifier is in use by other alerts: end one "
-                                  "of them, or approve this alert without cell broadcast."))) from None
+    await plan.fix(conn, alert, config, network_wide, now, original)

@@ -95,6 +95,16 @@ def will_send(alert: Alert, config: CellBroadcastConfig, network_wide: bool) -> 
             and alert.msg_type != MsgType.CANCEL and (network_wide or covers_country(alert.regions)))
 
 
+def _identifiers(base: int, languages: list[str], busy: set[int]) -> dict[str, int]:
+    """As many languages as there are free identifiers, in order (the primary language first)."""
+    for count in range(len(languages), 0, -1):
+        try:
+            return identifiers.plan(base, languages[:count], busy=busy)
+        except identifiers.NoIdentifier:
+            continue
+    return {}
+
+
 async def fix(conn: AsyncConnection, alert: Alert, config: CellBroadcastConfig, network_wide: bool, now: datetime,
               original: Alert | None = None) -> dict[str, Any] | None:
     """At approval: the plan, stored on the alert, or None when the alert is not broadcast. An
@@ -118,9 +128,15 @@ async def fix(conn: AsyncConnection, alert: Alert, config: CellBroadcastConfig, 
     base = identifiers.base_identifier(alert.status, alert.severity, alert.urgency, alert.certainty,
                                        national=covers_country(alert.regions))
     new = [lang for lang in langs if lang not in kept]
-    found = identifiers.plan(base, new, busy=busy | set(kept.values())) if new else {}
+    found = _identifiers(base, new, busy | set(kept.values()))
+    given = {lang: kept.get(lang, found.get(lang)) for lang in langs}
     plan = {"message_code": code, "update_number": update_number,
-            "identifiers": {lang: kept.get(lang, found.get(lang)) for lang in langs},
+            "identifiers": {lang: number for lang, number in given.items() if number is not None},
             "network_wide": bool(network_wide)}
+    # Languages left without an identifier are named, never silently dropped: the approval
+    # stands (the SMS must not wait for a free identifier) and the alert's page says which.
+    unsent = [lang for lang, number in given.items() if number is None]
+    if unsent:
+        plan["unsent_languages"] = unsent
     await conn.execute(alerts.update().where(alerts.c.id == alert.id).values(cell_broadcast=plan))
     return plan

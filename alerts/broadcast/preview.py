@@ -18,6 +18,8 @@ NOT_CONFIGURED = N_("Not sent by cell broadcast: no cell broadcast centre is con
 NOT_CHOSEN = N_("Not sent by cell broadcast: the alert's channels do not include it.")
 ABROAD = N_("Not sent by cell broadcast: it reaches phones in Azerbaijan only, and this alert is for abroad.")
 CORRECTION = N_("Not sent by cell broadcast: a correction takes the alert's message off the phones instead.")
+NO_IDENTIFIER = N_("Not sent by cell broadcast in %(languages)s: every message identifier for this kind of alert "
+                   "is in use by other live alerts. End one of them to free its identifiers.")
 NEEDS_CONFIRMATION = N_("Not sent by cell broadcast unless the approver confirms it for the whole country: cell "
                         "broadcast reaches every phone in the network, and this alert's area is smaller.")
 
@@ -69,5 +71,9 @@ def preview(alert: Alert, config: CellBroadcastConfig, plan: dict[str, Any] | No
         encoded = encoding.encode(text, lang)
         found.append({"language": lang, "message_id": ids.get(lang), "encoding": encoded.encoding,
                       "pages": encoded.page_count, "characters": encoded.characters, "text": text})
-    return {"sent": reason is None, "reason": Message(reason) if reason else None, "network_wide": network_wide,
+    said: Message | None = Message(reason) if reason else None
+    unsent = list(plan.get("unsent_languages", [])) if plan is not None else []
+    if said is None and unsent:
+        said = Message(NO_IDENTIFIER, languages=", ".join(unsent))
+    return {"sent": reason is None and bool(ids), "reason": said, "network_wide": network_wide,
             "languages": found}

@@ -315,3 +315,31 @@ async def test_the_sms_goes_after_the_cell_broadcast(start_tocsin, cbcs):
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_running_out_of_identifiers_never_blocks_an_approval(start_tocsin, cbcs):
+    """Two exercises live at once: phones show test identifiers with test channels on only, and
+    there are eight, so the second exercise gets the first languages' and names the others as
+    not broadcast. Its approval, and its SMS, are never refused for it."""
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    exercise = {**QUAKE, "status": "Exercise"}
+    first = await _issue(desk, exercise)
+    second = await _issue(desk, exercise)
+    assert second["state"] in ("approved", "sending", "sent")
+    one, two = await _plan(tocsin, first["id"]), await _plan(tocsin, second["id"])
+    assert one is not None and two is not None and len(one["identifiers"]) == 5
+    assert list(two["identifiers"]) == ["az", "en", "ru"] and two["unsent_languages"] == ["fr", "ar"]
+    assert not set(one["identifiers"].values()) & set(two["identifiers"].values())
+    assert all(4380 <= i <= 4399 and i not in range(4383, 4393) for i in two["identifiers"].values())
+
+    async def written() -> bool:
+        rows = await _broadcasts(desk, second["id"])
+        return len(rows) == 3 and _states(rows) == {"accepted"}
+
+    await eventually(written)
+    section = (await json_ok(await tocsin.client.get(f"/api/v1/alerts/{second['id']}/preview",
+                                                     headers=desk.operator)))["cell_broadcast"]
+    assert section["sent"] is True and "fr, ar" in section["reason"]
+    assert {e["language"]: e["message_id"] for e in section["languages"]}["fr"] is None
