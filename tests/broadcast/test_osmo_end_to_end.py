@@ -4,6 +4,8 @@ BSC's own decoder, not ours."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from typing import Any
 
 from alerts.broadcast import plan as plans
@@ -11,6 +13,7 @@ from channels.cell_broadcast import encoding
 from channels.cell_broadcast.serial import GeoScope, SerialNumber
 from tests.broadcast.test_broadcaster import QUAKE, _broadcasts, _issue, _plan
 from tests.cbc.osmo import OsmoCbc
+from tests.console.test_auth import sign_in
 from tests.helpers import Desk, eventually, json_ok
 
 
@@ -118,6 +121,17 @@ async def test_one_cbc_stopped_the_other_broadcasts_and_the_stopped_one_is_retri
 
     await eventually(retried)
     assert stopped.bsc.received == []
+    # The console says so, on every page, naming the CBC and the alert, until it accepts.
+    await sign_in(tocsin, "olga")
+
+    async def alarm() -> str:
+        return re.sub(r"\s+", " ", await (await tocsin.client.get("/console?lang=en")).text())
+
+    page = await alarm()
+    assert 'id="cell-broadcast-alarm"' in page
+    words = unescape(re.sub(r"<[^>]+>", "", page))
+    assert f"Cell broadcast: {stopped.name} has not accepted alert #{alert['id']}" in words
+    assert f"{running.name} has not accepted" not in words
     await stopped.start()
 
     async def accepted() -> bool:
@@ -126,4 +140,5 @@ async def test_one_cbc_stopped_the_other_broadcasts_and_the_stopped_one_is_retri
 
     await eventually(accepted, timeout=30)
     await eventually(lambda: _received(stopped, "write", 5))
+    assert 'id="cell-broadcast-alarm"' not in await alarm()
     assert plans.covers_country(QUAKE["audience"]["regions"])
