@@ -36,8 +36,8 @@ FAILING: web.RequestKey[list[dict[str, Any]] | None] = web.RequestKey("console_c
 CHANNEL_LABEL = N_("Cell broadcast (every phone in the area, no subscription)")
 KINDS = {"write": N_("Broadcast"), "kill": N_("Withdrawal")}
 NETWORK_WIDE_WORDS = {
-    "country": N_("The whole country: sent to every operator."),
-    "needs_confirmation": N_("A region: our operators can only broadcast to the whole network, so the approver "
+    "country": N_("The whole country: sent to every mobile operator."),
+    "needs_confirmation": N_("A region: the mobile operators can only broadcast to the whole network, so the approver "
                              "must confirm a broadcast to every phone in the country, or it is not broadcast."),
     "confirmed": N_("Confirmed by the approver: broadcast to every phone in the country."),
 }

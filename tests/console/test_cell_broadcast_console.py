@@ -116,12 +116,16 @@ async def test_the_dry_run_shows_each_languages_identifier_pages_and_text(cb):
             expected = cb_preview.preview(await load(conn, whole), cb.config.cell_broadcast)
         assert expected["languages"]
         section = html[html.index('id="cell-broadcast-dry-run"'):html.index('id="published"')]
-        assert _said(lang, "The whole country: sent to every operator.") in section
+        assert _said(lang, "The whole country: sent to every mobile operator.") in section
         rows = re.findall(r'<tr data-language="(\w\w)">(.*?)</tr>', section, re.S)
         assert [code for code, _ in rows] == [item["language"] for item in expected["languages"]]
         for (code, row), item in zip(rows, expected["languages"], strict=True):
             assert f'<td class="cb-identifier">{item["message_id"]}</td>' in row
-            assert item["encoding"] in row and re.search(rf'class="cb-pages">[^<]*{item["pages"]}', row)
+            with i18n.language(lang):
+                pages = i18n.ngettext("%(num)s page of %(budget)s, %(encoding)s",
+                                      "%(num)s pages of %(budget)s, %(encoding)s", item["pages"]) % {
+                    "num": item["pages"], "budget": 4, "encoding": item["encoding"]}
+            assert f'<td class="cb-pages">{pages}</td>' in row
             text_dir = "rtl" if code == "ar" else "ltr"
             shown = re.search(rf'<pre class="sms cb-text" lang="{code}" dir="{text_dir}">(.*?)</pre>', row, re.S)
             assert shown and unescape(shown.group(1)) == item["text"]
@@ -132,7 +136,7 @@ async def test_the_dry_run_shows_each_languages_identifier_pages_and_text(cb):
         # A region: the operators broadcast to the whole network only, so the approver must confirm.
         html = await _get(cb, f"/console/alerts/{regional}", lang)
         assert 'id="cell-broadcast-dry-run"' in html
-        assert _said(lang, "A region: our operators can only broadcast to the whole network, so the approver must "
+        assert _said(lang, "A region: the mobile operators can only broadcast to the whole network, so the approver must "
                            "confirm a broadcast to every phone in the country, or it is not broadcast.") in html
         # Not asked for: nothing about it.
         assert 'id="cell-broadcast-dry-run"' not in await _get(cb, f"/console/alerts/{without}", lang)
@@ -229,7 +233,7 @@ async def test_the_alerts_page_shows_each_cbcs_answers_and_a_failing_one_says_wh
         assert re.search(r"\d\d:\d\d", good)  # when each was accepted
         # The failing CBC stands out in words, not only in colour, and names what to do.
         assert _said(lang, "Not accepted") in bad
-        assert _said(lang, "%(cbc)s has not accepted this alert. Call the operator's duty engineer now: give them the "
+        assert _said(lang, "%(cbc)s has not accepted this alert. Call the mobile operator's duty engineer now: give them the "
                            "alert's number and its last answer below.", cbc="Bakcell") in bad
         assert f"⚠ {_said(lang, 'Refused')}" in bad and f"⚠ {_said(lang, 'Not accepted yet: being retried')}" in bad
         assert "400 invalid number of pages" in bad and "(unreachable)" in bad

@@ -35,6 +35,7 @@ ALLOWED = {
     "tocsin",  # the product's name
     "sms", "cap", "utc", "csv", "api",  # SMS, the CAP standard, UTC, the CSV format, the API's name
     "gsm", "ucs",  # the SMS alphabets' codes, GSM-7 and UCS-2
+    "cell", "broadcast",  # "Cell Broadcast", the technology's name, given once beside our own term in az and ru
     "olga", "anar", "root", "kamran", "cli",  # the user names this test signs in with, and the command line's
     "leyla", "rashad",  # the consuls of tests.console.test_consul
     "ankara", "antalya", "batumi", "kutaisi",  # cities its subscribers gave (tests.console.test_consul.PEOPLE)
