@@ -391,6 +391,11 @@ cell_broadcasts = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("accepted_at", UTCDateTime()),
+    # Some attempt of this request got no answer (OsmoCBC 0.3.0 loses some): the CBC may hold
+    # our message, so a later 409 is ours and an ended alert's kill is still owed. Never reset.
+    sa.Column("outcome_unknown", sa.Boolean, nullable=False, server_default=sa.false()),
+    # In a sender's hands until then (next_attempt_at is also the backoff's, so it cannot say).
+    sa.Column("lease_until", UTCDateTime()),
     sa.UniqueConstraint("alert_id", "cbc", "language", "kind"),
     sa.Index("ix_cell_broadcasts_due", "state", "next_attempt_at"),
     sa.CheckConstraint("kind IN ('write','kill')", name="kind"),

@@ -95,6 +95,19 @@ def will_send(alert: Alert, config: CellBroadcastConfig, network_wide: bool) -> 
             and alert.msg_type != MsgType.CANCEL and (network_wide or covers_country(alert.regions)))
 
 
+async def _next_code(conn: AsyncConnection, alert_id: int, busy: set[int]) -> int:
+    """The code after the last new alert's, skipping live ones. Never the lowest free one: a
+    phone ignores a message whose identifier and serial number it has shown (for a day on
+    Android), so the next earthquake alert must not repeat the last one's code."""
+    last = await conn.scalar(
+        sa.select(alerts.c.cell_broadcast).where(alerts.c.id != alert_id, alerts.c.cell_broadcast.is_not(None),
+                                                 alerts.c.msg_type != MsgType.UPDATE)
+        .order_by(alerts.c.id.desc()).limit(1))
+    start = (int(last["message_code"]) + 1) if last else 0
+    return next(((start + i) % MESSAGE_CODES for i in range(MESSAGE_CODES)
+                 if (start + i) % MESSAGE_CODES not in busy), start % MESSAGE_CODES)
+
+
 def _identifiers(base: int, languages: list[str], busy: set[int]) -> dict[str, int]:
     """As many languages as there are free identifiers, in order (the primary language first)."""
     for count in range(len(languages), 0, -1):
@@ -123,7 +136,7 @@ async def fix(conn: AsyncConnection, alert: Alert, config: CellBroadcastConfig, 
         kept = {lang: int(before["identifiers"][lang]) for lang in langs if lang in before["identifiers"]}
         code, update_number = int(before["message_code"]), (int(before["update_number"]) + 1) % UPDATE_NUMBERS
     else:
-        code = next((c for c in range(MESSAGE_CODES) if c not in codes), 0)
+        code = await _next_code(conn, alert.id, codes)
         update_number = 0
     base = identifiers.base_identifier(alert.status, alert.severity, alert.urgency, alert.certainty,
                                        national=covers_country(alert.regions))

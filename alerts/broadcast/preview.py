@@ -51,8 +51,10 @@ def preview(alert: Alert, config: CellBroadcastConfig, plan: dict[str, Any] | No
     before, the ones it would have with no other alert live."""
     confirmed = bool(plan and plan.get("network_wide"))
     reason = _reason(alert, config, confirmed)
-    network_wide = "country" if plans.covers_country(alert.regions) else "confirmed" if confirmed \
+    network_wide: str | None = "country" if plans.covers_country(alert.regions) else "confirmed" if confirmed \
         else "needs_confirmation"
+    if reason not in (None, NEEDS_CONFIRMATION):
+        network_wide = None  # not configured, not chosen, abroad or a correction: nothing to confirm
     # Nothing to show where it cannot go at all: not configured, or not on its channels.
     langs = plans.languages(alert, config) if config.enabled and CELL_BROADCAST_CHANNEL in alert.channels else []
     if plan is not None:

@@ -3,7 +3,7 @@ and which of them are not accepting a live alert: the console's alarm."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,13 +28,19 @@ async def broadcasts_for(conn: AsyncConnection, alert_id: int) -> list[dict[str,
     } for r in found]
 
 
+GIVEN_UP_ALARM = timedelta(days=7)
+
+
 def failing_condition(now: datetime) -> sa.ColumnElement[bool]:
     """A request a CBC refused, or has not accepted after an attempt: a write of an alert still
     in force (phones should show it), or a kill (phones still show what should be gone)."""
     in_force = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, alerts.c.state.in_(_LIVE),
                                             alerts.c.expires > now).exists()
     not_accepting = sa.or_(rows.c.state == "refused", sa.and_(rows.c.state == "pending", rows.c.attempts > 0))
-    return sa.and_(not_accepting, sa.or_(rows.c.kind == "kill", in_force))
+    # A kill given up on after a day may still be on the phones: someone must take it off by
+    # hand, so the alarm stays for a week rather than vanish when it matters.
+    given_up = sa.and_(rows.c.kind == "kill", rows.c.state == "abandoned", rows.c.updated_at > now - GIVEN_UP_ALARM)
+    return sa.or_(sa.and_(not_accepting, sa.or_(rows.c.kind == "kill", in_force)), given_up)
 
 
 async def failing(conn: AsyncConnection, now: datetime | None = None) -> list[dict[str, Any]]:

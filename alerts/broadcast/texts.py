@@ -74,7 +74,14 @@ def _cut(text: str, language: str, budget: int) -> str:
         if pages_needed(candidate, language) <= budget:
             return candidate
         words.pop()
-    return ""
+    # Not even the first word fits (a long address or link): cut it by characters.
+    characters = list(text)
+    while characters:
+        candidate = _closed("".join(characters)) + ellipsis
+        if pages_needed(candidate, language) <= budget:
+            return candidate
+        characters.pop()
+    return ellipsis
 
 
 def cell_text(parts: Mapping[str, str], language: str, budget: int) -> str:

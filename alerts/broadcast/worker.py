@@ -143,15 +143,16 @@ class Broadcaster:
         # arrive first (404, "gone") and leave the message on the phones.
         tried = sa.or_(rows.c.state == "accepted",
                        sa.and_(rows.c.state == "abandoned",
-                               sa.or_(rows.c.attempts > 0, rows.c.last_error.is_not(None))))
+                               sa.or_(rows.c.attempts > 0, rows.c.last_error.is_not(None))),
+                       sa.and_(rows.c.state == "refused", rows.c.outcome_unknown))
         ended = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, self._ended(now)).exists()
         return sa.and_(rows.c.kind == "write", tried, ended, no_kill)
 
     def _lapsed(self, now: datetime) -> sa.ColumnElement[bool]:
         ended = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, self._ended(now)).exists()
         # A write in a sender's hands (its lease ahead) is left to record its answer first.
-        return sa.or_(sa.and_(rows.c.kind == "write", rows.c.state == "pending", rows.c.next_attempt_at <= now,
-                              ended),
+        unleased = sa.or_(rows.c.lease_until.is_(None), rows.c.lease_until <= now)
+        return sa.or_(sa.and_(rows.c.kind == "write", rows.c.state == "pending", unleased, ended),
                       sa.and_(rows.c.kind == "kill", rows.c.state == "pending",
                               rows.c.created_at <= now - KILL_GIVE_UP))
 
@@ -203,7 +204,7 @@ class Broadcaster:
         self._in_hand.update(r.id for r in due)
         if due:
             await conn.execute(rows.update().where(rows.c.id.in_([r.id for r in due]))
-                               .values(next_attempt_at=now + self.lease, updated_at=now,
+                               .values(next_attempt_at=now + self.lease, lease_until=now + self.lease, updated_at=now,
                                        last_error=sa.func.coalesce(rows.c.last_error, IN_FLIGHT)))
         return due
 
@@ -212,9 +213,10 @@ class Broadcaster:
     async def _send(self, cbc: CbcSettings, row: Any, texts: AlertTexts) -> None:
         writes, kills = self._clients[cbc.name]
         # The outcome of an earlier attempt is unknown (no answer, or its sender died): a 409
-        # now may be that attempt's message, ours.
-        unknown = row.last_status is None and row.last_error is not None and not row.last_error.startswith(
-        "UNREACHABLE: cannot connect")
+        # now may be that attempt's message, ours. Once unknown, always: a 5xx in between
+        # does not make the CBC forget a message it took.
+        unknown = row.outcome_unknown or (row.last_status is None and row.last_error is not None
+                                          and not row.last_error.startswith("UNREACHABLE: cannot connect"))
         answer: Answer | None = None
         error: CbcError | None = None
         try:
@@ -238,7 +240,7 @@ class Broadcaster:
             state, outcome = "accepted", "gone"
         elif row.kind == "write" and error.code is CbcErrorCode.IDENTIFIER_BUSY and unknown:
             state, outcome = "accepted", "ours"
-        elif not error.code.retryable:
+        elif not error.code.retryable and row.kind == "write":
             state, outcome = "refused", "refused"
         ATTEMPTS.labels(kind=row.kind, outcome=outcome).inc()
         now = self.clock()
@@ -246,9 +248,14 @@ class Broadcaster:
         values: dict[str, Any] = {
             "state": state, "attempts": attempts, "last_status": answer.status, "last_answer": answer.text[:500],
             "last_error": None if error is None else f"{error.code.name}: {answer.text or error}"[:255],
-            "updated_at": now}
+            "updated_at": now, "lease_until": None,
+            "outcome_unknown": unknown or _unanswered(error, answer)}
         if state == "accepted":
             values["accepted_at"] = now
+        elif state == "pending" and error is not None and not error.code.retryable:
+            # A kill the CBC refuses (credentials changed, say) is asked again, slowly: the message
+            # stays on the phones until it goes, and an update waits for it. The alarm is up meanwhile.
+            values["next_attempt_at"] = now + timedelta(seconds=self.config.max_retry_seconds)
         elif state == "pending":
             values["next_attempt_at"] = now + timedelta(seconds=self.backoff(attempts))
         if error is not None:
@@ -268,6 +275,14 @@ class Broadcaster:
                 await conn.execute(rows.update().where(rows.c.id.in_(self._in_hand), rows.c.state == "pending")
                                    .values(next_attempt_at=self.clock()))
             self._in_hand.clear()
+
+
+def _unanswered(error: CbcError | None, answer: Answer) -> bool:
+    """An attempt that got no answer after it may have reached the CBC (a timeout, a dropped
+    connection); not one refused before connecting."""
+    return (error is not None and answer.status is None
+            and error.code in (CbcErrorCode.TIMEOUT, CbcErrorCode.UNREACHABLE)
+            and not answer.text.startswith("cannot connect"))
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:

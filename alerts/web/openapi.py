@@ -179,7 +179,7 @@ def _schemas() -> dict[str, Schema]:
         "CellBroadcastPreview": _object({
             "sent": {"type": "boolean"},
             "reason": _nullable({"type": "string", "description": "why it is not sent"}),
-            "network_wide": {"type": "string", "enum": ["country", "confirmed", "needs_confirmation"]},
+            "network_wide": _nullable({"type": "string", "enum": ["country", "confirmed", "needs_confirmation"]}),
             "languages": {"type": "array", "items": _object({
                 "language": _LANGUAGE, "message_id": _nullable({"type": "integer"}),
                 "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]}, "pages": {"type": "integer"},

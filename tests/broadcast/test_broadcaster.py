@@ -4,6 +4,7 @@ each CBC on its own, refusals shown, and the SMS after the cell broadcast."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from channels.cell_broadcast import encoding
 from tests.conftest import free_port
 from tests.helpers import Desk, eventually, json_ok
 
+LOST_ANSWER_SECONDS = 1.0  # past the 0.3 s timeout the tests below give the CBC
 WHOLE_COUNTRY = sorted(plans.home_regions())
 QUAKE = {"scenario": "earthquake", "status": "Actual", "params": {"magnitude": 5.9, "epicentre": "AZ-BA"},
          "audience": {"regions": WHOLE_COUNTRY}, "channels": ["sms", "web", "cell_broadcast"],
@@ -49,6 +51,9 @@ class Cbc:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self.refuse: int | None = None
+        # What the next requests for a message identifier meet, one step each: "answer lost",
+        # or an HTTP status to answer.
+        self.script: dict[int, list[str | int]] = {}
         self.server: TestServer | None = None
 
     @web.middleware
@@ -59,6 +64,14 @@ class Cbc:
             self.seen.append(Seen(request.method, message_id, body))
             if self.refuse is not None:
                 return web.json_response({"error": "refused by the test"}, status=self.refuse)
+            steps = self.script.get(message_id)
+            step = steps.pop(0) if steps else None
+            if step == "answer lost":  # taken, but the answer never comes back in time (OsmoCBC 0.3.0)
+                response = await handler(request)
+                await asyncio.sleep(LOST_ANSWER_SECONDS)
+                return response
+            if isinstance(step, int):
+                return web.json_response({"error": "answered by the test"}, status=step)
         return await handler(request)
 
     async def start(self, port: int = 0) -> None:
@@ -343,3 +356,59 @@ async def test_running_out_of_identifiers_never_blocks_an_approval(start_tocsin,
                                                      headers=desk.operator)))["cell_broadcast"]
     assert section["sent"] is True and "fr, ar" in section["reason"]
     assert {e["language"]: e["message_id"] for e in section["languages"]}["fr"] is None
+
+
+async def test_a_409_after_an_unanswered_attempt_is_ours_even_with_a_5xx_between(start_tocsin, cbcs):
+    """The CBC took the first attempt but its answer was lost; a proxy then answered 503; the
+    third attempt gets 409 for the message the CBC holds: ours, accepted, never refused (a
+    refused write would never be killed and would broadcast until someone noticed)."""
+    cbc = await cbcs()
+    cbc.script = {4381: ["answer lost", 503]}  # the exercise's Azerbaijani message
+    tocsin = await start_tocsin(**{**_env(cbc.server.port), "TOCSIN_CBC_TIMEOUT": "0.3"})
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk, {**QUAKE, "status": "Exercise"})
+    await eventually(lambda: _all(desk, alert["id"], "write", 5, state="accepted"), timeout=15)
+    rows = await _broadcasts(desk, alert["id"])
+    az = next(r for r in rows if r["language"] == "az")
+    assert az["message_id"] == 4381 and az["attempts"] == 3 and az["last_status"] == 409, rows
+    assert sorted(r["attempts"] for r in rows) == [1, 1, 1, 1, 3]
+    assert sorted(s.method for s in cbc.seen) == ["POST"] * 7
+
+
+async def test_a_refused_kill_is_asked_again_and_alarms_until_it_goes(start_tocsin, cbcs):
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**{**_env(cbc.server.port), "TOCSIN_CBC_MAX_RETRY_SECONDS": "0.2"})
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk, {**QUAKE, "status": "Exercise"})
+    await eventually(lambda: _all(desk, alert["id"], "write", 5, state="accepted"))
+    cbc.refuse = 401  # the operator changed the credentials
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert['id']}/cancel", headers=desk.operator))
+
+    async def asked_twice() -> bool:
+        kills = [r for r in await _broadcasts(desk, alert["id"]) if r["kind"] == "kill"]
+        return len(kills) == 5 and all(r["state"] == "pending" and r["attempts"] >= 2 for r in kills)
+
+    await eventually(asked_twice)
+    async with tocsin.store.read() as conn:
+        assert {(f["cbc"], f["alert_id"]) for f in await status.failing(conn)} == {("CBC1", alert["id"])}
+    cbc.refuse = None  # fixed
+    await eventually(lambda: _all(desk, alert["id"], "kill", 5, state="accepted"))
+    async with tocsin.store.read() as conn:
+        assert await status.failing(conn) == []
+
+
+async def test_the_next_alert_never_repeats_the_last_ones_message_code(start_tocsin, cbcs):
+    """A phone ignores a message whose identifier and serial number it has shown: the
+    aftershock's alert after an earthquake's must differ even when the first has ended."""
+    cbc = await cbcs()
+    tocsin = await start_tocsin(**_env(cbc.server.port))
+    desk = await Desk.open(tocsin)
+    first = await _issue(desk)
+    await eventually(lambda: _all(desk, first["id"], "write", 5, state="accepted"))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{first['id']}/cancel", headers=desk.operator))
+    await eventually(lambda: _all(desk, first["id"], "kill", 5, state="accepted"))
+    second = await _issue(desk)
+    one, two = await _plan(tocsin, first["id"]), await _plan(tocsin, second["id"])
+    assert one is not None and two is not None
+    assert one["identifiers"] == two["identifiers"]  # freed, and the same kind of alert
+    assert two["message_code"] == (one["message_code"] + 1) % 1024

@@ -136,8 +136,9 @@ async def test_the_dry_run_shows_each_languages_identifier_pages_and_text(cb):
         # A region: the operators broadcast to the whole network only, so the approver must confirm.
         html = await _get(cb, f"/console/alerts/{regional}", lang)
         assert 'id="cell-broadcast-dry-run"' in html
-        assert _said(lang, "A region: the mobile operators can only broadcast to the whole network, so the approver must "
-                           "confirm a broadcast to every phone in the country, or it is not broadcast.") in html
+        assert _said(lang, "A region: the mobile operators can only broadcast to the whole network, so the "
+                           "approver must confirm a broadcast to every phone in the country, or it is not "
+                           "broadcast.") in html
         # Not asked for: nothing about it.
         assert 'id="cell-broadcast-dry-run"' not in await _get(cb, f"/console/alerts/{without}", lang)
 
@@ -233,8 +234,8 @@ async def test_the_alerts_page_shows_each_cbcs_answers_and_a_failing_one_says_wh
         assert re.search(r"\d\d:\d\d", good)  # when each was accepted
         # The failing CBC stands out in words, not only in colour, and names what to do.
         assert _said(lang, "Not accepted") in bad
-        assert _said(lang, "%(cbc)s has not accepted this alert. Call the mobile operator's duty engineer now: give them the "
-                           "alert's number and its last answer below.", cbc="Bakcell") in bad
+        assert _said(lang, "%(cbc)s has not accepted this alert. Call the mobile operator's duty engineer now: "
+                           "give them the alert's number and its last answer below.", cbc="Bakcell") in bad
         assert f"⚠ {_said(lang, 'Refused')}" in bad and f"⚠ {_said(lang, 'Not accepted yet: being retried')}" in bad
         assert "400 invalid number of pages" in bad and "(unreachable)" in bad
         assert len(re.findall(r'<tr class="cb-row trouble"', bad)) == 2

@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome_unknown", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("kind IN ('write','kill')", name=op.f("ck_cell_broadcasts_kind")),
         sa.CheckConstraint("state IN ('pending','accepted','refused','abandoned')",
                            name=op.f("ck_cell_broadcasts_state")),
