@@ -180,6 +180,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Any:
+    """A pytest-xdist worker sends each report to the controller as UTF-8. Tests of hostile
+    input hold lone surrogates (text that came from bytes that are not UTF-8), and their captured
+    logs and failure messages quote it; sent as is, the worker would stop with an encoding error.
+    They go as backslash escapes instead: readable, and only in what the controller prints."""
+    data = yield
+    return _utf8_safe(data)
+
+
+def _utf8_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_utf8_safe(key): _utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_utf8_safe(item) for item in value)
+    return value
+
+
 def _listed_slow(item: pytest.Item) -> bool:
     path = item.nodeid.split("::", 1)[0]
     if path not in SLOW_TESTS:
