@@ -4,6 +4,7 @@ wired to the Twilio simulator on port 0."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import os
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from alerts import users
 from alerts.config import load_config
 from alerts.dispatch.decisions import RetryPolicy
 from alerts.dispatch.settings import DispatchSettings
@@ -356,6 +358,31 @@ class ShiftClock:
         self.offset += timedelta(**delta)
 
 
+# The password of every user Tocsin.user() makes (tests/console/test_auth.py signs in with it).
+PASSWORD = "a-long-test-password"
+
+# Tocsin.user() makes a user or two in most tests, and each took an argon2 hash: tenths of a
+# second of both cores under load (argon2 runs four lanes), enough to let a paced broadcast that
+# a test means to overtake finish first (tests/dispatch/test_engine.py's priorities). The users
+# it makes share one real hash of PASSWORD per test process, made by alerts.users the first
+# time; every other hash (the console's and the CLI's new users, new passwords) and every
+# sign-in's check stay argon2's own work.
+_making_test_user: contextvars.ContextVar[bool] = contextvars.ContextVar("making_test_user", default=False)
+_real_password_hash = users._hash
+_test_password_hash: list[str] = []
+
+
+async def _hash_once_for_test_users(password: str) -> str:
+    if not (_making_test_user.get() and password == PASSWORD):
+        return await _real_password_hash(password)
+    if not _test_password_hash:
+        _test_password_hash.append(await _real_password_hash(password))
+    return _test_password_hash[0]
+
+
+users._hash = _hash_once_for_test_users
+
+
 class Tocsin:
     """A running Tocsin app and the means to act on it as different users."""
 
@@ -370,9 +397,13 @@ class Tocsin:
 
     async def user(self, name: str, role: str, countries: list[str] | None = None) -> dict[str, str]:
         now = utcnow()
-        async with self.store.write() as conn:
-            await add_user(conn, name, "a-long-test-password", role, countries or [], now)
-            token = await create_token(conn, name, "test", now)
+        making = _making_test_user.set(True)
+        try:
+            async with self.store.write() as conn:
+                await add_user(conn, name, PASSWORD, role, countries or [], now)
+                token = await create_token(conn, name, "test", now)
+        finally:
+            _making_test_user.reset(making)
         return {"Authorization": f"Bearer {token}"}
 
     async def close(self) -> None:
