@@ -175,11 +175,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if _listed_slow(item):
             item.add_marker(pytest.mark.slow)
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        # Under pytest-xdist (`make test`), the slow tests first, each file's in its own order,
-        # then the rest: a worker that runs dry takes the rest of another's queue, but a test
-        # of a minute started last would keep the run waiting on one core. Every worker
-        # collects the same order, as xdist requires.
-        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+        items[:] = order_for_workers(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def order_for_workers(items: list[Any], workers: int) -> list[Any]:
+    """The order a pytest-xdist run (`make test`) takes the tests in. --dist worksteal gives
+    each of the `workers` one contiguous share of the collection; a worker runs its share from
+    the front, and one that runs dry takes the back half of another's remaining share. So each
+    share begins with its round-robin part of the slow tests, and then takes the quick ones in
+    file order: no test of a minute is left for the end, to keep the run waiting on one core.
+    Every worker computes the same order, as xdist requires."""
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    ordered: list[Any] = []
+    remaining = len(items)
+    for worker in range(workers):
+        share = remaining // (workers - worker)  # as xdist's worksteal splits the collection
+        remaining -= share
+        own_slow = slow[worker::workers]
+        take = max(share - len(own_slow), 0)
+        ordered += own_slow + quick[:take]
+        del quick[:take]
+    return ordered + quick
 
 
 @pytest.hookimpl(wrapper=True)

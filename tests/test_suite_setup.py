@@ -41,3 +41,23 @@ async def test_the_users_tests_make_share_one_real_hash_and_the_apps_own_are_has
         signed_in = await sign_in(tocsin, name)
         assert signed_in.status == 303 and signed_in.headers["Location"] == "/console", (name, signed_in.status)
     assert (await sign_in(tocsin, "anar", "not-the-test-password")).status == 401
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_under_xdist_each_workers_share_begins_with_its_part_of_the_slow_tests(workers: int) -> None:
+    class Item:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def get_closest_marker(self, marker: str) -> object:
+            return self.name.startswith("slow") or None
+
+    items = [Item(f"{kind}{n}") for n in range(10) for kind in ("quick", "quick", "slow")]  # slow ones last in files
+    ordered = [item.name for item in conftest.order_for_workers(items, workers)]
+    assert sorted(ordered) == sorted(item.name for item in items)  # every test, once
+    start, remaining = 0, len(items)
+    for worker in range(workers):  # the shares worksteal hands out, front to back
+        size = remaining // (workers - worker)
+        share, start, remaining = ordered[start:start + size], start + size, remaining - size
+        slow = [name for name in share if name.startswith("slow")]
+        assert share[:len(slow)] == slow and abs(len(slow) - 10 / workers) < 1, share
