@@ -11,10 +11,17 @@ run: $(STAMP)
 	$(BIN)/tocsin demo
 	$(BIN)/tocsin serve
 
+# Tests run in one pytest worker per core (pytest-xdist; nproc counts the cores this process
+# may use). Each worker has its own PostgreSQL cluster, browser and temporary files (tests/
+# conftest.py); worksteal hands a worker that runs dry half of another's queue, since the
+# tests' times range from milliseconds to a minute. TEST_WORKERS=0: one process, no workers.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+XDIST = -n $(TEST_WORKERS) --dist worksteal
+
 # The whole check: lint and types first (seconds), then every test.
 test: lint
 	bash scripts/test-services.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST)
 
 # ruff and mypy as configured in pyproject.toml; any finding fails (both run, to show all).
 lint: $(STAMP)
@@ -25,7 +32,7 @@ lint: $(STAMP)
 # (TOCSIN_TEST_DATABASES; their PostgreSQL twins are ~250 of the ~1,400 cases and each starts
 # an app on a fresh database). `make test` runs everything. No lint here: `make lint`.
 test-fast: $(STAMP)
-	TOCSIN_TEST_DATABASES=sqlite $(BIN)/python -m pytest -m "not slow and not browser"
+	TOCSIN_TEST_DATABASES=sqlite $(BIN)/python -m pytest $(XDIST) -m "not slow and not browser"
 
 install: $(STAMP)
 

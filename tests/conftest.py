@@ -4,6 +4,7 @@ wired to the Twilio simulator on port 0."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ipaddress
 import os
 import shutil
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from alerts import users
 from alerts.config import load_config
 from alerts.dispatch.decisions import RetryPolicy
 from alerts.dispatch.settings import DispatchSettings
@@ -186,6 +188,53 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if _listed_slow(item):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items[:] = order_for_workers(items, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
+
+def order_for_workers(items: list[Any], workers: int) -> list[Any]:
+    """The order a pytest-xdist run (`make test`) takes the tests in. --dist worksteal gives
+    each of the `workers` one contiguous share of the collection; a worker runs its share from
+    the front, and one that runs dry takes the back half of another's remaining share. So each
+    share begins with its round-robin part of the slow tests, and then takes the quick ones in
+    file order: no test of a minute is left for the end, to keep the run waiting on one core.
+    Every worker computes the same order, as xdist requires."""
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    quick = [item for item in items if item.get_closest_marker("slow") is None]
+    ordered: list[Any] = []
+    remaining = len(items)
+    for worker in range(workers):
+        share = remaining // (workers - worker)  # as xdist's worksteal splits the collection
+        remaining -= share
+        own_slow = slow[worker::workers]
+        take = max(share - len(own_slow), 0)
+        ordered += own_slow + quick[:take]
+        del quick[:take]
+    return ordered + quick
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: Any) -> Any:
+    """A pytest-xdist worker sends each report to the controller as UTF-8. Tests of hostile
+    input hold lone surrogates (text that came from bytes that are not UTF-8), and their captured
+    logs and failure messages quote it; sent as is, the worker would stop with an encoding error.
+    They go as backslash escapes instead: readable, and only in what the controller prints."""
+    data = yield
+    return _utf8_safe(data)
+
+
+def _utf8_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_utf8_safe(key): _utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_utf8_safe(item) for item in value)
+    return value
 
 
 def _listed_slow(item: pytest.Item) -> bool:
@@ -340,6 +389,31 @@ class ShiftClock:
         self.offset += timedelta(**delta)
 
 
+# The password of every user Tocsin.user() makes (tests/console/test_auth.py signs in with it).
+PASSWORD = "a-long-test-password"
+
+# Tocsin.user() makes a user or two in most tests, and each took an argon2 hash: tenths of a
+# second of both cores under load (argon2 runs four lanes), enough to let a paced broadcast that
+# a test means to overtake finish first (tests/dispatch/test_engine.py's priorities). The users
+# it makes share one real hash of PASSWORD per test process, made by alerts.users the first
+# time; every other hash (the console's and the CLI's new users, new passwords) and every
+# sign-in's check stay argon2's own work.
+_making_test_user: contextvars.ContextVar[bool] = contextvars.ContextVar("making_test_user", default=False)
+_real_password_hash = users._hash
+_test_password_hash: list[str] = []
+
+
+async def _hash_once_for_test_users(password: str) -> str:
+    if not (_making_test_user.get() and password == PASSWORD):
+        return await _real_password_hash(password)
+    if not _test_password_hash:
+        _test_password_hash.append(await _real_password_hash(password))
+    return _test_password_hash[0]
+
+
+users._hash = _hash_once_for_test_users
+
+
 class Tocsin:
     """A running Tocsin app and the means to act on it as different users."""
 
@@ -354,9 +428,13 @@ class Tocsin:
 
     async def user(self, name: str, role: str, countries: list[str] | None = None) -> dict[str, str]:
         now = utcnow()
-        async with self.store.write() as conn:
-            await add_user(conn, name, "a-long-test-password", role, countries or [], now)
-            token = await create_token(conn, name, "test", now)
+        making = _making_test_user.set(True)
+        try:
+            async with self.store.write() as conn:
+                await add_user(conn, name, PASSWORD, role, countries or [], now)
+                token = await create_token(conn, name, "test", now)
+        finally:
+            _making_test_user.reset(making)
         return {"Authorization": f"Bearer {token}"}
 
     async def close(self) -> None:

@@ -1,6 +1,10 @@
 """A throwaway PostgreSQL cluster for the test session: initdb in a temporary directory,
 listening on loopback only. PostgreSQL refuses to run as root, so as root the cluster
-belongs to the `postgres` system user."""
+belongs to the `postgres` system user.
+
+Nothing is shared between clusters, so each pytest-xdist worker (and tests/test_healthz.py)
+starts its own: a new temporary directory holds the data, the log and the unix socket, and the
+port is a free one, chosen again if another process takes it before the server binds it."""
 
 from __future__ import annotations
 
@@ -83,19 +87,28 @@ def start() -> PgServer | None:
             pwd.getpwnam(owner)
         except KeyError:
             return None
-    base = tempfile.mkdtemp(prefix="tocsin-pg-")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # only to tell the directories apart
+    base = tempfile.mkdtemp(prefix=f"tocsin-pg-{worker}-")
     data_dir = os.path.join(base, "data")
     if owner:
         shutil.chown(base, user=owner)
     server = PgServer(bin_dir, data_dir, _free_port(), owner)
     server._run(os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "tocsin", "--auth=trust", "-E", "UTF8",
                 "--no-sync")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    server._run(os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l", os.path.join(base, "log"),
-                "-w", "start")
+    for attempt in range(3):
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {server.port} -k {base} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        try:
+            server._run(os.path.join(bin_dir, "pg_ctl"), "-D", data_dir, "-o", options, "-l",
+                        os.path.join(base, "log"), "-w", "start")
+            break
+        except subprocess.CalledProcessError:
+            # The free port was taken meanwhile (by another worker's app or cluster): another one.
+            if attempt == 2:
+                raise
+            server.port = _free_port()
     deadline = time.monotonic() + 30
     while True:
         try:
