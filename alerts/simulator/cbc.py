@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.cell_broadcast.encoding import PAGE_OCTETS, decode
+from channels.cell_broadcast.serial import GeoScope, SerialNumber
 
 PREFIX = "/api/ecbe/v1"
 
@@ -105,9 +106,9 @@ def _serial(serial_nr: Any) -> tuple[int, int, int, int]:
         update_nr = None
     if update_nr is None:
         raise Refused("'update_nr' is out of range")
-    geo_scope = GEO_SCOPES[geo_scope_name]
-    encoded = ((geo_scope & 3) << 14) | ((msg_code & 0x3FF) << 4) | (update_nr & 0xF)
-    return encoded, geo_scope, msg_code & 0x3FF, update_nr
+    # OsmoCBC takes 1024 too and keeps its low ten bits.
+    serial = SerialNumber(GeoScope(GEO_SCOPES[geo_scope_name]), msg_code & 0x3FF, update_nr)
+    return serial.encoded, int(serial.geo_scope), serial.message_code, serial.update_number
 
 
 def _payload(payload: Any) -> tuple[int, list[bytes]]:
