@@ -44,6 +44,16 @@ async def supervise(
             await wait()
 
 
+async def wait_for_event(event: asyncio.Event, timeout: float | None) -> None:
+    """Until `event` is set, or `timeout` seconds at most. Not asyncio.wait_for: on Python 3.11 a
+    cancellation that comes just as the event is set is swallowed there (its inner task is done,
+    so it returns instead of raising, CPython gh-86296), and a loop stopped at that moment runs
+    on for ever, holding its app's shutdown (the suite saw that hang once in its teardown)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
+
+
 class Wakeup:
     """Sleep until woken, or for `timeout` seconds at most (None: until woken). A wake that
     comes while the step runs is kept, so no event is lost between two waits."""
@@ -56,8 +66,7 @@ class Wakeup:
         self._event.set()
 
     async def wait(self) -> None:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._event.wait(), self.timeout)
+        await wait_for_event(self._event, self.timeout)
         self._event.clear()
 
 

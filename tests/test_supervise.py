@@ -96,3 +96,22 @@ async def test_running_starts_the_task_and_cancels_it_on_exit():
         await asyncio.wait_for(started.wait(), 5)
         assert task.get_name() == "forever" and not task.done()
     assert task.cancelled() and cancelled == [True]
+
+
+@pytest.mark.parametrize("turns", range(5))
+async def test_a_wait_cancelled_as_it_is_woken_is_cancelled(turns):
+    """Cancelling a loop's wait at any moment around its wake-up stops it: a cancellation that
+    was accepted (cancel() answered True) is raised, never swallowed. asyncio.wait_for on
+    Python 3.11 swallowed it when the wake-up's inner task had just finished, and a loop so
+    stopped ran on, holding its app's shutdown for ever."""
+    wakeup = Wakeup(60)  # with a timeout, as every loop's wait has
+    task = asyncio.create_task(wakeup.wait())
+    await asyncio.sleep(0)  # waiting
+    wakeup.set()
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    if task.cancel():
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        assert task.done() and task.result() is None

@@ -24,7 +24,7 @@ from alerts.model import AlertState
 from alerts.schema import alerts
 from alerts.statuses import apply_matched_early_statuses
 from alerts.store import Store
-from alerts.supervise import guarded
+from alerts.supervise import guarded, wait_for_event
 
 log = logging.getLogger(__name__)
 LEADER_LOCK = 7312002
@@ -62,8 +62,7 @@ class Coordinator:
             while not self._stopping.is_set():
                 self.heartbeat.beat()
                 await guarded(self._lead_if_free, "taking the coordinator lock", log)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.settings.coordinate_interval * 2)
+                await wait_for_event(self._stopping, self.settings.coordinate_interval * 2)
         finally:
             self.heartbeat.end()
 
@@ -97,8 +96,7 @@ class Coordinator:
                 self.heartbeat.beat()
                 await guarded(self.tick, "coordination round", log)
                 self.rounds_done += 1
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._until_next_round())
+                await wait_for_event(self._wake, self._until_next_round())
                 self._wake.clear()
         finally:
             self.leading = False
@@ -125,8 +123,7 @@ class Coordinator:
         while not self._stopping.is_set():
             await guarded(housekeeping, "housekeeping", log)
             self.housekeeping_runs += 1
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.settings.housekeeping_interval)
+            await wait_for_event(self._stopping, self.settings.housekeeping_interval)
 
     async def tick(self) -> None:
         async with self._lock:
