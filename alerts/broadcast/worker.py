@@ -141,10 +141,7 @@ class Broadcaster:
                                                 killed.c.language == rows.c.language, killed.c.kind == "kill").exists()
         # Once the write is settled: a kill sent while the write is still on its way could
         # arrive first (404, "gone") and leave the message on the phones.
-        tried = sa.or_(rows.c.state == "accepted",
-                       sa.and_(rows.c.state == "abandoned",
-                               sa.or_(rows.c.attempts > 0, rows.c.last_error.is_not(None))),
-                       sa.and_(rows.c.state == "refused", rows.c.outcome_unknown))
+        tried = may_be_on_cbc(rows)
         ended = sa.select(alerts.c.id).where(alerts.c.id == rows.c.alert_id, self._ended(now)).exists()
         return sa.and_(rows.c.kind == "write", tried, ended, no_kill)
 
@@ -182,6 +179,11 @@ class Broadcaster:
                                    "updated_at": now})
         if values:
             await conn.execute(insert(rows).values(values).on_conflict_do_nothing())
+        # Lapsed writes first: an abandoned write that may be on a CBC gets its kill this round.
+        await conn.execute(rows.update().where(self._lapsed(now)).values(
+            state="abandoned", updated_at=now,
+            last_error=sa.case((rows.c.kind == "write", "the alert ended before the CBC accepted it"),
+                               else_="not accepted within a day: take the message off the CBC by hand")))
         at = sa.literal(now, UTCDateTime())
         source = sa.select(rows.c.alert_id, rows.c.cbc, rows.c.language, rows.c.message_id, rows.c.serial_number,
                            sa.literal("kill"), sa.literal("pending"), at, at, at).where(self._to_kill(now))
@@ -189,10 +191,6 @@ class Broadcaster:
             insert(rows).from_select(["alert_id", "cbc", "language", "message_id", "serial_number", "kind", "state",
                                       "next_attempt_at", "created_at", "updated_at"], source)
             .on_conflict_do_nothing())
-        await conn.execute(rows.update().where(self._lapsed(now)).values(
-            state="abandoned", updated_at=now,
-            last_error=sa.case((rows.c.kind == "write", "the alert ended before the CBC accepted it"),
-                               else_="not accepted within a day: take the message off the CBC by hand")))
 
     async def _claim(self, conn: AsyncConnection, cbc: str, now: datetime) -> Sequence[Any]:
         # Kills first: a phone must not keep showing what was withdrawn, and an update waits for them.
@@ -285,6 +283,14 @@ def _unanswered(error: CbcError | None, answer: Answer) -> bool:
             and not answer.text.startswith("cannot connect"))
 
 
+def may_be_on_cbc(write: Any) -> sa.ColumnElement[bool]:
+    """A write (of `rows` or an alias) whose message the CBC may hold: accepted, or abandoned
+    after an attempt, or refused after an attempt that got no answer."""
+    return sa.or_(write.c.state == "accepted",
+                  sa.and_(write.c.state == "abandoned", sa.or_(write.c.attempts > 0, write.c.last_error.is_not(None))),
+                  sa.and_(write.c.state == "refused", write.c.outcome_unknown))
+
+
 def _due(now: datetime) -> sa.ColumnElement[bool]:
     """Pending and due; a write only once its identifier is free at its CBC: no other alert's
     kill of it pending, and no other alert's write of it there (or on its way) and not yet
@@ -299,5 +305,7 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
                                         gone.c.state.in_(["accepted", "abandoned"])).exists()
     taken = sa.select(other.c.id).where(same, sa.or_(
         sa.and_(other.c.kind == "kill", other.c.state == "pending"),
-        sa.and_(other.c.kind == "write", other.c.state.in_(["pending", "accepted"]), ~killed))).exists()
+        # An abandoned write whose attempt may have reached the CBC holds the identifier too
+        # (an answer OsmoCBC lost): until its kill is through, the CBC would answer 409.
+        sa.and_(other.c.kind == "write", sa.or_(other.c.state == "pending", may_be_on_cbc(other)), ~killed))).exists()
     return sa.and_(rows.c.state == "pending", rows.c.next_attempt_at <= now, sa.or_(rows.c.kind == "kill", ~taken))

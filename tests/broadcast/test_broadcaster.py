@@ -412,3 +412,29 @@ async def test_the_next_alert_never_repeats_the_last_ones_message_code(start_toc
     assert one is not None and two is not None
     assert one["identifiers"] == two["identifiers"]  # freed, and the same kind of alert
     assert two["message_code"] == (one["message_code"] + 1) % 1024
+
+
+async def test_an_update_waits_for_the_kill_of_a_write_whose_answer_was_lost(start_tocsin, cbcs):
+    """The original's Azerbaijani write reached the CBC but its answer was lost; before its retry
+    an Update is approved. That write may be on air, so it is killed, and only then does the
+    update's write go: never a 409 for the update, never the original left on the phones."""
+    cbc = await cbcs()
+    cbc.script = {4381: ["answer lost"]}
+    tocsin = await start_tocsin(**{**_env(cbc.server.port), "TOCSIN_CBC_TIMEOUT": "0.3",
+                                   "TOCSIN_CBC_RETRY_SECONDS": "60", "TOCSIN_CBC_MAX_RETRY_SECONDS": "60"})
+    desk = await Desk.open(tocsin)
+    alert = await _issue(desk, {**QUAKE, "status": "Exercise"})
+
+    async def lost() -> bool:
+        rows = {r["language"]: r for r in await _broadcasts(desk, alert["id"])}
+        return len(rows) == 5 and rows["az"]["state"] == "pending" and rows["az"]["attempts"] == 1
+    await eventually(lost)
+    update = await json_ok(await tocsin.client.post(f"/api/v1/alerts/{alert['id']}/update", headers=desk.operator,
+                                                    json={"params": {"magnitude": 6.1}}), 201)
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/submit", headers=desk.operator))
+    await json_ok(await tocsin.client.post(f"/api/v1/alerts/{update['id']}/approve", headers=desk.approver))
+    await eventually(lambda: _all(desk, update["id"], "write", 5))
+    rows = [r for r in await _broadcasts(desk, alert["id"]) if r["language"] == "az"]
+    assert {(r["kind"], r["state"]) for r in rows} == {("write", "abandoned"), ("kill", "accepted")}
+    order = [(s.method, s.update_number if s.body else None) for s in cbc.seen if s.message_id == 4381]
+    assert order == [("POST", 0), ("DELETE", None), ("POST", 1)], order
