@@ -62,6 +62,17 @@ def _integer(parent: Any, key: str, low: int, high: int) -> int | None:
     return value
 
 
+def _required_integer(parent: Any, key: str, low: int, high: int, error: str) -> int:
+    """rest_api.c json_get_integer_range where absent and out of range are one refusal."""
+    try:
+        value = _integer(parent, key, low, high)
+    except ValueError:
+        value = None
+    if value is None:
+        raise Refused(error)
+    return value
+
+
 def _string(parent: Any, key: str) -> str | None:
     value = parent.get(key) if isinstance(parent, dict) else None
     return value if isinstance(value, str) else None
@@ -85,7 +96,8 @@ def _serial(serial_nr: Any) -> tuple[int, int, int, int]:
     except ValueError:  # rest_api.c: any error but "absent" falls through to the last branch
         raise Refused("Either 'serial_nr_encoded' or 'serial_nr_decoded' are mandatory") from None
     if encoded is not None:
-        return encoded, encoded >> 14, (encoded >> 4) & 0x3FF, encoded & 0xF
+        given = SerialNumber.decode(encoded)
+        return encoded, int(given.geo_scope), given.message_code, given.update_number
     if "serial_nr_decoded" not in serial_nr:
         raise Refused("Either 'serial_nr_encoded' or 'serial_nr_decoded' are mandatory")
     decoded = serial_nr["serial_nr_decoded"]
@@ -94,18 +106,8 @@ def _serial(serial_nr: Any) -> tuple[int, int, int, int]:
         raise Refused("'geo_scope' is mandatory")
     if geo_scope_name not in GEO_SCOPES:
         raise Refused("'geo_scope' is invalid")
-    try:
-        msg_code = _integer(decoded, "msg_code", 0, 1024)
-    except ValueError:
-        msg_code = None
-    if msg_code is None:
-        raise Refused("'msg_code' is out of range")
-    try:
-        update_nr = _integer(decoded, "update_nr", 0, 15)
-    except ValueError:
-        update_nr = None
-    if update_nr is None:
-        raise Refused("'update_nr' is out of range")
+    msg_code = _required_integer(decoded, "msg_code", 0, 1024, "'msg_code' is out of range")
+    update_nr = _required_integer(decoded, "update_nr", 0, 15, "'update_nr' is out of range")
     # OsmoCBC takes 1024 too and keeps its low ten bits.
     serial = SerialNumber(GeoScope(GEO_SCOPES[geo_scope_name]), msg_code & 0x3FF, update_nr)
     return serial.encoded, int(serial.geo_scope), serial.message_code, serial.update_number
@@ -120,12 +122,7 @@ def _payload(payload: Any) -> tuple[int, list[bytes]]:
             raise Refused("stand-in: only 'payload_encoded' is supported (Tocsin sends nothing else)")
         raise Refused("'payload_type_encoded', 'payload_type_decoded' or 'payload_etws' must be present")
     encoded = payload["payload_encoded"]
-    try:
-        dcs = _integer(encoded, "dcs", 0, 255)
-    except ValueError:
-        dcs = None
-    if dcs is None:
-        raise Refused("'dcs' out of range")
+    dcs = _required_integer(encoded, "dcs", 0, 255, "'dcs' out of range")
     pages = encoded.get("pages") if isinstance(encoded, dict) else None
     if not isinstance(pages, list):
         raise Refused("'pages' absent or not an array")
@@ -180,12 +177,7 @@ def parse(body: Any, now: datetime) -> HeldMessage:
     if "serial_nr" not in smscb:
         raise Refused("serial_nr is mandatory")
     encoded, geo_scope, message_code, update_number = _serial(smscb["serial_nr"])
-    try:
-        message_id = _integer(smscb, "message_id", 0, 0xFFFF)
-    except ValueError:
-        message_id = None
-    if message_id is None:
-        raise Refused("message_id out of range")
+    message_id = _required_integer(smscb, "message_id", 0, 0xFFFF, "message_id out of range")
     dcs, pages = _payload(smscb.get("payload"))
     try:
         language, text = decode(dcs, pages)
