@@ -128,6 +128,8 @@ class Config:
     sms_rate_unit: str = "messages"
     max_in_flight: int = 50
     lease_seconds: float = 60.0
+    # How long an instance's share of the SMS rate lasts unrenewed (alerts.dispatch.shares).
+    rate_lease_seconds: float = 5.0
     schedule_grace_minutes: float = 15.0
     # espeak-ng, for the hotline's Azerbaijani speech (Twilio has no Azerbaijani voice).
     espeak: str | None = None
@@ -227,6 +229,9 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         raise ConfigError(f"TOCSIN_SMS_RATE_UNIT must be messages or segments, got {rate_unit!r}")
     max_in_flight = _number(env, "TOCSIN_MAX_IN_FLIGHT", "50", 1, 1000, int)
     lease_seconds = _number(env, "TOCSIN_LEASE_SECONDS", "60", 1, 3600, float)
+    # Short, because a dead instance's share is idle that long; not below 1 s, because an
+    # instance stops sending when a renewal (every fifth of it) is late by most of it.
+    rate_lease_seconds = _number(env, "TOCSIN_RATE_LEASE_SECONDS", "5", 1, 300, float)
     grace = _number(env, "TOCSIN_SCHEDULE_GRACE_MINUTES", "15", 0, 7 * 24 * 60, float)
     request_timeout = _number(env, "TWILIO_REQUEST_TIMEOUT", "10", 0.1, 120, float)
 
@@ -304,6 +309,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         sms_rate_unit=rate_unit,
         max_in_flight=max_in_flight,
         lease_seconds=lease_seconds,
+        rate_lease_seconds=rate_lease_seconds,
         schedule_grace_minutes=grace,
         espeak=espeak,
         sms_country_codes=sms_country_codes,

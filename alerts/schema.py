@@ -401,3 +401,15 @@ cell_broadcasts = sa.Table(
     sa.CheckConstraint("kind IN ('write','kill')", name="kind"),
     sa.CheckConstraint("state IN ('pending','accepted','refused','abandoned')", name="state"),
 )
+
+# Each sending instance's share of the account's SMS rate, leased (alerts.dispatch.shares).
+# PostgreSQL only: on SQLite one instance has the whole rate. Times are the database's now().
+rate_shares = sa.Table(
+    "rate_shares",
+    metadata,
+    sa.Column("instance", sa.String(200), primary_key=True),  # host:pid:random
+    sa.Column("claim", sa.Float, nullable=False),  # what it sends at, per second
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("renewed_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)

@@ -11,6 +11,7 @@ from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.scheduler import Coordinator
 from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.shares import ShareKeeper
 from alerts.dispatch.worker import Clock, Dispatcher
 from alerts.hotline.speech import AudioLinks
 from alerts.store import Store
@@ -25,9 +26,14 @@ class Engine:
         self.dispatcher = Dispatcher(store, channels, clock, settings, failpoints, audio, lane)
         self.coordinator = Coordinator(store, clock, settings, on_work=self.dispatcher.wake,
                                        housekeeping=housekeeping)
+        # This instance's share of the account's rate, on the lane's limiter: alert deliveries,
+        # calls and the one-off SMS all take from it.
+        self.shares = ShareKeeper.for_store(store, self.dispatcher.lane.limiter, settings.rate, settings.rate_lease)
         self._tasks: list[asyncio.Task[None]] = []
+        self._shares_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._shares_task = asyncio.create_task(self.shares.run(), name="rate-shares")
         self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                        asyncio.create_task(self.coordinator.run(), name="coordinator")]
 
@@ -46,3 +52,10 @@ class Engine:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Last: the share is given back (and others may take it) only once nothing here sends.
+        await self.shares.stop()
+        if self._shares_task is not None:
+            await asyncio.wait({self._shares_task}, timeout=10)
+            self._shares_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._shares_task

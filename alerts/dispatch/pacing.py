@@ -12,17 +12,39 @@ class RateLimiter:
     the previous one, so a sleep that overshoots is paid back by the next send rather than
     lost. `cost` is 1 per message, or the number of segments when the rate counts segments.
     A burst of at most 2% of a second's sends may go early, so any one-second window sees
-    at most 2% over the rate; below 50 a second, none."""
+    at most 2% over the rate; below 50 a second, none.
+
+    `rate` is this instance's current rate: the whole configured rate alone, its share of it
+    when instances share one account (alerts.dispatch.shares), which changes it through
+    set_rate; at 0 every sender waits until a rate is given again."""
 
     def __init__(self, rate: float, burst: int | None = None, monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
-        self.rate = rate
-        self.tolerance = (burst if burst is not None else int(rate * 0.02)) / rate
+        self._burst = burst
+        self.rate = self._paced_at = 0.0
+        self.tolerance = 0.0
         # Injectable, so a test can count sends against a time it controls.
         self.monotonic, self.sleep = monotonic, sleep
         self._due = monotonic()  # when the next send is theoretically due
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._changed = asyncio.Event()  # wakes a sender waiting at rate 0
+        self.set_rate(rate)
+
+    def set_rate(self, rate: float) -> None:
+        """From now on, `rate` a second (0: none). The send already scheduled at the old rate is
+        rescheduled at the new one, so a cut holds from this moment, not from the next send:
+        a share given back is not still being used while another instance takes it."""
+        rate = max(0.0, rate)
+        now = self.monotonic()
+        if rate > 0:
+            if self._due > now and self._paced_at > 0:
+                self._due = now + (self._due - now) * self._paced_at / rate
+            self._paced_at = rate  # what the time still owed was counted in, across a stop at 0
+        self.rate = rate
+        burst = self._burst if self._burst is not None else int(rate * 0.02)
+        self.tolerance = burst / rate if rate > 0 else 0.0
+        self._changed.set()
 
     def pause(self, seconds: float) -> None:
         """The provider said slow down (queue full, 429): hold every sender for a while."""
@@ -38,6 +60,10 @@ class RateLimiter:
                 now = self.monotonic()
                 if now < self._paused_until:
                     await self.sleep(self._paused_until - now)
+                    continue
+                if self.rate <= 0:
+                    self._changed.clear()
+                    await self._changed.wait()  # no share of the rate: until one is given
                     continue
                 due = max(self._due, now)  # an idle sender earns no credit
                 wait = due - self.tolerance - now

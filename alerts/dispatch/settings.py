@@ -11,7 +11,10 @@ from alerts.dispatch.decisions import RetryPolicy
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    rate: float = 100.0  # per second, for this process: messages, or segments (rate_unit)
+    # Per second, for the whole account (or sender): messages, or segments (rate_unit). On
+    # PostgreSQL the sending instances share it (alerts.dispatch.shares); this instance's
+    # current part is its lane's limiter.rate.
+    rate: float = 100.0
     rate_unit: str = "messages"
     max_in_flight: int = 50  # provider requests open at once
     # A worker holds about this many seconds of sending at a time: enough to keep the pipe
@@ -19,6 +22,7 @@ class DispatchSettings:
     claim_seconds: float = 1.0
     max_claim: int = 500
     lease: timedelta = timedelta(seconds=60)
+    rate_lease: float = 5.0  # seconds an instance's share of the rate lasts unrenewed
     idle_poll: float = 0.5
     watch_interval: float = 0.2  # how often claimed work is checked against cancels and STOPs
     record_interval: float = 0.05
@@ -41,6 +45,7 @@ class DispatchSettings:
             rate_unit=config.sms_rate_unit,
             max_in_flight=config.max_in_flight,
             lease=timedelta(seconds=config.lease_seconds),
+            rate_lease=config.rate_lease_seconds,
             schedule_grace=timedelta(minutes=config.schedule_grace_minutes),
         )
 

@@ -1,0 +1,209 @@
+"""One rate for the account, shared by every sending instance on PostgreSQL.
+
+TOCSIN_SMS_RATE is what the Twilio account (or sender) may take. Each sending instance (`tocsin
+serve`, `--worker-only`) holds a leased row in `rate_shares` with the CLAIM it sends at, renewed
+every lease/5 seconds on the database's clock; its limiter's rate is that claim. The split is
+even (rate / live instances): instances send the same deliveries from one queue, so nothing
+is gained by weighting them. The rule kept at every moment: the claims in use add up to no
+more than the rate, while instances join, die, or lose the database:
+
+- a claim is GRANTED, never taken: an instance may claim only what the others' live claims
+  leave free (at most its even share), read and written under one lock. A newcomer starts at
+  what is free (nothing, when the others use it all) and reaches its share after the others
+  cut theirs at their next renewal;
+- a cut is applied to the limiter before it is committed, a raise only after: nobody ever
+  counts on a share that its owner still uses;
+- an instance that cannot renew stops (rate 0) at its own deadline, its last renewal's start
+  on its monotonic clock + lease - lease/5: that is before the row expires on the database's
+  clock (the row's `now()` is later than that start), so before anybody may take its share;
+- a dead instance's row expires after the lease; each survivor takes its part at its next
+  renewal, so within lease + lease/5 of the last sign of life.
+
+On SQLite there is one instance: it has the whole rate and nothing is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from alerts.dispatch.pacing import RateLimiter
+from alerts.schema import rate_shares
+from alerts.store import Store
+from alerts.supervise import guarded, wait_for_event
+
+log = logging.getLogger(__name__)
+SHARES_LOCK = 7312003  # serialises renewals: a claim is read and written as one step
+RENEWALS_PER_LEASE = 5  # renew every lease/5; stop lease/5 before the row expires
+
+
+def claim(rate: float, others: list[float]) -> float:
+    """What an instance may send at, given the live claims of the others: its even share of
+    the rate among them and itself, but never more than they leave free."""
+    share = rate / (len(others) + 1)
+    free = rate - sum(others)
+    return max(0.0, min(share, free))
+
+
+@dataclass
+class Lease:
+    """An instance's own view of its claim, on its own monotonic clock: usable until its
+    deadline, which comes a margin before the database lets anyone else take it."""
+
+    seconds: float
+    claim: float = 0.0
+    deadline: float = float("-inf")
+
+    @property
+    def margin(self) -> float:
+        return self.seconds / RENEWALS_PER_LEASE
+
+    @property
+    def renew_every(self) -> float:
+        return self.seconds / RENEWALS_PER_LEASE
+
+    def renewed(self, started: float, claim_: float) -> None:
+        """A renewal that began at `started` (before its transaction, so before the database's
+        now()) was committed with this claim."""
+        self.claim = claim_
+        self.deadline = started + self.seconds - self.margin
+
+    def usable(self, now: float) -> float:
+        """The rate to send at now: the claim, or 0 once the deadline has passed."""
+        return self.claim if now < self.deadline else 0.0
+
+
+def instance_name() -> str:
+    """Unique among the instances, and telling a person which machine and process it is."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Book(Protocol):
+    """Where the claims are kept: the `rate_shares` table (SharesTable), or a test's stand-in."""
+
+    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> float:
+        """In one step under one lock: forget expired claims, claim what the others leave
+        (claim()), lease it to `name` for lease_seconds from the book's now, calling `cut`
+        with the new claim before it is committed (visible to anyone); the new claim."""
+        ...
+
+    async def leave(self, name: str) -> None: ...
+
+
+class SharesTable:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> float:
+        async with self.store.write() as conn:
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SHARES_LOCK})
+            # now() is the transaction's start: an expiry read against it errs towards alive.
+            await conn.execute(rate_shares.delete().where(rate_shares.c.expires_at <= sa.func.now()))
+            others = list((await conn.execute(
+                sa.select(rate_shares.c.claim).where(rate_shares.c.instance != name))).scalars())
+            new = claim(rate, others)
+            values = dict(claim=new, renewed_at=sa.func.now(),
+                          expires_at=sa.func.now() + timedelta(seconds=lease_seconds))
+            updated = await conn.execute(rate_shares.update().where(rate_shares.c.instance == name).values(**values))
+            if not updated.rowcount:
+                await conn.execute(rate_shares.insert().values(instance=name, started_at=sa.func.now(), **values))
+            cut(new)
+        return new
+
+    async def leave(self, name: str) -> None:
+        async with self.store.write() as conn:
+            await conn.execute(rate_shares.delete().where(rate_shares.c.instance == name))
+
+
+class ShareKeeper:
+    """Keeps this instance's limiter at its share of the account's rate, from start to stop.
+    With no book (SQLite: one instance) the limiter keeps the whole rate and nothing runs."""
+
+    def __init__(self, book: Book | None, limiter: RateLimiter, rate: float, lease_seconds: float,
+                 name: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.book = book
+        self.limiter = limiter
+        self.rate = rate
+        self.lease = Lease(lease_seconds)
+        self.name = name or instance_name()
+        self.monotonic = monotonic
+        self.renewals = 0  # committed renewals: lets a test wait for one
+        self._stopping = asyncio.Event()
+        self._expiry: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def for_store(cls, store: Store, limiter: RateLimiter, rate: float, lease_seconds: float) -> ShareKeeper:
+        return cls(None if store.is_sqlite else SharesTable(store), limiter, rate, lease_seconds)
+
+    async def run(self) -> None:
+        if self.book is None:
+            return
+        # Nothing until granted: the others may be using the whole rate.
+        self.limiter.set_rate(0)
+        try:
+            while not self._stopping.is_set():
+                await guarded(self.renew, "renewing this instance's share of the SMS rate", log)
+                await wait_for_event(self._stopping, self.lease.renew_every)
+        finally:
+            self._cancel_expiry()
+            self.limiter.set_rate(0)
+            self.lease.claim = 0.0
+            await guarded(self.leave, "giving back this instance's share of the SMS rate", log)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    async def renew(self) -> float:
+        """One renewal: the claim this instance may now send at, applied to its limiter. A cut
+        holds before anyone can read it; a raise waits for the commit."""
+        assert self.book is not None
+        started = self.monotonic()
+        new = await self.book.renew(self.name, self.rate, self.lease.seconds,
+                                    lambda new: self.limiter.set_rate(min(new, self.limiter.rate)))
+        self.lease.renewed(started, new)
+        self.renewals += 1
+        self._watch_deadline()
+        return new
+
+    def _watch_deadline(self) -> None:
+        """Applies the committed claim now, and drops it at the lease's deadline, on the loop's
+        monotonic clock: a renewal stuck on a lost database must not keep the claim alive."""
+        self._cancel_expiry()
+        self.limiter.set_rate(self.lease.usable(self.monotonic()))
+        self._expire_later()
+
+    def _expire_later(self) -> None:
+        if self.limiter.rate > 0:  # (a timer that fires a hair early sets the next one)
+            self._expiry = asyncio.get_running_loop().call_later(
+                max(0.0, self.lease.deadline - self.monotonic()), self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._expiry = None
+        self.check_deadline()
+        self._expire_later()
+
+    def check_deadline(self) -> None:
+        """Past the lease's deadline, the limiter at 0. Only ever a cut: a raise follows a
+        commit, never a timer (which may fire while a renewal has cut and not yet committed)."""
+        if self.limiter.rate > 0 and self.lease.usable(self.monotonic()) == 0:
+            log.warning("this instance's share of the SMS rate was not renewed in time: sending paused")
+            self.limiter.set_rate(0)
+
+    async def leave(self) -> None:
+        assert self.book is not None
+        await self.book.leave(self.name)
+
+    def _cancel_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None

@@ -1,0 +1,320 @@
+"""One SMS rate for the account, shared by the instances (alerts.dispatch.shares): the even
+split, and the rule that the claims in use never add up to more than the rate while
+instances join, die or lose the database. Time is injected and moved by the test: nothing
+sleeps. The table itself is checked against real PostgreSQL at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+
+from alerts.dispatch.pacing import RateLimiter
+from alerts.dispatch.shares import RENEWALS_PER_LEASE, Lease, ShareKeeper, SharesTable, claim
+from alerts.schema import rate_shares
+from alerts.store import Store
+
+RATE = 60.0
+LEASE = 5.0
+EVERY = LEASE / RENEWALS_PER_LEASE
+
+
+@pytest.mark.parametrize(("others", "expected"), [
+    ([], 60.0),  # alone: the whole rate
+    ([60.0], 0.0),  # a newcomer while another uses it all: nothing yet
+    ([30.0, 30.0], 0.0),
+    ([20.0, 20.0], 20.0),  # the others have cut: the even share
+    ([30.0], 30.0),
+    ([15.0, 15.0, 15.0], 15.0),  # four: even, though more is free for the moment
+    ([45.0, 0.0], 15.0),  # what is free, when less than the share
+    ([70.0], 0.0),  # never negative (a rate lowered by a restart with another setting)
+])
+def test_a_claim_is_the_even_share_but_never_more_than_the_others_leave(others, expected):
+    assert claim(RATE, others) == pytest.approx(expected)
+
+
+def test_the_lease_is_usable_until_a_margin_before_it_expires():
+    lease = Lease(LEASE)
+    assert lease.usable(0.0) == 0  # never renewed
+    lease.renewed(started=10.0, claim_=20.0)
+    assert lease.usable(10.0) == 20.0
+    assert lease.usable(10.0 + LEASE - lease.margin - 0.001) == 20.0
+    assert lease.usable(10.0 + LEASE - lease.margin) == 0  # the row still has lease.margin to live
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class Unreachable(ConnectionError):
+    pass
+
+
+@dataclass
+class FakeBook:
+    """The table's rule, in memory, on the test's clock (the database's clock may be offset
+    from the instances' monotonic clocks by any constant: only differences matter)."""
+
+    time: FakeTime
+    offset: float = 12345.0
+    latency: float = 0.0  # from the renewal's start to the database's now()
+    rows: dict[str, tuple[float, float]] = field(default_factory=dict)  # name: (claim, expires)
+    unreachable: set[str] = field(default_factory=set)
+    # Called once a claim is visible to all, before the renewer goes on.
+    committed: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def live(self) -> dict[str, float]:
+        now = self.time.now + self.offset
+        return {name: c for name, (c, expires) in self.rows.items() if expires > now}
+
+    async def renew(self, name, rate, lease_seconds, cut):
+        if name in self.unreachable:
+            raise Unreachable(name)
+        self.time.now += self.latency
+        now = self.time.now + self.offset
+        self.rows = {n: row for n, row in self.rows.items() if row[1] > now}
+        new = claim(rate, [c for n, (c, _) in self.rows.items() if n != name])
+        cut(new)  # before the commit, as in the table's transaction
+        self.rows[name] = (new, now + lease_seconds)
+        for check in self.committed:  # the others may read it now, before the renewer goes on
+            await check()
+        return new
+
+    async def leave(self, name):
+        self.rows.pop(name, None)
+
+
+class Fleet:
+    """Instances sharing one FakeBook; each instance's rate in use is its limiter's."""
+
+    def __init__(self, time: FakeTime, book: FakeBook) -> None:
+        self.time, self.book = time, book
+        self.keepers: dict[str, ShareKeeper] = {}
+        self.dead: set[str] = set()
+        self.interleave: random.Random | None = None  # another renewal between a commit and what follows it
+        self._nested = False
+        book.committed.append(self.on_commit)
+
+    def check(self) -> None:
+        assert self.in_use() <= RATE + 1e-9, self.book.rows
+
+    async def on_commit(self) -> None:
+        self.check()
+        if self.interleave is not None and not self._nested and self.interleave.random() < 0.5:
+            self._nested = True
+            try:
+                await self.renew(self.interleave.choice(sorted(self.keepers)))
+            finally:
+                self._nested = False
+            self.check()
+
+    def join(self, name: str) -> ShareKeeper:
+        limiter = RateLimiter(0, monotonic=self.time.monotonic)
+        keeper = ShareKeeper(self.book, limiter, RATE, LEASE, name=name, monotonic=self.time.monotonic)
+        self.keepers[name] = keeper
+        return keeper
+
+    async def renew(self, name: str) -> None:
+        if name in self.dead:
+            return
+        try:
+            await self.keepers[name].renew()
+        except Unreachable:
+            pass
+
+    def in_use(self) -> float:
+        for name, keeper in self.keepers.items():
+            if name not in self.dead:
+                keeper.check_deadline()  # what each one's deadline timer does, on the test's clock
+        return sum(k.limiter.rate for n, k in self.keepers.items() if n not in self.dead)
+
+    def rate(self, name: str) -> float:
+        self.keepers[name].check_deadline()
+        return self.keepers[name].limiter.rate
+
+    async def advance(self, seconds: float, step: float = 0.05) -> None:
+        """Move time, every instance renewing on its own schedule, the rule checked at each step."""
+        end = self.time.now + seconds
+        while self.time.now < end - 1e-9:
+            self.time.now = min(end, self.time.now + step)
+            for name, keeper in self.keepers.items():
+                if self.time.now - keeper.lease.deadline + LEASE - keeper.lease.margin >= EVERY:
+                    await self.renew(name)
+            self.check()
+
+
+async def _fleet(*names: str) -> Fleet:
+    time = FakeTime()
+    fleet = Fleet(time, FakeBook(time))
+    for name in names:
+        fleet.join(name)
+        await fleet.renew(name)
+        assert fleet.in_use() <= RATE
+    return fleet
+
+
+async def test_a_newcomer_gets_only_what_the_others_gave_back():
+    fleet = await _fleet("a")
+    assert fleet.rate("a") == RATE
+    b = fleet.join("b")
+    await fleet.renew("b")
+    assert b.limiter.rate == 0  # a still uses all of it
+    await fleet.renew("a")
+    assert fleet.rate("a") == RATE / 2  # a cut to its share, and said so
+    await fleet.renew("b")
+    assert fleet.rate("b") == RATE / 2
+    await fleet.advance(3 * LEASE)
+    assert (fleet.rate("a"), fleet.rate("b")) == (RATE / 2, RATE / 2)
+
+
+async def test_a_dead_instances_share_is_taken_within_lease_and_one_renewal():
+    fleet = await _fleet("a", "b", "c")
+    await fleet.advance(2 * LEASE)
+    assert [fleet.rate(n) for n in "abc"] == [RATE / 3] * 3
+    fleet.dead.add("c")  # SIGKILL: sends nothing from now on
+    killed = fleet.time.now
+    await fleet.advance(LEASE - EVERY)  # its row still lives: nobody takes its part yet
+    assert fleet.in_use() == pytest.approx(2 * RATE / 3)
+    while fleet.rate("a") < RATE / 2 or fleet.rate("b") < RATE / 2:
+        await fleet.advance(0.05)
+    assert fleet.time.now - killed <= LEASE + EVERY + 0.05
+    assert fleet.in_use() == pytest.approx(RATE)
+
+
+@pytest.mark.parametrize("latency", [0.0, 0.3])
+async def test_an_instance_that_loses_the_database_stops_before_the_others_take_its_share(latency):
+    fleet = await _fleet("a", "b", "c")
+    await fleet.advance(2 * LEASE)
+    fleet.book.latency = latency  # the database's now() comes later than the renewal's start
+    await fleet.advance(2 * LEASE)
+    fleet.book.unreachable.add("c")  # alive, sending, but cut off from the database
+    lost = fleet.time.now
+    while fleet.rate("c") > 0:
+        assert fleet.rate("a") == pytest.approx(RATE / 3)  # nobody has taken c's share yet
+        await fleet.advance(0.01, step=0.01)
+    stopped = fleet.time.now
+    assert stopped - lost <= LEASE - EVERY + 0.01  # its own deadline: lease - margin after its last renewal
+    await fleet.advance(2 * LEASE)  # advance() checks the sum at every step
+    assert fleet.rate("a") == fleet.rate("b") == pytest.approx(RATE / 2)
+    assert fleet.rate("c") == 0
+    fleet.book.unreachable.clear()  # back: it rejoins as a newcomer, and all come to a third
+    await fleet.advance(3 * LEASE)
+    assert [fleet.rate(n) for n in "abc"] == pytest.approx([RATE / 3] * 3)
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_the_claims_in_use_never_exceed_the_rate_whatever_happens(seed):
+    """Joins, kills, partitions and heals at random moments, with renewals out of phase, a
+    database now() that comes late, and other renewals between a commit and what the renewer
+    does next: at every step of 20 ms the rates in use add up to at most
+    the rate (advance() asserts it)."""
+    rng = random.Random(seed)
+    fleet = await _fleet("i0")
+    fleet.interleave = rng
+    names = ["i0"]
+    for _ in range(40):
+        fleet.book.latency = rng.choice([0.0, 0.0, 0.1, 0.4])
+        action = rng.choice(["join", "join", "kill", "cut off", "heal", "wait"])
+        if action == "join" and len(names) < 6:
+            name = f"i{len(names)}"
+            names.append(name)
+            fleet.join(name)
+            await fleet.renew(name)
+        elif action == "kill":
+            fleet.dead.add(rng.choice(names))
+        elif action == "cut off":
+            fleet.book.unreachable.add(rng.choice(names))
+        elif action == "heal":
+            fleet.book.unreachable.clear()
+        await fleet.advance(rng.uniform(0.0, LEASE * 1.5), step=0.02)
+    fleet.book.unreachable.clear()
+    await fleet.advance(3 * LEASE)
+    alive = [n for n in names if n not in fleet.dead]
+    if alive:  # at rest, the living share the whole rate evenly
+        assert [fleet.rate(n) for n in alive] == pytest.approx([RATE / len(alive)] * len(alive))
+
+
+# ---- the limiter's side ----
+
+class SleepyTime(FakeTime):
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+async def test_at_rate_zero_a_sender_waits_until_a_rate_is_given():
+    time = SleepyTime()
+    limiter = RateLimiter(0, monotonic=time.monotonic, sleep=time.sleep)
+    sending = asyncio.create_task(limiter.acquire())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not sending.done()
+    limiter.set_rate(10)
+    await asyncio.wait_for(sending, 1)
+
+
+async def test_a_cut_holds_from_the_moment_it_is_made():
+    time = SleepyTime()
+    limiter = RateLimiter(10, monotonic=time.monotonic, sleep=time.sleep)
+    await limiter.acquire()
+    start = time.now  # the next send was due 0.1 s after this, at 10/s
+    limiter.set_rate(5)
+    await limiter.acquire()
+    assert time.now - start == pytest.approx(0.2)  # at 5/s from the cut on
+    limiter.set_rate(0)
+    limiter.set_rate(5)  # a pause at 0 does not wipe what was owed
+    before = time.now
+    await limiter.acquire()
+    assert time.now - before == pytest.approx(0.2)
+
+
+# ---- the table, on real databases ----
+
+async def test_on_sqlite_one_instance_keeps_the_whole_rate(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    try:
+        limiter = RateLimiter(RATE)
+        keeper = ShareKeeper.for_store(store, limiter, RATE, LEASE)
+        assert keeper.book is None
+        await keeper.run()  # returns at once
+        assert limiter.rate == RATE
+    finally:
+        await store.close()
+
+
+async def test_the_table_grants_shares_expires_the_dead_and_forgets_who_left(db_url):
+    store = Store(db_url)
+    if store.is_sqlite:
+        await store.close()
+        pytest.skip("shares live on PostgreSQL only")
+    try:
+        keepers = [ShareKeeper(SharesTable(store), RateLimiter(0), RATE, LEASE, name=n) for n in "abc"]
+        assert await keepers[0].renew() == RATE
+        assert await keepers[1].renew() == 0
+        assert await keepers[2].renew() == 0
+        for _ in range(2):
+            for keeper in keepers:
+                await keeper.renew()
+        assert [k.limiter.rate for k in keepers] == pytest.approx([RATE / 3] * 3)
+        # c dies: its row's lease runs out (moved into the past here rather than waited for).
+        async with store.write() as conn:
+            await conn.execute(rate_shares.update().where(rate_shares.c.instance == "c")
+                               .values(expires_at=sa.func.now() - sa.text("interval '1 second'")))
+        await keepers[0].renew()
+        await keepers[1].renew()
+        await keepers[0].renew()
+        assert [k.limiter.rate for k in keepers[:2]] == pytest.approx([RATE / 2] * 2)
+        await keepers[1].leave()
+        assert await keepers[0].renew() == RATE
+        async with store.read() as conn:
+            assert set((await conn.execute(sa.select(rate_shares.c.instance))).scalars()) == {"a"}
+    finally:
+        await store.close()
