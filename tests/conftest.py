@@ -44,6 +44,7 @@ SLOW_TESTS: dict[str, frozenset[str] | None] = {
     "tests/broadcast/test_broadcaster.py": None,  # two apps and CBC stand-ins, retries, each alert to every region
     "tests/broadcast/test_osmo_end_to_end.py": None,  # real OsmoCBCs, whose kills are answered after 15 s
     "tests/dispatch/test_processes.py": None,  # real `tocsin serve` processes, SIGKILLed and restarted
+    "tests/dispatch/test_shared_rate.py": None,  # three real instances sending 900 SMS at 60/s, one SIGKILLed
     "tests/dispatch/test_engine.py": frozenset({
         "test_ambiguous_timeouts_are_reconciled_not_resent",
         "test_cancel_stops_sending_within_a_second",
