@@ -47,6 +47,8 @@ def test_secrets_never_print(tmp_path):
         ({"TOCSIN_PORT": "70000"}, "TOCSIN_PORT"),
         ({"TOCSIN_SMS_RATE": "fast"}, "TOCSIN_SMS_RATE"),
         ({"TOCSIN_SMS_RATE": "0"}, "TOCSIN_SMS_RATE"),
+        ({"TOCSIN_RATE_LEASE_SECONDS": "0.5"}, "TOCSIN_RATE_LEASE_SECONDS"),
+        ({"TOCSIN_RATE_LEASE_SECONDS": "soon"}, "TOCSIN_RATE_LEASE_SECONDS"),
         ({"TOCSIN_PUBLIC_URL": "alerts.example.org"}, "TOCSIN_PUBLIC_URL"),
         ({"TOCSIN_DATABASE_URL": "mysql://x"}, "TOCSIN_DATABASE_URL"),
         ({"TOCSIN_SECRET_KEY": "short"}, "TOCSIN_SECRET_KEY"),
@@ -74,6 +76,14 @@ def test_bad_values_are_named(tmp_path, env, names):
 def test_the_log_format_is_text_unless_json_is_asked(tmp_path):
     assert _load(tmp_path).log_format == "text"
     assert _load(tmp_path, TOCSIN_LOG_FORMAT="json").log_format == "json"
+
+
+def test_the_rate_lease_is_read_and_reaches_the_dispatch_settings(tmp_path):
+    from alerts.dispatch.settings import DispatchSettings
+
+    assert _load(tmp_path).rate_lease_seconds == 5
+    settings = DispatchSettings.from_config(_load(tmp_path, TOCSIN_RATE_LEASE_SECONDS="2.5", TOCSIN_SMS_RATE="60"))
+    assert (settings.rate_lease, settings.rate) == (2.5, 60)  # the rate stays the account's
 
 
 def test_toml_file_is_read_and_environment_wins(tmp_path):
