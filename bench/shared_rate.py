@@ -181,7 +181,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
             f"{r['taken_at'] - killed:.2f} s",
             "-" if seen is None else f"{seen + 1 - killed:.2f} s after the kill", verdict(busiest <= rate * 1.05))],
           "From the simulator's receive times. Takeover (table): when the survivors' claims reached "
-          f"rate/{n - 1}; the lease bounds it by lease + lease/5.")
+          f"rate/{n - 1}; at most the lease, from the dead one's last renewal.")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

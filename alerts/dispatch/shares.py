@@ -16,8 +16,9 @@ more than the rate, while instances join, die, or lose the database:
 - an instance that cannot renew stops (rate 0) at its own deadline, its last renewal's start
   on its monotonic clock + lease - lease/5: that is before the row expires on the database's
   clock (the row's `now()` is later than that start), so before anybody may take its share;
-- a dead instance's row expires after the lease; each survivor takes its part at its next
-  renewal, so within lease + lease/5 of the last sign of life.
+- a dead instance's row expires after the lease, counted from its last renewal, so before
+  the lease has passed since it died; each survivor renews at that expiry (it reads when the
+  others' leases run out) and takes its part.
 
 On SQLite there is one instance: it has the whole rate and nothing is written.
 """
@@ -88,13 +89,21 @@ def instance_name() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+@dataclass(frozen=True)
+class Renewal:
+    claim: float
+    # Seconds from the book's now until the first of the others' claims expires (None: no
+    # others): a survivor renews then, so a dead instance's share is taken within its lease.
+    next_expiry: float | None = None
+
+
 class Book(Protocol):
     """Where the claims are kept: the `rate_shares` table (SharesTable), or a test's stand-in."""
 
-    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> float:
+    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> Renewal:
         """In one step under one lock: forget expired claims, claim what the others leave
         (claim()), lease it to `name` for lease_seconds from the book's now, calling `cut`
-        with the new claim before it is committed (visible to anyone); the new claim."""
+        with the new claim before it is committed (visible to anyone)."""
         ...
 
     async def leave(self, name: str) -> None: ...
@@ -104,21 +113,23 @@ class SharesTable:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> float:
+    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> Renewal:
         async with self.store.write() as conn:
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SHARES_LOCK})
             # now() is the transaction's start: an expiry read against it errs towards alive.
             await conn.execute(rate_shares.delete().where(rate_shares.c.expires_at <= sa.func.now()))
-            others = list((await conn.execute(
-                sa.select(rate_shares.c.claim).where(rate_shares.c.instance != name))).scalars())
-            new = claim(rate, others)
+            others = (await conn.execute(
+                sa.select(rate_shares.c.claim,
+                          sa.func.extract("epoch", rate_shares.c.expires_at - sa.func.now()).label("left"))
+                .where(rate_shares.c.instance != name))).all()
+            new = claim(rate, [row.claim for row in others])
             values = dict(claim=new, renewed_at=sa.func.now(),
                           expires_at=sa.func.now() + timedelta(seconds=lease_seconds))
             updated = await conn.execute(rate_shares.update().where(rate_shares.c.instance == name).values(**values))
             if not updated.rowcount:
                 await conn.execute(rate_shares.insert().values(instance=name, started_at=sa.func.now(), **values))
             cut(new)
-        return new
+        return Renewal(new, min((float(row.left) for row in others), default=None))
 
     async def leave(self, name: str) -> None:
         async with self.store.write() as conn:
@@ -140,6 +151,7 @@ class ShareKeeper:
         self.renewals = 0  # committed renewals: lets a test wait for one
         self._stopping = asyncio.Event()
         self._expiry: asyncio.TimerHandle | None = None
+        self._next_expiry: float | None = None  # the first of the others' leases to run out, on our clock
 
     @classmethod
     def for_store(cls, store: Store, limiter: RateLimiter, rate: float, lease_seconds: float) -> ShareKeeper:
@@ -153,7 +165,7 @@ class ShareKeeper:
         try:
             while not self._stopping.is_set():
                 await guarded(self.renew, "renewing this instance's share of the SMS rate", log)
-                await wait_for_event(self._stopping, self.lease.renew_every)
+                await wait_for_event(self._stopping, self.next_renewal_in())
         finally:
             self._cancel_expiry()
             self.limiter.set_rate(0)
@@ -168,12 +180,24 @@ class ShareKeeper:
         holds before anyone can read it; a raise waits for the commit."""
         assert self.book is not None
         started = self.monotonic()
-        new = await self.book.renew(self.name, self.rate, self.lease.seconds,
-                                    lambda new: self.limiter.set_rate(min(new, self.limiter.rate)))
+        renewal = await self.book.renew(self.name, self.rate, self.lease.seconds,
+                                        lambda new: self.limiter.set_rate(min(new, self.limiter.rate)))
+        new = renewal.claim
         self.lease.renewed(started, new)
+        # Counted from after the commit, so later than on the book's clock: never too early.
+        self._next_expiry = None if renewal.next_expiry is None else self.monotonic() + renewal.next_expiry
         self.renewals += 1
         self._watch_deadline()
         return new
+
+    def next_renewal_in(self) -> float:
+        """Every fifth of the lease, or sooner when another's lease runs out first (it may be
+        dead: its share is taken then, not up to a fifth of a lease later). Not below 50 ms,
+        so a row the database has not quite expired yet is not asked about in a tight loop."""
+        wait = self.lease.renew_every
+        if self._next_expiry is not None:
+            wait = min(wait, max(0.05, self._next_expiry - self.monotonic()))
+        return wait
 
     def _watch_deadline(self) -> None:
         """Applies the committed claim now, and drops it at the lease's deadline, on the loop's
