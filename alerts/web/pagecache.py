@@ -9,7 +9,7 @@ answered from memory until one of three things makes it stale:
   everything is dropped at once, before the request that caused it has its answer;
 - a change that publishes no event (the coordinator starting, finishing or expiring a round,
   an update superseding its original): one task per instance compares a fingerprint of the
-  alerts table every POLL_SECONDS (live.POLL_SECONDS, the /events watcher's pace) and drops
+  alerts table every POLL_SECONDS (the /events watcher's pace) and drops
   everything when it moved. Every write of the application to an approved alert sets its
   `updated_at` (alerts.workflow, alerts.dispatch.rounds, halt, updates), so the fingerprint
   is the approved alerts' count, newest `updated_at` and highest id, and the (id, state,
@@ -52,6 +52,8 @@ from alerts.web.keys import CLOCK, DISPATCHER, EVENTS, STORE
 
 log = logging.getLogger(__name__)
 
+# How often the watcher takes the fingerprint when no event woke it: the /events watcher's pace.
+POLL_SECONDS: float | None = live.POLL_SECONDS
 # Far wider than any clock skew between instances, and few rows: alerts are written rarely.
 FINGERPRINT_WINDOW = timedelta(hours=1)
 # Events of alerts that were never public and do not become so: nothing to drop.
@@ -101,7 +103,12 @@ class PageCache:
         self._ids: frozenset[int] | None = None
         self._loading_ids: asyncio.Task[frozenset[int]] | None = None
         self._fingerprint: tuple[Any, ...] | None = None
-        self._wakeup = Wakeup(live.POLL_SECONDS)
+        self._wakeup = Wakeup(POLL_SECONDS)
+
+    @property
+    def size(self) -> int:
+        """Pages held."""
+        return len(self._entries)
 
     # ---- what makes pages stale ----
 
