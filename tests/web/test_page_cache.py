@@ -228,13 +228,17 @@ async def test_an_alert_leaves_the_pages_at_its_expiry_by_the_apps_clock(issued)
 
 # ---- two instances on one PostgreSQL database ----
 
+@pytest.mark.parametrize("web_only", [False, True], ids=["serve", "web-only"])
 async def test_a_cancel_on_one_instance_reaches_the_others_pages_by_notify(db_url, counted, start_tocsin,
-                                                                          monkeypatch):
+                                                                          monkeypatch, web_only):
     if not db_url.startswith("postgresql"):
         pytest.skip("one instance on SQLite")
     here = await start_tocsin()
-    # The other instance never polls: only the NOTIFY of the cancel can tell it.
+    # The other instance never polls: only the NOTIFY of the cancel can tell it. A --web-only
+    # one runs no dispatcher, whose context relays NOTIFYs elsewhere: the page cache does.
     monkeypatch.setattr(pagecache, "POLL_SECONDS", None)
+    make_app = conftest.make_app
+    monkeypatch.setattr(conftest, "make_app", lambda *a, **kw: make_app(*a, **kw, worker=not web_only))
     there = await start_tocsin()
     desk = await Desk.open(here)
     alert = await desk.issue(regions=["AZ-BA"])
