@@ -7,14 +7,16 @@ answered from memory until one of three things makes it stale:
 
 - an event (approve, cancel... here, or on PostgreSQL from another instance by NOTIFY):
   everything is dropped at once, before the request that caused it has its answer;
-- a change that publishes no event (the coordinator starting, finishing or expiring a round,
-  an update superseding its original): one task per instance compares a fingerprint of the
-  alerts table every POLL_SECONDS (the /events watcher's pace) and drops
-  everything when it moved. Every write of the application to an approved alert sets its
-  `updated_at` (alerts.workflow, alerts.dispatch.rounds, halt, updates), so the fingerprint
-  is the approved alerts' count, newest `updated_at` and highest id, and the (id, state,
-  updated_at) of those written in the last FINGERPRINT_WINDOW: a write stamped by an
-  instance whose clock lags (its `updated_at` below the newest) still changes the latter;
+- a change that publishes no event (the coordinator starting a round, finishing it or
+  scheduling the next, expiring an alert): one task per instance compares a fingerprint of
+  the alerts table every POLL_SECONDS (the /events watcher's pace) and drops everything when
+  it moved. Every write of the application that changes what the public sees of an approved
+  alert sets its `updated_at` (alerts.workflow, alerts.dispatch.rounds and halt, alerts.updates)
+  or shares a transaction with one that does (the references and the cell broadcast plan,
+  fixed at approval; how far materialisation got is not shown). So the fingerprint is the
+  approved alerts' count, newest `updated_at` and highest id, and the (id, state, updated_at)
+  of those written in the last FINGERPRINT_WINDOW: a write stamped by an instance whose clock
+  lags (its `updated_at` below the newest) still changes the latter;
 - time: a page that shows whether an alert is still in force is stale at the next expiry
   among the alerts it read (`stale_at`), read on the app's clock at every request.
 
