@@ -63,6 +63,7 @@ from alerts.web.keys import (
     SYNTHESISER,
     UPSTREAM,
 )
+from alerts.web.pagecache import page_cache_ctx
 from alerts.web.proxies import trusted_proxies
 from channels import Channel
 
@@ -103,6 +104,7 @@ def make_app(
         app.cleanup_ctx.append(synthesiser_ctx)
         app.cleanup_ctx.append(live.streams_ctx)  # every open event stream, public and console
         app.cleanup_ctx.append(live.live_ctx)  # the public pages' watcher of the active alerts
+        app.cleanup_ctx.append(page_cache_ctx)  # public pages, feeds and CAP, held in memory (issue 18)
         app.cleanup_ctx.append(bell.bell_ctx)  # the console's waiting-for-approval streams
         # At shutdown every open stream ends, so the server need not wait for its readers.
         app.on_shutdown.append(live.close_streams)

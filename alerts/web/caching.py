@@ -1,6 +1,8 @@
 """Conditional GET and gzip for public pages and feeds: in a crisis the same page is fetched by
 thousands of phones, and a 304 costs a 2G phone a few hundred bytes instead of the page; a
 page that must go out goes gzipped when the phone accepts it (a third of the bytes, or less).
+An `Entity` holds both representations and their tags, computed once, so a page held in
+memory (alerts.web.pagecache) is answered without hashing or compressing anything again.
 
 A gzipped body is another representation of the page: it carries its own entity tag (the
 plain one with `-gz`), and every answer says `Vary: Accept-Encoding`, so no cache hands the
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -18,6 +21,14 @@ COMPRESSIBLE = frozenset({"text/html", "text/plain", "application/atom+xml", "ap
                           "application/cap+xml", "application/json"})
 MIN_SIZE = 256
 VARY = "Accept-Language, Accept-Encoding"
+# What a browser or a CDN in front may do with a public page. A CDN may answer from its copy
+# for 5 seconds (s-maxage), so a crowd costs this server one request per page, language and
+# CDN node every 5 seconds; a browser asks every time (max-age=0), with If-None-Match, and
+# gets a 304 of a few hundred bytes when nothing changed. 5 seconds is how long a cancelled
+# evacuation order may still be shown behind a CDN: shorter than anyone reads the page, and
+# the page's own /events stream fetches it again when the list changes. The reasons, and
+# what a CDN must be told, are in docs/public-pages.md ("Behind a CDN").
+PUBLIC_CACHE = "public, max-age=0, s-maxage=5"
 
 
 def accepts_gzip(request: web.Request) -> bool:
@@ -41,19 +52,61 @@ def _gzip(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=6, mtime=0)  # no timestamp: the same page, the same bytes
 
 
+def _tag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    body: bytes
+    etag: str
+    gzipped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One page's bytes, plain and gzipped, with their entity tags and headers: built once,
+    answered as often as it is asked for."""
+
+    content_type: str
+    charset: str | None
+    headers: tuple[tuple[str, str], ...]
+    plain: Representation
+    compressed: Representation | None  # None: too small (or not text) to be worth gzip
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str, *, charset: str | None = "utf-8",
+           headers: dict[str, str] | None = None) -> Entity:
+        tag = _tag(body)
+        compressed = (Representation(_gzip(body), tag + "-gz", gzipped=True) if len(body) >= MIN_SIZE else None)
+        every = {"Cache-Control": PUBLIC_CACHE, **(headers or {}), "Vary": VARY}
+        return cls(content_type, charset, tuple(every.items()), Representation(body, tag, gzipped=False), compressed)
+
+    def respond(self, request: web.Request) -> web.Response:
+        chosen = self.compressed if self.compressed is not None and accepts_gzip(request) else self.plain
+        return _answer(request, chosen, self.content_type, self.charset, dict(self.headers))
+
+
 def conditional(request: web.Request, body: bytes, content_type: str, *, charset: str | None = "utf-8",
                 headers: dict[str, str] | None = None) -> web.Response:
+    """A page answered once (Entity for one that is answered many times): only the
+    representation this reader gets is compressed."""
     compress = len(body) >= MIN_SIZE and accepts_gzip(request)
-    etag = hashlib.sha256(body).hexdigest()[:32] + ("-gz" if compress else "")
-    extra = {"Cache-Control": "public, no-cache", **(headers or {}), "Vary": VARY}
-    if _fresh(request, etag):
-        response = web.Response(status=304, headers=extra)
+    tag = _tag(body)
+    chosen = Representation(_gzip(body), tag + "-gz", True) if compress else Representation(body, tag, False)
+    return _answer(request, chosen, content_type, charset,
+                   {"Cache-Control": PUBLIC_CACHE, **(headers or {}), "Vary": VARY})
+
+
+def _answer(request: web.Request, chosen: Representation, content_type: str, charset: str | None,
+            headers: dict[str, str]) -> web.Response:
+    if _fresh(request, chosen.etag):
+        response = web.Response(status=304, headers=headers)
     else:
-        if compress:
-            body = _gzip(body)
-            extra["Content-Encoding"] = "gzip"
-        response = web.Response(body=body, content_type=content_type, charset=charset, headers=extra)
-    response.etag = etag
+        if chosen.gzipped:
+            headers["Content-Encoding"] = "gzip"
+        response = web.Response(body=chosen.body, content_type=content_type, charset=charset, headers=headers)
+    response.etag = chosen.etag
     return response
 
 

@@ -8,6 +8,7 @@ keys from inside the /api/v1 and /console sub-applications."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -154,7 +155,19 @@ def page_language(request: web.Request) -> str:
     asked = request.query.get("lang", "").lower()
     if asked in i18n.LANGUAGES:
         return asked
-    for tag in _accepted(request.headers.get("Accept-Language", "")):
+    header = request.headers.get("Accept-Language", "")
+    # A crowd sends a handful of distinct headers: each is read once (babel's parse is most of
+    # a cached page's own cost). Long ones, which only a hostile client sends, are not kept.
+    return _header_language(header) if len(header) <= 128 else _language_of(header)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_language(header: str) -> str:
+    return _language_of(header)
+
+
+def _language_of(header: str) -> str:
+    for tag in _accepted(header):
         try:
             lang = Locale.parse(tag, sep="-").language
         except (ValueError, UnknownLocaleError):

@@ -1,6 +1,8 @@
 """The public face (SPEC §9): active alerts in the visitor's language, the archive and one
 page per alert. Server-rendered and small (a 2G phone in a crisis); a few lines of script
-only refresh the list when /events says it changed."""
+only refresh the list when /events says it changed. Each page is built once per change and
+language and served from memory (alerts.web.pagecache): the builders here say what a page
+reads and until when it holds."""
 
 from __future__ import annotations
 
@@ -21,9 +23,10 @@ from alerts.model import SUPERSEDED, AlertStatus, severity_order
 from alerts.schema import alerts
 from alerts.validation import parse_id
 from alerts.web import live
-from alerts.web.caching import compressed, conditional
+from alerts.web.caching import Entity, compressed
 from alerts.web.http import page_language, render
 from alerts.web.keys import CLOCK, STORE
+from alerts.web.pagecache import PAGES, Builder, Built, Key, next_expiry
 
 routes = web.RouteTableDef()
 ARCHIVE_SIZE = 50
@@ -60,8 +63,7 @@ def view(alert: Any, lang: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def active_alerts(request: web.Request) -> Sequence[Any]:
-    now = request.config_dict[CLOCK]()
+async def active_alerts(request: web.Request, now: datetime) -> Sequence[Any]:
     async with request.config_dict[STORE].read() as conn:
         return (await conn.execute(
             sa.select(alerts).where(published.active(now)).order_by(_REAL_FIRST, _SEVERITY_ORDER, alerts.c.sent.desc())
@@ -74,10 +76,17 @@ def _real_and_drills(shown: list[dict[str, Any]]) -> dict[str, list[dict[str, An
             "drills": [a for a in shown if a["status"] != AlertStatus.ACTUAL]}
 
 
-def _page(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> web.Response:
+def _html(request: web.Request, template: str, lang: str, context: dict[str, Any]) -> Entity:
     rendered = render(request, template, lang, context)
     assert isinstance(rendered.body, bytes)
-    return conditional(request, rendered.body, "text/html", headers={"Content-Language": lang})
+    return Entity.of(rendered.body, "text/html", headers={"Content-Language": lang})
+
+
+async def served(request: web.Request, key: Key, build: Builder) -> web.Response:
+    """A page that always exists, from memory or built once."""
+    built = await request.config_dict[PAGES].page(key, build)
+    assert built.entity is not None
+    return built.entity.respond(request)
 
 
 # The tab's icon: a warning triangle, drawn in a few hundred bytes, cached for a day. A route
@@ -95,41 +104,59 @@ async def favicon(_request: web.Request) -> web.Response:
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     lang = page_language(request)
-    now = request.config_dict[CLOCK]()
-    rows = await active_alerts(request)
-    return _page(request, "index.html", lang, {
-        **_real_and_drills([view(a, lang, now) for a in rows]),
-        "version": live.version(rows),
-    })
+
+    async def build() -> Built:
+        now = request.config_dict[CLOCK]()
+        rows = await active_alerts(request, now)
+        # Stale when the first of them expires: it leaves the list then.
+        return Built(_html(request, "index.html", lang, {
+            **_real_and_drills([view(a, lang, now) for a in rows]),
+            "version": live.version(rows),
+        }), next_expiry((a.expires for a in rows), now))
+
+    return await served(request, ("index", lang, 0), build)
 
 
 @routes.get("/archive")
 async def archive(request: web.Request) -> web.Response:
     lang = page_language(request)
-    now = request.config_dict[CLOCK]()
-    async with request.config_dict[STORE].read() as conn:
-        rows = (await conn.execute(
-            sa.select(alerts).where(published.ended(now)).order_by(alerts.c.sent.desc(), alerts.c.id.desc())
-            .limit(ARCHIVE_SIZE)
-        )).all()
-    return _page(request, "archive.html", lang, _real_and_drills([view(a, lang, now) for a in rows]))
+
+    async def build() -> Built:
+        now = request.config_dict[CLOCK]()
+        async with request.config_dict[STORE].read() as conn:
+            rows = (await conn.execute(
+                sa.select(alerts).where(published.ended(now)).order_by(alerts.c.sent.desc(), alerts.c.id.desc())
+                .limit(ARCHIVE_SIZE)
+            )).all()
+            # Stale when an alert in force expires: it joins the archive then.
+            ends = await conn.scalar(sa.select(sa.func.min(alerts.c.expires)).where(published.active(now)))
+        return Built(_html(request, "archive.html", lang, _real_and_drills([view(a, lang, now) for a in rows])),
+                     ends)
+
+    return await served(request, ("archive", lang, 0), build)
 
 
 @routes.get(r"/alerts/{id:\d{1,18}}")
 async def alert_page(request: web.Request) -> web.Response:
     lang = page_language(request)
-    now = request.config_dict[CLOCK]()
     alert_id = parse_id(request.match_info["id"])  # beyond any id (PostgreSQL would refuse it): none
-    row = newer = None
-    if alert_id is not None:
+
+    async def build() -> Built:
+        now = request.config_dict[CLOCK]()
         async with request.config_dict[STORE].read() as conn:
             row = (await conn.execute(
                 sa.select(alerts).where(alerts.c.id == alert_id, published.WENT_OUT)
-            )).first()
-            if row is not None:
-                # The update that replaced it, for the reader who followed an old link.
-                newer = await updates.superseded_by(conn, Alert.from_row(row))
-    if row is None:
+            )).one()
+            # The update that replaced it, for the reader who followed an old link.
+            newer = await updates.superseded_by(conn, Alert.from_row(row))
+        # Stale at its expiry, when it stops being shown as in force.
+        return Built(_html(request, "alert.html", lang, {"alert": view(row, lang, now), "superseded_by": newer}),
+                     next_expiry([row.expires], now))
+
+    built = None
+    if alert_id is not None:
+        built = await request.config_dict[PAGES].alert_page(("alert", lang, alert_id), alert_id, build)
+    if built is None or built.entity is None:
         # A draft or an unapproved alert is not public: it does not exist for this page.
         return compressed(request, render(request, "not_found.html", lang, {}, status=404))
-    return _page(request, "alert.html", lang, {"alert": view(row, lang, now), "superseded_by": newer})
+    return built.entity.respond(request)
