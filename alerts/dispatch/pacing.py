@@ -27,47 +27,67 @@ class RateLimiter:
         self.monotonic, self.sleep = monotonic, sleep
         self._due = monotonic()  # when the next send is theoretically due
         self._paused_until = 0.0
-        self._lock = asyncio.Lock()
+        # Sends issued so far end at `_issued`; slots reserved by sleeping senders run on to
+        # `_due`. A change of rate or a pause voids the reservations (a new epoch): the senders
+        # holding them reserve again from `_issued`, at the new pace.
+        self._issued = self._due
+        self._epoch = 0
         self._changed = asyncio.Event()  # wakes a sender waiting at rate 0
         self.set_rate(rate)
 
     def set_rate(self, rate: float) -> None:
-        """From now on, `rate` a second (0: none). The send already scheduled at the old rate is
-        rescheduled at the new one, so a cut holds from this moment, not from the next send:
-        a share given back is not still being used while another instance takes it."""
+        """From now on, `rate` a second (0: none). Sends reserved at the old rate are reserved
+        again at the new one, so a cut holds from this moment, not from the next send: a share
+        given back is not still being used while another instance takes it."""
         rate = max(0.0, rate)
         now = self.monotonic()
         if rate > 0:
-            if self._due > now and self._paced_at > 0:
-                self._due = now + (self._due - now) * self._paced_at / rate
+            if self._issued > now and self._paced_at > 0:
+                self._issued = now + (self._issued - now) * self._paced_at / rate
             self._paced_at = rate  # what the time still owed was counted in, across a stop at 0
         self.rate = rate
         burst = self._burst if self._burst is not None else int(rate * 0.02)
         self.tolerance = burst / rate if rate > 0 else 0.0
+        self._void_reservations()
         self._changed.set()
+
+    def _void_reservations(self) -> None:
+        self._epoch += 1
+        self._due = self._issued
 
     def pause(self, seconds: float) -> None:
         """The provider said slow down (queue full, 429): hold every sender for a while."""
         self._paused_until = max(self._paused_until, self.monotonic() + seconds)
+        self._void_reservations()
 
     def paused_for(self) -> float:
         """Seconds left of the provider's "slow down", 0 when none holds."""
         return max(0.0, self._paused_until - self.monotonic())
 
     async def acquire(self, cost: float = 1.0) -> None:
-        async with self._lock:
-            while True:
-                now = self.monotonic()
-                if now < self._paused_until:
-                    await self.sleep(self._paused_until - now)
-                    continue
-                if self.rate <= 0:
-                    self._changed.clear()
-                    await self._changed.wait()  # no share of the rate: until one is given
-                    continue
-                due = max(self._due, now)  # an idle sender earns no credit
-                wait = due - self.tolerance - now
-                if wait <= 0:
-                    self._due = due + cost / self.rate
-                    return
+        """Wait for this send's turn. Each caller reserves its slot at once and sleeps until
+        it, all in parallel: no lock handed from sender to sender, which on an event loop
+        crowded by readers of the public pages cost a turn of the loop per message and held
+        a broadcast far under its rate (issue 18)."""
+        while True:
+            now = self.monotonic()
+            if now < self._paused_until:
+                await self.sleep(self._paused_until - now)
+                continue
+            if self.rate <= 0:
+                self._changed.clear()
+                await self._changed.wait()  # no share of the rate: until one is given
+                continue
+            due = max(self._due, now)  # an idle sender earns no credit
+            end = due + cost / self.rate
+            wait = due - self.tolerance - now
+            if wait > 0:
+                epoch = self._epoch
+                self._due = end
                 await self.sleep(wait)
+                if epoch != self._epoch:
+                    continue  # the rate changed or a pause began meanwhile: reserve again
+            else:
+                self._due = end
+            self._issued = max(self._issued, end)
+            return

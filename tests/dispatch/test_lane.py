@@ -6,6 +6,8 @@ limiter's own, injected: every send is stamped with it, and the spacing is exact
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from dataclasses import replace
 from datetime import datetime
 
@@ -22,17 +24,31 @@ CODES = [f"+9945055502{i:02d}" for i in range(6)]
 
 
 class FakeTime:
-    """The limiter's clock: it moves only when the limiter sleeps."""
+    """The limiter's clock: it moves only when a sender sleeps. Senders sleep at once, each
+    until its own time: the one due first wakes first and moves the clock to its time, then
+    the next (a sleeper's time is fixed when it lies down, and the limiter hands out times
+    in order, so the earliest sleeper is always already lying down)."""
 
     def __init__(self) -> None:
         self.now = 0.0
+        self._sleepers: list[tuple[float, int]] = []
+        self._order = itertools.count()
+        self.held = False  # while held, nobody wakes: the test acts "while they sleep"
 
     def monotonic(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
+        me = (self.now + seconds, next(self._order))
+        heapq.heappush(self._sleepers, me)
+        try:
+            while self.held or self._sleepers[0] != me:
+                await asyncio.sleep(0)
+        finally:
+            self._sleepers.remove(me)
+            heapq.heapify(self._sleepers)
+        # No yield after moving the clock: the woken sender acts at its own time.
+        self.now = max(self.now, me[0])
 
 
 class Recorder:
@@ -131,3 +147,44 @@ async def test_a_long_slow_down_refuses_a_one_off_sms_at_once_rather_than_keep_a
     time.now += ONE_OFF_PATIENCE + 1  # the slow-down is over: the next one goes
     await lane.send_one(message, datetime.now())
     assert [kind for _, kind in recorder.sent] == ["one-off"]
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_senders_waiting_at_once_keep_one_pace_and_a_cut_or_a_pause_respaces_them():
+    """Senders reserve their turns at once and sleep side by side (no lock handed from one to
+    the next, which a crowded event loop makes slow): the turns are still one pace apart, and
+    a cut or a provider's pause that comes while they sleep voids the turns they hold."""
+    time = FakeTime()
+    limiter = RateLimiter(RATE, monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def send() -> None:
+        await limiter.acquire()
+        stamps.append(time.now)
+
+    async def crowd(count: int) -> list[asyncio.Task[None]]:
+        time.held = True
+        senders = [asyncio.create_task(send()) for _ in range(count)]
+        await _settle()  # all asleep on their turns
+        return senders
+
+    senders = await crowd(4)
+    time.held = False
+    await asyncio.gather(*senders)
+    assert stamps == [0.0, 0.5, 1.0, 1.5]
+
+    senders = await crowd(4)  # turns at 2.0, 2.5, 3.0, 3.5, at 2 a second
+    limiter.set_rate(1.0)  # at 1.5 s: half a turn owed at 2/s is a whole second at 1/s
+    time.held = False
+    await asyncio.gather(*senders)
+    assert stamps[4:] == [2.5, 3.5, 4.5, 5.5]
+
+    senders = await crowd(2)  # turns at 6.5 and 7.5
+    limiter.pause(10.0)  # at 5.5 s, until 15.5 s
+    time.held = False
+    await asyncio.gather(*senders)
+    assert stamps[8:] == [15.5, 16.5]
