@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.materialise [--subscribers 1000000] [--db sqlite postgresql]
                                           [--first-trials 3] [--skip-first]
+                                          [--before] [--parallel N ...] [--rounds N]
 
 (b) For each database: the subscribers are generated in SQL, an alert is inserted in state
 'approved', and a fresh subprocess that does nothing else runs rounds.start_due and then
 rounds.materialise_step in a loop, as the Coordinator does; it reports the seconds and its
 peak RSS (getrusage ru_maxrss). SPEC §12: < 10 s and < 200 MB for 1,000,000 subscribers.
+With --before, the same database is first taken down to migration 0012's schema (foreign keys
+on deliveries, a full provider_id index) and measured with one range at a time, side by side;
+--parallel measures given numbers of ranges at once; --rounds repeats the whole list in turn.
 
 (c) On the same database (its deliveries removed), a Coordinator and a Dispatcher run idle,
 then an alert is approved through alerts.workflow and both are woken, as the API does; the
@@ -50,7 +54,7 @@ FIRST_TARGET_MS = 250.0
 
 # ---- (b) the child: materialisation alone ----
 
-async def child(url: str) -> dict[str, Any]:
+async def child(url: str, parallel: int | None = None) -> dict[str, Any]:
     from alerts.dispatch import rounds
     from alerts.dispatch.settings import DispatchSettings
     from alerts.store import Store
@@ -58,13 +62,14 @@ async def child(url: str) -> dict[str, Any]:
 
     settings = DispatchSettings()
     store = Store(url)
+    parallel = rounds.parallel_batches(store) if parallel is None else parallel
     async with store.read() as conn:  # connect (and load the driver) before measuring
         await conn.execute(sa.text("SELECT 1"))
     before = peak_rss_mb()
     began = time.perf_counter()
     started = await rounds.start_due(store, utcnow(), settings.schedule_grace)
     steps = 0
-    while await rounds.materialise_step(store, utcnow(), settings.first_batch, settings.materialise_batch):
+    while await rounds.materialise_step(store, utcnow(), settings.first_batch, settings.materialise_batch, parallel):
         steps += 1
     seconds = time.perf_counter() - began
     peak = peak_rss_mb()
@@ -77,7 +82,7 @@ async def child(url: str) -> dict[str, Any]:
     await store.close()
     return {"seconds": seconds, "peak_rss_mb": peak, "vm_hwm_mb": hwm, "rss_before_mb": before, "steps": steps,
             "deliveries": made, "started": started, "first_batch": settings.first_batch,
-            "batch": settings.materialise_batch}
+            "batch": settings.materialise_batch, "parallel": parallel}
 
 
 # Linux keeps ru_maxrss across execve, so a child started straight from this (large) process
@@ -85,9 +90,10 @@ async def child(url: str) -> dict[str, Any]:
 _LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 
 
-def run_child(url: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bench.materialise", "--child", url],
-                         cwd=ROOT, capture_output=True, text=True, check=False)
+def run_child(url: str, parallel: int | None = None) -> dict[str, Any]:
+    extra = ["--parallel", str(parallel)] if parallel is not None else []
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bench.materialise", "--child", url,
+                          *extra], cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"materialise child failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,6 +130,46 @@ async def clear_deliveries(store: Any) -> None:
         await conn.execute(deliveries.delete())
 
 
+def variants(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
+    """(label, schema revision, ranges at once) to measure, side by side on one database."""
+    before = [("before (0012)", "0012", 1)] if args.before else []
+    return (before + [("now", "heads", parallel) for parallel in args.parallel or [None]]) * args.rounds
+
+
+async def migrate(url: str, revision: str) -> None:
+    """The schema at `revision`, up or down (deliveries are empty between runs)."""
+    from alembic import command
+
+    from alerts.migrations import alembic_config
+    from alerts.store import Store
+
+    store = Store(url)
+    try:
+        async with store.engine.begin() as conn:
+            step = command.upgrade if revision == "heads" else command.downgrade  # each a no-op when there
+            await conn.run_sync(lambda sync: step(alembic_config(sync), revision))
+    finally:
+        await store.close()
+
+
+async def reset_alert(url: str) -> None:
+    """The alert approved again and its deliveries gone, for the next variant."""
+    from alerts.schema import alerts, deliveries
+    from alerts.store import Store
+
+    store = Store(url)
+    try:
+        async with store.write() as conn:
+            await conn.execute(deliveries.delete())
+            await conn.execute(alerts.update().values(state="approved", materialised=False, materialised_upto=0))
+        if not store.is_sqlite:
+            async with store.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(sa.text("VACUUM ANALYZE deliveries"))
+    finally:
+        await store.close()
+
+
 async def main(args: argparse.Namespace) -> None:
     from alerts.store import Store
 
@@ -141,13 +187,17 @@ async def main(args: argparse.Namespace) -> None:
                         await insert_approved_alert(store, people)
                     finally:
                         await store.close()
-                    result = await asyncio.to_thread(run_child, url)
-                    ok = result["seconds"] < SECONDS_TARGET and result["peak_rss_mb"] < RSS_TARGET_MB
-                    mat_rows.append((
-                        db, f"{args.subscribers:,}", f"{result['deliveries']:,}", f"{generated:.1f}",
-                        f"{result['seconds']:.2f}", f"{result['deliveries'] / result['seconds']:,.0f}",
-                        f"{result['rss_before_mb']:.0f}", f"{result['peak_rss_mb']:.0f} ({result['vm_hwm_mb']:.0f})",
-                        f"{result['first_batch']:,} then {result['batch']:,}", verdict(ok)))
+                    for label, schema, parallel in variants(args):
+                        await migrate(url, schema)
+                        result = await asyncio.to_thread(run_child, url, parallel)
+                        await reset_alert(url)
+                        ok = result["seconds"] < SECONDS_TARGET and result["peak_rss_mb"] < RSS_TARGET_MB
+                        mat_rows.append((
+                            db, label, f"{result['parallel']}", f"{args.subscribers:,}", f"{result['deliveries']:,}",
+                            f"{generated:.1f}", f"{result['seconds']:.2f}",
+                            f"{result['deliveries'] / result['seconds']:,.0f}", f"{result['rss_before_mb']:.0f}",
+                            f"{result['peak_rss_mb']:.0f} ({result['vm_hwm_mb']:.0f})",
+                            f"{result['first_batch']:,} then {result['batch']:,}", verdict(ok)))
                     if args.skip_first or db not in args.first_db:
                         continue
                     store = Store(url)
@@ -168,8 +218,11 @@ async def main(args: argparse.Namespace) -> None:
         dbs.close()
     print(machine())
     table(f"(b) Materialising {args.subscribers:,} subscribers into deliveries (fresh process)",
-          ["database", "subscribers", "deliveries", "generate s", "materialise s", "rows/s", "RSS before MB",
+          ["database", "schema", "ranges at once", "subscribers", "deliveries", "generate s", "materialise s",
+           "rows/s", "RSS before MB",
            "peak RSS MB (VmHWM)", "batches", "< 10 s, < 200 MB"], mat_rows,
+          "schema: 'before' is migration 0012's (foreign keys on deliveries, a full provider_id index), "
+          "measured with the same code; ranges at once: materialise_step's `parallel`; "
           "materialise s: rounds.start_due + materialise_step until done; RSS before: ru_maxrss of the child "
           "after imports and connecting; peak: ru_maxrss at the end (and /proc VmHWM).")
     if first_rows:
@@ -189,6 +242,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="databases on which to measure (c)")
     p.add_argument("--first-trials", type=int, default=3)
     p.add_argument("--skip-first", action="store_true", help="only (b)")
+    p.add_argument("--parallel", type=int, nargs="+", metavar="N",
+                   help="ranges materialised at once (default: what the Coordinator uses on that database)")
+    p.add_argument("--before", action="store_true",
+                   help="also measure on migration 0012's schema with one range at a time, side by side")
+    p.add_argument("--rounds", type=int, default=1, help="measure the variants this many times, in turn")
     p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -196,7 +254,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     options = parse()
     if options.child:
-        print(json.dumps(asyncio.run(child(options.child))))
+        print(json.dumps(asyncio.run(child(options.child, options.parallel[0] if options.parallel else None))))
     else:
         quiet()
         asyncio.run(main(options))
