@@ -83,9 +83,9 @@ def parallel_batches(store: Store) -> int:
 
 async def materialise_step(store: Store, now: datetime, first_batch: int, batch: int, parallel: int = 1) -> bool:
     """Queue the next batch of one alert's deliveries. The first batch is small, so the first
-    message leaves at once however large the audience is. After it, `parallel` batches of
-    consecutive subscriber ids are queued at once, each in a transaction of its own, and the
-    alert's progress moves past all of them only once every one has committed: a batch that
+    message leaves at once however large the audience is. After it and one batch more,
+    `parallel` batches of consecutive subscriber ids are queued at once, each in a transaction
+    of its own, and the alert's progress moves past all of them only once every one has committed: a batch that
     failed (or a process that died) leaves the progress where it was, and the next step queues
     the same ids again, adding nothing twice ((alert, subscriber, channel, round) is unique).
     Two instances taking the same step insert the same rows, so one of them adds nothing, and
@@ -102,7 +102,9 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
     if alert is None:
         return False
     lo = alert.materialised_upto or 0
-    if lo == 0 or parallel <= 1:
+    # The step right after the first batch queues one range too: the dispatcher is claiming and
+    # sending that batch meanwhile, and ranges on every core would hold the first message back.
+    if lo in (0, first_batch) or parallel <= 1:
         hi = lo + (first_batch if lo == 0 else batch)
         async with store.write() as conn:
             top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id)))

@@ -84,7 +84,8 @@ async def test_parallel_batches_queue_each_phone_once_from_its_oldest_subscripti
     assert done and upto >= max(oldest.values())
     async with tocsin.store.read() as conn:
         top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id)))
-    assert steps == 1 + -(-(top - FIRST) // (BATCH * parallel))  # the first batch, then `parallel` at a time
+    # The first batch, one batch (the first message is being sent meanwhile), then `parallel` at a time.
+    assert steps == 2 + -(-(top - FIRST - BATCH) // (BATCH * parallel))
 
 
 async def test_two_instances_materialising_at_once_queue_each_phone_once(quiet_tocsin, db_url):
@@ -107,18 +108,19 @@ async def test_a_failed_batch_leaves_the_progress_for_the_next_step(quiet_tocsin
     tocsin = quiet_tocsin
     oldest = await _audience(tocsin)
     alert_id = await _started(tocsin)
-    assert await rounds.materialise_step(tocsin.store, utcnow(), FIRST, BATCH, 3)  # the first batch alone
+    for _first_and_one_more in range(2):  # one range each
+        assert await rounds.materialise_step(tocsin.store, utcnow(), FIRST, BATCH, 3)
     real = audience.materialise
 
     async def failing(conn: Any, alert: Any, now: Any, after_id: int, upto_id: int) -> int:
-        if after_id == FIRST + BATCH:  # the second of three ranges: the first and third may commit
+        if after_id == FIRST + 2 * BATCH:  # the second of three ranges: the first and third may commit
             raise RuntimeError("the database went away")
         return await real(conn, alert, now, after_id, upto_id)
 
     monkeypatch.setattr(audience, "materialise", failing)
     with pytest.raises(ExceptionGroup):
         await rounds.materialise_step(tocsin.store, utcnow(), FIRST, BATCH, 3)
-    assert await _progress(tocsin.store, alert_id) == (FIRST, False)
+    assert await _progress(tocsin.store, alert_id) == (FIRST + BATCH, False)
     monkeypatch.setattr(audience, "materialise", real)
 
     await _materialise(tocsin.store, 3)
@@ -132,7 +134,8 @@ async def test_a_cancel_while_batches_are_queued_stops_materialising(quiet_tocsi
     tocsin = quiet_tocsin
     await _audience(tocsin)
     alert_id = await _started(tocsin)
-    assert await rounds.materialise_step(tocsin.store, utcnow(), FIRST, BATCH, 3)
+    for _first_and_one_more in range(2):
+        assert await rounds.materialise_step(tocsin.store, utcnow(), FIRST, BATCH, 3)
     real = rounds._queue_range
     cancels: list[int] = []
 
@@ -155,5 +158,5 @@ async def test_a_cancel_while_batches_are_queued_stops_materialising(quiet_tocsi
                                             .group_by(deliveries.c.state))).all())
     assert state == AlertState.CANCELLED
     assert set(by_state) == {DeliveryState.CANCELLED}
-    assert by_state[DeliveryState.CANCELLED] > FIRST  # the first batch and at least the range before the cancel
-    assert await _progress(tocsin.store, alert_id) == (FIRST, False)
+    assert by_state[DeliveryState.CANCELLED] > FIRST + BATCH  # and at least the range before the cancel
+    assert await _progress(tocsin.store, alert_id) == (FIRST + BATCH, False)
