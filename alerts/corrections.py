@@ -113,12 +113,14 @@ async def draft_correction(conn: AsyncConnection, alert_id: int, user: User, now
 
 
 async def approve(conn: AsyncConnection, alert_id: int, user: User, now: datetime, *,
-                  cell_broadcast: CellBroadcastConfig | None = None, network_wide: bool = False) -> AlertState:
+                  cell_broadcast: CellBroadcastConfig | None = None, network_wide: bool = False,
+                  checked: bool = False) -> AlertState:
     """Approval, and for a correction, the end of what is left of the alert it corrects; for
     an update, the end of the alert it supersedes (alerts.updates.supersede). With the cell
     broadcast settings, the alert's broadcast plan is fixed (alerts.broadcast.plan): sent when
-    its area is the whole country or the approver confirms `network_wide`."""
-    state = await workflow.approve(conn, alert_id, user, now)
+    its area is the whole country or the approver confirms `network_wide`. `checked`: the
+    caller ran workflow.check_approval in a read transaction first (workflow.approve)."""
+    state = await workflow.approve(conn, alert_id, user, now, checked=checked)
     alert = await workflow.load(conn, alert_id)
     if alert.msg_type == MsgType.UPDATE:
         original_id = await updates.supersede(conn, alert, user, now)

@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.materialise [--subscribers 1000000] [--db sqlite postgresql]
                                           [--first-trials 3] [--skip-first]
+                                          [--before] [--parallel N ...] [--rounds N]
 
 (b) For each database: the subscribers are generated in SQL, an alert is inserted in state
 'approved', and a fresh subprocess that does nothing else runs rounds.start_due and then
 rounds.materialise_step in a loop, as the Coordinator does; it reports the seconds and its
 peak RSS (getrusage ru_maxrss). SPEC §12: < 10 s and < 200 MB for 1,000,000 subscribers.
+With --before, the same database is first taken down to migration 0012's schema (foreign keys
+on deliveries, a full provider_id index) and measured with one range at a time, side by side;
+--parallel measures given numbers of ranges at once; --rounds repeats the whole list in turn.
 
 (c) On the same database (its deliveries removed), a Coordinator and a Dispatcher run idle,
 then an alert is approved through alerts.workflow and both are woken, as the API does; the
@@ -29,7 +33,6 @@ import sqlalchemy as sa
 from bench.common import (
     ROOT,
     Databases,
-    approve,
     engine,
     generate_subscribers,
     insert_approved_alert,
@@ -50,7 +53,7 @@ FIRST_TARGET_MS = 250.0
 
 # ---- (b) the child: materialisation alone ----
 
-async def child(url: str) -> dict[str, Any]:
+async def child(url: str, parallel: int | None = None) -> dict[str, Any]:
     from alerts.dispatch import rounds
     from alerts.dispatch.settings import DispatchSettings
     from alerts.store import Store
@@ -58,13 +61,14 @@ async def child(url: str) -> dict[str, Any]:
 
     settings = DispatchSettings()
     store = Store(url)
+    parallel = rounds.parallel_batches(store) if parallel is None else parallel
     async with store.read() as conn:  # connect (and load the driver) before measuring
         await conn.execute(sa.text("SELECT 1"))
     before = peak_rss_mb()
     began = time.perf_counter()
     started = await rounds.start_due(store, utcnow(), settings.schedule_grace)
     steps = 0
-    while await rounds.materialise_step(store, utcnow(), settings.first_batch, settings.materialise_batch):
+    while await rounds.materialise_step(store, utcnow(), settings.first_batch, settings.materialise_batch, parallel):
         steps += 1
     seconds = time.perf_counter() - began
     peak = peak_rss_mb()
@@ -77,7 +81,7 @@ async def child(url: str) -> dict[str, Any]:
     await store.close()
     return {"seconds": seconds, "peak_rss_mb": peak, "vm_hwm_mb": hwm, "rss_before_mb": before, "steps": steps,
             "deliveries": made, "started": started, "first_batch": settings.first_batch,
-            "batch": settings.materialise_batch}
+            "batch": settings.materialise_batch, "parallel": parallel}
 
 
 # Linux keeps ru_maxrss across execve, so a child started straight from this (large) process
@@ -85,9 +89,10 @@ async def child(url: str) -> dict[str, Any]:
 _LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 
 
-def run_child(url: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bench.materialise", "--child", url],
-                         cwd=ROOT, capture_output=True, text=True, check=False)
+def run_child(url: str, parallel: int | None = None) -> dict[str, Any]:
+    extra = ["--parallel", str(parallel)] if parallel is not None else []
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "bench.materialise", "--child", url,
+                          *extra], cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"materialise child failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -95,7 +100,36 @@ def run_child(url: str) -> dict[str, Any]:
 
 # ---- (c) approval to first message ----
 
-async def first_message(store: Any, sim: Any, people: Any, trials: int) -> list[dict[str, float]]:
+async def approve_as_api(store: Any, people: Any, alert_id: int) -> tuple[float, float, float]:
+    """Approve as POST /alerts/{id}/approve does: its checks, the audience's languages included,
+    in a read transaction, then the write transaction. The monotonic times at which the check
+    began, the write transaction began, and it committed."""
+    from alerts import workflow
+
+    checked = time.monotonic()
+    async with store.read() as conn:
+        await workflow.check_approval(conn, alert_id, people.approver, utcnow())
+    began = time.monotonic()
+    async with store.write() as conn:
+        await workflow.approve(conn, alert_id, people.approver, utcnow(), checked=True)
+    return checked, began, time.monotonic()
+
+
+async def first_message(store: Any, sim: Any, people: Any, trials: int,
+                        parallel: int | None = None) -> list[dict[str, float]]:
+    """Approval to first POST, `trials` times; with `parallel`, the Coordinator queues that
+    many ranges at once (rounds.PARALLEL_BATCHES) instead of its default."""
+    from alerts.dispatch import rounds
+
+    default = rounds.PARALLEL_BATCHES
+    rounds.PARALLEL_BATCHES = parallel or default
+    try:
+        return await _first_messages(store, sim, people, trials)
+    finally:
+        rounds.PARALLEL_BATCHES = default
+
+
+async def _first_messages(store: Any, sim: Any, people: Any, trials: int) -> list[dict[str, float]]:
     from alerts.dispatch.halt import cancel_alert
     from alerts.dispatch.settings import DispatchSettings
 
@@ -105,14 +139,15 @@ async def first_message(store: Any, sim: Any, people: Any, trials: int) -> list[
             alert_id = await submitted_alert(store, people)  # drafting scans the audience: not timed
             await sim.reset()
             await asyncio.sleep(1.5)  # the engine idles: coordinator ticks, dispatcher polls
-            began, committed = await approve(store, people, alert_id)
+            checked, began, committed = await approve_as_api(store, people, alert_id)
             running.wake()  # what Events.local does after the commit
             await sim.wait_posts(1, timeout=60, poll=0.01)
             first = (await sim.posts())[0]
             async with store.write() as conn:  # stop it, so the next trial starts from idle
                 await cancel_alert(conn, alert_id, people.operator, utcnow())
             running.wake()
-            results.append({"approve_ms": (committed - began) * 1000, "first_ms": (first - committed) * 1000})
+            results.append({"check_ms": (began - checked) * 1000, "approve_ms": (committed - began) * 1000,
+                            "first_ms": (first - committed) * 1000})
             await asyncio.sleep(1.0)
     return results
 
@@ -124,7 +159,48 @@ async def clear_deliveries(store: Any) -> None:
         await conn.execute(deliveries.delete())
 
 
+def variants(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
+    """(label, schema revision, ranges at once) to measure, side by side on one database."""
+    before = [("before (0012)", "0012", 1)] if args.before else []
+    return (before + [("now", "heads", parallel) for parallel in args.parallel or [None]]) * args.rounds
+
+
+async def migrate(url: str, revision: str) -> None:
+    """The schema at `revision`, up or down (deliveries are empty between runs)."""
+    from alembic import command
+
+    from alerts.migrations import alembic_config
+    from alerts.store import Store
+
+    store = Store(url)
+    try:
+        async with store.engine.begin() as conn:
+            step = command.upgrade if revision == "heads" else command.downgrade  # each a no-op when there
+            await conn.run_sync(lambda sync: step(alembic_config(sync), revision))
+    finally:
+        await store.close()
+
+
+async def reset_alert(url: str) -> None:
+    """The alert approved again and its deliveries gone, for the next variant."""
+    from alerts.schema import alerts, deliveries
+    from alerts.store import Store
+
+    store = Store(url)
+    try:
+        async with store.write() as conn:
+            await conn.execute(deliveries.delete())
+            await conn.execute(alerts.update().values(state="approved", materialised=False, materialised_upto=0))
+        if not store.is_sqlite:
+            async with store.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(sa.text("VACUUM ANALYZE deliveries"))
+    finally:
+        await store.close()
+
+
 async def main(args: argparse.Namespace) -> None:
+    from alerts.dispatch import rounds
     from alerts.store import Store
 
     dbs = Databases()
@@ -138,47 +214,60 @@ async def main(args: argparse.Namespace) -> None:
                     try:
                         generated = await generate_subscribers(store, args.subscribers)
                         people = await make_people(store)
-                        await insert_approved_alert(store, people)
+                        if not args.skip_materialise:  # (c) alone must not find it approved, and send it
+                            await insert_approved_alert(store, people)
                     finally:
                         await store.close()
-                    result = await asyncio.to_thread(run_child, url)
-                    ok = result["seconds"] < SECONDS_TARGET and result["peak_rss_mb"] < RSS_TARGET_MB
-                    mat_rows.append((
-                        db, f"{args.subscribers:,}", f"{result['deliveries']:,}", f"{generated:.1f}",
-                        f"{result['seconds']:.2f}", f"{result['deliveries'] / result['seconds']:,.0f}",
-                        f"{result['rss_before_mb']:.0f}", f"{result['peak_rss_mb']:.0f} ({result['vm_hwm_mb']:.0f})",
-                        f"{result['first_batch']:,} then {result['batch']:,}", verdict(ok)))
+                    for i, (label, schema, parallel) in enumerate([] if args.skip_materialise else variants(args)):
+                        if i:
+                            await reset_alert(url)
+                        await migrate(url, schema)
+                        result = await asyncio.to_thread(run_child, url, parallel)
+                        ok = result["seconds"] < SECONDS_TARGET and result["peak_rss_mb"] < RSS_TARGET_MB
+                        mat_rows.append((
+                            db, label, f"{result['parallel']}", f"{args.subscribers:,}", f"{result['deliveries']:,}",
+                            f"{generated:.1f}", f"{result['seconds']:.2f}",
+                            f"{result['deliveries'] / result['seconds']:,.0f}", f"{result['rss_before_mb']:.0f}",
+                            f"{result['peak_rss_mb']:.0f} ({result['vm_hwm_mb']:.0f})",
+                            f"{result['first_batch']:,} then {result['batch']:,}", verdict(ok)))
                     if args.skip_first or db not in args.first_db:
                         continue
-                    store = Store(url)
-                    try:
-                        await clear_deliveries(store)
-                        trials = await first_message(store, sim, people, args.first_trials)
-                    finally:
-                        await store.close()
-                    firsts = [t["first_ms"] for t in trials]
-                    first_rows.append((
-                        db, f"{args.subscribers:,}", str(len(trials)),
-                        f"{statistics.median(t['approve_ms'] for t in trials):.0f}",
-                        f"{statistics.median(firsts):.0f}", f"{max(firsts):.0f}",
-                        verdict(max(firsts) < FIRST_TARGET_MS)))
+                    for parallel in args.parallel or [None]:
+                        store = Store(url)
+                        try:
+                            await clear_deliveries(store)
+                            trials = await first_message(store, sim, people, args.first_trials, parallel)
+                        finally:
+                            await store.close()
+                        firsts = [t["first_ms"] for t in trials]
+                        first_rows.append((
+                            db, f"{parallel or rounds.parallel_batches(store)}", f"{args.subscribers:,}",
+                            str(len(trials)), f"{statistics.median(t['check_ms'] for t in trials):.0f}",
+                            f"{statistics.median(t['approve_ms'] for t in trials):.0f}",
+                            f"{statistics.median(firsts):.0f}", f"{max(firsts):.0f}",
+                            verdict(max(firsts) < FIRST_TARGET_MS)))
             finally:
                 await sim.aclose()
     finally:
         dbs.close()
     print(machine())
     table(f"(b) Materialising {args.subscribers:,} subscribers into deliveries (fresh process)",
-          ["database", "subscribers", "deliveries", "generate s", "materialise s", "rows/s", "RSS before MB",
+          ["database", "schema", "ranges at once", "subscribers", "deliveries", "generate s", "materialise s",
+           "rows/s", "RSS before MB",
            "peak RSS MB (VmHWM)", "batches", "< 10 s, < 200 MB"], mat_rows,
+          "schema: 'before' is migration 0012's (foreign keys on deliveries, a full provider_id index), "
+          "measured with the same code; ranges at once: materialise_step's `parallel`; "
           "materialise s: rounds.start_due + materialise_step until done; RSS before: ru_maxrss of the child "
           "after imports and connecting; peak: ru_maxrss at the end (and /proc VmHWM).")
     if first_rows:
         table(f"(c) Approval to first message, {args.subscribers:,} subscribers",
-              ["database", "subscribers", "trials", "approve tx ms (median)", "first POST ms (median)",
+              ["database", "ranges at once", "subscribers", "trials", "check (read tx) ms (median)",
+               "approve write tx ms (median)", "first POST ms (median)",
                "first POST ms (max)", "< 250 ms"], first_rows,
               "first POST: from the approve transaction's commit to the simulator receiving the first "
-              "Messages POST (one monotonic clock); approve tx: workflow.approve's own transaction, "
-              "which checks the audience's languages.")
+              "Messages POST (one monotonic clock); check: workflow.check_approval's read transaction "
+              "(the audience's languages), before the write transaction, as the API does; approve write tx: "
+              "workflow.approve's own transaction, which holds the write lock.")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -189,6 +278,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="databases on which to measure (c)")
     p.add_argument("--first-trials", type=int, default=3)
     p.add_argument("--skip-first", action="store_true", help="only (b)")
+    p.add_argument("--skip-materialise", action="store_true", help="only (c)")
+    p.add_argument("--parallel", type=int, nargs="+", metavar="N",
+                   help="ranges materialised at once (default: what the Coordinator uses on that database)")
+    p.add_argument("--before", action="store_true",
+                   help="also measure on migration 0012's schema with one range at a time, side by side")
+    p.add_argument("--rounds", type=int, default=1, help="measure the variants this many times, in turn")
     p.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -196,7 +291,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     options = parse()
     if options.child:
-        print(json.dumps(asyncio.run(child(options.child))))
+        print(json.dumps(asyncio.run(child(options.child, options.parallel[0] if options.parallel else None))))
     else:
         quiet()
         asyncio.run(main(options))

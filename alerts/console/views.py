@@ -271,20 +271,23 @@ async def act(request: web.Request) -> web.Response:
     config = request.config_dict[CONFIG]
     lang = page_language(request)
     try:
+        if action == "approve":
+            # Its refusals, audience languages included, before the write transaction: the
+            # audience scan must not hold the write lock (workflow.check_approval).
+            async with request.config_dict[STORE].read() as conn:
+                _confirm_area(await permissions.load_visible(conn, session.user, alert_id), form, lang)
+                await workflow.check_approval(conn, alert_id, session.user, now)
         async with request.config_dict[STORE].write() as conn:
             alert = await permissions.load_visible(conn, session.user, alert_id)
             if action == "submit":
                 await reach.check_reaches_someone(conn, alert, form, now, session.user)  # Actual to no one: ticked
                 await workflow.submit(conn, alert_id, session.user, now)
             elif action == "approve":
-                if alert.status == "Actual" and not _names_area(str(form.get("confirm_area", "")), alert):
-                    with i18n.language(lang):
-                        raise ValidationError({"confirm_area": gettext(
-                            "To send a real alert, type the name of its area exactly as shown.")})
+                _confirm_area(alert, form, lang)
                 # Ticked on purpose: a regional alert's cell broadcast goes to the whole network.
                 network_wide = form.get(broadcast.NETWORK_WIDE) == "yes"
                 await corrections.approve(conn, alert_id, session.user, now, cell_broadcast=config.cell_broadcast,
-                                          network_wide=network_wide)
+                                          network_wide=network_wide, checked=True)
             elif action == "correct":
                 alert_id = await corrections.draft_correction(conn, alert_id, session.user, now)
             elif action == "all-clear":
@@ -325,6 +328,14 @@ async def act(request: web.Request) -> web.Response:
         return await _alert_page(request, error=message, status=status)
     request.config_dict[EVENTS].local(event)
     raise web.HTTPSeeOther(f"{PREFIX}/alerts/{alert_id}?lang={quote(lang)}")
+
+
+def _confirm_area(alert: Any, form: Any, lang: str) -> None:
+    """A real alert is approved only with its area's name typed in."""
+    if alert.status == "Actual" and not _names_area(str(form.get("confirm_area", "")), alert):
+        with i18n.language(lang):
+            raise ValidationError({"confirm_area": gettext(
+                "To send a real alert, type the name of its area exactly as shown.")})
 
 
 def _names_area(typed: str, alert: Any) -> bool:

@@ -4,6 +4,7 @@ any instance may take the next one and a restart resumes where the database says
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,9 +70,26 @@ async def start_due(store: Store, now: datetime, grace: timedelta) -> list[int]:
     return started
 
 
-async def materialise_step(store: Store, now: datetime, first_batch: int, batch: int) -> bool:
+# Ranges of subscriber ids queued at once on PostgreSQL, each by a connection (a server process)
+# of its own: measured at a million subscribers on 2 cores (docs/benchmarks.md (b)). SQLite has
+# one writer, so its ranges would only queue behind each other.
+PARALLEL_BATCHES = 2
+
+
+def parallel_batches(store: Store) -> int:
+    """How many ranges materialise_step should queue at once on this database."""
+    return 1 if store.is_sqlite else PARALLEL_BATCHES
+
+
+async def materialise_step(store: Store, now: datetime, first_batch: int, batch: int, parallel: int = 1) -> bool:
     """Queue the next batch of one alert's deliveries. The first batch is small, so the first
-    message leaves at once however large the audience is."""
+    message leaves at once however large the audience is. After it and one batch more,
+    `parallel` batches of consecutive subscriber ids are queued at once, each in a transaction
+    of its own, and the alert's progress moves past all of them only once every one has committed: a batch that
+    failed (or a process that died) leaves the progress where it was, and the next step queues
+    the same ids again, adding nothing twice ((alert, subscriber, channel, round) is unique).
+    Two instances taking the same step insert the same rows, so one of them adds nothing, and
+    only one moves the progress (it moves only from where both read it)."""
     async with store.read() as conn:
         alert = (
             await conn.execute(
@@ -84,18 +102,41 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
     if alert is None:
         return False
     lo = alert.materialised_upto or 0
-    hi = lo + (first_batch if lo == 0 else batch)
+    # The step right after the first batch queues one range too: the dispatcher is claiming and
+    # sending that batch meanwhile, and ranges on every core would hold the first message back.
+    if lo in (0, first_batch) or parallel <= 1:
+        hi = lo + (first_batch if lo == 0 else batch)
+        async with store.write() as conn:
+            top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id)))
+            await audience.materialise(conn, alert, now, lo, hi)
+            moved = await _advance(conn, alert.id, lo, hi, done=top is None or hi >= top)
+        # No progress (another instance moved it, or it stopped sending): let the caller move on.
+        return moved
+    async with store.read() as conn:
+        top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id))) or 0
+    # At least one batch, so that an alert's progress always reaches `materialised`.
+    starts = [start for start in range(lo, lo + parallel * batch, batch) if start == lo or start < top]
+    hi = starts[-1] + batch
+    async with asyncio.TaskGroup() as group:  # one failing cancels the others: all or no progress
+        for start in starts:
+            group.create_task(_queue_range(store, alert, now, start, start + batch))
     async with store.write() as conn:
-        top = await conn.scalar(sa.select(sa.func.max(subscribers.c.id)))
-        await audience.materialise(conn, alert, now, lo, hi)
-        done = top is None or hi >= top
-        moved = await conn.execute(
-            alerts.update()
-            .where(alerts.c.id == alert.id, sa.func.coalesce(alerts.c.materialised_upto, 0) == lo,
-                   alerts.c.state == AlertState.SENDING)
-            .values(materialised_upto=hi, materialised=done)
-        )
-    # No progress (another instance moved it, or it stopped sending): let the caller move on.
+        return await _advance(conn, alert.id, lo, hi, done=hi >= top)
+
+
+async def _queue_range(store: Store, alert: Any, now: datetime, after_id: int, upto_id: int) -> None:
+    async with store.write() as conn:
+        await audience.materialise(conn, alert, now, after_id, upto_id)
+
+
+async def _advance(conn: AsyncConnection, alert_id: int, lo: int, hi: int, done: bool) -> bool:
+    """The alert's progress from `lo` to `hi`, if it is still at `lo` and still sending."""
+    moved = await conn.execute(
+        alerts.update()
+        .where(alerts.c.id == alert_id, sa.func.coalesce(alerts.c.materialised_upto, 0) == lo,
+               alerts.c.state == AlertState.SENDING)
+        .values(materialised_upto=hi, materialised=done)
+    )
     return bool(moved.rowcount)
 
 

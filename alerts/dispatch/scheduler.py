@@ -133,7 +133,9 @@ class Coordinator:
                 self.on_work()
             if await rounds.start_due(self.store, self.clock(), s.schedule_grace):
                 self.on_work()
-            while await rounds.materialise_step(self.store, self.clock(), s.first_batch, s.materialise_batch):
+            parallel = rounds.parallel_batches(self.store)
+            while await rounds.materialise_step(self.store, self.clock(), s.first_batch, s.materialise_batch,
+                                                parallel):
                 self.heartbeat.beat()  # a long materialisation is progress, not a stall
                 self.on_work()
                 await asyncio.sleep(0)  # let the workers claim between batches

@@ -239,6 +239,12 @@ async def _transition(request: web.Request, action: str) -> web.Response:
             raise ValidationError({"reason": "text of up to 500 characters"})
         if problem := text_problem(reason, multiline=True):
             raise ValidationError({"reason": problem})
+    if action == "approve":
+        # Its refusals, audience languages included, before the write transaction: the
+        # audience scan must not hold the write lock (workflow.check_approval).
+        async with request.config_dict[STORE].read() as conn:
+            await permissions.load_visible(conn, user, alert_id)
+            await workflow.check_approval(conn, alert_id, user, now)
     async with request.config_dict[STORE].write() as conn:
         await permissions.load_visible(conn, user, alert_id)
         if action == "submit":
@@ -246,7 +252,7 @@ async def _transition(request: web.Request, action: str) -> web.Response:
         elif action == "approve":
             await corrections.approve(conn, alert_id, user, now,
                                       cell_broadcast=request.config_dict[CONFIG].cell_broadcast,
-                                      network_wide=network_wide)
+                                      network_wide=network_wide, checked=True)
         else:
             await workflow.reject(conn, alert_id, user, reason, now)
         alert = await workflow.load(conn, alert_id)
