@@ -45,10 +45,15 @@ class TextCache:
         self._alerts: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._texts: dict[tuple[int, str, str, str], Text] = {}
 
+    def cached(self, alert_id: int, country: str | None, language: str, channel: str) -> Text | None:
+        """The text when it is already rendered, without an await: what nearly every message
+        of a fan-out finds (get() renders the rest)."""
+        return self._texts.get((alert_id, country or "", language, channel))
+
     async def get(self, alert_id: int, country: str | None, language: str, channel: str) -> Text:
-        zone = zone_for(country)
         key = (alert_id, country or "", language, channel)
         if key not in self._texts:
+            zone = zone_for(country)
             texts = await self._alert_texts(alert_id)
             part = "voice" if channel == "voice" else "sms"
             body = text_for(texts, zone, language, country)[part]
