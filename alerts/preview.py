@@ -18,8 +18,8 @@ from alerts.model import WEB_CHANNEL
 from channels.sms import segments
 
 # Approval to the first message: the coordinator's wake, the first materialised batch and
-# the first claim (measured by bench/finish_time.py: 0.1-0.2 s, docs/benchmarks.md (j)).
-START_SECONDS = 0.2
+# the first claim (bench/finish_time.py measured 80-100 ms at 50/s; docs/benchmarks.md (j)).
+START_SECONDS = 0.1
 
 
 def finish_seconds(messages: int, segments: int, calls: int, rate: float, rate_unit: str = "messages") -> float:
