@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from alerts import texts as alert_texts
+from alerts.preview import finish_seconds
 from alerts.schema import alerts, audit_log
 from alerts.validation import ValidationError
 from tests.helpers import PHONES, eventually, json_ok
@@ -124,7 +125,9 @@ async def test_preview_counts_encoding_segments_and_time(tocsin):
     assert preview["published"] is True
     assert preview["estimate"]["messages"] == 5
     assert preview["estimate"]["segments"] == sum(s["segments"] for s in sms.values())
-    assert preview["estimate"]["seconds"] == round(5 / tocsin.config.sms_rate, 1)
+    assert preview["estimate"]["calls"] == 0
+    assert preview["estimate"]["seconds"] == finish_seconds(5, preview["estimate"]["segments"], 0,
+                                                            tocsin.config.sms_rate, tocsin.config.sms_rate_unit)
 
 
 async def test_preview_names_the_letters_that_forced_ucs2(tocsin):

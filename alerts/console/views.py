@@ -182,7 +182,8 @@ async def _alert_page(request: web.Request, error: str = "", status: int = 200) 
     config = request.config_dict[CONFIG]
     async with request.config_dict[STORE].read() as conn:
         alert = await permissions.load_visible(conn, session.user, alert_id)
-        dry_run = await preview(conn, alert, now, rate=config.sms_rate, price=config.sms_segment_price,
+        dry_run = await preview(conn, alert, now, rate=config.sms_rate, rate_unit=config.sms_rate_unit,
+                                price=config.sms_segment_price,
                                 currency=config.sms_currency, cell_broadcast=broadcast.settings_for(alert, config))
         progress = await delivery_summary(conn, alert_id)
         author = await conn.scalar(sa.select(users.c.username).where(users.c.id == alert.author_id))

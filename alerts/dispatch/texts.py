@@ -4,8 +4,10 @@ alert has texts per country (alerts/consular/per_country.py), else their zone's.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,11 +46,17 @@ class TextCache:
         self.max_alerts = max_alerts
         self._alerts: OrderedDict[int, dict[str, Any]] = OrderedDict()
         self._texts: dict[tuple[int, str, str, str], Text] = {}
+        self._loading: dict[int, asyncio.Future[dict[str, Any]]] = {}
+
+    def cached(self, alert_id: int, country: str | None, language: str, channel: str) -> Text | None:
+        """The text when it is already rendered, without an await: what nearly every message
+        of a fan-out finds (get() renders the rest)."""
+        return self._texts.get((alert_id, country or "", language, channel))
 
     async def get(self, alert_id: int, country: str | None, language: str, channel: str) -> Text:
-        zone = zone_for(country)
         key = (alert_id, country or "", language, channel)
         if key not in self._texts:
+            zone = zone_for(country)
             texts = await self._alert_texts(alert_id)
             part = "voice" if channel == "voice" else "sms"
             body = text_for(texts, zone, language, country)[part]
@@ -76,6 +84,24 @@ class TextCache:
         return self.audio.alert(alert_id, country or texts["_first_region"])
 
     async def _alert_texts(self, alert_id: int) -> dict[str, Any]:
+        if alert_id in self._alerts:
+            return self._alerts[alert_id]
+        # One read per alert, however many senders want its texts at once: the first claim
+        # of a broadcast has every sender asking together, and each reading it for itself
+        # was a thousand reads queued before the first message could go.
+        loading = self._loading.get(alert_id)
+        if loading is None:
+            loading = self._loading[alert_id] = asyncio.ensure_future(self._load(alert_id))
+            loading.add_done_callback(partial(self._loaded, alert_id))
+        # Shielded: a sender cancelled (the dispatcher stopping) does not cancel the others' read.
+        return await asyncio.shield(loading)
+
+    def _loaded(self, alert_id: int, loading: asyncio.Future[dict[str, Any]]) -> None:
+        self._loading.pop(alert_id, None)
+        if not loading.cancelled():
+            loading.exception()  # its waiters have it (or had none left): not "never retrieved"
+
+    async def _load(self, alert_id: int) -> dict[str, Any]:
         if alert_id not in self._alerts:
             async with self.store.read() as conn:
                 row = (await conn.execute(sa.select(alerts.c.texts, alerts.c.scenario, alerts.c.regions,

@@ -1,13 +1,20 @@
 """The sending worker: keeps about a second of claimed deliveries in hand, sends them at the
 configured pace with a cap on requests in flight, and records outcomes in batches. It is the
-only place that retries: channels make one attempt each."""
+only place that retries: channels make one attempt each.
+
+The cap is the number of sender tasks: max_in_flight of them live as long as the dispatcher
+and take the claimed deliveries in claim order. A task (and its coroutine frame) per claimed
+row, most of them waiting on a semaphore, cost the engine more objects, awaits and garbage
+collection per message than the sending itself (docs/benchmarks.md (a))."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -44,14 +51,19 @@ class Dispatcher:
         # Shared with the one-off SMS (Notices, Freshness) when given: one pace for the account.
         self.lane = lane or Lane(channels, settings)
         self.texts = TextCache(store, audio=audio)
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
         self._pending: dict[int, Claimed] = {}  # claimed, not yet handed to a provider
+        # The claimed rows in claim order, for the sender tasks to take; a row dropped from
+        # _pending meanwhile is skipped when its turn comes.
+        self._work: deque[Claimed] = deque()
+        self._work_ready = asyncio.Event()
+        self._senders: list[asyncio.Task[None]] = []
+        self._busy = 0  # senders between taking a row and being done with it
+        self._closing = False  # no more work will come: senders end once the queue is empty
         self._in_flight: set[int] = set()  # handed over, outcome not yet recorded
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._have_outcomes = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()  # no more claims
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
         self._recording: list[Outcome] = []  # the batch being written
@@ -71,7 +83,7 @@ class Dispatcher:
         await waiter
 
     def _quiet(self) -> bool:
-        return not (self._pending or self._in_flight or self._outcomes or self._recording or self._tasks)
+        return not (self._pending or self._in_flight or self._outcomes or self._recording or self._busy)
 
     def _answer_idle_waiters(self, waiters: list[asyncio.Future[None]]) -> None:
         for waiter in waiters:
@@ -90,14 +102,17 @@ class Dispatcher:
         in the middle of a database call can leave its connection hanging."""
         record = asyncio.create_task(self._record_loop())
         watch = asyncio.create_task(self._watch_loop())
+        self._senders = [asyncio.create_task(self._sender()) for _ in range(self.settings.max_in_flight)]
         try:
             await self._claim_loop()
             # Claimed but never handed over: back to the queue now, not after the lease.
             unsent = set(self._pending)
             self.drop(unsent)
             await guarded(lambda: queue.release(self.store, unsent), "releasing unsent deliveries", log)
-            if self._tasks:
-                await asyncio.wait(set(self._tasks), timeout=30)
+            self._closing = True
+            self._work_ready.set()
+            if self._senders:
+                await asyncio.wait(self._senders, timeout=30)  # the requests already out
         finally:
             self.heartbeat.end()
             self._stopped.set()
@@ -105,7 +120,7 @@ class Dispatcher:
             for task in (record, watch):
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, 30)
-            for task in self._tasks:
+            for task in self._senders:
                 task.cancel()
             self._answer_idle_waiters(self._idle_waiters)  # ended: nobody should wait on it for ever
 
@@ -113,10 +128,15 @@ class Dispatcher:
         self._stopping.set()
         self._wake.set()
 
+    def _claim_size(self) -> int:
+        # From this instance's current rate (its share of the account's, which may change
+        # while it runs), by the settings' one rule.
+        return replace(self.settings, rate=self.lane.limiter.rate).claim_size
+
     async def _claim_loop(self) -> None:
-        size = self.settings.claim_size
         while not self._stopping.is_set():
             self.heartbeat.beat()
+            size = self._claim_size()
             room = size - len(self._pending)
             claimed = []
             if room >= max(1, size // 2):
@@ -128,31 +148,45 @@ class Dispatcher:
                     self._answer_idle_waiters(asking)
                 else:
                     self._idle_waiters[:0] = asking
-                for row in claimed:
-                    self._pending[row.id] = row
-                    task = asyncio.create_task(self._deliver(row))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                if claimed:
+                    for row in claimed:
+                        self._pending[row.id] = row
+                    self._work.extend(claimed)
+                    self._work_ready.set()
             if not claimed or len(self._pending) >= size // 2:
                 self._room.clear()
                 await _first(self._wake, self._room, timeout=self.settings.idle_poll)
                 self._wake.clear()
 
-    async def _deliver(self, row: Claimed) -> None:
-        try:
-            await self._deliver_once(row)
-        except Exception:
-            # A bug, not a provider answer: let the lease expire, so the delivery comes back
-            # marked for reconciliation rather than vanish or go out twice.
-            log.exception("delivery %s: unexpected failure; its lease will bring it back", row.id)
-            self._pending.pop(row.id, None)
-            self._in_flight.discard(row.id)
-            self._room.set()
+    async def _sender(self) -> None:
+        """One of max_in_flight: takes the next claimed row, sends it, and so on until closing."""
+        work, pending = self._work, self._pending
+        while True:
+            if not work:
+                if self._closing:
+                    return
+                self._work_ready.clear()
+                await self._work_ready.wait()
+                continue
+            row = work.popleft()
+            if row.id not in pending:
+                continue  # taken back (cancel, STOP) before its turn
+            self._busy += 1
+            try:
+                await self._deliver_once(row)
+            except Exception:
+                # A bug, not a provider answer: let the lease expire, so the delivery comes back
+                # marked for reconciliation rather than vanish or go out twice.
+                log.exception("delivery %s: unexpected failure; its lease will bring it back", row.id)
+                pending.pop(row.id, None)
+                self._in_flight.discard(row.id)
+                self._room.set()
+            finally:
+                self._busy -= 1
 
     async def _deliver_once(self, row: Claimed) -> None:
-        async with self._slots:
-            if row.id not in self._pending:
-                return
+        text = self.texts.cached(row.alert_id, row.country, row.language, row.channel)
+        if text is None:
             try:
                 text = await self.texts.get(row.alert_id, row.country, row.language, row.channel)
             except NoTextForReader as exc:
@@ -162,44 +196,44 @@ class Dispatcher:
                     self._room.set()
                     self._push(Outcome(row, error=SendError(ErrorCode.UNSENDABLE, str(exc)[:255])))
                 return
-            await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
-            # The last moment to honour a cancel or STOP: after this the request is made.
-            if self._pending.pop(row.id, None) is None:
-                return
-            self._room.set()
-            now = self.clock()
-            if row.expires <= now:
-                self._push(Outcome(row, expired=True))
-                return
-            via = self.lane.senders.pick(row.channel)
-            outcome = Outcome(row, via=via)
-            if via not in self.channels:
-                outcome.error = SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")
-                self._push(outcome)
-                return
-            self._in_flight.add(row.id)
-            message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken,
-                                      keypad_answers=text.keypad_answers)
-            self.failpoints.hit("before_send")
-            try:
-                if row.reconcile and row.previous_claim is not None:
-                    found = await self._reconcile(row, message)
-                    if found is not None:
-                        outcome.via, outcome.provider_id = found
-                        log.info("delivery %s: the provider already had it; not sent again", row.id)
-                        self._push(outcome)
-                        return
-                result = await self.channels[via].send(message, now)
-                outcome.provider_id = result.provider_id
-            except SendError as exc:
-                outcome.error = exc
-            except Exception as exc:
-                # Whatever broke, the request may have gone out: reconcile before any re-send.
-                log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
-                outcome.error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
-            self.lane.senders.report(via, outcome.error)
-            self.failpoints.hit("after_send")
+        await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
+        # The last moment to honour a cancel or STOP: after this the request is made.
+        if self._pending.pop(row.id, None) is None:
+            return
+        self._room.set()
+        now = self.clock()
+        if row.expires <= now:
+            self._push(Outcome(row, expired=True))
+            return
+        via = self.lane.senders.pick(row.channel)
+        outcome = Outcome(row, via=via)
+        if via not in self.channels:
+            outcome.error = SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")
             self._push(outcome)
+            return
+        self._in_flight.add(row.id)
+        message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken,
+                                  keypad_answers=text.keypad_answers)
+        self.failpoints.hit("before_send")
+        try:
+            if row.reconcile and row.previous_claim is not None:
+                found = await self._reconcile(row, message)
+                if found is not None:
+                    outcome.via, outcome.provider_id = found
+                    log.info("delivery %s: the provider already had it; not sent again", row.id)
+                    self._push(outcome)
+                    return
+            result = await self.channels[via].send(message, now)
+            outcome.provider_id = result.provider_id
+        except SendError as exc:
+            outcome.error = exc
+        except Exception as exc:
+            # Whatever broke, the request may have gone out: reconcile before any re-send.
+            log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
+            outcome.error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
+        self.lane.senders.report(via, outcome.error)
+        self.failpoints.hit("after_send")
+        self._push(outcome)
 
     async def _reconcile(self, row: Claimed, message: OutboundMessage) -> tuple[str, str] | None:
         assert row.previous_claim is not None

@@ -212,8 +212,8 @@ async def preview_alert(request: web.Request) -> web.Response:
     config = request.config_dict[CONFIG]
     async with visible_alert(request) as (conn, _user, alert):
         found = await preview(conn, alert, request.config_dict[CLOCK](), rate=config.sms_rate,
-                              price=config.sms_segment_price, currency=config.sms_currency,
-                              cell_broadcast=config.cell_broadcast)
+                              rate_unit=config.sms_rate_unit, price=config.sms_segment_price,
+                              currency=config.sms_currency, cell_broadcast=config.cell_broadcast)
     return web.json_response(found)
 
 

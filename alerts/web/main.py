@@ -16,6 +16,15 @@ from alerts.store import upgrade
 from alerts.web.app import make_app
 
 
+def tune_gc() -> None:
+    """What exists at start lives as long as the process: keep it out of every collection,
+    and collect young objects less often (a broadcast makes many short-lived ones). Measured
+    in docs/benchmarks.md (a), which bench.fanout runs with (--gc serve)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
+
+
 def serve(args: argparse.Namespace) -> int:
     config = cli.config_or_exit()
     if args.web_only and args.worker_only:
@@ -29,10 +38,7 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("alerts.simulator").setLevel(logging.WARNING)
         print("SIMULATION: no Twilio credentials set; messages go to the built-in Twilio simulator.", flush=True)
     print(f"Tocsin on {config.public_url} (database: {config.database_url.kind})", flush=True)
-    # What exists at start lives as long as the process: keep it out of every collection,
-    # and collect young objects less often (a broadcast makes many short-lived ones).
-    gc.freeze()
-    gc.set_threshold(20_000, 10, 10)
+    tune_gc()
     # A worker-only instance still answers /healthz, on its own port.
     web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
     return 0

@@ -197,7 +197,9 @@ def _schemas() -> dict[str, Schema]:
             "published": {"type": "boolean", "description": "on the web channel: public once it goes out"},
             "missing_languages": {"type": "array", "items": _LANGUAGE},
             "estimate": _object({"messages": {"type": "integer"}, "segments": {"type": "integer"},
-                                 "seconds": {"type": "number"},
+                                 "calls": {"type": "integer", "description": "voice calls, paced by the same rate"},
+                                 "seconds": {"type": "number", "description": "approval to the last message or "
+                                                                             "call handed to the provider"},
                                  "cost": _nullable(_object({"amount": {"type": "number"},
                                                             "currency": {"type": "string"}}))}),
             "countries": {"type": "object", "description": "each country's own SMS by language, for an alert with "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -46,13 +47,34 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         # Checked here, before anything is sent, rather than inferred from whatever the
         # library or aiohttp raise midway: only then is "it never left" certain.
-        problem = _unencodable(dict(enumerate(args)) | kwargs)
-        if problem:
-            raise _NotBuilt(problem)
+        request = dict(enumerate(args)) | kwargs
+        if not _encodes(request):
+            raise _NotBuilt(_unencodable(request) or "request cannot be encoded as UTF-8")
         response = await super().request(*args, **kwargs)
         header = response.headers.get("Retry-After") if response.headers else None
         _retry_after.set(_seconds(header))
         return response
+
+    # The library formats every request and answer (its headers among them) for its INFO
+    # log, whose records our logger drops: a cost per message for nothing, unless enabled.
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
+
+
+def _encodes(request: dict[Any, Any]) -> bool:
+    """Whether every text of the request encodes as UTF-8: one pass in C over all of it (a
+    lone surrogate passes json.dumps and fails the encode), so the walk below that names the
+    field runs only for a request that fails."""
+    try:
+        json.dumps(request, ensure_ascii=False, skipkeys=True, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unencodable(value: Any, where: str = "request") -> str | None:
