@@ -52,7 +52,7 @@ async def test_the_downgrade_puts_the_foreign_keys_back(db_url):
 
     try:
         assert await keys() == []
-        await migrate("downgrade", "0012")
+        await migrate("downgrade", "0013")
         assert await keys() == [("alert_id", "alerts"), ("subscriber_id", "subscribers")]
         await migrate("upgrade", "heads")
         assert await keys() == []

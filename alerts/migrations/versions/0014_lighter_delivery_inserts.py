@@ -12,13 +12,13 @@ per-row cost of an insert into `deliveries` counts (docs/benchmarks.md (b)).
   one, and the webhook's lookup (provider_id = :sid) implies NOT NULL on both engines.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
