@@ -78,6 +78,9 @@ async def _settled(tocsin: Any, desk: Desk, alert_id: int) -> None:
 
     await eventually(sent)
     await tocsin.app[PAGES].check()
+    # Pages built before (Desk.issue itself fetches the CAP until it answers) may have been
+    # built after the table's last change, and so survive it: every test starts from none.
+    tocsin.app[PAGES].drop()
 
 
 @pytest.fixture
@@ -229,10 +232,9 @@ async def test_an_alert_leaves_the_pages_at_its_expiry_by_the_apps_clock(issued)
 # ---- two instances on one PostgreSQL database ----
 
 @pytest.mark.parametrize("web_only", [False, True], ids=["serve", "web-only"])
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has one instance
 async def test_a_cancel_on_one_instance_reaches_the_others_pages_by_notify(db_url, counted, start_tocsin,
                                                                           monkeypatch, web_only):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("one instance on SQLite")
     here = await start_tocsin()
     # The other instance never polls: only the NOTIFY of the cancel can tell it. A --web-only
     # one runs no dispatcher, whose context relays NOTIFYs elsewhere: the page cache does.
