@@ -3,6 +3,7 @@ notice work taken back (cancel, expiry, STOP), and record outcomes in one transa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,9 @@ class Claimed:
     country: str | None
     has_voice: bool
     expires: datetime
+    # When this process claimed it, on its monotonic clock: its lease, as far as this
+    # process knows, runs from then (the leases' own clock may be moved; this one is not).
+    held_from: float | None = None
 
 
 @dataclass
@@ -110,9 +114,10 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .where(deliveries.c.id.in_([r.id for r in rows]))
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
+    held_from = time.monotonic()
     return [
         Claimed(r.id, r.alert_id, r.subscriber_id, r.channel, r.round, r.language, r.attempts, r.reconcile,
-                r.claimed_at, r.phone, r.country, bool(r.voice), r.expires)
+                r.claimed_at, r.phone, r.country, bool(r.voice), r.expires, held_from)
         for r in rows
     ]
 
@@ -127,7 +132,8 @@ async def taken_back(store: Store, ids: list[int]) -> set[int]:
         )).all())
 
 
-async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> None:
+async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> bool:
+    """True once written (so the caller knows its leases reached the database)."""
     ids = list(ids)
     if ids:
         async with store.write() as conn:
@@ -138,6 +144,7 @@ async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> No
                                .where(deliveries.c.id.in_(ids), deliveries.c.lease_until.is_not(None),
                                       deliveries.c.state.in_([DeliveryState.SENDING, *HALTED]))
                                .values(lease_until=until))
+    return True
 
 
 async def release(store: Store, ids: set[int]) -> None:

@@ -117,9 +117,13 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
     # At least one batch, so that an alert's progress always reaches `materialised`.
     starts = [start for start in range(lo, lo + parallel * batch, batch) if start == lo or start < top]
     hi = starts[-1] + batch
-    async with asyncio.TaskGroup() as group:  # one failing cancels the others: all or no progress
-        for start in starts:
-            group.create_task(_queue_range(store, alert, now, start, start + batch))
+    # Every range runs to its end (a task cancelled mid-query can leave its connection hanging);
+    # one that failed leaves the progress where it was: all or no progress.
+    results = await asyncio.gather(*(_queue_range(store, alert, now, start, start + batch) for start in starts),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
     async with store.write() as conn:
         return await _advance(conn, alert.id, lo, hi, done=hi >= top)
 

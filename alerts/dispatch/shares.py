@@ -115,6 +115,12 @@ class SharesTable:
 
     async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> Renewal:
         async with self.store.write() as conn:
+            # Bounded both ways: an instance that froze in the middle of its renewal must not hold
+            # the lock (and so every other instance's renewal, and then all sending) for as long
+            # as its dead connection lingers; and nobody waits for the lock past a renewal period.
+            bound = f"{max(1, int(lease_seconds * 1000 / RENEWALS_PER_LEASE))}ms"
+            await conn.execute(sa.text("SELECT set_config('lock_timeout', :t, true), "
+                                       "set_config('idle_in_transaction_session_timeout', :t, true)"), {"t": bound})
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SHARES_LOCK})
             # now() is the transaction's start: an expiry read against it errs towards alive.
             await conn.execute(rate_shares.delete().where(rate_shares.c.expires_at <= sa.func.now()))

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from alerts import i18n
+from alerts.alert import NoTextForReader
 from alerts.hotline.speech import AudioLinks
 from alerts.model import CHECKIN_SCENARIO
 from alerts.regions import zone_for
@@ -59,7 +60,13 @@ class TextCache:
             zone = zone_for(country)
             texts = await self._alert_texts(alert_id)
             part = "voice" if channel == "voice" else "sms"
-            body = text_for(texts, zone, language, country)[part]
+            try:
+                body = text_for(texts, zone, language, country)[part]
+            except KeyError:
+                # A reader of a language the alert has no text in and no fallback for: they
+                # signed up after the approval's check (alerts.workflow.check_approval). Failed
+                # at once with the reason, like a reader of no country among per-country texts.
+                raise NoTextForReader(f"the alert has no text in {language!r} and no fallback language") from None
             spoken = Speech()
             if channel == "voice":
                 # Twilio has no Azerbaijani voice: an Azerbaijani reader's call plays Azerbaijani

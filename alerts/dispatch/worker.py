@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
@@ -60,6 +61,8 @@ class Dispatcher:
         self._busy = 0  # senders between taking a row and being done with it
         self._closing = False  # no more work will come: senders end once the queue is empty
         self._in_flight: set[int] = set()  # handed over, outcome not yet recorded
+        # When the last extension of every held lease reached the database (time.monotonic()).
+        self._leases_extended = float("-inf")
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -130,8 +133,11 @@ class Dispatcher:
 
     def _claim_size(self) -> int:
         # From this instance's current rate (its share of the account's, which may change
-        # while it runs), by the settings' one rule.
-        return replace(self.settings, rate=self.lane.limiter.rate).claim_size
+        # while it runs), by the settings' one rule. With no share (rate 0: none granted yet,
+        # or lost with the database) nothing is claimed: rows held here unsent would wait out
+        # their lease while the other instances could send them.
+        rate = self.lane.limiter.rate
+        return replace(self.settings, rate=rate).claim_size if rate > 0 else 0
 
     async def _claim_loop(self) -> None:
         while not self._stopping.is_set():
@@ -139,7 +145,7 @@ class Dispatcher:
             size = self._claim_size()
             room = size - len(self._pending)
             claimed = []
-            if room >= max(1, size // 2):
+            if size > 0 and room >= max(1, size // 2):
                 # Only a claim that starts after a caller asked can tell it that nothing is due.
                 asking, self._idle_waiters = self._idle_waiters, []
                 claimed = await guarded(partial(queue.claim, self.store, self.clock, room, self.settings.lease),
@@ -202,6 +208,12 @@ class Dispatcher:
             return
         self._room.set()
         now = self.clock()
+        if not self._still_ours(row):
+            # Held past its lease with no renewal heard (the database was out of reach, the
+            # share with it): another instance may have claimed it since and sent it. Not
+            # sent here; the lease brings it back, marked for reconciliation.
+            log.warning("delivery %s: its lease may have lapsed; left to whoever holds it now", row.id)
+            return
         if row.expires <= now:
             self._push(Outcome(row, expired=True))
             return
@@ -313,8 +325,19 @@ class Dispatcher:
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
                 held = set(self._pending) | self._in_flight
-                await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
-                              "extending leases", log)
+                if await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
+                                 "extending leases", log):
+                    self._leases_extended = time.monotonic()
+
+    def _still_ours(self, row: Claimed) -> bool:
+        """Whether the row's lease, as this instance last wrote it (at its claim, or at the last
+        extension that reached the database), still holds for a while: a third of the lease, the
+        time between two extensions, so a send is never made on a lease about to lapse. On the
+        process's monotonic clock: the leases' own clock may be moved (tests do), this one not."""
+        if row.held_from is None:
+            return True
+        written = max(row.held_from, self._leases_extended)
+        return time.monotonic() < written + self.settings.lease.total_seconds() * 2 / 3
 
     async def _let_go(self, ids: set[int]) -> None:
         async with self.store.write() as conn:

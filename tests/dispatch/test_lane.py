@@ -11,8 +11,11 @@ import itertools
 from dataclasses import replace
 from datetime import datetime
 
+import pytest
+
+from alerts.dispatch import lane as lane_module
 from alerts.dispatch.lane import ONE_OFF_PATIENCE, Lane
-from alerts.dispatch.pacing import RateLimiter
+from alerts.dispatch.pacing import LATE, RateLimiter
 from alerts.dispatch.worker import Dispatcher
 from alerts.notices import Notices
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
@@ -188,3 +191,41 @@ async def test_senders_waiting_at_once_keep_one_pace_and_a_cut_or_a_pause_respac
     time.held = False
     await asyncio.gather(*senders)
     assert stamps[8:] == [15.5, 16.5]
+
+
+async def test_a_stalled_loop_does_not_send_the_turns_it_missed_all_at_once():
+    """The loop stalls for half a second while senders sleep on their turns (at 10/s): when it
+    resumes, the late turns move with the first late one instead of all going together."""
+    time = FakeTime()
+    limiter = RateLimiter(10.0, monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def send() -> None:
+        await limiter.acquire()
+        stamps.append(time.now)
+
+    time.held = True
+    senders = [asyncio.create_task(send()) for _ in range(5)]  # turns at 0.0 (at once), 0.1 ... 0.4
+    await _settle()
+    time.now += 0.5  # the stall: every booked turn is now in the past
+    time.held = False
+    await asyncio.gather(*senders)
+    # 0.0 went before the stall; 0.1 goes at 0.5, LATE late at most, and moves the rest along.
+    assert stamps == pytest.approx([0.0, 0.5, 0.5 - LATE + 0.1, 0.5 - LATE + 0.2, 0.5 - LATE + 0.3])
+    assert sum(1 for at in stamps if 0.5 <= at < 1.5) <= 10
+
+
+async def test_a_one_off_sms_is_refused_rather_than_kept_waiting_while_this_instance_has_no_share(monkeypatch):
+    monkeypatch.setattr(lane_module, "ONE_OFF_PATIENCE", 0.05)
+    time = FakeTime()
+    recorder = Recorder(time)
+    lane = _lane(recorder, time)
+    lane.limiter.set_rate(0)  # no share granted (yet), or lost with the database
+    message = OutboundMessage(delivery_id=0, to=CODES[0], body="Tocsin code: 1", expires=datetime.max,
+                              language="en", report_status=False)
+    with pytest.raises(SendError) as refused:
+        await lane.send_one(message, datetime.now())
+    assert refused.value.code == ErrorCode.THROTTLED and recorder.sent == []
+    lane.limiter.set_rate(RATE)
+    await lane.send_one(message, datetime.now())
+    assert [kind for _, kind in recorder.sent] == ["one-off"]

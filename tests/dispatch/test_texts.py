@@ -7,8 +7,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import pytest
+
+from alerts.alert import NoTextForReader
 from alerts.dispatch.texts import TextCache
 from tests.dispatch.steps import approved_to_one
+from tests.helpers import Desk
 
 
 def _counting_reads(tocsin, monkeypatch) -> list[int]:
@@ -45,3 +49,18 @@ async def test_a_sender_cancelled_while_waiting_does_not_cancel_the_others_read(
     first.cancel()
     text = await second
     assert first.cancelled() and text.body and len(reads) == 1
+
+
+async def test_a_reader_of_a_language_the_alert_has_no_text_in_gets_a_reason(tocsin):
+    """Someone who signed up in French after the approval's check, for an alert written in
+    Azerbaijani and English with no fallback: their delivery fails with the reason, rather
+    than as a bug left to its lease, again and again until the alert expires."""
+    desk = await Desk.open(tocsin)
+    draft = await desk.draft("custom", {}, regions=["AZ-BA"], texts={
+        "az": {"sms": "Bakıda su kəsiləcək. Ehtiyat görün.", "headline": "Su kəsintisi"},
+        "en": {"sms": "Water cut in Baku. Store water.", "headline": "Water cut"}})
+    await desk.approve(draft["id"])
+    cache = TextCache(tocsin.store)
+    assert "Water cut" in (await cache.get(draft["id"], None, "en", "sms")).body
+    with pytest.raises(NoTextForReader, match="'fr'"):
+        await cache.get(draft["id"], None, "fr", "sms")
