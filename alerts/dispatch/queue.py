@@ -3,6 +3,7 @@ notice work taken back (cancel, expiry, STOP), and record outcomes in one transa
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.dispatch.decisions import Decision
@@ -18,6 +20,10 @@ from alerts.schema import alerts, cell_broadcasts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
 from alerts.store import Store, dialect_insert
 from channels.base import ErrorCode, SendError
+
+log = logging.getLogger(__name__)
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
+HALT_ATTEMPTS = 5
 
 # What a halt (cancel, expiry, STOP) leaves a delivery in.
 HALTED = [DeliveryState.CANCELLED, DeliveryState.EXPIRED, DeliveryState.SKIPPED]
@@ -176,8 +182,14 @@ async def halt_deliveries(conn: AsyncConnection, where: Any, state: DeliveryStat
       worker that lost it: it is halted as AMBIGUOUS, never as plainly not sent;
     - a claimed row keeps its lease: its worker records the outcome (an acceptance wins over
       the halt) or lets it go unsent; a worker that dies first leaves the lease to lapse,
-      and release_leases() then marks the halted row AMBIGUOUS."""
-    result = await conn.execute(
+      and release_leases() then marks the halted row AMBIGUOUS.
+
+    On PostgreSQL the UPDATE locks the rows in the order it finds them, while a worker records
+    its answers row by row in the order they came: each can hold a row the other waits for,
+    and PostgreSQL then ends one of them. A cancel must not fail for it: the UPDATE runs under
+    a savepoint, and when it is the one ended, it steps back (its locks go, the worker's record
+    commits) and runs again, finding the recorded rows no longer to halt."""
+    statement = (
         deliveries.update()
         .where(where, deliveries.c.state.in_([DeliveryState.QUEUED, DeliveryState.SENDING]))
         .values(state=state, updated_at=now,
@@ -185,7 +197,18 @@ async def halt_deliveries(conn: AsyncConnection, where: Any, state: DeliveryStat
                                     sa.func.coalesce(deliveries.c.error_code, ErrorCode.AMBIGUOUS.value)),
                                    else_=deliveries.c.error_code))
     )
-    return result.rowcount or 0
+    if conn.dialect.name != "postgresql":  # one writer at a time: no deadlock
+        return (await conn.execute(statement)).rowcount or 0
+    for attempt in range(1, HALT_ATTEMPTS + 1):
+        try:
+            async with conn.begin_nested():
+                return (await conn.execute(statement)).rowcount or 0
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or attempt == HALT_ATTEMPTS:
+                raise
+            log.warning("halting deliveries met a concurrent write (deadlock %d of %d); halting again",
+                        attempt, HALT_ATTEMPTS)
+    raise AssertionError("unreachable")
 
 
 async def release_leases(conn: AsyncConnection, now: datetime) -> int:

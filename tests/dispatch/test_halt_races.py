@@ -180,3 +180,47 @@ async def _given_up(tocsin: Tocsin, alert_id: int, n: int) -> bool:
         count = await conn.scalar(sa.select(sa.func.count()).where(
             deliveries.c.alert_id == alert_id, deliveries.c.state == "cancelled", deliveries.c.lease_until.is_(None)))
     return count == n
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: one writer, no deadlock
+async def test_a_cancel_that_deadlocks_with_a_worker_recording_its_answers_still_cancels(quiet_tocsin, caplog):
+    """A worker records its answers row by row in the order they came; the cancel's UPDATE
+    locks the alert's rows in its scan order. Each holds a row the other wants: PostgreSQL ends
+    one of them. The cancel (the one given the short deadlock_timeout, so the one ended here)
+    steps back and runs again, rather than failing the operator's cancel."""
+    tocsin = quiet_tocsin
+    alert_id, now = await queued_alert(tocsin)
+    async with tocsin.store.read() as conn:
+        # The order the cancel's UPDATE meets the rows in: a SELECT with its predicate.
+        order = (await conn.scalars(sa.select(deliveries.c.id).where(
+            deliveries.c.alert_id == alert_id, deliveries.c.state.in_(["queued", "sending"])))).all()
+    assert len(order) >= 2
+    first, last = order[0], order[-1]
+    recorded = asyncio.Event()
+
+    async def waiting() -> int:
+        async with tocsin.store.read() as conn:
+            return await conn.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")) or 0
+
+    async def worker() -> None:
+        async with tocsin.store.write() as conn:
+            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '20s'"))
+            await conn.execute(deliveries.update().where(deliveries.c.id == last).values(attempts=1))
+            recorded.set()
+            await eventually(waiting)  # the cancel holds `first` and waits for `last`
+            await conn.execute(deliveries.update().where(deliveries.c.id == first).values(attempts=1))
+
+    async def cancel() -> int:
+        await recorded.wait()
+        async with tocsin.store.write() as conn:
+            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '1s'"))
+            return await cancel_alert(conn, alert_id, SYSTEM, now)
+
+    recording = asyncio.create_task(worker())
+    halted = await asyncio.wait_for(cancel(), 60)
+    await asyncio.wait_for(recording, 60)
+    assert halted == len(order)
+    assert "deadlock 1 of" in caplog.text  # the cancel was the one ended, and halted again
+    async with tocsin.store.read() as conn:
+        states = set(await conn.scalars(sa.select(deliveries.c.state).where(deliveries.c.alert_id == alert_id)))
+    assert states == {"cancelled"}
