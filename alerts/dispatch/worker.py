@@ -59,6 +59,10 @@ class Dispatcher:
         self._work_ready = asyncio.Event()
         self._senders: list[asyncio.Task[None]] = []
         self._busy = 0  # senders between taking a row and being done with it
+        # Senders waiting for their turn at the rate: nothing of theirs is out, so at stop they
+        # are ended at once rather than waited for (at rate 0, or in a long provider pause,
+        # their turn may be far away).
+        self._waiting_turn: set[asyncio.Task[Any]] = set()
         self._closing = False  # no more work will come: senders end once the queue is empty
         self._in_flight: set[int] = set()  # handed over, outcome not yet recorded
         # When the last extension of every held lease reached the database (time.monotonic()).
@@ -114,6 +118,8 @@ class Dispatcher:
             await guarded(lambda: queue.release(self.store, unsent), "releasing unsent deliveries", log)
             self._closing = True
             self._work_ready.set()
+            for sender in list(self._waiting_turn):
+                sender.cancel()
             if self._senders:
                 await asyncio.wait(self._senders, timeout=30)  # the requests already out
         finally:
@@ -202,7 +208,13 @@ class Dispatcher:
                     self._room.set()
                     self._push(Outcome(row, error=SendError(ErrorCode.UNSENDABLE, str(exc)[:255])))
                 return
-        await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
+        sender = asyncio.current_task()
+        assert sender is not None
+        self._waiting_turn.add(sender)
+        try:
+            await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
+        finally:
+            self._waiting_turn.discard(sender)
         # The last moment to honour a cancel or STOP: after this the request is made.
         if self._pending.pop(row.id, None) is None:
             return

@@ -12,15 +12,18 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 
 from alerts.dispatch import lane as lane_module
 from alerts.dispatch.lane import ONE_OFF_PATIENCE, Lane
 from alerts.dispatch.pacing import LATE, RateLimiter
 from alerts.dispatch.worker import Dispatcher
 from alerts.notices import Notices
+from alerts.schema import deliveries
 from channels.base import ErrorCode, OutboundMessage, SendError, SendResult
 from tests.conftest import FAST
 from tests.dispatch.steps import queued_alert
+from tests.helpers import eventually
 
 RATE = 2.0  # a slow account: one message every half second
 CODES = [f"+9945055502{i:02d}" for i in range(6)]
@@ -229,3 +232,26 @@ async def test_a_one_off_sms_is_refused_rather_than_kept_waiting_while_this_inst
     lane.limiter.set_rate(RATE)
     await lane.send_one(message, datetime.now())
     assert [kind for _, kind in recorder.sent] == ["one-off"]
+
+
+async def test_stopping_does_not_wait_for_senders_that_hold_no_request(quiet_tocsin):
+    """The provider said slow down for a long while (or this instance lost its share of the
+    rate): senders wait for their turn with claimed rows in hand. Stopping ends them at once
+    and gives the rows back to the queue, rather than waiting for turns that are far away."""
+    tocsin = quiet_tocsin
+    await queued_alert(tocsin)
+    recorder = Recorder(FakeTime())
+    lane = Lane({"sms": recorder}, replace(FAST, rate=RATE), RateLimiter(RATE))  # type: ignore[dict-item]
+    lane.limiter.pause(3600)
+    dispatcher = Dispatcher(tocsin.store, {"sms": recorder}, tocsin.clock, lane.settings, lane=lane)  # type: ignore[dict-item]
+    running = asyncio.create_task(dispatcher.run())
+    await eventually(lambda: _claimed(tocsin))
+    await dispatcher.stop()
+    await asyncio.wait_for(running, 20)  # not the hour of the pause, nor the 30 s kept for requests out
+    assert recorder.sent == [] and not await _claimed(tocsin)
+
+
+async def _claimed(tocsin) -> int:
+    async with tocsin.store.read() as conn:
+        return await conn.scalar(sa.select(sa.func.count()).select_from(deliveries)
+                                 .where(deliveries.c.state == "sending")) or 0
