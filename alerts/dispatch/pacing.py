@@ -45,6 +45,8 @@ class RateLimiter:
         again at the new one, so a cut holds from this moment, not from the next send: a share
         given back is not still being used while another instance takes it."""
         rate = max(0.0, rate)
+        if rate == self.rate:
+            return  # the same share renewed (every lease/5): the turns booked stand
         now = self.monotonic()
         if rate > 0:
             if self._issued > now and self._paced_at > 0:

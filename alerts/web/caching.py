@@ -87,17 +87,6 @@ class Entity:
         return _answer(request, chosen, self.content_type, self.charset, dict(self.headers))
 
 
-def conditional(request: web.Request, body: bytes, content_type: str, *, charset: str | None = "utf-8",
-                headers: dict[str, str] | None = None) -> web.Response:
-    """A page answered once (Entity for one that is answered many times): only the
-    representation this reader gets is compressed."""
-    compress = len(body) >= MIN_SIZE and accepts_gzip(request)
-    tag = _tag(body)
-    chosen = Representation(_gzip(body), tag + "-gz", True) if compress else Representation(body, tag, False)
-    return _answer(request, chosen, content_type, charset,
-                   {"Cache-Control": PUBLIC_CACHE, **(headers or {}), "Vary": VARY})
-
-
 def _answer(request: web.Request, chosen: Representation, content_type: str, charset: str | None,
             headers: dict[str, str]) -> web.Response:
     if _fresh(request, chosen.etag):

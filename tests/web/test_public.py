@@ -17,7 +17,7 @@ from aiohttp.test_utils import make_mocked_request
 from alerts import i18n
 from alerts.cap import NS
 from alerts.web import live
-from alerts.web.caching import accepts_gzip, conditional
+from alerts.web.caching import Entity, accepts_gzip
 from alerts.web.live import LIVE
 from tests.helpers import Desk, eventually, json_ok
 from tests.web.capschema import cap_schema
@@ -269,10 +269,11 @@ async def test_a_reader_who_leaves_is_forgotten(tocsin, monkeypatch):
 ])
 def test_if_none_match_as_the_rfc_reads_it(header, fresh):
     body = b"<html>a page</html>"
-    etag = conditional(make_mocked_request("GET", "/"), body, "text/html").etag
+    page = Entity.of(body, "text/html")
+    etag = page.respond(make_mocked_request("GET", "/")).etag
     assert etag is not None and not etag.is_weak
     headers = {} if header is None else {"If-None-Match": header.replace("{etag}", etag.value)}
-    response = conditional(make_mocked_request("GET", "/", headers=headers), body, "text/html")
+    response = page.respond(make_mocked_request("GET", "/", headers=headers))
     assert response.status == (304 if fresh else 200) and response.etag == etag
 
 
