@@ -6,7 +6,6 @@ back all of it."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 from alerts.dispatch.decisions import Decision, decide
@@ -43,13 +42,12 @@ class Lane:
         waiting for it asks again), by whichever SMS sender is current. Raises SendError."""
         if self.limiter.paused_for() > ONE_OFF_PATIENCE:
             raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
-        try:
-            # Bounded too when this instance has no share of the rate (none granted yet, or lost
-            # with the database): the person is told to try again rather than kept waiting.
-            async with asyncio.timeout(ONE_OFF_PATIENCE):
-                await self.limiter.acquire(self.cost("sms", count(message.body).segments))
-        except TimeoutError:
-            raise SendError(ErrorCode.THROTTLED, "no share of the sending rate now; not kept waiting") from None
+        if not await self.limiter.rated(ONE_OFF_PATIENCE):
+            # No share of the rate (none granted yet, or lost with the database): the person is
+            # told to try again rather than kept waiting. Only this wait is bounded: a turn
+            # behind a broadcast's senders comes, however long the queue.
+            raise SendError(ErrorCode.THROTTLED, "no share of the sending rate now; not kept waiting")
+        await self.limiter.acquire(self.cost("sms", count(message.body).segments))
         via = self.senders.pick("sms")
         channel = self.channels.get(via)
         if channel is None:

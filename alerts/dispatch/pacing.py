@@ -7,7 +7,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 # How late a sender may wake before the turns booked after it move with it (see acquire):
-# what a stalled loop may catch up on at once, 30 ms of sends, within the 5% SPEC §12 allows.
+# what a stalled loop may catch up on at once, 30 ms of sends (3% of a second's), beside the
+# 2% burst allowance.
 LATE = 0.03
 
 
@@ -70,6 +71,17 @@ class RateLimiter:
     def paused_for(self) -> float:
         """Seconds left of the provider's "slow down", 0 when none holds."""
         return max(0.0, self._paused_until - self.monotonic())
+
+    async def rated(self, patience: float) -> bool:
+        """Whether this instance has a rate to send at, waiting up to `patience` seconds for one."""
+        try:
+            async with asyncio.timeout(patience):
+                while self.rate <= 0:
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def acquire(self, cost: float = 1.0) -> None:
         """Wait for this send's turn. Each caller books its turn at once and sleeps until it,

@@ -91,6 +91,7 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
         # Read the clock once the write lock is held: a claim that waited for it must see
         # what was queued meanwhile, and its lease must not be shortened by the wait.
         now = clock()
+        held_from = time.monotonic()  # the lease's start on this process's own clock
         live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING,
                                                                  ~cell_broadcast_first(now))
                                    .order_by(*_priority()))).all()
@@ -120,7 +121,6 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .where(deliveries.c.id.in_([r.id for r in rows]))
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
-    held_from = time.monotonic()
     return [
         Claimed(r.id, r.alert_id, r.subscriber_id, r.channel, r.round, r.language, r.attempts, r.reconcile,
                 r.claimed_at, r.phone, r.country, bool(r.voice), r.expires, held_from)

@@ -121,9 +121,11 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
     # one that failed leaves the progress where it was: all or no progress.
     results = await asyncio.gather(*(_queue_range(store, alert, now, start, start + batch) for start in starts),
                                    return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    failed = [result for result in results if isinstance(result, BaseException)]
+    for extra in failed[1:]:
+        log.error("alert %s: queuing a range of its deliveries failed too", alert.id, exc_info=extra)
+    if failed:
+        raise failed[0]
     async with store.write() as conn:
         return await _advance(conn, alert.id, lo, hi, done=hi >= top)
 

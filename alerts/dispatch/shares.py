@@ -117,10 +117,15 @@ class SharesTable:
         async with self.store.write() as conn:
             # Bounded both ways: an instance that froze in the middle of its renewal must not hold
             # the lock (and so every other instance's renewal, and then all sending) for as long
-            # as its dead connection lingers; and nobody waits for the lock past a renewal period.
-            bound = f"{max(1, int(lease_seconds * 1000 / RENEWALS_PER_LEASE))}ms"
-            await conn.execute(sa.text("SELECT set_config('lock_timeout', :t, true), "
-                                       "set_config('idle_in_transaction_session_timeout', :t, true)"), {"t": bound})
+            # as its dead connection lingers.
+            # Waits for the lock end at a renewal period; an idle transaction (a frozen instance)
+            # is ended at half a lease, before the others' shares would lapse waiting for it,
+            # and late enough that a briefly stalled event loop here is not taken for dead.
+            lock_wait = f"{max(1, int(lease_seconds * 1000 / RENEWALS_PER_LEASE))}ms"
+            idle = f"{max(1, int(lease_seconds * 1000 / 2))}ms"
+            await conn.execute(sa.text("SELECT set_config('lock_timeout', :lock_wait, true), "
+                                       "set_config('idle_in_transaction_session_timeout', :idle, true)"),
+                               {"lock_wait": lock_wait, "idle": idle})
             await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SHARES_LOCK})
             # now() is the transaction's start: an expiry read against it errs towards alive.
             await conn.execute(rate_shares.delete().where(rate_shares.c.expires_at <= sa.func.now()))

@@ -74,8 +74,13 @@ class TextCache:
                 # some, then speaks Russian and English, which the caller is always offered too
                 # (SPEC §5).
                 langs = spoken_languages(language)
-                parts = tuple((lang, text_for(texts, zone, lang, country)["voice"]) for lang in langs)
+                # A language the call also speaks (Russian, English) that the alert has no text
+                # in, with no fallback: left out of the call, not a reason to fail it.
+                parts = tuple((lang, said) for lang in langs
+                              if (said := _voice_text(texts, zone, lang, country)) is not None)
                 played = self._azerbaijani_audio(alert_id, texts, country) if language == "az" else None
+                if not parts and not played:
+                    raise NoTextForReader(f"the alert has nothing a call to a {language!r} reader can say")
                 spoken = Speech(((AUDIO, played),) + parts if played else parts, _confirm_prompt(langs[0]))
             self._texts[key] = Text(body, spoken, count(body).segments, texts.get("_checkin", False))
         return self._texts[key]
@@ -124,3 +129,10 @@ class TextCache:
                 old, _ = self._alerts.popitem(last=False)
                 self._texts = {k: v for k, v in self._texts.items() if k[0] != old}
         return self._alerts[alert_id]
+
+
+def _voice_text(texts: dict[str, Any], zone: str, lang: str, country: str | None) -> str | None:
+    try:
+        return text_for(texts, zone, lang, country)["voice"]
+    except KeyError:
+        return None

@@ -208,6 +208,8 @@ class Dispatcher:
                     self._room.set()
                     self._push(Outcome(row, error=SendError(ErrorCode.UNSENDABLE, str(exc)[:255])))
                 return
+        if row.id not in self._pending:
+            return  # taken back (or the dispatcher stopping) while its text was read
         sender = asyncio.current_task()
         assert sender is not None
         self._waiting_turn.add(sender)
@@ -336,10 +338,18 @@ class Dispatcher:
             loop_now = asyncio.get_running_loop().time()
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
+                # A row whose lease may have lapsed (extensions failed meanwhile) may be another
+                # instance's now: let it go unsent rather than extend a lease that may be theirs.
+                lapsed = {row.id for row in self._pending.values() if not self._still_ours(row)}
+                if lapsed:
+                    log.warning("%d claimed deliveries held past their lease; left to whoever holds them now",
+                                len(lapsed))
+                    self.drop(lapsed)
                 held = set(self._pending) | self._in_flight
+                written = time.monotonic()  # taken with `until`: the database call may be slow
                 if await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
                                  "extending leases", log):
-                    self._leases_extended = time.monotonic()
+                    self._leases_extended = written
 
     def _still_ours(self, row: Claimed) -> bool:
         """Whether the row's lease, as this instance last wrote it (at its claim, or at the last

@@ -187,7 +187,9 @@ async def test_a_cancel_that_deadlocks_with_a_worker_recording_its_answers_still
     """A worker records its answers row by row in the order they came; the cancel's UPDATE
     locks the alert's rows in its scan order. Each holds a row the other wants: PostgreSQL ends
     one of them. The cancel (the one given the short deadlock_timeout, so the one ended here)
-    steps back and runs again, rather than failing the operator's cancel."""
+    steps back and runs again, rather than failing the operator's cancel. PostgreSQL looks for a
+    deadlock once, deadlock_timeout after a wait begins: 5 s leaves the worker ample time to
+    close the cycle however loaded the machine, and the worker's 60 s leaves the choice to it."""
     tocsin = quiet_tocsin
     alert_id, now = await queued_alert(tocsin)
     async with tocsin.store.read() as conn:
@@ -204,7 +206,7 @@ async def test_a_cancel_that_deadlocks_with_a_worker_recording_its_answers_still
 
     async def worker() -> None:
         async with tocsin.store.write() as conn:
-            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '20s'"))
+            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '60s'"))
             await conn.execute(deliveries.update().where(deliveries.c.id == last).values(attempts=1))
             recorded.set()
             await eventually(waiting)  # the cancel holds `first` and waits for `last`
@@ -213,12 +215,12 @@ async def test_a_cancel_that_deadlocks_with_a_worker_recording_its_answers_still
     async def cancel() -> int:
         await recorded.wait()
         async with tocsin.store.write() as conn:
-            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '1s'"))
+            await conn.execute(sa.text("SET LOCAL deadlock_timeout = '5s'"))
             return await cancel_alert(conn, alert_id, SYSTEM, now)
 
     recording = asyncio.create_task(worker())
-    halted = await asyncio.wait_for(cancel(), 60)
-    await asyncio.wait_for(recording, 60)
+    halted = await asyncio.wait_for(cancel(), 120)
+    await asyncio.wait_for(recording, 120)
     assert halted == len(order)
     assert "deadlock 1 of" in caplog.text  # the cancel was the one ended, and halted again
     async with tocsin.store.read() as conn:

@@ -64,3 +64,17 @@ async def test_a_reader_of_a_language_the_alert_has_no_text_in_gets_a_reason(toc
     assert "Water cut" in (await cache.get(draft["id"], None, "en", "sms")).body
     with pytest.raises(NoTextForReader, match="'fr'"):
         await cache.get(draft["id"], None, "fr", "sms")
+
+
+async def test_a_call_leaves_out_a_spoken_language_the_alert_has_no_text_in(tocsin):
+    """An Azerbaijani reader's call speaks Russian and English (Twilio has no Azerbaijani
+    voice): an alert written in Azerbaijani and English only, with no fallback, is still
+    called, in English, rather than failing on the missing Russian."""
+    desk = await Desk.open(tocsin)
+    draft = await desk.draft("custom", {}, regions=["AZ-BA"], channels=["sms", "voice", "web"], texts={
+        "az": {"sms": "Bakıda su kəsiləcək.", "headline": "Su kəsintisi", "voice": "Bakıda su kəsiləcək."},
+        "en": {"sms": "Water cut in Baku.", "headline": "Water cut", "voice": "Water cut in Baku."}})
+    await desk.approve(draft["id"])
+    text = await TextCache(tocsin.store).get(draft["id"], None, "az", "voice")
+    said = [lang for lang, _ in text.spoken.parts]
+    assert "en" in said and "ru" not in said
