@@ -105,9 +105,9 @@ async def test_stop_and_delete_halt_deliveries_already_queued(start_tocsin, keyw
     await dispatcher_idle(tocsin)
     assert [r for r in _posts_after(tocsin.sim, answered) if r.params.get("To") == leaving] == []
     async with tocsin.store.read() as conn:
-        state = await conn.scalar(sa.select(deliveries.c.state).join(subscribers)
+        state = await conn.scalar(sa.select(deliveries.c.state)
+                                  .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
                                   .where(deliveries.c.alert_id == alert_id,
-                                         subscribers.c.id == deliveries.c.subscriber_id,
                                          subscribers.c.area == "AZ-BA", subscribers.c.status == "stopped"))
     assert state == "skipped"
     assert (await _by_state(tocsin, alert_id)).get("skipped") == 1
