@@ -27,7 +27,7 @@ from alerts.store import Store, upgrade
 from alerts.users import add_user, create_token
 from alerts.web.app import make_app, utcnow
 from alerts.web.keys import CONFIG
-from tests import pgserver
+from tests import pgserver, ports
 from tests.browser import browser  # noqa: F401  (the fixture, for every test module)
 
 SIM_SID = "AC" + "a1" * 16
@@ -346,9 +346,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 # ---- apps ----
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()  # this worker's own range: see tests/ports.py
 
 
 @pytest.fixture

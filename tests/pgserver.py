@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from alerts.store import upgrade
+from tests.ports import free_port
 
 TEMPLATE = "tocsin_template"
 
@@ -29,12 +29,6 @@ TEMPLATE = "tocsin_template"
 def _bin_dir() -> str | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return os.path.dirname(found[-1]) if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -92,7 +86,7 @@ def start() -> PgServer | None:
     data_dir = os.path.join(base, "data")
     if owner:
         shutil.chown(base, user=owner)
-    server = PgServer(bin_dir, data_dir, _free_port(), owner)
+    server = PgServer(bin_dir, data_dir, free_port(), owner)
     server._run(os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", "tocsin", "--auth=trust", "-E", "UTF8",
                 "--no-sync")
     for attempt in range(3):
@@ -108,7 +102,7 @@ def start() -> PgServer | None:
             # The free port was taken meanwhile (by another worker's app or cluster): another one.
             if attempt == 2:
                 raise
-            server.port = _free_port()
+            server.port = free_port()
     deadline = time.monotonic() + 30
     while True:
         try:
