@@ -42,6 +42,34 @@ def utcnow() -> datetime:
 
 # ---- the simulator, in its own process ----
 
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server started in a subprocess."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def healthy(base: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None,
+                  log: str = "") -> None:
+    """Until `base`/healthz answers 200; with `proc`, failing at once if it exits first."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{base} exited with {proc.returncode}; see {log}")
+            try:
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{base} did not answer /healthz within {timeout}s; see {log}")
+            await asyncio.sleep(0.1)
+
+
 class SimProcess:
     """alerts.simulator.Simulator (status callbacks off) in a subprocess on 127.0.0.1."""
 

@@ -42,7 +42,9 @@ from bench.common import (
     SIM_TOKEN,
     Databases,
     approve,
+    free_port,
     generate_subscribers,
+    healthy,
     machine,
     make_people,
     quiet,
@@ -110,29 +112,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def healthy(base: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(f"{base}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{base} did not answer /healthz within {timeout}s")
-            await asyncio.sleep(0.2)
 
 
 # ---- the crowd ----

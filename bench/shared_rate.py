@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import sqlalchemy as sa
 
 from bench.common import (
@@ -32,7 +31,9 @@ from bench.common import (
     SIM_TOKEN,
     Databases,
     approve,
+    free_port,
     generate_subscribers,
+    healthy,
     machine,
     make_people,
     quiet,
@@ -42,14 +43,6 @@ from bench.common import (
     verdict,
 )
 from bench.pacing import max_window
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Instance:
@@ -66,20 +59,7 @@ class Instance:
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     async def healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as s:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"tocsin exited with {self.proc.returncode}; see {self.log.name}")
-                try:
-                    async with s.get(f"http://127.0.0.1:{self.port}/healthz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"instance on {self.port} not healthy; see {self.log.name}")
-                await asyncio.sleep(0.1)
+        await healthy(f"http://127.0.0.1:{self.port}", timeout, self.proc, self.log.name)
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)

@@ -16,19 +16,16 @@ seconds hold 55-60; bench/shared_rate.py prints the figures.)"""
 
 from __future__ import annotations
 
-import bisect
-import subprocess
-import sys
 import time
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
 
 from alerts.dispatch.shares import RENEWALS_PER_LEASE
 from alerts.schema import rate_shares
 from alerts.store import Store
-from bench.common import ROOT, SIM_SID, SIM_TOKEN  # the account bench.simserver simulates
+from bench.common import SIM_SID, SIM_TOKEN, SimProcess  # the account bench.simserver simulates
+from bench.pacing import max_window
 from tests.conftest import free_port, tocsin_env
 from tests.dispatch.test_processes import Process, _approve, _database, _seed
 from tests.helpers import eventually
@@ -40,50 +37,32 @@ SUBSCRIBERS = 900
 
 @pytest.fixture
 def processes():
-    started: list[Process | SimServer] = []
+    started: list[Process] = []
     yield started
     for p in started:
         p.close()
 
 
-def max_window(stamps: list[float], width: float = 1.0) -> int:
-    """The most stamps in any half-open window [t, t + width); windows starting at a stamp suffice."""
-    return max((bisect.bisect_left(stamps, t + width, lo=i) - i for i, t in enumerate(stamps)), default=0)
+@pytest.fixture
+async def sim():
+    """The Twilio simulator in a process of its own (bench/simserver.py): the receive stamps
+    are taken by a process that does nothing else, not by this one while it polls the database."""
+    simulator = SimProcess()
+    yield simulator
+    await simulator.aclose()
+    simulator.stop()
 
 
-class SimServer:
-    """The Twilio simulator (alerts.simulator, no status callbacks) in a process of its own,
-    bench/simserver.py: the receive stamps are taken by a process that does nothing else, not
-    by this one while it polls the database."""
+async def _posts(sim: SimProcess) -> list[float]:
+    return sorted(await sim.posts())
 
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.simserver"], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        assert line.startswith("PORT "), line
-        self.base = f"http://127.0.0.1:{int(line.split()[1])}"
 
-    async def posts(self) -> list[float]:
-        """The receive times (time.monotonic()) of every Messages POST, in order."""
-        async with aiohttp.ClientSession() as s, s.get(f"{self.base}/_bench/posts") as r:
-            return sorted((await r.json())["posts"])
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def _busiest(stamps: list[float]) -> int:
+    return max_window(stamps)[0]
 
 
 async def test_three_instances_keep_to_one_rate_and_the_survivors_take_a_dead_ones_share(
-        postgres, tmp_path, processes):
-    sim = SimServer()
-    processes.append(sim)
+        postgres, tmp_path, processes, sim):
     sim_base = sim.base
     db_url = await _database("postgresql", tmp_path, postgres)
     operator, approver, _ = await _seed(db_url, SUBSCRIBERS)
@@ -107,17 +86,17 @@ async def test_three_instances_keep_to_one_rate_and_the_survivors_take_a_dead_on
     workers[0].kill()
     await eventually(lambda: _at_least(sim, SUBSCRIBERS), timeout=180, interval=0.2)
 
-    stamps = await sim.posts()
+    stamps = await _posts(sim)
     assert len(stamps) >= SUBSCRIBERS
     # By construction: the shares in use never add up to more than 60 (3 x 21 in a second).
-    assert max_window(stamps) <= RATE + 3, _per_second(stamps)
+    assert _busiest(stamps) <= RATE + 3, _per_second(stamps)
     # The survivors' shares grow at their first renewal after the dead one's row expires.
     recovered = killed_at + LEASE + LEASE / RENEWALS_PER_LEASE + 0.5
     after = [t for t in stamps if t >= recovered]
     assert len(after) > RATE, "too few messages left after the lease to see the recovery"
     # More than the two survivors' old shares could ever send in a second (2 x 21): they took
     # the dead one's. Only that is asked, not 60, so that a starved CI machine cannot fail it.
-    assert max_window(after) > 2 * (RATE // 3 + 1), _per_second(stamps)
+    assert _busiest(after) > 2 * (RATE // 3 + 1), _per_second(stamps)
 
 
 async def _settled(db_url: str) -> bool:
@@ -133,8 +112,8 @@ async def _settled(db_url: str) -> bool:
     return sorted(claims) == [RATE / 3] * 3
 
 
-async def _at_least(sim: SimServer, n: int) -> bool:
-    return len(await sim.posts()) >= n
+async def _at_least(sim: SimProcess, n: int) -> bool:
+    return len(await _posts(sim)) >= n
 
 
 def _per_second(stamps: list[float]) -> list[int]:
