@@ -3,10 +3,12 @@ database a query, not the process a gigabyte."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.alert import original_identifier, referenced_identifiers
@@ -14,6 +16,7 @@ from alerts.model import DeliveryState, MsgType, SubscriberStatus
 from alerts.schema import alerts, deliveries, responses, subscribers
 from alerts.store import dialect_insert
 
+log = logging.getLogger(__name__)
 CHANNELS = ("sms", "voice")
 
 
@@ -113,8 +116,8 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
     """Queue one delivery per audience member with an id in (after_id, upto_id] and channel,
     with one INSERT ... SELECT per channel. Re-running adds nothing: (alert, subscriber,
     channel, round) is unique."""
-    insert = dialect_insert(conn)
-    if conn.dialect.name == "postgresql":
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
         # Measured at a million subscribers: the planner hashes the whole table for the
         # one-per-phone check of every batch; the phone index answers it in a third the time.
         await conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
@@ -146,13 +149,32 @@ async def materialise(conn: AsyncConnection, alert: Any, now: datetime, after_id
             _members(alert, now),
             *only,
         )
-        stmt = insert(deliveries).from_select(
-            ["alert_id", "subscriber_id", "channel", "round", "language", "state", "attempts",
-             "next_attempt_at", "created_at", "updated_at"],
-            select,
-        ).on_conflict_do_nothing()
-        created += (await conn.execute(stmt)).rowcount or 0
+        columns = ["alert_id", "subscriber_id", "channel", "round", "language", "state", "attempts",
+                   "next_attempt_at", "created_at", "updated_at"]
+        created += await (_insert_new if postgres else _insert_or_ignore)(conn, alert, channel, select, columns)
     return created
+
+
+async def _insert_or_ignore(conn: AsyncConnection, alert: Any, channel: str, select: sa.Select[Any],
+                            columns: list[str]) -> int:
+    stmt = dialect_insert(conn)(deliveries).from_select(columns, select).on_conflict_do_nothing()
+    return (await conn.execute(stmt)).rowcount or 0
+
+
+async def _insert_new(conn: AsyncConnection, alert: Any, channel: str, select: sa.Select[Any],
+                      columns: list[str]) -> int:
+    """PostgreSQL: a plain INSERT first. ON CONFLICT's speculative insertion cost a third of
+    a million-row materialisation (docs/benchmarks.md (b)), and a conflict is rare: a range
+    queued again after a failure, or another instance queuing the same step at the same
+    moment. Then the plain INSERT fails as a whole, and the same rows go again, under a
+    savepoint, with ON CONFLICT DO NOTHING, which adds nothing twice."""
+    try:
+        async with conn.begin_nested():
+            return (await conn.execute(deliveries.insert().from_select(columns, select))).rowcount or 0
+    except IntegrityError:
+        log.info("alert %s: some %s deliveries of this range were queued already; adding the rest",
+                 alert.id, channel)
+        return await _insert_or_ignore(conn, alert, channel, select, columns)
 
 
 async def delivery_summary(conn: AsyncConnection, alert_id: int) -> dict[str, Any]:

@@ -195,7 +195,15 @@ deliveries = sa.Table(
     # A call's listener pressed 1: they heard it (SPEC §6).
     sa.Column("acknowledged_at", UTCDateTime()),
     sa.UniqueConstraint("alert_id", "subscriber_id", "channel", "round"),
-    sa.Index("ix_deliveries_work", "state", "next_attempt_at"),
+    # Only what a query needs: a queued row is in neither of the next two (migration 0015).
+    # Lapsed leases (lease_until < now implies NOT NULL, on both engines):
+    sa.Index("ix_deliveries_leased", "lease_until", postgresql_where=sa.text("lease_until IS NOT NULL"),
+             sqlite_where=sa.text("lease_until IS NOT NULL")),
+    # Numbers that failed (consular.freshness); the query names these states as literals, which
+    # the planner needs to match them with the index's own.
+    sa.Index("ix_deliveries_failed", "subscriber_id",
+             postgresql_where=sa.text("state IN ('failed', 'undelivered')"),
+             sqlite_where=sa.text("state IN ('failed', 'undelivered')")),
     # Claims walk one alert's due deliveries in order: an index range scan, never a sort.
     sa.Index("ix_deliveries_claim", "alert_id", "state", "next_attempt_at", "id"),
     sa.Index("ix_deliveries_subscriber", "subscriber_id", "state"),

@@ -96,7 +96,10 @@ class Freshness:
             sa.select(deliveries.c.subscriber_id)
             .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
             .where(subscribers.c.status == SubscriberStatus.ACTIVE,
-                   deliveries.c.state.in_([DeliveryState.FAILED, DeliveryState.UNDELIVERED]),
+                   # As literals, so the planner can match them with ix_deliveries_failed's own.
+                   deliveries.c.state.in_(sa.bindparam("failed_states", [DeliveryState.FAILED.value,
+                                                       DeliveryState.UNDELIVERED.value],
+                                          expanding=True, literal_execute=True)),
                    deliveries.c.error_code.in_(DEAD_NUMBER_CODES),
                    sa.or_(last_delivered.is_(None), deliveries.c.updated_at > last_delivered))
             .group_by(deliveries.c.subscriber_id)

@@ -1,6 +1,8 @@
 """Migration 0014 took the foreign keys off `deliveries` (a trigger per queued row on
 PostgreSQL). What they did still holds: deleting an alert or a subscriber deletes its
-deliveries, by a trigger on the parent; and the downgrade puts the keys back."""
+deliveries, by a trigger on the parent; and the downgrade puts the keys back. Migration 0015
+replaced the index every delivery entered with two partial ones a queued delivery does not
+enter; its downgrade puts the old one back."""
 
 from __future__ import annotations
 
@@ -56,5 +58,38 @@ async def test_the_downgrade_puts_the_foreign_keys_back(db_url):
         assert await keys() == [("alert_id", "alerts"), ("subscriber_id", "subscribers")]
         await migrate("upgrade", "heads")
         assert await keys() == []
+    finally:
+        await store.close()
+
+
+async def test_0015_keeps_queued_deliveries_out_of_the_lease_and_failure_indexes(db_url):
+    await upgrade(db_url)
+    store = Store(db_url)
+
+    async def indexes() -> dict[str, list[str]]:
+        async with store.read() as conn:
+            found = await conn.run_sync(lambda c: sa.inspect(c).get_indexes("deliveries"))
+        return {index["name"]: index["column_names"] for index in found}
+
+    async def migrate(step: str, revision: str) -> None:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda sync: getattr(command, step)(alembic_config(sync), revision))
+
+    try:
+        now = await indexes()
+        assert "ix_deliveries_work" not in now
+        assert now["ix_deliveries_leased"] == ["lease_until"] and now["ix_deliveries_failed"] == ["subscriber_id"]
+        async with store.read() as conn:
+            where = await conn.run_sync(lambda c: {
+                index["name"]: str(index.get("dialect_options", {}).get(f"{c.dialect.name}_where", ""))
+                for index in sa.inspect(c).get_indexes("deliveries")})
+        assert "lease_until IS NOT NULL" in where["ix_deliveries_leased"]
+        assert "failed" in where["ix_deliveries_failed"] and "undelivered" in where["ix_deliveries_failed"]
+        await migrate("downgrade", "0014")
+        before = await indexes()
+        assert before["ix_deliveries_work"] == ["state", "next_attempt_at"]
+        assert "ix_deliveries_leased" not in before and "ix_deliveries_failed" not in before
+        await migrate("upgrade", "heads")
+        assert set(await indexes()) == set(now)
     finally:
         await store.close()

@@ -160,3 +160,25 @@ async def test_a_cancel_while_batches_are_queued_stops_materialising(quiet_tocsi
     assert set(by_state) == {DeliveryState.CANCELLED}
     assert by_state[DeliveryState.CANCELLED] > FIRST + BATCH  # and at least the range before the cancel
     assert await _progress(tocsin.store, alert_id) == (FIRST + BATCH, False)
+
+
+async def test_a_range_queued_again_adds_nothing(quiet_tocsin, caplog):
+    """On PostgreSQL the plain INSERT meets the unique key and the range goes again with
+    ON CONFLICT DO NOTHING (audience._insert_new); SQLite always ignores conflicts. Either way
+    the rows queued before stay as they were and none is added twice."""
+    tocsin = quiet_tocsin
+    oldest = await _audience(tocsin)
+    alert_id = await _started(tocsin)
+    async with tocsin.store.read() as conn:
+        alert = (await conn.execute(sa.select(alerts).where(alerts.c.id == alert_id))).one()
+    async with tocsin.store.write() as conn:
+        first = await audience.materialise(conn, alert, utcnow(), 0, PEOPLE // 2)
+    caplog.set_level("INFO", logger="alerts.audience")
+    async with tocsin.store.write() as conn:
+        again = await audience.materialise(conn, alert, utcnow(), 0, PEOPLE)  # half of it queued already
+
+    queued = await _queued(tocsin.store, alert_id)
+    assert sorted(queued) == sorted(oldest.items())
+    assert first > 0 and first + again == len(queued)
+    if not tocsin.store.is_sqlite:
+        assert "were queued already" in caplog.text
