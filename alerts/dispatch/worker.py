@@ -70,6 +70,9 @@ class Dispatcher:
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
+        # _room is set once _pending is down to this many rows: the claim loop's next claim
+        # would take at least half a claim's rows (see _made_room).
+        self._refill_at = 0
         self._have_outcomes = asyncio.Event()
         self._stopping = asyncio.Event()  # no more claims
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
@@ -166,6 +169,7 @@ class Dispatcher:
                     self._work.extend(claimed)
                     self._work_ready.set()
             if not claimed or len(self._pending) >= size // 2:
+                self._refill_at = size - max(1, size // 2)
                 self._room.clear()
                 await _first(self._wake, self._room, timeout=self.settings.idle_poll)
                 self._wake.clear()
@@ -192,9 +196,16 @@ class Dispatcher:
                 log.exception("delivery %s: unexpected failure; its lease will bring it back", row.id)
                 pending.pop(row.id, None)
                 self._in_flight.discard(row.id)
-                self._room.set()
+                self._made_room()
             finally:
                 self._busy -= 1
+
+    def _made_room(self) -> None:
+        """A claimed row left _pending. The claim loop is woken only once its next claim would
+        take at least half a claim: woken at every row, it found too little room and waited
+        again, two tasks and several turns of the event loop per message sent."""
+        if len(self._pending) <= self._refill_at:
+            self._room.set()
 
     async def _deliver_once(self, row: Claimed) -> None:
         text = self.texts.cached(row.alert_id, row.country, row.language, row.channel)
@@ -205,7 +216,7 @@ class Dispatcher:
                 # Failed at once with the reason: trying again finds no text either, and no other
                 # country's text may stand in for it.
                 if self._pending.pop(row.id, None) is not None:
-                    self._room.set()
+                    self._made_room()
                     self._push(Outcome(row, error=SendError(ErrorCode.UNSENDABLE, str(exc)[:255])))
                 return
         if row.id not in self._pending:
@@ -220,7 +231,7 @@ class Dispatcher:
         # The last moment to honour a cancel or STOP: after this the request is made.
         if self._pending.pop(row.id, None) is None:
             return
-        self._room.set()
+        self._made_room()
         now = self.clock()
         if not self._still_ours(row):
             # Held past its lease with no renewal heard (the database was out of reach, the
