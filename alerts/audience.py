@@ -18,6 +18,7 @@ from alerts.store import dialect_insert
 
 log = logging.getLogger(__name__)
 CHANNELS = ("sms", "voice")
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
 def _in_audience(alert: Any, now: datetime, table: Any) -> sa.ColumnElement[bool]:
@@ -174,7 +175,9 @@ async def _insert_new(conn: AsyncConnection, alert: Any, channel: str, select: s
     try:
         async with conn.begin_nested():
             return (await conn.execute(deliveries.insert().from_select(columns, select))).rowcount or 0
-    except IntegrityError:
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
         log.info("alert %s: some %s deliveries of this range were queued already; adding the rest",
                  alert.id, channel)
         return await _insert_or_ignore(conn, alert, channel, select, columns)
