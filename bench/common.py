@@ -8,6 +8,7 @@ import contextlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,37 @@ async def healthy(base: str, timeout: float = 60.0, proc: subprocess.Popen[Any] 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{base} did not answer /healthz within {timeout}s; see {log}")
             await asyncio.sleep(0.1)
+
+
+class ServeProcess:
+    """`tocsin serve` in a process of its own, its output in a log file: the benches' instances
+    and the tests' (tests/dispatch). `env` is laid over this process's environment; a
+    TOCSIN_FAILPOINT is taken only from `env`, never inherited."""
+
+    def __init__(self, env: dict[str, str], log_path: Any, *args: str) -> None:
+        self.port = int(env["TOCSIN_PORT"])
+        self.log = open(log_path, "w")
+        full_env = {k: v for k, v in os.environ.items() if k != "TOCSIN_FAILPOINT"} | env
+        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", *args], cwd=ROOT,
+                                     env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+
+    async def healthy(self, timeout: float = 60.0) -> None:
+        await healthy(f"http://127.0.0.1:{self.port}", timeout, self.proc, self.log.name)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
 
 
 class SimProcess:

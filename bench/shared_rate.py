@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,14 +22,13 @@ import sqlalchemy as sa
 
 from bench.common import (
     FROM_NUMBER,
-    ROOT,
     SIM_SID,
     SIM_TOKEN,
     Databases,
+    ServeProcess,
     approve,
     free_port,
     generate_subscribers,
-    healthy,
     machine,
     make_people,
     quiet,
@@ -45,35 +40,14 @@ from bench.common import (
 from bench.pacing import max_window
 
 
-class Instance:
-    def __init__(self, db_url: str, sim_base: str, var: Path, rate: float, lease: float, *args: str) -> None:
-        self.port = free_port()
-        env = {**os.environ, "TOCSIN_DATABASE_URL": db_url, "TOCSIN_HOST": "127.0.0.1", "TOCSIN_PORT": str(self.port),
-               "TOCSIN_VAR_DIR": str(var), "TOCSIN_SECRET_KEY": "b" * 40, "TWILIO_ACCOUNT_SID": SIM_SID,
-               "TWILIO_AUTH_TOKEN": SIM_TOKEN, "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_BASE": sim_base,
-               "TOCSIN_SMS_RATE": str(rate), "TOCSIN_RATE_LEASE_SECONDS": str(lease), "TOCSIN_LEASE_SECONDS": "5",
-               "TOCSIN_LOG_FORMAT": "text"}
-        env.pop("TOCSIN_FAILPOINT", None)
-        self.log = open(var / f"instance-{self.port}.log", "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", *args], cwd=ROOT, env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    async def healthy(self, timeout: float = 60) -> None:
-        await healthy(f"http://127.0.0.1:{self.port}", timeout, self.proc, self.log.name)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def start_instance(db_url: str, sim_base: str, var: Path, rate: float, lease: float, *args: str) -> ServeProcess:
+    port = free_port()
+    env = {"TOCSIN_DATABASE_URL": db_url, "TOCSIN_HOST": "127.0.0.1", "TOCSIN_PORT": str(port),
+           "TOCSIN_VAR_DIR": str(var), "TOCSIN_SECRET_KEY": "b" * 40, "TWILIO_ACCOUNT_SID": SIM_SID,
+           "TWILIO_AUTH_TOKEN": SIM_TOKEN, "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_BASE": sim_base,
+           "TOCSIN_SMS_RATE": str(rate), "TOCSIN_RATE_LEASE_SECONDS": str(lease), "TOCSIN_LEASE_SECONDS": "5",
+           "TOCSIN_LOG_FORMAT": "text"}
+    return ServeProcess(env, var / f"instance-{port}.log", *args)
 
 
 async def live_claims(store: Any) -> list[float]:
@@ -90,7 +64,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rate, n = args.rate, args.instances
     total = int(rate * (args.before + args.after + args.lease + 2))
     dbs = Databases()
-    instances: list[Instance] = []
+    instances: list[ServeProcess] = []
     var = Path(tempfile.mkdtemp(prefix="tocsin-shared-rate-"))
     try:
         with simulator() as sim:
@@ -100,8 +74,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await generate_subscribers(store, total)
                 people = await make_people(store)
                 alert_id = await submitted_alert(store, people)
-                instances = [Instance(db_url, sim.base, var, rate, args.lease)]
-                instances += [Instance(db_url, sim.base, var, rate, args.lease, "--worker-only") for _ in range(n - 1)]
+                instances = [start_instance(db_url, sim.base, var, rate, args.lease)]
+                instances += [start_instance(db_url, sim.base, var, rate, args.lease, "--worker-only")
+                              for _ in range(n - 1)]
                 for instance in instances:
                     await instance.healthy()
                 while await live_claims(store) != [rate / n] * n:  # everyone joined

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from alerts.config import load_config
 from alerts.store import Store
 from alerts.web.app import make_app
+from bench.common import ServeProcess
 from tests.conftest import ShiftClock, Tocsin, free_port, tocsin_env
 
 
@@ -28,3 +29,12 @@ async def quiet_tocsin(db_url: str, simulator: Any, tmp_path: Any) -> AsyncItera
     tocsin = Tocsin(client, Store(db_url), sim, clock)
     yield tocsin
     await tocsin.close()
+
+
+@pytest.fixture
+def processes() -> Any:
+    """`tocsin serve` processes a test starts: closed at its end, whatever happened."""
+    started: list[ServeProcess] = []
+    yield started
+    for process in started:
+        process.close()

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +17,7 @@ from alerts.schema import deliveries, subscribers
 from alerts.store import Store, upgrade
 from alerts.users import add_user, create_token
 from alerts.web.app import utcnow
+from bench.common import ServeProcess
 from tests.conftest import free_port, tocsin_env
 from tests.helpers import eventually
 
@@ -28,48 +25,9 @@ FINAL = ("accepted", "sent", "delivered")
 SERVICE = "MG" + "b2" * 16
 
 
-class Process:
-    def __init__(self, env: dict[str, str], log_path: Any, *args: str) -> None:
-        self.port = int(env["TOCSIN_PORT"])
-        self.log = open(log_path, "w")
-        full_env = {**os.environ, **env}
-        full_env.pop("TOCSIN_FAILPOINT", None)
-        full_env.update({k: v for k, v in env.items() if k == "TOCSIN_FAILPOINT"})
-        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", *args], env=full_env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    async def healthy(self) -> None:
-        async def up() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"tocsin exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{self.port}/healthz") as r:
-                    return r.status == 200
-            except aiohttp.ClientError:
-                return False
-        await eventually(up, timeout=30, interval=0.1)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-
-
-@pytest.fixture
-def processes():
-    started: list[Process] = []
-    yield started
-    for p in started:
-        p.close()
+class Process(ServeProcess):
+    async def healthy(self, timeout: float = 30) -> None:
+        await super().healthy(timeout)
 
 
 async def _seed(db_url: str, count: int) -> tuple[dict[str, str], dict[str, str], list[str]]:

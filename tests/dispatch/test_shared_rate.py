@@ -36,14 +36,6 @@ SUBSCRIBERS = 900
 
 
 @pytest.fixture
-def processes():
-    started: list[Process] = []
-    yield started
-    for p in started:
-        p.close()
-
-
-@pytest.fixture
 async def sim():
     """The Twilio simulator in a process of its own (bench/simserver.py): the receive stamps
     are taken by a process that does nothing else, not by this one while it polls the database."""
