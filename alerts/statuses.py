@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, states_below
 from alerts.schema import deliveries, early_statuses
-from alerts.store import dialect_insert
+from alerts.store import bound_rows, dialect_insert
 
 
 async def apply_status(
@@ -58,7 +58,9 @@ async def apply_status(
 async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], now: datetime) -> None:
     if not provider_ids:
         return
-    rows = (await conn.execute(sa.select(early_statuses).where(early_statuses.c.provider_id.in_(provider_ids)))).all()
+    sent = bound_rows(conn, "sent", [("provider_id", sa.String())], [(sid,) for sid in provider_ids])
+    rows = (await conn.execute(sa.select(early_statuses)
+                               .where(early_statuses.c.provider_id.in_(sa.select(sent.c.provider_id))))).all()
     for row in rows:
         await apply_status(conn, row.provider_id, DeliveryState(row.state), row.error_code, now)
         # Only the report applied is removed: one that moved further meanwhile stays for the

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -86,6 +86,30 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 def dialect_insert(conn: AsyncConnection) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT on both engines."""
     return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def bound_rows(conn: AsyncConnection, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine[Any]]],
+               rows: Sequence[Sequence[Any]]) -> sa.FromClause:
+    """`rows` as a table for one statement, bound as a fixed number of parameters however many
+    rows there are: an array per column on PostgreSQL (unnest), one JSON array on SQLite
+    (json_each). A batch (the outcomes recorded at once, the rows of a claim) is then one
+    statement and one step of the database, not one per row, and SQLAlchemy processes a few
+    parameters on the event loop rather than one per row and column (docs/benchmarks.md (a)).
+    Values are ints, strings or None; `name` keeps the parameters of two such tables apart."""
+    if conn.dialect.name == "postgresql":
+        arrays = [sa.cast(sa.bindparam(f"{name}_{column}", [row[i] for row in rows]), ARRAY(type_))
+                  for i, (column, type_) in enumerate(columns)]
+        return sa.func.unnest(*arrays).table_valued(*(column for column, _ in columns)).render_derived()
+    items = sa.func.json_each(sa.bindparam(f"{name}_json", json.dumps(rows))).table_valued("value")
+    # The paths as literals (i is a column's index): bound, they would be a parameter each.
+    return sa.select(*(sa.cast(sa.func.json_extract(items.c.value, sa.literal_column(f"'$[{i}]'")), type_).label(column)
+                       for i, (column, type_) in enumerate(columns))).subquery(name)
+
+
+def bound_ids(conn: AsyncConnection, name: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
+    """`ids` as a subquery for `column.in_(...)`: see bound_rows."""
+    table = bound_rows(conn, name, [("id", sa.BigInteger())], [(i,) for i in ids])
+    return sa.select(table.c.id)
 
 
 async def append_audit(

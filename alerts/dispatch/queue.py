@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +18,7 @@ from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType, severity_order
 from alerts.schema import alerts, cell_broadcasts, deliveries, subscribers
 from alerts.statuses import apply_early_statuses
-from alerts.store import Store, dialect_insert
+from alerts.store import Store, bound_ids, bound_rows, dialect_insert
 from channels.base import ErrorCode, SendError
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,10 @@ HALTED = [DeliveryState.CANCELLED, DeliveryState.EXPIRED, DeliveryState.SKIPPED]
 _OVERRIDABLE_BY_ACCEPTANCE = [DeliveryState.QUEUED, DeliveryState.SENDING, *HALTED]
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
+    """A claimed delivery, as the sender needs it. A tuple: a claim makes hundreds at once, each
+    straight from its database row."""
+
     id: int
     alert_id: int
     subscriber_id: int
@@ -92,40 +94,35 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
         # what was queued meanwhile, and its lease must not be shortened by the wait.
         now = clock()
         held_from = time.monotonic()  # the lease's start on this process's own clock
-        live = (await conn.scalars(sa.select(alerts.c.id).where(alerts.c.state == AlertState.SENDING,
-                                                                 ~cell_broadcast_first(now))
+        live = (await conn.execute(sa.select(alerts.c.id, alerts.c.expires)
+                                   .where(alerts.c.state == AlertState.SENDING, ~cell_broadcast_first(now))
                                    .order_by(*_priority()))).all()
-        rows: list[Any] = []
-        for alert_id in live:
+        claimed: list[Claimed] = []
+        for alert_id, expires in live:
+            # The columns in Claimed's order, so each row becomes one with no lookup by name.
             query = (
                 sa.select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.subscriber_id, deliveries.c.channel,
                           deliveries.c.round, deliveries.c.language, deliveries.c.attempts, deliveries.c.reconcile,
-                          deliveries.c.claimed_at, subscribers.c.phone, subscribers.c.country, subscribers.c.voice,
-                          alerts.c.expires)
+                          deliveries.c.claimed_at, subscribers.c.phone, subscribers.c.country, subscribers.c.voice)
                 .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-                .join(alerts, alerts.c.id == deliveries.c.alert_id)
                 .where(deliveries.c.alert_id == alert_id, deliveries.c.state == DeliveryState.QUEUED,
                        deliveries.c.next_attempt_at <= now)
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
-                .limit(limit - len(rows))
+                .limit(limit - len(claimed))
             )
             if conn.dialect.name == "postgresql":
                 # Two instances never claim the same row, and neither waits for the other.
                 query = query.with_for_update(of=deliveries, skip_locked=True)
-            rows.extend((await conn.execute(query)).all())
-            if len(rows) >= limit:
+            claimed.extend(Claimed._make((*row, expires, held_from)) for row in (await conn.execute(query)))
+            if len(claimed) >= limit:
                 break
-        if rows:
+        if claimed:
             await conn.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_([r.id for r in rows]))
+                .where(deliveries.c.id.in_(bound_ids(conn, "claimed", [row.id for row in claimed])))
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
-    return [
-        Claimed(r.id, r.alert_id, r.subscriber_id, r.channel, r.round, r.language, r.attempts, r.reconcile,
-                r.claimed_at, r.phone, r.country, bool(r.voice), r.expires, held_from)
-        for r in rows
-    ]
+    return claimed
 
 
 async def taken_back(store: Store, ids: list[int]) -> set[int]:
@@ -134,7 +131,8 @@ async def taken_back(store: Store, ids: list[int]) -> set[int]:
         return set()
     async with store.read() as conn:
         return set((await conn.scalars(
-            sa.select(deliveries.c.id).where(deliveries.c.id.in_(ids), deliveries.c.state != DeliveryState.SENDING)
+            sa.select(deliveries.c.id).where(deliveries.c.id.in_(bound_ids(conn, "held", ids)),
+                                             deliveries.c.state != DeliveryState.SENDING)
         )).all())
 
 
@@ -147,7 +145,8 @@ async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> bo
             # AMBIGUOUS (below) while its answer is still on the way. A row released to the
             # queue is no longer ours: it has no lease to extend.
             await conn.execute(deliveries.update()
-                               .where(deliveries.c.id.in_(ids), deliveries.c.lease_until.is_not(None),
+                               .where(deliveries.c.id.in_(bound_ids(conn, "held", ids)),
+                                      deliveries.c.lease_until.is_not(None),
                                       deliveries.c.state.in_([DeliveryState.SENDING, *HALTED]))
                                .values(lease_until=until))
     return True
@@ -233,15 +232,14 @@ async def release_leases(conn: AsyncConnection, now: datetime) -> int:
 async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
     if not outcomes:
         return
+    sent = bound_rows(conn, "accepted", [("id", sa.BigInteger()), ("provider_id", sa.String()), ("via", sa.String())],
+                      [(o.delivery.id, o.provider_id, o.via) for o in outcomes])
     await conn.execute(
         deliveries.update()
-        # (OR of equalities: an IN list cannot be bound in an executemany.)
-        .where(deliveries.c.id == sa.bindparam("b_id"),
-               sa.or_(*(deliveries.c.state == state for state in _OVERRIDABLE_BY_ACCEPTANCE)))
-        .values(state=DeliveryState.ACCEPTED, provider_id=sa.bindparam("b_sid"), via=sa.bindparam("b_via"),
+        .where(deliveries.c.id == sent.c.id, deliveries.c.state.in_(_OVERRIDABLE_BY_ACCEPTANCE))
+        .values(state=DeliveryState.ACCEPTED, provider_id=sent.c.provider_id, via=sent.c.via,
                 attempts=deliveries.c.attempts + 1, accepted_at=now, updated_at=now, lease_until=None,
                 reconcile=False, error_code=None, error_detail=None),
-        [{"b_id": o.delivery.id, "b_sid": o.provider_id, "b_via": o.via} for o in outcomes],
     )
     await apply_early_statuses(conn, [o.provider_id for o in outcomes if o.provider_id], now)
 

@@ -32,7 +32,7 @@ def test_a_row_is_ours_to_send_only_while_its_lease_surely_holds(claimed_ago, ex
     now = time.monotonic()
     if extended_ago is not None:
         dispatcher._leases_extended = now - extended_ago
-    assert dispatcher._still_ours(replace(ROW, held_from=now - claimed_ago)) is ours
+    assert dispatcher._still_ours(ROW._replace(held_from=now - claimed_ago)) is ours
 
 
 def test_a_row_with_no_claim_time_is_sent_as_before():
