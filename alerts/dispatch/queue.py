@@ -3,6 +3,7 @@ notice work taken back (cancel, expiry, STOP), and record outcomes in one transa
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -17,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType, severity_order
 from alerts.schema import alerts, cell_broadcasts, deliveries, subscribers
-from alerts.statuses import apply_early_statuses
 from alerts.store import Store, bound_ids, bound_rows, dialect_insert
 from channels.base import ErrorCode, SendError
 
@@ -110,10 +110,7 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
                 .limit(limit - len(claimed))
             )
-            if conn.dialect.name == "postgresql":
-                # Two instances never claim the same row, and neither waits for the other.
-                query = query.with_for_update(of=deliveries, skip_locked=True)
-            claimed.extend(Claimed._make((*row, expires, held_from)) for row in (await conn.execute(query)))
+            claimed.extend(await _claimed_rows(conn, query, expires, held_from))
             if len(claimed) >= limit:
                 break
         if claimed:
@@ -123,6 +120,30 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
     return claimed
+
+
+async def _claimed_rows(conn: AsyncConnection, query: sa.Select[Any], expires: datetime,
+                        held_from: float) -> list[Claimed]:
+    if conn.dialect.name == "postgresql":
+        # Two instances never claim the same row, and neither waits for the other.
+        query = query.with_for_update(of=deliveries, skip_locked=True)
+        return [Claimed._make((*row, expires, held_from)) for row in await conn.execute(query)]
+    # SQLite: the sqlite3 module lets go of the GIL for every row it steps and must take it
+    # back from the event loop, busy with the senders, each time; a claim of 500 rows took
+    # ~170 ms that way, longer than the rows in hand lasted, and the senders stood idle. Packed
+    # into one JSON value, the claim is one step (docs/benchmarks.md (a)).
+    rows = query.add_columns(deliveries.c.next_attempt_at).subquery()
+    packed = await conn.scalar(sa.select(sa.func.json_group_array(sa.func.json_array(*rows.c))))
+    # The column's own reading of its stored text (the dialect's, then UTCDateTime's).
+    moment = deliveries.c.claimed_at.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+    assert moment is not None
+    # Sorted again: the order of an aggregate's input is SQLite's choice (the time's text sorts
+    # as the time).
+    found = sorted(json.loads(packed or "[]"), key=lambda row: (row[-1], row[0]))
+    return [Claimed(id_, alert_id, subscriber_id, channel, round_, language, attempts, bool(reconcile),
+                    moment(previous_claim), phone, country, bool(voice), expires, held_from)
+            for (id_, alert_id, subscriber_id, channel, round_, language, attempts, reconcile, previous_claim,
+                 phone, country, voice, _due) in found]
 
 
 async def taken_back(store: Store, ids: list[int]) -> set[int]:
@@ -241,7 +262,6 @@ async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: d
                 attempts=deliveries.c.attempts + 1, accepted_at=now, updated_at=now, lease_until=None,
                 reconcile=False, error_code=None, error_detail=None),
     )
-    await apply_early_statuses(conn, [o.provider_id for o in outcomes if o.provider_id], now)
 
 
 async def record_expired(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
