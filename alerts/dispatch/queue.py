@@ -56,7 +56,7 @@ class Claimed(NamedTuple):
     held_from: float | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     delivery: Claimed
     via: str | None = None
@@ -178,7 +178,8 @@ async def release(store: Store, ids: set[int]) -> None:
     if ids:
         async with store.write() as conn:
             await conn.execute(deliveries.update()
-                               .where(deliveries.c.id.in_(list(ids)), deliveries.c.state == DeliveryState.SENDING)
+                               .where(deliveries.c.id.in_(bound_ids(conn, "unsent", list(ids))),
+                                      deliveries.c.state == DeliveryState.SENDING)
                                .values(state=DeliveryState.QUEUED, lease_until=None))
             await let_go(conn, ids)
 
@@ -189,7 +190,7 @@ async def let_go(conn: AsyncConnection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
         await conn.execute(deliveries.update()
-                           .where(deliveries.c.id.in_(ids), deliveries.c.state.in_(HALTED),
+                           .where(deliveries.c.id.in_(bound_ids(conn, "let_go", ids)), deliveries.c.state.in_(HALTED),
                                   deliveries.c.lease_until.is_not(None))
                            .values(lease_until=None))
 

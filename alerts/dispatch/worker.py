@@ -67,6 +67,8 @@ class Dispatcher:
         self._in_flight: set[int] = set()  # handed over, outcome not yet recorded
         # When the last extension of every held lease reached the database (time.monotonic()).
         self._leases_extended = float("-inf")
+        # How long after it was written a lease surely holds (see _still_ours): asked per message.
+        self._lease_holds = settings.lease.total_seconds() * 2 / 3
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -370,7 +372,7 @@ class Dispatcher:
         if row.held_from is None:
             return True
         written = max(row.held_from, self._leases_extended)
-        return time.monotonic() < written + self.settings.lease.total_seconds() * 2 / 3
+        return time.monotonic() < written + self._lease_holds
 
     async def _let_go(self, ids: set[int]) -> None:
         async with self.store.write() as conn:
