@@ -217,13 +217,18 @@ def sqlite_file(url: str) -> str:
 
 # ---- subscribers, made by the database itself ----
 
+# Subscriber n (from 1) reads LANGUAGES[n % 5]: generate_subscribers, and the reference clients
+# of bench/fanout.py, which send recipient n the same text the pipeline sends subscriber n.
+LANGUAGES = ("az", "en", "ru", "fr", "ar")
+
+
 async def generate_subscribers(store: Any, count: int, region: str = REGION, start: int = 1) -> float:
     """`count` active SMS subscribers in `region`, languages in turn, unique phones; generated
     in SQL (SQLite: a recursive CTE; PostgreSQL: generate_series), so no Python memory.
     Returns the seconds taken."""
     from alerts.schema import UTCDateTime
 
-    lang = "CASE n % 5 WHEN 0 THEN 'az' WHEN 1 THEN 'en' WHEN 2 THEN 'ru' WHEN 3 THEN 'fr' ELSE 'ar' END"
+    lang = "CASE n % 5 " + " ".join(f"WHEN {i} THEN '{code}'" for i, code in enumerate(LANGUAGES)) + " END"
     columns = ("phone, language, kind, region, country, city, area, sms, voice, status, consent_source, "
                "consent_at, consent_text_version, trip_ends, created_at, updated_at")
     if store.is_sqlite:

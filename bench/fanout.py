@@ -30,6 +30,7 @@ import aiohttp
 
 from bench.common import (
     FROM_NUMBER,
+    LANGUAGES,
     SIM_SID,
     SIM_TOKEN,
     Databases,
@@ -103,14 +104,15 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _form(i: int, body: str) -> dict[str, str]:
+def _form(i: int, bodies: list[str]) -> dict[str, str]:
     # What SmsChannel.send makes the twilio library POST.
-    return {"To": f"+99450{i:07d}", "From": FROM_NUMBER, "Body": body,
+    return {"To": f"+99450{i:07d}", "From": FROM_NUMBER, "Body": bodies[i % len(bodies)],
             "StatusCallback": "http://127.0.0.1:9/twilio/sms/status", "ValidityPeriod": "21600"}
 
 
-async def bare(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
-    """The same Messages.json form POSTs with a bare aiohttp client and the same concurrency."""
+async def bare(sim: SimProcess, count: int, concurrency: int, bodies: list[str]) -> Run:
+    """The same Messages.json form POSTs with a bare aiohttp client and the same concurrency.
+    Recipient i is sent bodies[i % len(bodies)]: the pipeline's texts in its subscribers' languages."""
     await sim.reset()
     url = sim.messages_url()
     auth = {"Authorization": "Basic " + base64.b64encode(f"{SIM_SID}:{SIM_TOKEN}".encode()).decode()}
@@ -120,7 +122,7 @@ async def bare(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
             nonlocal next_i
             while next_i < count:
                 next_i += 1
-                async with session.post(url, data=_form(next_i, body)) as resp:
+                async with session.post(url, data=_form(next_i, bodies)) as resp:
                     answer = await resp.json()
                     assert resp.status == 201, answer
 
@@ -131,7 +133,7 @@ async def bare(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
     return Run("bare aiohttp client", count, seconds, posts[-1] - posts[0], cpu, meter.gc_seconds)
 
 
-async def twilio_async(sim: SimProcess, count: int, concurrency: int, body: str) -> Run:
+async def twilio_async(sim: SimProcess, count: int, concurrency: int, bodies: list[str]) -> Run:
     """For the breakdown only: SmsChannel.send (the twilio library's async client) with the same
     concurrency and no database, dispatcher or pacing: what the library itself costs."""
     from channels.base import OutboundMessage
@@ -145,6 +147,7 @@ async def twilio_async(sim: SimProcess, count: int, concurrency: int, body: str)
             nonlocal next_i
             while next_i < count:
                 next_i += 1
+                body = bodies[next_i % len(bodies)]
                 await channel.send(OutboundMessage(next_i, f"+99450{next_i:07d}", body, expires), utcnow())
 
         meter, began = CpuMeter(), time.perf_counter()
@@ -157,7 +160,7 @@ async def twilio_async(sim: SimProcess, count: int, concurrency: int, body: str)
                meter.gc_seconds)
 
 
-def sync_twilio(base: str, count: int, body: str) -> tuple[float, int]:
+def sync_twilio(base: str, count: int, bodies: list[str]) -> tuple[float, int]:
     """A plain loop of the synchronous twilio client's messages.create()."""
     from twilio.rest import Client
 
@@ -165,24 +168,25 @@ def sync_twilio(base: str, count: int, body: str) -> tuple[float, int]:
     client.api.base_url = base
     began = time.perf_counter()
     for i in range(count):
-        client.messages.create(to=f"+99450{i + 1:07d}", from_=FROM_NUMBER, body=body,
+        client.messages.create(to=f"+99450{i + 1:07d}", from_=FROM_NUMBER, body=bodies[(i + 1) % len(bodies)],
                                status_callback="http://127.0.0.1:9/twilio/sms/status", validity_period=21600)
     return time.perf_counter() - began, count
 
 
-async def sync(sim: SimProcess, count: int, body: str) -> Run:
+async def sync(sim: SimProcess, count: int, bodies: list[str]) -> Run:
     await sim.reset()
     meter = CpuMeter()
-    seconds, sent = await asyncio.to_thread(sync_twilio, sim.base, count, body)
+    seconds, sent = await asyncio.to_thread(sync_twilio, sim.base, count, bodies)
     cpu = meter.read()
     posts = await sim.posts()
     return Run("sync twilio Client loop", sent, seconds, posts[-1] - posts[0], cpu, meter.gc_seconds)
 
 
 async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, settings: Any,
-                   profile: bool) -> tuple[Run, str, str]:
+                   profile: bool) -> tuple[Run, list[str], str]:
     """Subscribers in the database, an alert approved through alerts.workflow, then the
     Coordinator and Dispatcher send with SmsChannel until every delivery is 'accepted'."""
+    from alerts.dispatch.texts import TextCache
     from alerts.store import Store
 
     await sim.reset()
@@ -191,13 +195,9 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
         await generate_subscribers(store, count)
         people = await make_people(store)
         alert_id = await submitted_alert(store, people)
-        async with store.read() as conn:
-            import sqlalchemy as sa
-
-            from alerts.schema import alerts
-
-            texts = await conn.scalar(sa.select(alerts.c.texts).where(alerts.c.id == alert_id))
-        body = _english_sms(texts)
+        # The texts the dispatcher will send, read as it reads them, for the reference clients.
+        texts = TextCache(store)
+        bodies = [(await texts.get(alert_id, None, language, "sms")).body for language in LANGUAGES]
         profiler = cProfile.Profile() if profile else None
         async with engine(store, sim, settings) as running:
             await asyncio.sleep(0.3)  # let the coordinator's first tick pass: the engine is idle
@@ -227,29 +227,16 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
             pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(25)
             report = buffer.getvalue()
         run = Run(f"Tocsin pipeline ({db})", count, finished - committed, posts[-1] - posts[0], cpu, meter.gc_seconds)
-        return run, body, report
+        return run, bodies, report
     finally:
         await store.close()
-
-
-def _english_sms(texts: dict[str, Any]) -> str:
-    def walk(node: Any) -> str | None:
-        if isinstance(node, dict):
-            if "en" in node and isinstance(node["en"], dict) and isinstance(node["en"].get("sms"), str):
-                return node["en"]["sms"]
-            for value in node.values():
-                found = walk(value)
-                if found:
-                    return found
-        return None
-
-    return walk(texts) or BODY_FALLBACK
 
 
 async def main(args: argparse.Namespace) -> None:
     from alerts.dispatch.settings import DispatchSettings
 
-    settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, max_claim=args.max_claim,
+    claim = {"max_claim": args.max_claim} if args.max_claim else {}
+    settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, **claim,
                                 materialise_batch=args.materialise_batch)
     if args.gc == "serve":
         from alerts.web.main import tune_gc
@@ -262,20 +249,20 @@ async def main(args: argparse.Namespace) -> None:
         with simulator() as sim:
             try:
                 # Warm the simulator and the loopback path up before measuring anything.
-                await bare(sim, min(2_000, args.recipients), args.in_flight, BODY_FALLBACK)
+                await bare(sim, min(2_000, args.recipients), args.in_flight, [BODY_FALLBACK])
                 for repeat in range(args.repeat):
                     # Every client in each round, one after the other, against the same simulator.
-                    body = BODY_FALLBACK
+                    bodies = [BODY_FALLBACK]
                     for db in args.db:
-                        run, body, report = await pipeline(sim, dbs, db, args.recipients, settings,
+                        run, bodies, report = await pipeline(sim, dbs, db, args.recipients, settings,
                                                            args.profile and repeat == 0)
                         runs.setdefault(db, []).append(run)
                         if report:
                             profiles.append(f"--- cProfile of the pipeline on {db} (top 25 by own time) ---\n{report}")
-                    runs.setdefault("bare", []).append(await bare(sim, args.recipients, args.in_flight, body))
-                    runs.setdefault("sync", []).append(await sync(sim, args.sync_sample, body))
+                    runs.setdefault("bare", []).append(await bare(sim, args.recipients, args.in_flight, bodies))
+                    runs.setdefault("sync", []).append(await sync(sim, args.sync_sample, bodies))
                     runs.setdefault("twilio_async", []).append(
-                        await twilio_async(sim, args.recipients, args.in_flight, body))
+                        await twilio_async(sim, args.recipients, args.in_flight, bodies))
             finally:
                 await sim.aclose()
     finally:
@@ -328,7 +315,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sync-sample", type=int, default=1_000)
     p.add_argument("--in-flight", type=int, default=64, help="max_in_flight, and the bare client's concurrency")
     p.add_argument("--rate", type=float, default=100_000, help="DispatchSettings.rate (high: not the limit here)")
-    p.add_argument("--max-claim", type=int, default=500, help="DispatchSettings.max_claim")
+    p.add_argument("--max-claim", type=int, default=None, help="DispatchSettings.max_claim (default: its default)")
     p.add_argument("--materialise-batch", type=int, default=50_000)
     p.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
     p.add_argument("--repeat", type=int, default=3, help="rounds of all clients; medians are reported")
