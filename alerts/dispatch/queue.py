@@ -3,7 +3,6 @@ notice work taken back (cancel, expiry, STOP), and record outcomes in one transa
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -110,7 +109,10 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
                 .limit(limit - len(claimed))
             )
-            claimed.extend(await _claimed_rows(conn, query, expires, held_from))
+            if conn.dialect.name == "postgresql":
+                # Two instances never claim the same row, and neither waits for the other.
+                query = query.with_for_update(of=deliveries, skip_locked=True)
+            claimed.extend(Claimed._make((*row, expires, held_from)) for row in await conn.execute(query))
             if len(claimed) >= limit:
                 break
         if claimed:
@@ -120,30 +122,6 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
     return claimed
-
-
-async def _claimed_rows(conn: AsyncConnection, query: sa.Select[Any], expires: datetime,
-                        held_from: float) -> list[Claimed]:
-    if conn.dialect.name == "postgresql":
-        # Two instances never claim the same row, and neither waits for the other.
-        query = query.with_for_update(of=deliveries, skip_locked=True)
-        return [Claimed._make((*row, expires, held_from)) for row in await conn.execute(query)]
-    # SQLite: the sqlite3 module lets go of the GIL for every row it steps and must take it
-    # back from the event loop, busy with the senders, each time; a claim of 500 rows took
-    # ~170 ms that way, longer than the rows in hand lasted, and the senders stood idle. Packed
-    # into one JSON value, the claim is one step (docs/benchmarks.md (a)).
-    rows = query.add_columns(deliveries.c.next_attempt_at).subquery()
-    packed = await conn.scalar(sa.select(sa.func.json_group_array(sa.func.json_array(*rows.c))))
-    # The column's own reading of its stored text (the dialect's, then UTCDateTime's).
-    moment = deliveries.c.claimed_at.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
-    assert moment is not None
-    # Sorted again: the order of an aggregate's input is SQLite's choice (the time's text sorts
-    # as the time).
-    found = sorted(json.loads(packed or "[]"), key=lambda row: (row[-1], row[0]))
-    return [Claimed(id_, alert_id, subscriber_id, channel, round_, language, attempts, bool(reconcile),
-                    moment(previous_claim), phone, country, bool(voice), expires, held_from)
-            for (id_, alert_id, subscriber_id, channel, round_, language, attempts, reconcile, previous_claim,
-                 phone, country, voice, _due) in found]
 
 
 async def taken_back(store: Store, ids: list[int]) -> set[int]:

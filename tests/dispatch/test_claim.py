@@ -1,7 +1,6 @@
-"""queue.claim reads each claimed row whole and in order, on both databases: SQLite packs the
-claim into one JSON value (one step of the database, docs/benchmarks.md (a)), PostgreSQL reads
-rows; both must give the sender the same Claimed, with the previous claim's time, the flags
-and the order the queue asked for."""
+"""queue.claim reads each claimed row whole and in order, on both databases: the sender gets
+each Claimed straight from its row's tuple (columns in Claimed's order, the alert's expiry read
+once), with the previous claim's time, the flags and the order the queue asked for."""
 
 from __future__ import annotations
 
