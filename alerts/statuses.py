@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, states_below
 from alerts.schema import deliveries, early_statuses
-from alerts.store import bound_rows, dialect_insert
+from alerts.store import Store, bound_rows, dialect_insert
 
 
 async def apply_status(
@@ -72,19 +72,24 @@ async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], n
 EARLY_STATUS_LIFETIME = timedelta(days=1)
 
 
-async def apply_matched_early_statuses(conn: AsyncConnection, now: datetime) -> int:
+async def apply_matched_early_statuses(store: Store, now: datetime) -> int:
     """Early reports whose send has been recorded since: the coordinator sweeps these up at
     each tick. The record of a send does not look for them itself: it holds the write lock
     (SQLite's one writer) while the senders wait for their next claim behind it, and the
     look cost it four more round trips for reports that rarely come first. On PostgreSQL
     a report and the record of its send can also commit in either order without seeing each
     other; the sweep finds those too."""
-    matched = (await conn.scalars(
-        sa.select(early_statuses.c.provider_id)
-        .where(sa.select(deliveries.c.id).where(deliveries.c.provider_id == early_statuses.c.provider_id).exists())
-        .limit(1000)
-    )).all()
-    await apply_early_statuses(conn, list(matched), now)
-    # A report that found no send in a day never will: it was for a message not ours to track.
-    await conn.execute(early_statuses.delete().where(early_statuses.c.received_at < now - EARLY_STATUS_LIFETIME))
+    async with store.read() as conn:
+        # Nearly always none: looked for outside the write lock (see rounds._none_to_do).
+        if not await conn.scalar(sa.select(sa.select(early_statuses.c.provider_id).exists())):
+            return 0
+    async with store.write() as conn:
+        matched = (await conn.scalars(
+            sa.select(early_statuses.c.provider_id)
+            .where(sa.select(deliveries.c.id).where(deliveries.c.provider_id == early_statuses.c.provider_id).exists())
+            .limit(1000)
+        )).all()
+        await apply_early_statuses(conn, list(matched), now)
+        # A report that found no send in a day never will: it was for a message not ours to track.
+        await conn.execute(early_statuses.delete().where(early_statuses.c.received_at < now - EARLY_STATUS_LIFETIME))
     return len(matched)

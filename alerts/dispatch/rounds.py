@@ -146,15 +146,24 @@ async def _advance(conn: AsyncConnection, alert_id: int, lo: int, hi: int, done:
     return bool(moved.rowcount)
 
 
+async def _none_to_do(store: Store, work: sa.Select[Any]) -> bool:
+    """Whether a step of the tick has nothing to do, asked in a read transaction first: a
+    write transaction each second for each step, empty or not, held SQLite's one write lock
+    for a quarter of a busy broadcast, and the dispatcher's claims waited behind it
+    (docs/benchmarks.md (a)). Work that comes after the look is done at the next tick."""
+    async with store.read() as conn:
+        return not await conn.scalar(sa.select(work.exists()))
+
+
 async def expire(store: Store, now: datetime) -> list[int]:
     """Alerts past their expiry stop: nothing is sent after it, whatever is still queued."""
+    due = alerts.c.state.in_([AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING]), alerts.c.expires <= now
+    if await _none_to_do(store, sa.select(alerts.c.id).where(*due)):
+        return []
     async with store.write() as conn:
         found = (
             await conn.execute(
-                sa.select(alerts.c.id, alerts.c.state).where(
-                    alerts.c.state.in_([AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING]),
-                    alerts.c.expires <= now,
-                )
+                sa.select(alerts.c.id, alerts.c.state).where(*due)
             )
         ).all()
         ids = [row.id for row in found]
@@ -234,21 +243,24 @@ async def round_counts(conn: AsyncConnection, alert_id: int, round_: int) -> dic
 async def sweep_halted(store: Store, now: datetime) -> int:
     """Deliveries released from a dead worker's lease after their alert was cancelled or
     expired: they go no further."""
+    halted = {state: sa.and_(deliveries.c.state == DeliveryState.QUEUED,
+                             deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state)))
+              for state, alert_state in ((DeliveryState.CANCELLED, AlertState.CANCELLED),
+                                         (DeliveryState.EXPIRED, AlertState.EXPIRED))}
+    if await _none_to_do(store, sa.select(deliveries.c.id).where(sa.or_(*halted.values()))):
+        return 0
     async with store.write() as conn:
         swept = 0
-        for state, alert_state in ((DeliveryState.CANCELLED, AlertState.CANCELLED),
-                                   (DeliveryState.EXPIRED, AlertState.EXPIRED)):
-            swept += await halt_deliveries(
-                conn,
-                sa.and_(deliveries.c.state == DeliveryState.QUEUED,
-                        deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state))),
-                state, now)
+        for state, where in halted.items():
+            swept += await halt_deliveries(conn, where, state, now)
     return swept
 
 
 async def release_expired_leases(store: Store, now: datetime) -> int:
     """Deliveries a dead worker had leased go back to the queue, marked for reconciliation:
     the worker may have sent them before it died."""
+    if await _none_to_do(store, sa.select(deliveries.c.id).where(deliveries.c.lease_until < now)):
+        return 0
     async with store.write() as conn:
         released = await release_leases(conn, now)
     if released:

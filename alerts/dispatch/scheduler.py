@@ -139,8 +139,7 @@ class Coordinator:
                 self.heartbeat.beat()  # a long materialisation is progress, not a stall
                 self.on_work()
                 await asyncio.sleep(0)  # let the workers claim between batches
-            async with self.store.write() as conn:
-                await apply_matched_early_statuses(conn, self.clock())
+            await apply_matched_early_statuses(self.store, self.clock())
             await rounds.finish(self.store, self.clock())
             await rounds.sweep_halted(self.store, self.clock())
             async with self.store.read() as conn:
