@@ -135,7 +135,8 @@ async def bare(sim: SimProcess, count: int, concurrency: int, bodies: list[str])
 
 async def twilio_async(sim: SimProcess, count: int, concurrency: int, bodies: list[str]) -> Run:
     """For the breakdown only: SmsChannel.send (the twilio library's async client) with the same
-    concurrency and no database, dispatcher or pacing: what the library itself costs."""
+    concurrency and texts (see bare) and no database, dispatcher or pacing: what the library
+    itself costs."""
     from channels.base import OutboundMessage
 
     await sim.reset()
@@ -161,7 +162,7 @@ async def twilio_async(sim: SimProcess, count: int, concurrency: int, bodies: li
 
 
 def sync_twilio(base: str, count: int, bodies: list[str]) -> tuple[float, int]:
-    """A plain loop of the synchronous twilio client's messages.create()."""
+    """A plain loop of the synchronous twilio client's messages.create(), with the texts of bare."""
     from twilio.rest import Client
 
     client = Client(SIM_SID, SIM_TOKEN, environment={})
