@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alerts.model import DeliveryState, states_below
 from alerts.schema import deliveries, early_statuses
-from alerts.store import Store, bound_rows, dialect_insert
+from alerts.store import Store, dialect_insert, nothing_to_do
 
 
 async def apply_status(
@@ -58,9 +58,7 @@ async def apply_status(
 async def apply_early_statuses(conn: AsyncConnection, provider_ids: list[str], now: datetime) -> None:
     if not provider_ids:
         return
-    sent = bound_rows(conn, "sent", [("provider_id", sa.String())], [(sid,) for sid in provider_ids])
-    rows = (await conn.execute(sa.select(early_statuses)
-                               .where(early_statuses.c.provider_id.in_(sa.select(sent.c.provider_id))))).all()
+    rows = (await conn.execute(sa.select(early_statuses).where(early_statuses.c.provider_id.in_(provider_ids)))).all()
     for row in rows:
         await apply_status(conn, row.provider_id, DeliveryState(row.state), row.error_code, now)
         # Only the report applied is removed: one that moved further meanwhile stays for the
@@ -79,10 +77,8 @@ async def apply_matched_early_statuses(store: Store, now: datetime) -> int:
     look cost it four more round trips for reports that rarely come first. On PostgreSQL
     a report and the record of its send can also commit in either order without seeing each
     other; the sweep finds those too."""
-    async with store.read() as conn:
-        # Nearly always none: looked for outside the write lock (see rounds._none_to_do).
-        if not await conn.scalar(sa.select(sa.select(early_statuses.c.provider_id).exists())):
-            return 0
+    if await nothing_to_do(store, sa.select(early_statuses.c.provider_id)):  # nearly always
+        return 0
     async with store.write() as conn:
         matched = (await conn.scalars(
             sa.select(early_statuses.c.provider_id)

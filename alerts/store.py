@@ -88,6 +88,15 @@ def dialect_insert(conn: AsyncConnection) -> Any:
     return postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+async def nothing_to_do(store: Store, work: sa.Select[Any]) -> bool:
+    """Whether a periodic step finds no rows to work on, asked in a read transaction before it
+    takes a write one: a write transaction each second for each step, empty or not, held
+    SQLite's one write lock for a quarter of a busy broadcast, and the dispatcher's claims waited
+    behind it (docs/benchmarks.md (a)). Work that comes after the look is done at the next pass."""
+    async with store.read() as conn:
+        return not await conn.scalar(sa.select(work.exists()))
+
+
 def bound_rows(conn: AsyncConnection, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine[Any]]],
                rows: Sequence[Sequence[Any]]) -> sa.FromClause:
     """`rows` as a table for one statement, bound as a fixed number of parameters however many

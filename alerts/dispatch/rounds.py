@@ -16,7 +16,7 @@ from alerts import audience
 from alerts.dispatch.queue import halt_deliveries, release_leases
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import alerts, deliveries, subscribers
-from alerts.store import Store, append_audit
+from alerts.store import Store, append_audit, nothing_to_do
 
 log = logging.getLogger(__name__)
 PENDING = (DeliveryState.QUEUED, DeliveryState.SENDING)
@@ -146,19 +146,10 @@ async def _advance(conn: AsyncConnection, alert_id: int, lo: int, hi: int, done:
     return bool(moved.rowcount)
 
 
-async def _none_to_do(store: Store, work: sa.Select[Any]) -> bool:
-    """Whether a step of the tick has nothing to do, asked in a read transaction first: a
-    write transaction each second for each step, empty or not, held SQLite's one write lock
-    for a quarter of a busy broadcast, and the dispatcher's claims waited behind it
-    (docs/benchmarks.md (a)). Work that comes after the look is done at the next tick."""
-    async with store.read() as conn:
-        return not await conn.scalar(sa.select(work.exists()))
-
-
 async def expire(store: Store, now: datetime) -> list[int]:
     """Alerts past their expiry stop: nothing is sent after it, whatever is still queued."""
     due = alerts.c.state.in_([AlertState.APPROVED, AlertState.SCHEDULED, AlertState.SENDING]), alerts.c.expires <= now
-    if await _none_to_do(store, sa.select(alerts.c.id).where(*due)):
+    if await nothing_to_do(store, sa.select(alerts.c.id).where(*due)):
         return []
     async with store.write() as conn:
         found = (
@@ -247,7 +238,7 @@ async def sweep_halted(store: Store, now: datetime) -> int:
                              deliveries.c.alert_id.in_(sa.select(alerts.c.id).where(alerts.c.state == alert_state)))
               for state, alert_state in ((DeliveryState.CANCELLED, AlertState.CANCELLED),
                                          (DeliveryState.EXPIRED, AlertState.EXPIRED))}
-    if await _none_to_do(store, sa.select(deliveries.c.id).where(sa.or_(*halted.values()))):
+    if await nothing_to_do(store, sa.select(deliveries.c.id).where(sa.or_(*halted.values()))):
         return 0
     async with store.write() as conn:
         swept = 0
@@ -259,7 +250,7 @@ async def sweep_halted(store: Store, now: datetime) -> int:
 async def release_expired_leases(store: Store, now: datetime) -> int:
     """Deliveries a dead worker had leased go back to the queue, marked for reconciliation:
     the worker may have sent them before it died."""
-    if await _none_to_do(store, sa.select(deliveries.c.id).where(deliveries.c.lease_until < now)):
+    if await nothing_to_do(store, sa.select(deliveries.c.id).where(deliveries.c.lease_until < now)):
         return 0
     async with store.write() as conn:
         released = await release_leases(conn, now)
