@@ -142,12 +142,20 @@ class SimProcess:
         async with self._session.post(self.base + "/_bench/reset") as resp:
             resp.raise_for_status()
 
-    async def wait_posts(self, at_least: int, timeout: float, poll: float = 0.05) -> None:
-        deadline = time.monotonic() + timeout
-        while await self.count() < at_least:
-            if time.monotonic() > deadline:
+    async def wait_posts(self, at_least: int, timeout: float, poll: float = 0.05, fine: float = 0.005) -> None:
+        """Until the simulator has `at_least` requests. Asked every `poll` seconds while the end is
+        far (each question costs the process measured a request), then, as the count's pace says
+        the end is near, every `fine` seconds: a fixed `poll` saw the end up to `poll` late, a
+        delay charged to whatever is timed."""
+        began = time.monotonic()
+        deadline = began + timeout
+        while (received := await self.count()) < at_least:
+            now = time.monotonic()
+            if now > deadline:
                 raise TimeoutError(f"simulator got fewer than {at_least} requests in {timeout}s")
-            await asyncio.sleep(poll)
+            pace = received / (now - began) if received else 0.0
+            # Half the time the rest should take at this pace, so the end is not overshot.
+            await asyncio.sleep(min(poll, max(fine, (at_least - received) / pace / 2)) if pace else poll)
 
     async def aclose(self) -> None:
         if self._session is not None:
