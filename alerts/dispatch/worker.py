@@ -296,7 +296,10 @@ class Dispatcher:
     async def _record_loop(self) -> None:
         while not (self._stopped.is_set() and not self._outcomes):
             await self._have_outcomes.wait()
-            await asyncio.sleep(self.settings.record_interval)  # let a batch gather
+            if self._pending or self._busy:
+                # More outcomes are coming: let a batch gather. With nothing claimed left to send,
+                # the last of a fan-out is recorded at once rather than an interval later.
+                await asyncio.sleep(self.settings.record_interval)
             self._have_outcomes.clear()
             batch = self._recording = self._outcomes
             self._outcomes = []

@@ -74,6 +74,22 @@ async def test_exercise_is_marked_in_every_language(tocsin):
         assert bodies[phone].startswith(markers[lang]), (lang, bodies[phone])
 
 
+async def test_the_last_outcomes_are_recorded_at_once_not_an_interval_later(start_tocsin):
+    # Outcomes are batched while more are coming; once nothing claimed is left to send, the
+    # last ones go to the database at once. With a ten-minute batching interval, the dispatcher
+    # is idle (every outcome recorded) only if it did not wait for it.
+    tocsin = await start_tocsin(replace(FAST, record_interval=600.0))
+    alert_id, _operator, _approver = await broadcast(tocsin)
+    await eventually(lambda: _all_sent(tocsin))
+    await dispatcher_idle(tocsin)
+    states = await _states(tocsin, alert_id)
+    assert len(states) == 5 and {state for state, _, _ in states.values()} <= {"accepted", "sent", "delivered"}, states
+
+
+async def _all_sent(tocsin):
+    return len(tocsin.sim.created()) == 5 or None
+
+
 async def _states_if_settled(tocsin, alert_id):
     states = await _states(tocsin, alert_id)
     print("states now:", states)  # shown when the test fails
