@@ -21,8 +21,9 @@ answered from memory until one of three things makes it stale:
   among the alerts it read (`stale_at`), read on the app's clock at every request.
 
 A generation is the span between two drops. Its first act is to read the ids of the
-published alerts; every page stored in it was built after that, so a page of the generation
-shows every alert its id list holds. An id the list lacks is looked up in the database (an
+published alerts, and the fingerprint the watcher compares with from then on; every page
+stored in it was built after that, so a page of the generation shows every alert its id list
+holds, and a write it already shows (the one an event came with) does not drop it again. An id the list lacks is looked up in the database (an
 alert can go out between two polls): found, the generation ends; not found, a 404 that
 stores nothing, so a flood of made-up ids costs one indexed read each and no memory.
 
@@ -125,11 +126,16 @@ class PageCache:
     def heard(self, event: dict[str, Any]) -> None:
         if event.get("state") not in _PRIVATE_STATES:
             self.drop()
-        self._wakeup.set()  # and take the fingerprint after it, so the poll does not drop again later
+        # The watcher looks at the table at once too, against what the new generation read first
+        # (see _load_ids): the event's own write does not drop the pages built since it.
+        self._wakeup.set()
 
     async def check(self) -> None:
+        generation = self.generation
         async with self.store.read() as conn:
             found = await fingerprint(conn, self.clock())
+        if generation != self.generation:
+            return  # dropped meanwhile: the new generation reads the table itself, maybe after this did
         if found != self._fingerprint:
             self._fingerprint = found
             self.drop()
@@ -177,11 +183,16 @@ class PageCache:
         try:
             async with self.store.read() as conn:
                 ids = frozenset((await conn.execute(sa.select(alerts.c.id).where(published.WENT_OUT))).scalars())
+                # The table as this generation's pages will read it (or newer): the watcher's next
+                # look compares with this, so an event's own write, already shown by them, does
+                # not drop them a second time.
+                found = await fingerprint(conn, self.clock())
         finally:
             if generation == self.generation:
                 self._loading_ids = None
         if generation == self.generation:
             self._ids = ids
+            self._fingerprint = found
         return ids
 
     async def _went_out(self, alert_id: int) -> bool:
