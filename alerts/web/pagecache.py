@@ -23,9 +23,10 @@ answered from memory until one of three things makes it stale:
 A generation is the span between two drops. Its first act is to read the ids of the
 published alerts, and the fingerprint the watcher compares with from then on; every page
 stored in it was built after that, so a page of the generation shows every alert its id list
-holds, and a write it already shows (the one an event came with) does not drop it again. An id the list lacks is looked up in the database (an
-alert can go out between two polls): found, the generation ends; not found, a 404 that
-stores nothing, so a flood of made-up ids costs one indexed read each and no memory.
+holds, and a write it already shows (the one an event came with) does not drop it again. An
+id the list lacks is looked up in the database (an alert can go out between two polls):
+found, the generation ends; not found, a 404 that stores nothing, so a flood of made-up ids
+costs one indexed read each and no memory.
 
 A page missing from memory is built by one task, which every request for it waits on (the
 crowd that arrives with the alert builds it once); a build finished after its generation
