@@ -123,7 +123,8 @@ async def round_(sim: Any, dbs: Databases, args: argparse.Namespace, bodies: lis
     other = context.Process(target=_engine_process, args=(args.engine_rate, args.engine_seconds, started))
     other.start()
     try:
-        await asyncio.to_thread(started.wait, 120)
+        if not await asyncio.to_thread(started.wait, 120):
+            raise RuntimeError(f"the engine's process did not approve and start sending (exit code {other.exitcode})")
         await asyncio.sleep(1.0)  # the first claims are out: the engine is at its pace
         runs["other"] = await fanout.twilio_async(sim, args.recipients, args.in_flight, bodies)
     finally:
