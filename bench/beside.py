@@ -68,9 +68,10 @@ async def texts(dbs: Databases) -> list[str]:
         await store.close()
 
 
-async def run_engine(dbs: Databases, rate: float, seconds: float, started: asyncio.Event | None = None) -> None:
+async def run_engine(dbs: Databases, rate: float, seconds: float, started: Any = None) -> None:
     """The real engine on a fresh SQLite database, an alert to rate x (seconds + 2) subscribers
-    approved and sent at `rate` through Instant, for `seconds` after the approval."""
+    approved and sent at `rate` through Instant, for `seconds` after the approval; `started`
+    (an asyncio or a multiprocessing Event) is set once it is approved and the engine woken."""
     from alerts.dispatch.engine import Engine
     from alerts.dispatch.failpoints import Failpoints
     from alerts.dispatch.settings import DispatchSettings
@@ -103,12 +104,7 @@ def _engine_process(rate: float, seconds: float, started: Any) -> None:
     async def main() -> None:
         dbs = Databases()
         try:
-            ready = asyncio.Event()
-            waiting = asyncio.create_task(ready.wait())
-            running = asyncio.create_task(run_engine(dbs, rate, seconds, ready))
-            await waiting
-            started.set()
-            await running
+            await run_engine(dbs, rate, seconds, started)
         finally:
             dbs.close()
 
@@ -128,7 +124,9 @@ async def round_(sim: Any, dbs: Databases, args: argparse.Namespace, bodies: lis
         await asyncio.sleep(1.0)  # the first claims are out: the engine is at its pace
         runs["other"] = await fanout.twilio_async(sim, args.recipients, args.in_flight, bodies)
     finally:
-        await asyncio.to_thread(other.join)
+        await asyncio.to_thread(other.join, args.engine_seconds + 60)
+        if other.is_alive():
+            other.kill()
 
     ready = asyncio.Event()
     engine = asyncio.create_task(run_engine(dbs, args.engine_rate, args.engine_seconds, ready))
