@@ -23,7 +23,6 @@ from typing import Any
 
 from bench import fanout
 from bench.common import (
-    LANGUAGES,
     Databases,
     approve,
     generate_subscribers,
@@ -31,6 +30,7 @@ from bench.common import (
     make_people,
     quiet,
     simulator,
+    sms_texts,
     submitted_alert,
     table,
     utcnow,
@@ -56,14 +56,11 @@ class Instant:
 async def texts(dbs: Databases) -> list[str]:
     """The texts the pipeline sends its subscribers in their five languages, as bench.fanout's
     references send them."""
-    from alerts.dispatch.texts import TextCache
     from alerts.store import Store
 
     store = Store(await dbs.new("sqlite"))
     try:
-        alert_id = await submitted_alert(store, await make_people(store))
-        cache = TextCache(store)
-        return [(await cache.get(alert_id, None, language, "sms")).body for language in LANGUAGES]
+        return await sms_texts(store, await submitted_alert(store, await make_people(store)))
     finally:
         await store.close()
 

@@ -296,6 +296,15 @@ async def submitted_alert(store: Any, people: People, body: dict[str, Any] | Non
     return alert_id
 
 
+async def sms_texts(store: Any, alert_id: int) -> list[str]:
+    """The SMS the dispatcher sends the alert's subscribers, one per language of LANGUAGES, read
+    as it reads them (its TextCache): what the reference clients send in their place."""
+    from alerts.dispatch.texts import TextCache
+
+    cache = TextCache(store)
+    return [(await cache.get(alert_id, None, language, "sms")).body for language in LANGUAGES]
+
+
 async def approve(store: Any, people: People, alert_id: int) -> tuple[float, float]:
     """Approve as the API does (one write transaction); the monotonic times at which the
     approve began and at which it committed."""

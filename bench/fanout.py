@@ -30,7 +30,6 @@ import aiohttp
 
 from bench.common import (
     FROM_NUMBER,
-    LANGUAGES,
     SIM_SID,
     SIM_TOKEN,
     Databases,
@@ -44,6 +43,7 @@ from bench.common import (
     quiet,
     simulator,
     sms_channel,
+    sms_texts,
     submitted_alert,
     table,
     utcnow,
@@ -187,7 +187,6 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
                    profile: bool) -> tuple[Run, list[str], str]:
     """Subscribers in the database, an alert approved through alerts.workflow, then the
     Coordinator and Dispatcher send with SmsChannel until every delivery is 'accepted'."""
-    from alerts.dispatch.texts import TextCache
     from alerts.store import Store
 
     await sim.reset()
@@ -196,9 +195,7 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
         await generate_subscribers(store, count)
         people = await make_people(store)
         alert_id = await submitted_alert(store, people)
-        # The texts the dispatcher will send, read as it reads them, for the reference clients.
-        texts = TextCache(store)
-        bodies = [(await texts.get(alert_id, None, language, "sms")).body for language in LANGUAGES]
+        bodies = await sms_texts(store, alert_id)  # for the reference clients
         profiler = cProfile.Profile() if profile else None
         async with engine(store, sim, settings) as running:
             await asyncio.sleep(0.3)  # let the coordinator's first tick pass: the engine is idle
