@@ -152,6 +152,9 @@ class Config:
     # TOCSIN_NOTIFY_APPROVERS: an SMS to each approver on duty (with a mobile number) when an
     # alert they may approve starts waiting; off unless set to true.
     notify_approvers: bool = False
+    # TOCSIN_DISPATCH_PROCESS: the dispatcher's database work in a process of its own, beside
+    # the one that sends (alerts.dispatch.access); on unless set to false.
+    dispatch_process: bool = True
     # Cell broadcast (issue 17): TOCSIN_CBC_URLS and the rest; none configured: off.
     cell_broadcast: CellBroadcastConfig = field(default_factory=lambda: CellBroadcastConfig())
 
@@ -253,6 +256,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         raise ConfigError(f"TOCSIN_LOG_FORMAT must be text or json, got {log_format!r}")
 
     notify_approvers = _flag(env, "TOCSIN_NOTIFY_APPROVERS", False)
+    dispatch_process = _flag(env, "TOCSIN_DISPATCH_PROCESS", True)
 
     secret_key = _secret_key(env, var_dir)
     sid, token = env.get("TWILIO_ACCOUNT_SID"), env.get("TWILIO_AUTH_TOKEN")
@@ -321,6 +325,7 @@ def load_config(env: Mapping[str, str] | None = None, toml_path: Path | None = N
         cap_upstream_interval=cap_upstream_interval,
         log_format=log_format,
         notify_approvers=notify_approvers,
+        dispatch_process=dispatch_process,
         cell_broadcast=cell_broadcast,
     )
 

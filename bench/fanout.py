@@ -18,12 +18,14 @@ import base64
 import cProfile
 import gc
 import io
+import os
 import pstats
 import resource
 import statistics
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -59,7 +61,8 @@ class Run:
     messages: int
     seconds: float  # client side: from the start to the last answer recorded
     sim_seconds: float  # simulator side: first POST received to last POST received
-    cpu: tuple[float, float] = (0.0, 0.0)  # this process's CPU seconds: (event-loop thread, other threads)
+    # CPU seconds: this process's event-loop thread, its other threads, the dispatcher's queue process
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
     gc_seconds: float = 0.0  # in garbage collections, during the run
 
     @property
@@ -68,8 +71,8 @@ class Run:
 
     @property
     def cpu_ms(self) -> str:
-        main, other = (max(0.0, 1000 * c / self.messages) for c in self.cpu)
-        return f"{main:.2f} + {other:.2f}"
+        main, other, queue = (max(0.0, 1000 * c / self.messages) for c in self.cpu)
+        return f"{main:.2f} + {other:.2f}" + (f" + {queue:.2f}" if queue else "")
 
     @property
     def sim_rate(self) -> float:
@@ -78,11 +81,13 @@ class Run:
 
 class CpuMeter:
     """CPU seconds of this process: the event-loop thread's, and all other threads' (aiosqlite's
-    worker threads, or the thread the synchronous client runs in); and the seconds spent in
-    garbage collections meanwhile (gc.callbacks)."""
+    worker threads, or the thread the synchronous client runs in); of the dispatcher's queue
+    process, when it has one; and the seconds spent in garbage collections meanwhile
+    (gc.callbacks)."""
 
-    def __init__(self) -> None:
+    def __init__(self, child: int | None = None) -> None:
         self.thread, self.process = _cpu(resource.RUSAGE_THREAD), _cpu(resource.RUSAGE_SELF)
+        self.child, self.child_began = child, _child_cpu(child)
         self.gc_seconds, self._gc_began = 0.0, 0.0
         gc.callbacks.append(self._gc)
 
@@ -92,16 +97,23 @@ class CpuMeter:
         else:
             self.gc_seconds += time.perf_counter() - self._gc_began
 
-    def read(self) -> tuple[float, float]:
+    def read(self) -> tuple[float, float, float]:
         if self._gc in gc.callbacks:
             gc.callbacks.remove(self._gc)
         thread = _cpu(resource.RUSAGE_THREAD) - self.thread
-        return thread, _cpu(resource.RUSAGE_SELF) - self.process - thread
+        return thread, _cpu(resource.RUSAGE_SELF) - self.process - thread, _child_cpu(self.child) - self.child_began
 
 
 def _cpu(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+def _child_cpu(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _form(i: int, bodies: list[str]) -> dict[str, str]:
@@ -198,10 +210,11 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
         bodies = await sms_texts(store, alert_id)  # for the reference clients
         profiler = cProfile.Profile() if profile else None
         async with engine(store, sim, settings) as running:
-            await asyncio.sleep(0.3)  # let the coordinator's first tick pass: the engine is idle
+            await asyncio.sleep(0.3)  # let the coordinator's first tick pass
+            await running.dispatcher.idle()  # and the first claim (its queue process started)
             if profiler:
                 profiler.enable()
-            meter = CpuMeter()
+            meter = CpuMeter(getattr(running.dispatcher.queue, "pid", None))
             began, committed = await approve(store, people, alert_id)
             running.wake()
             # Wait on the simulator (cheap to ask), then on the database for the last records.
@@ -235,7 +248,8 @@ async def main(args: argparse.Namespace) -> None:
 
     claim = {"max_claim": args.max_claim} if args.max_claim else {}
     settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, **claim,
-                                materialise_batch=args.materialise_batch)
+                                materialise_batch=args.materialise_batch,
+                                queue_process=args.queue == "process")
     if args.gc == "serve":
         from alerts.web.main import tune_gc
 
@@ -283,7 +297,8 @@ async def main(args: argparse.Namespace) -> None:
           rows,
           "pipeline seconds: approve committed -> every delivery 'accepted' in the database; 'at simulator': "
           "first to last POST received; client CPU: event-loop thread + other threads (aiosqlite's, or the "
-          "synchronous client's); seconds, 'at simulator' and CPU are of the median round.")
+          "synchronous client's) + the dispatcher's queue process; seconds, 'at simulator' and CPU are of the "
+          "median round.")
     def ratios(top: str, bottom: str) -> list[float]:
         # Within each round: its clients ran minutes apart at most, on the same machine load.
         return [a.rate / b.rate for a, b in zip(runs[top], runs[bottom], strict=True)]
@@ -313,6 +328,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sync-sample", type=int, default=1_000)
     p.add_argument("--in-flight", type=int, default=64, help="max_in_flight, and the bare client's concurrency")
     p.add_argument("--rate", type=float, default=100_000, help="DispatchSettings.rate (high: not the limit here)")
+    p.add_argument("--queue", choices=["process", "inline"], default="process",
+                   help="the dispatcher's database work in its own process (as `tocsin serve`) or in its loop")
     p.add_argument("--max-claim", type=int, default=None, help="DispatchSettings.max_claim (default: its default)")
     p.add_argument("--materialise-batch", type=int, default=50_000)
     p.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])

@@ -41,6 +41,11 @@ class DispatchSettings:
     # /healthz calls the dispatcher stalled when a loop has not made a pass for this long
     # (alerts.dispatch.heartbeat): well above the passes' idle intervals.
     stall_after: float = 30.0
+    # The dispatcher's database work (claims, records, leases) in a process of its own
+    # (alerts.dispatch.access.QueueProcess), on the system clock; False: in the dispatcher's
+    # event loop, on its clock (tests move it). `tocsin serve` turns it on (TOCSIN_DISPATCH_PROCESS).
+    queue_process: bool = False
+    log_format: str = "text"  # the queue process's log lines, as the app's
 
     @classmethod
     def from_config(cls, config: Config) -> DispatchSettings:
@@ -51,6 +56,8 @@ class DispatchSettings:
             lease=timedelta(seconds=config.lease_seconds),
             rate_lease=config.rate_lease_seconds,
             schedule_grace=timedelta(minutes=config.schedule_grace_minutes),
+            queue_process=config.dispatch_process,
+            log_format=config.log_format,
         )
 
     @property

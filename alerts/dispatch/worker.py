@@ -21,17 +21,15 @@ from functools import partial
 from typing import Any
 
 from alerts.alert import NoTextForReader
-from alerts.dispatch import queue
-from alerts.dispatch.decisions import Action, decide
+from alerts.dispatch.access import InlineQueue, QueueAccess, QueueProcess
+from alerts.dispatch.decisions import decide
 from alerts.dispatch.failpoints import Failpoints
-from alerts.dispatch.halt import stop_subscribers
 from alerts.dispatch.heartbeat import Heartbeat
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.queue import Claimed, Outcome
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.texts import TextCache
 from alerts.hotline.speech import AudioLinks
-from alerts.model import DeliveryState
 from alerts.store import Store
 from alerts.supervise import guarded
 from channels.base import Channel, ErrorCode, OutboundMessage, SendError
@@ -52,6 +50,9 @@ class Dispatcher:
         # Shared with the one-off SMS (Notices, Freshness) when given: one pace for the account.
         self.lane = lane or Lane(channels, settings)
         self.texts = TextCache(store, audio=audio)
+        # The claims, records and leases: in a process of its own, or in this loop.
+        self.queue: QueueAccess = (QueueProcess(store.url, settings.lease, settings.log_format)
+                                   if settings.queue_process else InlineQueue(store, clock, settings.lease))
         self._pending: dict[int, Claimed] = {}  # claimed, not yet handed to a provider
         # The claimed rows in claim order, for the sender tasks to take; a row dropped from
         # _pending meanwhile is skipped when its turn comes.
@@ -120,7 +121,7 @@ class Dispatcher:
             # Claimed but never handed over: back to the queue now, not after the lease.
             unsent = set(self._pending)
             self.drop(unsent)
-            await guarded(lambda: queue.release(self.store, unsent), "releasing unsent deliveries", log)
+            await guarded(lambda: self.queue.release(unsent), "releasing unsent deliveries", log)
             self._closing = True
             self._work_ready.set()
             for sender in list(self._waiting_turn):
@@ -136,6 +137,7 @@ class Dispatcher:
                     await asyncio.wait_for(task, 30)
             for task in self._senders:
                 task.cancel()
+            await self.queue.close()
             self._answer_idle_waiters(self._idle_waiters)  # ended: nobody should wait on it for ever
 
     async def stop(self) -> None:
@@ -159,8 +161,7 @@ class Dispatcher:
             if size > 0 and room >= max(1, size // 2):
                 # Only a claim that starts after a caller asked can tell it that nothing is due.
                 asking, self._idle_waiters = self._idle_waiters, []
-                claimed = await guarded(partial(queue.claim, self.store, self.clock, room, self.settings.lease),
-                                        "claiming deliveries", log) or []
+                claimed = await guarded(partial(self.queue.claim, room), "claiming deliveries", log) or []
                 if not claimed and self._quiet():
                     self._answer_idle_waiters(asking)
                 else:
@@ -316,28 +317,11 @@ class Dispatcher:
             self.failpoints.hit("after_commit", sum(1 for o in batch if o.provider_id))
 
     async def _record(self, batch: list[Outcome]) -> bool:
-        now = self.clock()
-        async with self.store.write() as conn:
-            await queue.record_accepted(conn, [o for o in batch if o.provider_id], now)
-            await queue.record_expired(conn, [o for o in batch if o.expired], now)
-            for outcome in (o for o in batch if o.error is not None):
-                row, error = outcome.delivery, outcome.error
-                decision = outcome.decision
-                assert error is not None and decision is not None
-                log.warning("delivery %s attempt %d: %s -> %s", row.id, row.attempts + 1, error.code, decision.action)
-                values: dict[str, Any]
-                if decision.action in (Action.RETRY, Action.SLOW_DOWN, Action.RECONCILE):
-                    values = {"state": DeliveryState.QUEUED, "next_attempt_at": decision.retry_at,
-                              "reconcile": decision.action == Action.RECONCILE}
-                else:
-                    values = {"state": DeliveryState.FAILED}
-                await queue.record_failure(conn, outcome, values, now)
-                if decision.action == Action.STOP_SUBSCRIBER:
-                    await stop_subscribers(conn, [row.subscriber_id], "provider_opt_out", now)
-                elif (decision.action == Action.GIVE_UP and row.channel == "sms" and row.has_voice
-                      and "voice" in self.channels and row.expires > now
-                      and await queue.queue_failover(conn, row, "voice", now)):
-                    log.warning("delivery %s: SMS failed for good; queued by voice", row.id)
+        await self.queue.record(batch, self.clock(), "voice" in self.channels)
+        for outcome in batch:  # once recorded, by the process that decided
+            if outcome.error is not None and outcome.decision is not None:
+                log.warning("delivery %s attempt %d: %s -> %s", outcome.delivery.id, outcome.delivery.attempts + 1,
+                            outcome.error.code, outcome.decision.action)
         return True
 
     async def _watch_loop(self) -> None:
@@ -345,12 +329,12 @@ class Dispatcher:
         last_beat = asyncio.get_running_loop().time()
         while not self._stopped.is_set():
             await _first(self._stopped, timeout=self.settings.watch_interval)
-            gone = await guarded(lambda: queue.taken_back(self.store, list(self._pending)), "watching claims", log)
+            gone = await guarded(lambda: self.queue.taken_back(list(self._pending)), "watching claims", log)
             dropped = self.drop(gone) if gone else set()
             if dropped:
                 # Dropped before they went out: say so, or their halt would stay open until
                 # the lease lapses and then read as AMBIGUOUS.
-                await guarded(partial(self._let_go, dropped), "letting go of dropped deliveries", log)
+                await guarded(partial(self.queue.let_go, dropped), "letting go of dropped deliveries", log)
             loop_now = asyncio.get_running_loop().time()
             if loop_now - last_beat >= beat:
                 last_beat = loop_now
@@ -363,7 +347,7 @@ class Dispatcher:
                     self.drop(lapsed)
                 held = set(self._pending) | self._in_flight
                 written = time.monotonic()  # taken with `until`: the database call may be slow
-                if await guarded(partial(queue.extend_leases, self.store, held, self.clock() + self.settings.lease),
+                if await guarded(partial(self.queue.extend_leases, list(held), self.clock() + self.settings.lease),
                                  "extending leases", log):
                     self._leases_extended = written
 
@@ -376,10 +360,6 @@ class Dispatcher:
             return True
         written = max(row.held_from, self._leases_extended)
         return time.monotonic() < written + self._lease_holds
-
-    async def _let_go(self, ids: set[int]) -> None:
-        async with self.store.write() as conn:
-            await queue.let_go(conn, ids)
 
 
 async def _first(*events: asyncio.Event, timeout: float) -> None:
