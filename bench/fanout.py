@@ -3,12 +3,15 @@ synchronous twilio client, all three against one Twilio simulator in a separate 
 one run.
 
     .venv/bin/python -m bench.fanout [--recipients 20000] [--sync-sample 1000] [--in-flight 64]
-                                     [--repeat 3] [--db sqlite postgresql] [--gc serve|default] [--profile]
+                                     [--repeat 3] [--db sqlite postgresql] [--queue process inline]
+                                     [--gc serve|default] [--profile]
 
 SPEC §12: pipeline >= 0.6 x bare aiohttp, and >= 3 x the synchronous twilio client. Issue 18:
 pipeline >= 0.9 x SmsChannel.send alone (the engine's own cost) and >= 0.6 x bare aiohttp, in the
 same run; the ratios are taken within each round (the clients of a round run one after the
-other) and reported as the median and range over the rounds."""
+other) and reported as the median and range over the rounds. `--queue process inline` runs the
+pipeline both with the dispatcher's queries in their own process (as `tocsin serve` does) and
+in the dispatcher's event loop, in each round, and gives the ratio between them."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import pstats
 import resource
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -196,7 +199,7 @@ async def sync(sim: SimProcess, count: int, bodies: list[str]) -> Run:
 
 
 async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, settings: Any,
-                   profile: bool) -> tuple[Run, list[str], str]:
+                   profile: bool, label: str | None = None) -> tuple[Run, list[str], str]:
     """Subscribers in the database, an alert approved through alerts.workflow, then the
     Coordinator and Dispatcher send with SmsChannel until every delivery is 'accepted'."""
     from alerts.store import Store
@@ -237,7 +240,8 @@ async def pipeline(sim: SimProcess, dbs: Databases, db: str, count: int, setting
             buffer = io.StringIO()
             pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(25)
             report = buffer.getvalue()
-        run = Run(f"Tocsin pipeline ({db})", count, finished - committed, posts[-1] - posts[0], cpu, meter.gc_seconds)
+        run = Run(f"Tocsin pipeline ({label or db})", count, finished - committed, posts[-1] - posts[0], cpu,
+                  meter.gc_seconds)
         return run, bodies, report
     finally:
         await store.close()
@@ -248,8 +252,10 @@ async def main(args: argparse.Namespace) -> None:
 
     claim = {"max_claim": args.max_claim} if args.max_claim else {}
     settings = DispatchSettings(rate=args.rate, max_in_flight=args.in_flight, **claim,
-                                materialise_batch=args.materialise_batch,
-                                queue_process=args.queue == "process")
+                                materialise_batch=args.materialise_batch)
+    # The pipelines of a round: each database, with the dispatcher's queries in each way asked.
+    pipelines = [(db, queue, db if len(args.queue) == 1 else f"{db}, {queue}")
+                 for db in args.db for queue in args.queue]
     if args.gc == "serve":
         from alerts.web.main import tune_gc
 
@@ -265,12 +271,13 @@ async def main(args: argparse.Namespace) -> None:
                 for repeat in range(args.repeat):
                     # Every client in each round, one after the other, against the same simulator.
                     bodies = [BODY_FALLBACK]
-                    for db in args.db:
-                        run, bodies, report = await pipeline(sim, dbs, db, args.recipients, settings,
-                                                           args.profile and repeat == 0)
-                        runs.setdefault(db, []).append(run)
+                    for db, queue, key in pipelines:
+                        run, bodies, report = await pipeline(
+                            sim, dbs, db, args.recipients, replace(settings, queue_process=queue == "process"),
+                            args.profile and repeat == 0, key)
+                        runs.setdefault(key, []).append(run)
                         if report:
-                            profiles.append(f"--- cProfile of the pipeline on {db} (top 25 by own time) ---\n{report}")
+                            profiles.append(f"--- cProfile of the pipeline ({key}, top 25 by own time) ---\n{report}")
                     runs.setdefault("bare", []).append(await bare(sim, args.recipients, args.in_flight, bodies))
                     runs.setdefault("sync", []).append(await sync(sim, args.sync_sample, bodies))
                     runs.setdefault("twilio_async", []).append(
@@ -304,14 +311,18 @@ async def main(args: argparse.Namespace) -> None:
         return [a.rate / b.rate for a, b in zip(runs[top], runs[bottom], strict=True)]
 
     ratio_rows = []
-    wanted = [(db, "twilio_async", "SmsChannel.send alone", 0.9) for db in args.db]
-    wanted += [(db, "bare", "bare aiohttp", 0.6) for db in args.db]
-    wanted += [(db, "sync", "sync twilio", 3.0) for db in args.db]
+    keys = [key for _, _, key in pipelines]
+    wanted: list[tuple[str, str, str, float | None]] = [
+        (key, "twilio_async", "SmsChannel.send alone", 0.9) for key in keys]
+    wanted += [(key, "bare", "bare aiohttp", 0.6) for key in keys]
+    wanted += [(key, "sync", "sync twilio", 3.0) for key in keys]
+    if len(args.queue) == 2:  # what the queue process changes, side by side
+        wanted += [(f"{db}, process", f"{db}, inline", f"pipeline ({db}, inline)", None) for db in args.db]
     wanted += [("twilio_async", "bare", "bare aiohttp", None)]
     for top, bottom, against, target in wanted:
         seq = ratios(top, bottom)
         mid = statistics.median(seq)
-        name = f"pipeline ({top})" if top in args.db else "SmsChannel.send alone"
+        name = f"pipeline ({top})" if top in keys else "SmsChannel.send alone"
         ratio_rows.append((f"{name} / {against}", f"{mid:.2f}", f"{min(seq):.2f}-{max(seq):.2f}",
                            " ".join(f"{r:.2f}" for r in seq), "-" if target is None else f">= {target:g}",
                            "-" if target is None else verdict(mid >= target)))
@@ -328,8 +339,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sync-sample", type=int, default=1_000)
     p.add_argument("--in-flight", type=int, default=64, help="max_in_flight, and the bare client's concurrency")
     p.add_argument("--rate", type=float, default=100_000, help="DispatchSettings.rate (high: not the limit here)")
-    p.add_argument("--queue", choices=["process", "inline"], default="process",
-                   help="the dispatcher's database work in its own process (as `tocsin serve`) or in its loop")
+    p.add_argument("--queue", nargs="+", choices=["process", "inline"], default=["process"],
+                   help="the dispatcher's queries in a process of its own (as `tocsin serve`), in its event loop, "
+                        "or both side by side")
     p.add_argument("--max-claim", type=int, default=None, help="DispatchSettings.max_claim (default: its default)")
     p.add_argument("--materialise-batch", type=int, default=50_000)
     p.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite"])
