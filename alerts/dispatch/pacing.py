@@ -83,6 +83,21 @@ class RateLimiter:
             return False
         return True
 
+    def take_now(self, cost: float = 1.0) -> bool:
+        """This send's turn, when it is due now: what acquire() books without sleeping, taken
+        without an await (at a broadcast's pace nearly every turn is due at once, and a
+        coroutine per message is a cost on the loop that sends). False: nothing was booked;
+        acquire() waits for the turn."""
+        now = self.monotonic()
+        if now < self._paused_until or self.rate <= 0:
+            return False
+        due = max(self._due, now)
+        if due - self.tolerance > now:
+            return False
+        self._due = due + cost / self.rate
+        self._issued = max(self._issued, self._due)
+        return True
+
     async def acquire(self, cost: float = 1.0) -> None:
         """Wait for this send's turn. Each caller books its turn at once and sleeps until it,
         all side by side: no lock handed from sender to sender, which on an event loop crowded

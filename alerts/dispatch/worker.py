@@ -224,13 +224,15 @@ class Dispatcher:
                 return
         if row.id not in self._pending:
             return  # taken back (or the dispatcher stopping) while its text was read
-        sender = asyncio.current_task()
-        assert sender is not None
-        self._waiting_turn.add(sender)
-        try:
-            await self.lane.limiter.acquire(self.lane.cost(row.channel, text.segments))
-        finally:
-            self._waiting_turn.discard(sender)
+        limiter, cost = self.lane.limiter, self.lane.cost(row.channel, text.segments)
+        if not limiter.take_now(cost):
+            sender = asyncio.current_task()
+            assert sender is not None
+            self._waiting_turn.add(sender)
+            try:
+                await limiter.acquire(cost)
+            finally:
+                self._waiting_turn.discard(sender)
         # The last moment to honour a cancel or STOP: after this the request is made.
         if self._pending.pop(row.id, None) is None:
             return

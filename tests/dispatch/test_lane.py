@@ -255,3 +255,37 @@ async def _claimed(tocsin) -> int:
     async with tocsin.store.read() as conn:
         return await conn.scalar(sa.select(sa.func.count()).select_from(deliveries)
                                  .where(deliveries.c.state == "sending")) or 0
+
+
+async def test_a_turn_taken_at_once_is_the_turn_acquire_would_give():
+    """take_now() books what acquire() books without sleeping, and refuses (booking nothing)
+    whenever acquire() would wait: a turn in the future, a pause, no rate."""
+    time = FakeTime()
+    limiter = RateLimiter(RATE, monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def send() -> None:
+        if not limiter.take_now():
+            await limiter.acquire()
+        stamps.append(time.now)
+
+    assert limiter.take_now()  # 0.0: due at once
+    stamps.append(time.now)
+    assert not limiter.take_now()  # 0.5 is the next turn: not now, and not booked
+    await asyncio.gather(*(send() for _ in range(3)))
+    assert stamps == [0.0, 0.5, 1.0, 1.5]
+    time.now = 10.0  # idle for a while: no credit earned
+    assert limiter.take_now() and not limiter.take_now()
+    limiter.pause(3.0)
+    time.now = 12.0
+    assert not limiter.take_now()  # paused until 13.0
+    await send()
+    assert stamps[-1] == 13.0
+    limiter.set_rate(0)
+    assert not limiter.take_now()
+    limiter.set_rate(100.0)  # a burst of 2% of a second's sends may go early
+    time.now = 20.0
+    taken = 0
+    while limiter.take_now():
+        taken += 1
+    assert 2 <= taken <= 3  # the turn due now and the burst (its last at the edge of the tolerance)
