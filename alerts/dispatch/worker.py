@@ -31,7 +31,7 @@ from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.texts import TextCache
 from alerts.hotline.speech import AudioLinks
 from alerts.store import Store
-from alerts.supervise import guarded
+from alerts.supervise import guarded, wait_for_event
 from channels.base import Channel, ErrorCode, OutboundMessage, SendError
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ class Dispatcher:
         # would take at least half a claim's rows (see _made_room).
         self._refill_at = 0
         self._have_outcomes = asyncio.Event()
+        # Set when the last busy sender is done and nothing claimed is left: a batch gathering
+        # for the rest of a fan-out is recorded then, not a record interval later.
+        self._drained = asyncio.Event()
         self._stopping = asyncio.Event()  # no more claims
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
         self._recording: list[Outcome] = []  # the batch being written
@@ -202,6 +205,8 @@ class Dispatcher:
                 self._made_room()
             finally:
                 self._busy -= 1
+                if not self._busy and not pending:
+                    self._drained.set()
 
     def _made_room(self) -> None:
         """A claimed row left _pending. The claim loop is woken only once its next claim would
@@ -301,8 +306,10 @@ class Dispatcher:
             await self._have_outcomes.wait()
             if self._pending or self._busy:
                 # More outcomes are coming: let a batch gather. With nothing claimed left to send,
-                # the last of a fan-out is recorded at once rather than an interval later.
-                await asyncio.sleep(self.settings.record_interval)
+                # the last of a fan-out is recorded at once rather than an interval later, also
+                # when the last sender finishes while the batch gathers.
+                self._drained.clear()
+                await wait_for_event(self._drained, self.settings.record_interval)
             self._have_outcomes.clear()
             batch = self._recording = self._outcomes
             self._outcomes = []

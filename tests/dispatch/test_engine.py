@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from xml.etree import ElementTree
 
+import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
@@ -74,11 +75,15 @@ async def test_exercise_is_marked_in_every_language(tocsin):
         assert bodies[phone].startswith(markers[lang]), (lang, bodies[phone])
 
 
-async def test_the_last_outcomes_are_recorded_at_once_not_an_interval_later(start_tocsin):
+@pytest.mark.parametrize("late", [None, "fr"], ids=["all answered together", "the last answered a second late"])
+async def test_the_last_outcomes_are_recorded_at_once_not_an_interval_later(start_tocsin, late):
     # Outcomes are batched while more are coming; once nothing claimed is left to send, the
     # last ones go to the database at once. With a ten-minute batching interval, the dispatcher
-    # is idle (every outcome recorded) only if it did not wait for it.
+    # is idle (every outcome recorded) only if it did not wait for it. One late answer: the
+    # batch of the first four is gathering when the last sender finishes.
     tocsin = await start_tocsin(replace(FAST, record_interval=600.0))
+    if late is not None:
+        tocsin.sim.script(FaultRule(status=None, delay=1.0, to=PHONES[late], times=1, path="Messages"))
     alert_id, _operator, _approver = await broadcast(tocsin)
     await eventually(lambda: _all_sent(tocsin))
     await dispatcher_idle(tocsin)
