@@ -223,6 +223,8 @@ class QueueProcess:
                 else:
                     future.set_exception(RuntimeError(f"in the queue process: {result}"))
         finally:
+            if proc.stdin is not None:
+                proc.stdin.close()  # the child has gone: our end of its stdin goes too, not at GC
             gone, self._replies = self._replies, {}
             for future in gone.values():
                 if not future.done():
