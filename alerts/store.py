@@ -97,6 +97,19 @@ async def nothing_to_do(store: Store, work: sa.Select[Any]) -> bool:
         return not await conn.scalar(sa.select(work.exists()))
 
 
+async def refresh_statistics(store: Store, table: sa.Table) -> None:
+    """PostgreSQL's statistics of `table`, gathered again now. A table that has just grown by a
+    large batch (a large alert's first deliveries) keeps the statistics autovacuum last
+    gathered, a minute or more before, perhaps those of an empty table, and plans chosen from
+    them read the whole table for a few hundred rows (see bound_in). SKIP_LOCKED: a vacuum that
+    holds the table is not waited for. SQLite keeps no statistics unless asked: nothing to do."""
+    if store.is_sqlite:
+        return
+    async with store.write() as conn:
+        # The table's name, from the schema, not from any input.
+        await conn.execute(sa.text(f"ANALYZE (SKIP_LOCKED) {table.name}"))
+
+
 def bound_rows(conn: AsyncConnection, name: str, columns: Sequence[tuple[str, sa.types.TypeEngine[Any]]],
                rows: Sequence[Sequence[Any]]) -> sa.FromClause:
     """`rows` as a table for one statement, bound as a fixed number of parameters however many
@@ -115,10 +128,20 @@ def bound_rows(conn: AsyncConnection, name: str, columns: Sequence[tuple[str, sa
                        for i, (column, type_) in enumerate(columns))).subquery(name)
 
 
-def bound_ids(conn: AsyncConnection, name: str, ids: Sequence[int]) -> sa.Select[tuple[int]]:
-    """`ids` as a subquery for `column.in_(...)`: see bound_rows."""
+def bound_in(conn: AsyncConnection, name: str, column: sa.ColumnElement[Any],
+             ids: Sequence[int]) -> sa.ColumnElement[bool]:
+    """`column` is one of `ids`, bound as one parameter however many there are (see bound_rows).
+    On PostgreSQL `column = ANY(array)`, which the planner looks up in the column's index. A
+    join against unnest() was read as "hash the whole table" at the sizes where the planner
+    thinks that cheaper (tens of thousands of rows, and any size while the table has an empty
+    one's statistics): at every claim, lease check and record of a fan-out, for a few hundred
+    rows; a fifth of those statements' time (docs/benchmarks.md (a)). The statistics matter still
+    beside a state condition: see refresh_statistics. On SQLite
+    `column IN (SELECT value FROM json_each(?))`, which it looks up row by row."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.cast(sa.bindparam(f"{name}_ids", list(ids)), ARRAY(sa.BigInteger())))
     table = bound_rows(conn, name, [("id", sa.BigInteger())], [(i,) for i in ids])
-    return sa.select(table.c.id)
+    return column.in_(sa.select(table.c.id))
 
 
 async def append_audit(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alerts.store import Store, bound_ids, bound_rows
+from alerts.store import Store, bound_in, bound_rows
 
 COLUMNS = [("id", sa.BigInteger()), ("text", sa.String())]
 
@@ -44,9 +44,9 @@ async def test_ids_select_only_their_rows(db_url: str) -> None:
         async with store.read() as conn:
             numbers = sa.select(sa.literal(1).label("n")).union_all(
                 *(sa.select(sa.literal(n)) for n in range(2, 8))).subquery()
-            picked = (await conn.scalars(sa.select(numbers.c.n).where(numbers.c.n.in_(bound_ids(conn, "p", [2, 5, 9])))
+            picked = (await conn.scalars(sa.select(numbers.c.n).where(bound_in(conn, "p", numbers.c.n, [2, 5, 9]))
                                          .order_by(numbers.c.n))).all()
-            none = (await conn.scalars(sa.select(numbers.c.n).where(numbers.c.n.in_(bound_ids(conn, "p", []))))).all()
+            none = (await conn.scalars(sa.select(numbers.c.n).where(bound_in(conn, "p", numbers.c.n, [])))).all()
     finally:
         await store.close()
     assert picked == [2, 5]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from alerts.dispatch.decisions import Decision
 from alerts.model import AlertState, DeliveryState, MsgType, severity_order
 from alerts.schema import alerts, cell_broadcasts, deliveries, subscribers
-from alerts.store import Store, bound_ids, bound_rows, dialect_insert
+from alerts.store import Store, bound_in, bound_rows, dialect_insert
 from channels.base import ErrorCode, SendError
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ async def claim(store: Store, clock: Callable[[], datetime], limit: int, lease: 
         if claimed:
             await conn.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_(bound_ids(conn, "claimed", [row.id for row in claimed])))
+                .where(bound_in(conn, "claimed", deliveries.c.id, [row.id for row in claimed]))
                 .values(state=DeliveryState.SENDING, lease_until=now + lease, claimed_at=now, updated_at=now)
             )
     return claimed
@@ -130,7 +130,7 @@ async def taken_back(store: Store, ids: list[int]) -> set[int]:
         return set()
     async with store.read() as conn:
         return set((await conn.scalars(
-            sa.select(deliveries.c.id).where(deliveries.c.id.in_(bound_ids(conn, "held", ids)),
+            sa.select(deliveries.c.id).where(bound_in(conn, "held", deliveries.c.id, ids),
                                              deliveries.c.state != DeliveryState.SENDING)
         )).all())
 
@@ -144,7 +144,7 @@ async def extend_leases(store: Store, ids: Iterable[int], until: datetime) -> bo
             # AMBIGUOUS (below) while its answer is still on the way. A row released to the
             # queue is no longer ours: it has no lease to extend.
             await conn.execute(deliveries.update()
-                               .where(deliveries.c.id.in_(bound_ids(conn, "held", ids)),
+                               .where(bound_in(conn, "held", deliveries.c.id, ids),
                                       deliveries.c.lease_until.is_not(None),
                                       deliveries.c.state.in_([DeliveryState.SENDING, *HALTED]))
                                .values(lease_until=until))
@@ -156,7 +156,7 @@ async def release(store: Store, ids: set[int]) -> None:
     if ids:
         async with store.write() as conn:
             await conn.execute(deliveries.update()
-                               .where(deliveries.c.id.in_(bound_ids(conn, "unsent", list(ids))),
+                               .where(bound_in(conn, "unsent", deliveries.c.id, list(ids)),
                                       deliveries.c.state == DeliveryState.SENDING)
                                .values(state=DeliveryState.QUEUED, lease_until=None))
             await let_go(conn, ids)
@@ -168,7 +168,7 @@ async def let_go(conn: AsyncConnection, ids: Iterable[int]) -> None:
     ids = list(ids)
     if ids:
         await conn.execute(deliveries.update()
-                           .where(deliveries.c.id.in_(bound_ids(conn, "let_go", ids)), deliveries.c.state.in_(HALTED),
+                           .where(bound_in(conn, "let_go", deliveries.c.id, ids), deliveries.c.state.in_(HALTED),
                                   deliveries.c.lease_until.is_not(None))
                            .values(lease_until=None))
 
@@ -234,9 +234,14 @@ async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: d
         return
     sent = bound_rows(conn, "accepted", [("id", sa.BigInteger()), ("provider_id", sa.String()), ("via", sa.String())],
                       [(o.delivery.id, o.provider_id, o.via) for o in outcomes])
+    which = [deliveries.c.id == sent.c.id]
+    if conn.dialect.name == "postgresql":
+        # The same ids again, as an index condition: with the join alone, the planner hashed the
+        # whole table when its statistics were an empty table's (see bound_in).
+        which.append(bound_in(conn, "accepted", deliveries.c.id, [o.delivery.id for o in outcomes]))
     await conn.execute(
         deliveries.update()
-        .where(deliveries.c.id == sent.c.id, deliveries.c.state.in_(_OVERRIDABLE_BY_ACCEPTANCE))
+        .where(*which, deliveries.c.state.in_(_OVERRIDABLE_BY_ACCEPTANCE))
         .values(state=DeliveryState.ACCEPTED, provider_id=sent.c.provider_id, via=sent.c.via,
                 attempts=deliveries.c.attempts + 1, accepted_at=now, updated_at=now, lease_until=None,
                 reconcile=False, error_code=None, error_detail=None),

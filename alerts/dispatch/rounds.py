@@ -16,7 +16,7 @@ from alerts import audience
 from alerts.dispatch.queue import halt_deliveries, release_leases
 from alerts.model import AlertState, DeliveryState
 from alerts.schema import alerts, deliveries, subscribers
-from alerts.store import Store, append_audit, nothing_to_do
+from alerts.store import Store, append_audit, nothing_to_do, refresh_statistics
 
 log = logging.getLogger(__name__)
 PENDING = (DeliveryState.QUEUED, DeliveryState.SENDING)
@@ -104,6 +104,10 @@ async def materialise_step(store: Store, now: datetime, first_batch: int, batch:
     lo = alert.materialised_upto or 0
     # The step right after the first batch queues one range too: the dispatcher is claiming and
     # sending that batch meanwhile, and ranges on every core would hold the first message back.
+    if lo == first_batch:
+        # The first batch is with the senders; the rest of a large audience follows. The planner
+        # must know the queue is large now, not when autovacuum next looks.
+        await refresh_statistics(store, deliveries)
     if lo in (0, first_batch) or parallel <= 1:
         hi = lo + (first_batch if lo == 0 else batch)
         async with store.write() as conn:
