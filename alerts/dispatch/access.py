@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from alerts.dispatch import queue
 from alerts.dispatch.decisions import Action, Decision
 from alerts.dispatch.halt import stop_subscribers
-from alerts.dispatch.queue import Claimed, Outcome
+from alerts.dispatch.queue import Claimed, Outcome, Sent
 from alerts.model import DeliveryState
 from alerts.store import Store
 from channels.base import ErrorCode, SendError
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 class QueueAccess(Protocol):
     async def claim(self, limit: int) -> list[Claimed]: ...
-    async def record(self, batch: list[Outcome], now: datetime, voice: bool) -> None: ...
+    async def record(self, sent: list[Sent], others: list[Outcome], now: datetime, voice: bool) -> None: ...
     async def taken_back(self, ids: list[int]) -> set[int]: ...
     async def extend_leases(self, ids: list[int], until: datetime) -> bool: ...
     async def release(self, ids: set[int]) -> None: ...
@@ -49,13 +49,14 @@ class QueueAccess(Protocol):
     async def close(self) -> None: ...
 
 
-async def record(store: Store, batch: list[Outcome], now: datetime, voice: bool) -> None:
-    """A batch of outcomes in one transaction. `voice`: a voice channel is configured, so an SMS
-    that failed for good is queued by voice for a subscriber who takes calls."""
+async def record(store: Store, sent: list[Sent], others: list[Outcome], now: datetime, voice: bool) -> None:
+    """A batch of outcomes in one transaction: the accepted deliveries (`sent`), and the others
+    (expired, failed). `voice`: a voice channel is configured, so an SMS that failed for good is
+    queued by voice for a subscriber who takes calls."""
     async with store.write() as conn:
-        await queue.record_accepted(conn, [o for o in batch if o.provider_id], now)
-        await queue.record_expired(conn, [o for o in batch if o.expired], now)
-        for outcome in (o for o in batch if o.error is not None):
+        await queue.record_accepted(conn, sent, now)
+        await queue.record_expired(conn, [o for o in others if o.expired], now)
+        for outcome in (o for o in others if o.error is not None):
             row, decision = outcome.delivery, outcome.decision
             assert decision is not None
             values: dict[str, Any]
@@ -86,8 +87,8 @@ class InlineQueue:
     async def claim(self, limit: int) -> list[Claimed]:
         return await queue.claim(self.store, self.clock, limit, self.lease)
 
-    async def record(self, batch: list[Outcome], now: datetime, voice: bool) -> None:
-        await record(self.store, batch, now, voice)
+    async def record(self, sent: list[Sent], others: list[Outcome], now: datetime, voice: bool) -> None:
+        await record(self.store, sent, others, now, voice)
 
     async def taken_back(self, ids: list[int]) -> set[int]:
         return await queue.taken_back(self.store, ids)
@@ -251,8 +252,8 @@ class QueueProcess:
         rows: list[Claimed] = await self._call("claim", limit)
         return rows
 
-    async def record(self, batch: list[Outcome], now: datetime, voice: bool) -> None:
-        await self._call("record", [pack_outcome(o) for o in batch], now, voice)
+    async def record(self, sent: list[Sent], others: list[Outcome], now: datetime, voice: bool) -> None:
+        await self._call("record", sent, [pack_outcome(o) for o in others], now, voice)
 
     async def taken_back(self, ids: list[int]) -> set[int]:
         if not ids:

@@ -55,6 +55,12 @@ class Claimed(NamedTuple):
     held_from: float | None = None
 
 
+# A delivery the provider accepted: (delivery id, provider id, via), all its record needs. A
+# tuple, not its Outcome: one for every message of a fan-out, and what crosses the pipe to the
+# queue process for it (alerts.dispatch.access).
+Sent = tuple[int, str, str | None]
+
+
 @dataclass(slots=True)
 class Outcome:
     delivery: Claimed
@@ -229,20 +235,20 @@ async def release_leases(conn: AsyncConnection, now: datetime) -> int:
     return released.rowcount or 0
 
 
-async def record_accepted(conn: AsyncConnection, outcomes: list[Outcome], now: datetime) -> None:
-    if not outcomes:
+async def record_accepted(conn: AsyncConnection, sent: list[Sent], now: datetime) -> None:
+    if not sent:
         return
-    sent = bound_rows(conn, "accepted", [("id", sa.BigInteger()), ("provider_id", sa.String()), ("via", sa.String())],
-                      [(o.delivery.id, o.provider_id, o.via) for o in outcomes])
-    which = [deliveries.c.id == sent.c.id]
+    table = bound_rows(conn, "accepted", [("id", sa.BigInteger()), ("provider_id", sa.String()), ("via", sa.String())],
+                       sent)
+    which = [deliveries.c.id == table.c.id]
     if conn.dialect.name == "postgresql":
         # The same ids again, as an index condition: with the join alone, the planner hashed the
         # whole table when its statistics were an empty table's (see bound_in).
-        which.append(bound_in(conn, "accepted", deliveries.c.id, [o.delivery.id for o in outcomes]))
+        which.append(bound_in(conn, "accepted", deliveries.c.id, [delivery_id for delivery_id, _, _ in sent]))
     await conn.execute(
         deliveries.update()
         .where(*which, deliveries.c.state.in_(_OVERRIDABLE_BY_ACCEPTANCE))
-        .values(state=DeliveryState.ACCEPTED, provider_id=sent.c.provider_id, via=sent.c.via,
+        .values(state=DeliveryState.ACCEPTED, provider_id=table.c.provider_id, via=table.c.via,
                 attempts=deliveries.c.attempts + 1, accepted_at=now, updated_at=now, lease_until=None,
                 reconcile=False, error_code=None, error_detail=None),
     )

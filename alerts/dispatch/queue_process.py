@@ -20,6 +20,7 @@ from typing import Any
 
 from alerts import logsetup
 from alerts.dispatch import access
+from alerts.dispatch.queue import Sent
 from alerts.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ def _now() -> datetime:
 def operations(store: Store, lease: timedelta) -> dict[str, Callable[..., Awaitable[Any]]]:
     inline = access.InlineQueue(store, _now, lease)
 
-    async def record(packed: list[tuple[Any, ...]], now: datetime, voice: bool) -> None:
-        await inline.record([access.unpack_outcome(p) for p in packed], now, voice)
+    async def record(sent: list[Sent], packed: list[tuple[Any, ...]], now: datetime, voice: bool) -> None:
+        await inline.record(sent, [access.unpack_outcome(p) for p in packed], now, voice)
 
     return {"claim": inline.claim, "record": record, "taken_back": inline.taken_back,
             "extend_leases": inline.extend_leases, "release": inline.release, "let_go": inline.let_go}

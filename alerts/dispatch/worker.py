@@ -26,7 +26,7 @@ from alerts.dispatch.decisions import decide
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.heartbeat import Heartbeat
 from alerts.dispatch.lane import Lane
-from alerts.dispatch.queue import Claimed, Outcome
+from alerts.dispatch.queue import Claimed, Outcome, Sent
 from alerts.dispatch.settings import DispatchSettings
 from alerts.dispatch.texts import TextCache
 from alerts.hotline.speech import AudioLinks
@@ -70,6 +70,9 @@ class Dispatcher:
         self._leases_extended = float("-inf")
         # How long after it was written a lease surely holds (see _still_ours): asked per message.
         self._lease_holds = settings.lease.total_seconds() * 2 / 3
+        # Outcomes waiting to be recorded: the accepted ones as Sent tuples (nearly every message
+        # of a fan-out; an object each cost the sending loop), the rest whole.
+        self._sent: list[Sent] = []
         self._outcomes: list[Outcome] = []
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -82,7 +85,7 @@ class Dispatcher:
         self._drained = asyncio.Event()
         self._stopping = asyncio.Event()  # no more claims
         self._stopped = asyncio.Event()  # nothing left to send: record what remains and end
-        self._recording: list[Outcome] = []  # the batch being written
+        self._recording = False  # a batch is being written
         self._idle_waiters: list[asyncio.Future[None]] = []
         self.heartbeat = Heartbeat()  # a beat per pass of the claim loop
 
@@ -99,7 +102,7 @@ class Dispatcher:
         await waiter
 
     def _quiet(self) -> bool:
-        return not (self._pending or self._in_flight or self._outcomes or self._recording or self._busy)
+        return not (self._pending or self._in_flight or self._sent or self._outcomes or self._recording or self._busy)
 
     def _answer_idle_waiters(self, waiters: list[asyncio.Future[None]]) -> None:
         for waiter in waiters:
@@ -253,34 +256,37 @@ class Dispatcher:
             self._push(Outcome(row, expired=True))
             return
         via = self.lane.senders.pick(row.channel)
-        outcome = Outcome(row, via=via)
         if via not in self.channels:
-            outcome.error = SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")
-            self._push(outcome)
+            self._push(Outcome(row, via=via,
+                               error=SendError(ErrorCode.REJECTED, f"the {via} channel is not configured")))
             return
         self._in_flight.add(row.id)
         message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken,
                                   keypad_answers=text.keypad_answers)
         self.failpoints.hit("before_send")
+        error: SendError
         try:
             if row.reconcile and row.previous_claim is not None:
                 found = await self._reconcile(row, message)
                 if found is not None:
-                    outcome.via, outcome.provider_id = found
                     log.info("delivery %s: the provider already had it; not sent again", row.id)
-                    self._push(outcome)
+                    self._push_sent((row.id, found[1], found[0]))
                     return
             result = await self.channels[via].send(message, now)
-            outcome.provider_id = result.provider_id
         except SendError as exc:
-            outcome.error = exc
+            error = exc
         except Exception as exc:
             # Whatever broke, the request may have gone out: reconcile before any re-send.
             log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
-            outcome.error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
-        self.lane.senders.report(via, outcome.error)
+            error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
+        else:
+            self.lane.senders.report(via, None)
+            self.failpoints.hit("after_send")
+            self._push_sent((row.id, result.provider_id, via))
+            return
+        self.lane.senders.report(via, error)
         self.failpoints.hit("after_send")
-        self._push(outcome)
+        self._push(Outcome(row, via=via, error=error))
 
     async def _reconcile(self, row: Claimed, message: OutboundMessage) -> tuple[str, str] | None:
         assert row.previous_claim is not None
@@ -301,8 +307,12 @@ class Dispatcher:
         self._outcomes.append(outcome)
         self._have_outcomes.set()
 
+    def _push_sent(self, sent: Sent) -> None:
+        self._sent.append(sent)
+        self._have_outcomes.set()
+
     async def _record_loop(self) -> None:
-        while not (self._stopped.is_set() and not self._outcomes):
+        while not (self._stopped.is_set() and not self._sent and not self._outcomes):
             await self._have_outcomes.wait()
             if self._pending or self._busy:
                 # More outcomes are coming: let a batch gather. With nothing claimed left to send,
@@ -311,23 +321,26 @@ class Dispatcher:
                 self._drained.clear()
                 await wait_for_event(self._drained, self.settings.record_interval)
             self._have_outcomes.clear()
-            batch = self._recording = self._outcomes
-            self._outcomes = []
-            if not batch:
+            sent, others = self._sent, self._outcomes
+            self._sent, self._outcomes = [], []
+            if not sent and not others:
                 continue
-            if await guarded(partial(self._record, batch), "recording outcomes", log) is None:
-                self._outcomes[:0] = batch  # not recorded: keep them, and their leases
-                self._recording = []
+            self._recording = True
+            recorded = await guarded(partial(self._record, sent, others), "recording outcomes", log)
+            self._recording = False
+            if recorded is None:
+                # Not recorded: keep them, and their leases.
+                self._sent[:0], self._outcomes[:0] = sent, others
                 self._have_outcomes.set()
                 await asyncio.sleep(self.settings.idle_poll)  # the database is unwell: not in a tight loop
                 continue
-            self._recording = []
-            self._in_flight.difference_update(o.delivery.id for o in batch)
-            self.failpoints.hit("after_commit", sum(1 for o in batch if o.provider_id))
+            self._in_flight.difference_update(delivery_id for delivery_id, _, _ in sent)
+            self._in_flight.difference_update(o.delivery.id for o in others)
+            self.failpoints.hit("after_commit", len(sent))
 
-    async def _record(self, batch: list[Outcome]) -> bool:
-        await self.queue.record(batch, self.clock(), "voice" in self.channels)
-        for outcome in batch:  # once recorded, by the process that decided
+    async def _record(self, sent: list[Sent], others: list[Outcome]) -> bool:
+        await self.queue.record(sent, others, self.clock(), "voice" in self.channels)
+        for outcome in others:  # once recorded, by the process that decided
             if outcome.error is not None and outcome.decision is not None:
                 log.warning("delivery %s attempt %d: %s -> %s", outcome.delivery.id, outcome.delivery.attempts + 1,
                             outcome.error.code, outcome.decision.action)

@@ -17,17 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from alerts.dispatch import queue
-from alerts.dispatch.queue import Claimed, Outcome
 from alerts.schema import deliveries
 from alerts.store import Store, refresh_statistics
 
 ROWS = 20_000  # a table the planner would rather read whole than probe 400 times, by its estimates
 IDS = list(range(5_000, 5_400))
-
-
-def _claimed(delivery_id: int, expires: datetime) -> Claimed:
-    return Claimed(delivery_id, 1, delivery_id, "sms", 0, "en", 0, False, None, f"+99450{delivery_id:07d}", None,
-                   False, expires)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -55,9 +49,7 @@ async def test_lists_of_ids_are_looked_up_in_the_primary_key_not_read_from_the_w
             assert await queue.taken_back(store, IDS) == set()
             await queue.extend_leases(store, IDS, now + timedelta(minutes=2))
             async with store.write() as conn:
-                outcomes = [Outcome(_claimed(i, now + timedelta(hours=1)), via="sms", provider_id=f"SM{i:032d}")
-                            for i in IDS[:200]]
-                await queue.record_accepted(conn, outcomes, now)
+                await queue.record_accepted(conn, [(i, f"SM{i:032d}", "sms") for i in IDS[:200]], now)
                 await queue.let_go(conn, IDS[:200])
             await queue.release(store, set(IDS[200:]))
         finally:
