@@ -4,6 +4,7 @@ expected (courier's handler tests)."""
 from __future__ import annotations
 
 import socket
+import warnings
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +45,21 @@ async def test_accepted_message_carries_everything_twilio_needs(simulator):
     assert request.params["StatusCallback"] == "http://127.0.0.1:9/twilio/sms/status"
     assert request.params["ValidityPeriod"] == "7200"
     assert result.provider_id == sim.created()[0]["sid"]
+
+
+async def test_requests_carry_the_accounts_authorization_without_a_deprecated_call(simulator):
+    """The library builds an aiohttp BasicAuth per request, deprecated in aiohttp 3.14 and gone in
+    4: the channel's client makes the request itself, with the header built once."""
+    sim, base = simulator
+    channel = _channel(base)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            for delivery_id in (1, 2):
+                await channel.send(replace(MESSAGE, delivery_id=delivery_id), NOW)
+    finally:
+        await channel.close()
+    assert [(request.method, request.auth_ok) for request in sim.received] == [("POST", True), ("POST", True)]
 
 
 async def test_messaging_service_replaces_from_and_validity_is_capped(simulator):
