@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -70,7 +71,15 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         headers = dict(headers or {})
         if auth is not None:
             headers["Authorization"] = self._authorization(auth)
-        kwargs = {"method": method.upper(), "url": url, "params": params, "data": data, "headers": headers,
+        body: Any = data
+        if data:
+            # The form as aiohttp's FormData encodes it (urlencode, doseq, UTF-8), done here: given
+            # a dict, aiohttp first tries every payload type it knows, then builds a FormData with
+            # a multipart writer (a uuid for its boundary) only to urlencode the same pairs, twice
+            # the time of the encoding itself, once a message.
+            body = urlencode(list(data.items()), doseq=True, encoding="utf-8").encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        kwargs = {"method": method.upper(), "url": url, "params": params, "data": body, "headers": headers,
                   "timeout": timeout, "allow_redirects": allow_redirects}
         self.log_request(kwargs)  # leaves the Authorization header out, as for the library
         async with self.session.request(**kwargs) as answer:
