@@ -16,6 +16,7 @@ seconds hold 55-60; bench/shared_rate.py prints the figures.)"""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -38,8 +39,14 @@ SUBSCRIBERS = 900
 @pytest.fixture
 async def sim():
     """The Twilio simulator in a process of its own (bench/simserver.py): the receive stamps
-    are taken by a process that does nothing else, not by this one while it polls the database."""
+    are taken by a process that does nothing else, not by this one while it polls the database.
+    Ahead of the other processes too, where it may be (root, as in CI): a simulator held off the
+    CPU by the rest of a loaded suite stamps the requests that waited for it all at once, as a
+    burst no sender made (one CI run of the whole suite saw 64 in a second; alone, even beside
+    two cores kept busy, the busiest second is 61-62). Twilio's edge does not share our cores."""
     simulator = SimProcess()
+    if os.geteuid() == 0:
+        os.setpriority(os.PRIO_PROCESS, simulator.proc.pid, -10)
     yield simulator
     await simulator.aclose()
     simulator.stop()
