@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 # How late a sender may wake before the turns booked after it move with it (see acquire):
 # what a stalled loop may catch up on at once, 30 ms of sends (3% of a second's), beside the
 # 2% burst allowance.
 LATE = 0.03
+# Providers count their limit per second. Whatever the turns above allow (a late wake's catch-up,
+# the burst), a turn is taken only while the trailing second's turns cost at most rate - 1: at
+# one unit a message no second holds more than the rate (its whole part), so instances that
+# share an account's rate (alerts.dispatch.shares) leave it the little that happens between a
+# turn and the provider's stamp, instead of one message over each. A message of several
+# segments may end a second over by its extra segments, as the turns' own spacing puts them:
+# held back, at a few segments a second it would cost up to a third of the rate.
+WINDOW = 1.0
+_INSTANT = 1e-6  # seconds: nearer than this to the end of the window is at it
 
 
 class RateLimiter:
@@ -17,7 +27,9 @@ class RateLimiter:
     the previous one, so a sleep that overshoots by a little is paid back by the next sends
     rather than lost (by more than LATE, the rest is lost: see acquire). `cost` is 1 per
     message, or the number of segments when the rate counts segments. A burst of at most 2%
-    of a second's sends may go early; below 50 a second, none.
+    of a second's sends may go early; below 50 a second, none. And no trailing WINDOW of
+    one-unit turns ever holds more than the rate (its whole part: at 33.3 a second, 33), which
+    holds a turn back only where those allowances would go over it, a second after they were used.
 
     `rate` is this instance's current rate: the whole configured rate alone, its share of it
     when instances share one account (alerts.dispatch.shares), which changes it through
@@ -39,6 +51,8 @@ class RateLimiter:
         self._epoch = 0
         self._shift = 0.0  # how far late wakes have moved the turns booked so far
         self._changed = asyncio.Event()  # wakes a sender waiting at rate 0
+        self._window: deque[tuple[float, float]] = deque()  # (when, cost): the turns of the last WINDOW
+        self._window_cost = 0.0
         self.set_rate(rate)
 
     def set_rate(self, rate: float) -> None:
@@ -92,10 +106,11 @@ class RateLimiter:
         if now < self._paused_until or self.rate <= 0:
             return False
         due = max(self._due, now)
-        if due - self.tolerance > now:
+        if due - self.tolerance > now or self._window_wait(now):
             return False
         self._due = due + cost / self.rate
         self._issued = max(self._issued, self._due)
+        self._window_add(now, cost)
         return True
 
     async def acquire(self, cost: float = 1.0) -> None:
@@ -134,4 +149,37 @@ class RateLimiter:
                     self._due += lost
                     due += lost
                 self._issued = max(self._issued, due + cost / self.rate)
-                return
+                if await self._window_clear(now, cost, epoch):
+                    return
+                # The rate changed or a pause began while the last second's turns held this one.
+
+    async def _window_clear(self, now: float, cost: float, epoch: int) -> bool:
+        """Wait until this turn keeps the trailing WINDOW within the rate, and take it there;
+        False, taking nothing, when the rate changes or a pause begins meanwhile. The turns
+        booked after it keep their times: a turn held here does not push the others back."""
+        while wait := self._window_wait(now):
+            await self.sleep(wait)
+            if epoch != self._epoch:
+                return False
+            now = self.monotonic()
+        self._window_add(now, cost)
+        return True
+
+    def _window_wait(self, now: float) -> float:
+        """0 when a turn may be taken now, the trailing WINDOW's turns costing at most rate - 1
+        (nothing, under a rate of 1); else how long until they do."""
+        window, horizon = self._window, now - WINDOW + _INSTANT
+        while window and window[0][0] <= horizon:
+            self._window_cost -= window.popleft()[1]
+        over = self._window_cost - max(self.rate - 1.0, 0.0)
+        if over <= 0:
+            return 0.0
+        for when, cost in window:
+            over -= cost
+            if over <= 0:
+                return when + WINDOW - now
+        raise AssertionError("an empty window holds no turns to wait for")
+
+    def _window_add(self, now: float, cost: float) -> None:
+        self._window.append((now, cost))
+        self._window_cost += cost

@@ -289,3 +289,69 @@ async def test_a_turn_taken_at_once_is_the_turn_acquire_would_give():
     while limiter.take_now():
         taken += 1
     assert 2 <= taken <= 3  # the turn due now and the burst (its last at the edge of the tolerance)
+
+
+def _busiest_second(stamps: list[float]) -> int:
+    """The most turns in any half-open second [t, t + 1), as a provider counts them (to the
+    microsecond: a turn held to the end of a second lands there give or take float rounding)."""
+    return max(sum(1 for other in stamps if at <= other < at + 1.0 - 1e-6) for at in stamps)
+
+
+async def test_a_late_turn_caught_up_never_puts_more_than_the_rate_in_one_second():
+    """At 10/s a turn that wakes LATE late is caught up (the next goes on time), which without
+    more would put 11 turns in the second from the late one. The turn that would be the 11th
+    waits until that second is over, and the turn after it keeps its own time."""
+    time = FakeTime()
+    limiter = RateLimiter(10.0, monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def send() -> None:
+        await limiter.acquire()
+        stamps.append(time.now)
+
+    time.held = True
+    senders = [asyncio.create_task(send()) for _ in range(14)]  # turns at 0.0 (at once), 0.1 ... 1.3
+    await _settle()
+    time.now = 0.1 + LATE  # the loop stalls: the turn at 0.1 wakes LATE late, and is caught up
+    time.held = False
+    await asyncio.gather(*senders)
+    on_time = [round(0.1 * k, 2) for k in range(2, 11)]  # 0.2 ... 1.0
+    assert stamps == pytest.approx([0.0, 0.1 + LATE, *on_time, 1.1 + LATE, 1.2, 1.3])
+    assert _busiest_second(stamps) == 10
+
+
+async def test_the_burst_never_puts_more_than_the_rate_in_one_second_and_costs_no_rate():
+    """At 100/s the burst lets 2 turns go early. Taken as soon as allowed, over and over, that is
+    102 in the first second by the turns alone; no second holds more than 100, and ten seconds
+    still carry a thousand turns."""
+    time = FakeTime()
+    limiter = RateLimiter(100.0, monotonic=time.monotonic, sleep=time.sleep)
+    stamps = []
+    for tick in range(10_000):  # a millisecond each: a sender asking all the time
+        time.now = tick / 1000
+        while limiter.take_now():
+            stamps.append(time.now)
+    assert _busiest_second(stamps) == 100
+    assert len(stamps) >= 999
+
+
+@pytest.mark.parametrize(("rate", "cost", "per_second"), [
+    (20.0, 1.0, 20),
+    (33.4, 1.0, 33),  # a share of 100 among three: its whole part
+    (0.5, 1.0, 1),  # under one a second: a turn goes alone
+    # Messages of 4 segments at 10 segments a second: three in a second (12) by the turns' own
+    # spacing. Held to two, a fifth of the rate would be lost.
+    (10.0, 4.0, 3),
+])
+async def test_no_second_of_turns_costs_more_than_the_rate_and_little_rate_is_lost(rate, cost, per_second):
+    """Taken as soon as allowed for 6 s: the busiest second, and the turns of the 6 s against
+    what the rate gives and the busiest second allows."""
+    time = FakeTime()
+    limiter = RateLimiter(rate, monotonic=time.monotonic, sleep=time.sleep)
+    stamps = []
+    for tick in range(6_000):
+        time.now = tick / 1000
+        while limiter.take_now(cost):
+            stamps.append(time.now)
+    assert _busiest_second(stamps) == per_second
+    assert len(stamps) >= min(6 * rate / cost, 6 * per_second) - 1
