@@ -52,7 +52,7 @@ class RateLimiter:
         self._shift = 0.0  # how far late wakes have moved the turns booked so far
         self._changed = asyncio.Event()  # wakes a sender waiting at rate 0
         self._window: deque[tuple[float, float]] = deque()  # (when, cost): the turns of the last WINDOW
-        self._window_cost = 0.0
+        self._window_cost = self._window_limit = 0.0
         self.set_rate(rate)
 
     def set_rate(self, rate: float) -> None:
@@ -70,6 +70,7 @@ class RateLimiter:
         self.rate = rate
         burst = self._burst if self._burst is not None else int(rate * 0.02)
         self.tolerance = burst / rate if rate > 0 else 0.0
+        self._window_limit = max(rate - 1.0, 0.0)  # see _window_wait
         self._void_reservations()
         self._changed.set()
 
@@ -171,7 +172,7 @@ class RateLimiter:
         window, horizon = self._window, now - WINDOW + _INSTANT
         while window and window[0][0] <= horizon:
             self._window_cost -= window.popleft()[1]
-        over = self._window_cost - max(self.rate - 1.0, 0.0)
+        over = self._window_cost - self._window_limit
         if over <= 0:
             return 0.0
         for when, cost in window:
