@@ -6,6 +6,7 @@ back all of it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from alerts.dispatch.decisions import Decision, decide
@@ -28,6 +29,9 @@ class Lane:
         self.settings = settings
         self.limiter = limiter or RateLimiter(settings.rate)
         self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
+        # Told of every one-off SMS before it waits for its turn: where this instance holds a
+        # share of the rate only while it has one-offs to send (--web-only), that asks for one.
+        self.wanted: Callable[[], None] = lambda: None
 
     def cost(self, channel: str, segments: int) -> float:
         """What one message takes from the rate: 1, or its segments when the rate counts them."""
@@ -40,6 +44,7 @@ class Lane:
     async def send_one(self, message: OutboundMessage, now: datetime) -> SendResult:
         """A one-off SMS, outside any alert: paced with the alerts, one attempt (the person
         waiting for it asks again), by whichever SMS sender is current. Raises SendError."""
+        self.wanted()
         if self.limiter.paused_for() > ONE_OFF_PATIENCE:
             raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
         if not await self.limiter.rated(ONE_OFF_PATIENCE):

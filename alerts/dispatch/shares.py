@@ -20,6 +20,12 @@ more than the rate, while instances join, die, or lose the database:
   the lease has passed since it died; each survivor renews at that expiry (it reads when the
   others' leases run out) and takes its part.
 
+A `--web-only` instance sends one-off SMS only (sign-up codes): its keeper runs ON DEMAND.
+It holds no share while nobody asks for a one-off, joins (by the same rule, so it starts
+from what the others give back) when one is asked for, and gives its share back once a lease
+has passed with none asked for. While it holds one, the sending instances send at n/(n+1)
+of the rate.
+
 On SQLite there is one instance: it has the whole rate and nothing is written.
 """
 
@@ -148,12 +154,15 @@ class SharesTable:
 
 
 class ShareKeeper:
-    """Keeps this instance's limiter at its share of the account's rate, from start to stop.
-    With no book (SQLite: one instance) the limiter keeps the whole rate and nothing runs."""
+    """Keeps this instance's limiter at its share of the account's rate, from start to stop
+    (on_demand: only from a want() until a lease has passed without one). With no book
+    (SQLite: one instance) the limiter keeps the whole rate and nothing runs."""
 
     def __init__(self, book: Book | None, limiter: RateLimiter, rate: float, lease_seconds: float,
-                 name: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 name: str | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 on_demand: bool = False) -> None:
         self.book = book
+        self.on_demand = on_demand
         self.limiter = limiter
         self.rate = rate
         self.lease = Lease(lease_seconds)
@@ -163,10 +172,15 @@ class ShareKeeper:
         self._stopping = asyncio.Event()
         self._expiry: asyncio.TimerHandle | None = None
         self._next_expiry: float | None = None  # the first of the others' leases to run out, on our clock
+        self._wanted = asyncio.Event()  # on demand: a one-off is asked for (or the keeper stops)
+        self._last_wanted = float("-inf")
+        self._holding = False  # on demand: a share is held, or being asked for
 
     @classmethod
-    def for_store(cls, store: Store, limiter: RateLimiter, rate: float, lease_seconds: float) -> ShareKeeper:
-        return cls(None if store.is_sqlite else SharesTable(store), limiter, rate, lease_seconds)
+    def for_store(cls, store: Store, limiter: RateLimiter, rate: float, lease_seconds: float,
+                  on_demand: bool = False) -> ShareKeeper:
+        return cls(None if store.is_sqlite else SharesTable(store), limiter, rate, lease_seconds,
+                   on_demand=on_demand)
 
     async def run(self) -> None:
         if self.book is None:
@@ -175,16 +189,39 @@ class ShareKeeper:
         self.limiter.set_rate(0)
         try:
             while not self._stopping.is_set():
+                if self.on_demand and not self._wanted_lately():
+                    if self._holding:
+                        await self._give_back()
+                        continue  # a want may have come meanwhile
+                    self._wanted.clear()
+                    await self._wanted.wait()  # the next want(), or stop()
+                    continue
+                self._holding = True
                 await guarded(self.renew, "renewing this instance's share of the SMS rate", log)
                 await wait_for_event(self._stopping, self.next_renewal_in())
         finally:
-            self._cancel_expiry()
-            self.limiter.set_rate(0)
-            self.lease.claim = 0.0
-            await guarded(self.leave, "giving back this instance's share of the SMS rate", log)
+            await self._give_back()
+
+    def want(self) -> None:
+        """A one-off SMS is to be sent (on demand): hold a share from now until a lease has
+        passed without another."""
+        self._last_wanted = self.monotonic()
+        self._wanted.set()
+
+    def _wanted_lately(self) -> bool:
+        return self.monotonic() - self._last_wanted < self.lease.seconds
+
+    async def _give_back(self) -> None:
+        # Stopped here before the row goes, so the share is never used by two.
+        self._cancel_expiry()
+        self.limiter.set_rate(0)
+        self.lease.claim = 0.0
+        self._holding = False
+        await guarded(self.leave, "giving back this instance's share of the SMS rate", log)
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._wanted.set()
 
     async def renew(self) -> float:
         """One renewal: the claim this instance may now send at, applied to its limiter. A cut

@@ -8,6 +8,7 @@ a cleanup_ctx, through alerts.supervise.running: started with the app, cancelled
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -35,6 +36,7 @@ from alerts.dispatch.events import Events
 from alerts.dispatch.failpoints import Failpoints
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.settings import DispatchSettings
+from alerts.dispatch.shares import ShareKeeper
 from alerts.dispatch.worker import Clock
 from alerts.hotline.speech import AudioLinks, synthesiser_for
 from alerts.notices import Notices
@@ -100,6 +102,8 @@ def make_app(
         app.cleanup_ctx.append(pusher_ctx)  # call-centre push (issue 7)
         app.cleanup_ctx.append(broadcaster_ctx)  # cell broadcast (issue 17)
         app.cleanup_ctx.append(upstream_ctx)  # CAP upstream (issue 7)
+    else:
+        app.cleanup_ctx.append(one_off_share_ctx)  # --web-only: one-off SMS within the shared rate
     if web_api:
         app.cleanup_ctx.append(synthesiser_ctx)
         app.cleanup_ctx.append(live.streams_ctx)  # every open event stream, public and console
@@ -196,6 +200,23 @@ def dispatcher_ctx() -> CleanupCtx:
             yield
             await engine.stop()  # before the listener goes, as it always has
     return ctx
+
+
+async def one_off_share_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A --web-only instance sends no alert, but one-off SMS (sign-up codes) still take from the
+    account's rate: on PostgreSQL it holds a share of it while it has some to send."""
+    lane = app[NOTICES].lane
+    keeper = ShareKeeper.for_store(app[STORE], lane.limiter, lane.settings.rate, lane.settings.rate_lease,
+                                   on_demand=True)
+    lane.wanted = keeper.want
+    task = asyncio.create_task(keeper.run(), name="one-off-rate-share")
+    yield
+    # Stopped, not cancelled: its share is given back (a task cancelled mid-query could not).
+    await keeper.stop()
+    await asyncio.wait({task}, timeout=10)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:

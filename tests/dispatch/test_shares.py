@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
+from alerts.dispatch.lane import Lane
 from alerts.dispatch.pacing import RateLimiter
 from alerts.dispatch.shares import RENEWALS_PER_LEASE, Lease, Renewal, ShareKeeper, SharesTable, claim
 from alerts.schema import rate_shares
 from alerts.store import Store
+from alerts.web.keys import NOTICES
+from channels.base import OutboundMessage, SendResult
+from tests import conftest
+from tests.conftest import FAST
+from tests.helpers import eventually
 
 RATE = 60.0
 LEASE = 5.0
@@ -79,7 +87,8 @@ class FakeBook:
     async def renew(self, name, rate, lease_seconds, cut):
         if name in self.unreachable:
             raise Unreachable(name)
-        self.time.now += self.latency
+        if self.latency:
+            self.time.now += self.latency
         now = self.time.now + self.offset
         self.rows = {n: row for n, row in self.rows.items() if row[1] > now}
         new = claim(rate, [c for n, (c, _) in self.rows.items() if n != name])
@@ -281,6 +290,82 @@ async def test_a_cut_holds_from_the_moment_it_is_made():
     assert time.now - before == pytest.approx(0.2)
 
 
+# ---- a --web-only instance: a share only while it has one-off SMS to send ----
+
+class RealTime:
+    """The book's clock for keepers that run on their own (their waits are the loop's)."""
+
+    @property
+    def now(self) -> float:
+        return time.monotonic()
+
+
+class Codes:
+    """An SMS channel that takes every one-off at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: OutboundMessage, now: datetime) -> SendResult:
+        self.sent.append(message.to)
+        return SendResult(f"SM{len(self.sent)}")
+
+    async def lookup(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        return None
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_to_send():
+    """A sending instance has the whole rate. A one-off SMS on a --web-only instance asks for a
+    share: it goes once the sender has cut to half, and a lease after the last one-off the share
+    is given back and the sender has the whole rate again. The claims in use never add up to
+    more than the rate meanwhile (sampled every few ms)."""
+    lease = 0.5  # real seconds: these keepers run on their own, renewing every 0.1 s
+    book = FakeBook(RealTime())  # type: ignore[arg-type]
+    sending = ShareKeeper(book, RateLimiter(0), RATE, lease, name="worker")
+    codes = Codes()
+    lane = Lane({"sms": codes}, replace(FAST, rate=RATE), RateLimiter(0))  # type: ignore[dict-item]
+    web = ShareKeeper(book, lane.limiter, RATE, lease, name="web", on_demand=True)
+    lane.wanted = web.want
+    over: list[float] = []
+
+    async def watch() -> None:
+        while True:
+            if sending.limiter.rate + web.limiter.rate > RATE + 1e-9:
+                over.append(sending.limiter.rate + web.limiter.rate)
+            await asyncio.sleep(0.002)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        async def check() -> bool:
+            return condition()
+        await eventually(check, timeout=10, interval=0.01)
+
+    tasks = [asyncio.create_task(k.run()) for k in (sending, web)] + [asyncio.create_task(watch())]
+    try:
+        await until(lambda: sending.limiter.rate == RATE)
+        await asyncio.sleep(2 * lease)  # idle: the web instance asks for nothing and holds nothing
+        assert "web" not in book.rows and web.limiter.rate == 0
+
+        code = OutboundMessage(delivery_id=0, to="+994555000001", body="Tocsin code: 123456",
+                               expires=datetime.max, language="en", report_status=False)
+        await asyncio.wait_for(lane.send_one(code, datetime.now()), 10)
+        assert codes.sent == ["+994555000001"]
+        assert web.limiter.rate == RATE / 2 and "web" in book.live()
+        await until(lambda: sending.limiter.rate == RATE / 2)
+
+        # No more one-offs: the share goes back a lease later, and the sender takes it again.
+        await until(lambda: "web" not in book.rows and sending.limiter.rate == RATE)
+        assert web.limiter.rate == 0
+        assert over == []
+    finally:
+        for keeper in (sending, web):
+            await keeper.stop()
+        tasks[-1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 # ---- the table, on real databases ----
 
 async def test_on_sqlite_one_instance_keeps_the_whole_rate(tmp_path):
@@ -326,3 +411,28 @@ async def test_the_table_grants_shares_expires_the_dead_and_forgets_who_left(pos
             assert set((await conn.execute(sa.select(rate_shares.c.instance))).scalars()) == {"a"}
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has one instance
+async def test_a_web_only_instance_sends_its_sign_up_codes_within_a_share(db_url, start_tocsin, monkeypatch):
+    """The app's wiring: a `tocsin serve --web-only` instance on PostgreSQL holds no share until
+    it has a one-off SMS to send, sends it within one (alone here: the whole rate), and gives
+    it back when it stops."""
+    make_app = conftest.make_app
+    monkeypatch.setattr(conftest, "make_app", lambda *a, **kw: make_app(*a, **kw, worker=False))
+    web = await start_tocsin()
+
+    async def claims() -> list[float]:
+        store = Store(db_url)
+        try:
+            async with store.read() as conn:
+                return list((await conn.execute(sa.select(rate_shares.c.claim))).scalars())
+        finally:
+            await store.close()
+
+    assert await claims() == []
+    assert await web.app[NOTICES].send("+994555000001", "Tocsin code: 123456", "en", "web_signup")
+    assert [m["to"] for m in web.sim.created()] == ["+994555000001"]
+    assert await claims() == [FAST.rate]
+    await web.close()
+    assert await claims() == []
