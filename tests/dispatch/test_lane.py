@@ -196,11 +196,11 @@ async def test_senders_waiting_at_once_keep_one_pace_and_a_cut_or_a_pause_respac
     assert stamps[8:] == [15.5, 16.5]
 
 
-async def test_a_stalled_loop_does_not_send_the_turns_it_missed_all_at_once():
-    """The loop stalls for half a second while senders sleep on their turns (at 10/s): when it
-    resumes, the late turns move with the first late one instead of all going together."""
+async def _turns_after_a_stall(count: int, rate: float, resume_at: float) -> list[float]:
+    """`count` senders book their turns at `rate` from 0.0 while the loop is held; it resumes at
+    `resume_at`. When each turn went."""
     time = FakeTime()
-    limiter = RateLimiter(10.0, monotonic=time.monotonic, sleep=time.sleep)
+    limiter = RateLimiter(rate, monotonic=time.monotonic, sleep=time.sleep)
     stamps: list[float] = []
 
     async def send() -> None:
@@ -208,11 +208,19 @@ async def test_a_stalled_loop_does_not_send_the_turns_it_missed_all_at_once():
         stamps.append(time.now)
 
     time.held = True
-    senders = [asyncio.create_task(send()) for _ in range(5)]  # turns at 0.0 (at once), 0.1 ... 0.4
+    senders = [asyncio.create_task(send()) for _ in range(count)]
     await _settle()
-    time.now += 0.5  # the stall: every booked turn is now in the past
+    time.now = resume_at
     time.held = False
     await asyncio.gather(*senders)
+    return stamps
+
+
+async def test_a_stalled_loop_does_not_send_the_turns_it_missed_all_at_once():
+    """The loop stalls for half a second while senders sleep on their turns (at 10/s): when it
+    resumes, the late turns move with the first late one instead of all going together."""
+    # Turns at 0.0 (at once), 0.1 ... 0.4; at 0.5 every booked turn is in the past.
+    stamps = await _turns_after_a_stall(5, 10.0, resume_at=0.5)
     # 0.0 went before the stall; 0.1 goes at 0.5, LATE late at most, and moves the rest along.
     assert stamps == pytest.approx([0.0, 0.5, 0.5 - LATE + 0.1, 0.5 - LATE + 0.2, 0.5 - LATE + 0.3])
     assert sum(1 for at in stamps if 0.5 <= at < 1.5) <= 10
@@ -301,20 +309,8 @@ async def test_a_late_turn_caught_up_never_puts_more_than_the_rate_in_one_second
     """At 10/s a turn that wakes LATE late is caught up (the next goes on time), which without
     more would put 11 turns in the second from the late one. The turn that would be the 11th
     waits until that second is over, and the turn after it keeps its own time."""
-    time = FakeTime()
-    limiter = RateLimiter(10.0, monotonic=time.monotonic, sleep=time.sleep)
-    stamps: list[float] = []
-
-    async def send() -> None:
-        await limiter.acquire()
-        stamps.append(time.now)
-
-    time.held = True
-    senders = [asyncio.create_task(send()) for _ in range(14)]  # turns at 0.0 (at once), 0.1 ... 1.3
-    await _settle()
-    time.now = 0.1 + LATE  # the loop stalls: the turn at 0.1 wakes LATE late, and is caught up
-    time.held = False
-    await asyncio.gather(*senders)
+    # Turns at 0.0 (at once), 0.1 ... 1.3; the one at 0.1 wakes LATE late, and is caught up.
+    stamps = await _turns_after_a_stall(14, 10.0, resume_at=0.1 + LATE)
     on_time = [round(0.1 * k, 2) for k in range(2, 11)]  # 0.2 ... 1.0
     assert stamps == pytest.approx([0.0, 0.1 + LATE, *on_time, 1.1 + LATE, 1.2, 1.3])
     assert _busiest_second(stamps) == 10
