@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -196,11 +197,19 @@ async def test_senders_waiting_at_once_keep_one_pace_and_a_cut_or_a_pause_respac
     assert stamps[8:] == [15.5, 16.5]
 
 
-async def _turns_after_a_stall(count: int, rate: float, resume_at: float) -> list[float]:
+async def _turns_after_a_stall(count: int, rate: float, resume_at: float,
+                               on_sleep: Callable[[RateLimiter, float], None] | None = None) -> list[float]:
     """`count` senders book their turns at `rate` from 0.0 while the loop is held; it resumes at
-    `resume_at`. When each turn went."""
+    `resume_at`. When each turn went. `on_sleep` is told of every sleep as it begins (with the
+    time it ends), and may act on the limiter then."""
     time = FakeTime()
-    limiter = RateLimiter(rate, monotonic=time.monotonic, sleep=time.sleep)
+
+    async def sleep(seconds: float) -> None:
+        if on_sleep is not None:
+            on_sleep(limiter, time.now + seconds)
+        await time.sleep(seconds)
+
+    limiter = RateLimiter(rate, monotonic=time.monotonic, sleep=sleep)
     stamps: list[float] = []
 
     async def send() -> None:
@@ -314,6 +323,23 @@ async def test_a_late_turn_caught_up_never_puts_more_than_the_rate_in_one_second
     on_time = [round(0.1 * k, 2) for k in range(2, 11)]  # 0.2 ... 1.0
     assert stamps == pytest.approx([0.0, 0.1 + LATE, *on_time, 1.1 + LATE, 1.2, 1.3])
     assert _busiest_second(stamps) == 10
+
+
+async def test_a_pause_that_comes_while_a_turn_waits_for_the_last_second_holds_it_too():
+    """As above, the 11th turn waits for the second of the late one to end (until 1.1 + LATE).
+    The provider says slow down meanwhile (a pause of 1 s, at 1.1): that turn, and the next,
+    go once the pause is over, not when the second ends."""
+    paused: list[float] = []
+
+    def provider_says_slow_down(limiter: RateLimiter, until: float) -> None:
+        if until == pytest.approx(1.1 + LATE) and not paused:
+            paused.append(until)
+            limiter.pause(1.0)
+
+    stamps = await _turns_after_a_stall(13, 10.0, resume_at=0.1 + LATE, on_sleep=provider_says_slow_down)
+    assert paused, "no turn waited for the last second's turns"
+    assert stamps[:11] == pytest.approx([0.0, 0.1 + LATE, *[round(0.1 * k, 2) for k in range(2, 11)]])
+    assert stamps[11:] == pytest.approx([2.1, 2.2])  # the pause ends at 2.1, and 10/s from there
 
 
 async def test_the_burst_never_puts_more_than_the_rate_in_one_second_and_costs_no_rate():
