@@ -30,10 +30,9 @@ class Engine:
         # calls and the one-off SMS all take from it.
         self.shares = ShareKeeper.for_store(store, self.dispatcher.lane.limiter, settings.rate, settings.rate_lease)
         self._tasks: list[asyncio.Task[None]] = []
-        self._shares_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._shares_task = asyncio.create_task(self.shares.run(), name="rate-shares")
+        self.shares.start()
         self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
                        asyncio.create_task(self.coordinator.run(), name="coordinator")]
 
@@ -54,8 +53,3 @@ class Engine:
                 await task
         # Last: the share is given back (and others may take it) only once nothing here sends.
         await self.shares.stop()
-        if self._shares_task is not None:
-            await asyncio.wait({self._shares_task}, timeout=10)
-            self._shares_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._shares_task

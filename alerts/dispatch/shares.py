@@ -32,6 +32,7 @@ On SQLite there is one instance: it has the whole rate and nothing is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -175,6 +176,7 @@ class ShareKeeper:
         self._wanted = asyncio.Event()  # on demand: a one-off is asked for (or the keeper stops)
         self._last_wanted = float("-inf")
         self._holding = False  # on demand: a share is held, or being asked for
+        self._task: asyncio.Task[None] | None = None  # see start()
 
     @classmethod
     def for_store(cls, store: Store, limiter: RateLimiter, rate: float, lease_seconds: float,
@@ -219,9 +221,20 @@ class ShareKeeper:
         self._holding = False
         await guarded(self.leave, "giving back this instance's share of the SMS rate", log)
 
+    def start(self) -> None:
+        """run() in a task of its own, until stop()."""
+        self._task = asyncio.create_task(self.run(), name="rate-share")
+
     async def stop(self) -> None:
+        """Stopped, not cancelled: the share is given back (a task cancelled mid-query could not),
+        within 10 s; then the task started by start(), if any, is cancelled."""
         self._stopping.set()
         self._wanted.set()
+        if self._task is not None:
+            await asyncio.wait({self._task}, timeout=10)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def renew(self) -> float:
         """One renewal: the claim this instance may now send at, applied to its limiter. A cut

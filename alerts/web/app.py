@@ -8,7 +8,6 @@ a cleanup_ctx, through alerts.supervise.running: started with the app, cancelled
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -209,14 +208,9 @@ async def one_off_share_ctx(app: web.Application) -> AsyncIterator[None]:
     keeper = ShareKeeper.for_store(app[STORE], lane.limiter, lane.settings.rate, lane.settings.rate_lease,
                                    on_demand=True)
     lane.wanted = keeper.want
-    task = asyncio.create_task(keeper.run(), name="one-off-rate-share")
+    keeper.start()
     yield
-    # Stopped, not cancelled: its share is given back (a task cancelled mid-query could not).
     await keeper.stop()
-    await asyncio.wait({task}, timeout=10)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 async def pusher_ctx(app: web.Application) -> AsyncIterator[None]:
