@@ -264,7 +264,7 @@ class Dispatcher:
         message = OutboundMessage(row.id, row.phone, text.body, row.expires, row.language, text.spoken,
                                   keypad_answers=text.keypad_answers)
         self.failpoints.hit("before_send")
-        error: SendError
+        error: SendError | None = None
         try:
             if row.reconcile and row.previous_claim is not None:
                 found = await self._reconcile(row, message)
@@ -279,14 +279,12 @@ class Dispatcher:
             # Whatever broke, the request may have gone out: reconcile before any re-send.
             log.exception("delivery %s: unexpected error from the %s channel", row.id, via)
             error = SendError(ErrorCode.AMBIGUOUS, f"unexpected {type(exc).__name__}")
-        else:
-            self.lane.senders.report(via, None)
-            self.failpoints.hit("after_send")
-            self._push_sent((row.id, result.provider_id, via))
-            return
         self.lane.senders.report(via, error)
         self.failpoints.hit("after_send")
-        self._push(Outcome(row, via=via, error=error))
+        if error is None:
+            self._push_sent((row.id, result.provider_id, via))
+        else:
+            self._push(Outcome(row, via=via, error=error))
 
     async def _reconcile(self, row: Claimed, message: OutboundMessage) -> tuple[str, str] | None:
         assert row.previous_claim is not None
