@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import gc
 import io
@@ -130,7 +129,7 @@ async def bare(sim: SimProcess, count: int, concurrency: int, bodies: list[str])
     Recipient i is sent bodies[i % len(bodies)]: the pipeline's texts in its subscribers' languages."""
     await sim.reset()
     url = sim.messages_url()
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{SIM_SID}:{SIM_TOKEN}".encode()).decode()}
+    auth = {"Authorization": aiohttp.encode_basic_auth(SIM_SID, SIM_TOKEN)}
     next_i = 0
     async with aiohttp.ClientSession(headers=auth) as session:
         async def worker() -> None:

@@ -5,7 +5,6 @@ re-POST), Retry-After carried back from a failed answer, and every failure as a 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
 import json
 import logging
@@ -92,10 +91,7 @@ class _HttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
     def _authorization(self, auth: tuple[str, str]) -> str:
         found = self._authorizations.get(auth)
         if found is None:
-            # As aiohttp.encode_basic_auth (3.14) makes it; Twilio's SIDs and tokens are ASCII.
-            login, password = auth
-            found = "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
-            self._authorizations[auth] = found
+            found = self._authorizations[auth] = aiohttp.encode_basic_auth(*auth)
         return found
 
     # The library formats every request and answer (its headers among them) for its INFO
