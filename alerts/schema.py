@@ -423,6 +423,8 @@ rate_shares = sa.Table(
     metadata,
     sa.Column("instance", sa.String(200), primary_key=True),  # host:pid:random
     sa.Column("claim", sa.Float, nullable=False),  # what it sends at, per second
+    # What it asks for, per second (alerts.dispatch.shares.fair_share); NULL: the whole rate.
+    sa.Column("asks", sa.Float),
     sa.Column("started_at", UTCDateTime(), nullable=False),
     sa.Column("renewed_at", UTCDateTime(), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=False),

@@ -29,9 +29,10 @@ class Lane:
         self.settings = settings
         self.limiter = limiter or RateLimiter(settings.rate)
         self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
-        # Told of every one-off SMS before it waits for its turn: where this instance holds a
-        # share of the rate only while it has one-offs to send (--web-only), that asks for one.
-        self.wanted: Callable[[], None] = lambda: None
+        # Told of every one-off SMS, with what it takes from the rate, before it waits for its
+        # turn: where this instance holds a share of the rate only while it has one-offs to
+        # send (--web-only), that asks for one, sized by what they take.
+        self.wanted: Callable[[float], None] = lambda _units: None
 
     def cost(self, channel: str, segments: int) -> float:
         """What one message takes from the rate: 1, or its segments when the rate counts them."""
@@ -44,7 +45,8 @@ class Lane:
     async def send_one(self, message: OutboundMessage, now: datetime) -> SendResult:
         """A one-off SMS, outside any alert: paced with the alerts, one attempt (the person
         waiting for it asks again), by whichever SMS sender is current. Raises SendError."""
-        self.wanted()
+        cost = self.cost("sms", count(message.body).segments)
+        self.wanted(cost)
         if self.limiter.paused_for() > ONE_OFF_PATIENCE:
             raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
         if not await self.limiter.rated(ONE_OFF_PATIENCE):
@@ -52,7 +54,7 @@ class Lane:
             # told to try again rather than kept waiting. Only this wait is bounded: a turn
             # behind a broadcast's senders comes, however long the queue.
             raise SendError(ErrorCode.THROTTLED, "no share of the sending rate now; not kept waiting")
-        await self.limiter.acquire(self.cost("sms", count(message.body).segments))
+        await self.limiter.acquire(cost)
         via = self.senders.pick("sms")
         channel = self.channels.get(via)
         if channel is None:

@@ -3,12 +3,15 @@
 TOCSIN_SMS_RATE is what the Twilio account (or sender) may take. Each sending instance (`tocsin
 serve`, `--worker-only`) holds a leased row in `rate_shares` with the CLAIM it sends at, renewed
 every lease/5 seconds on the database's clock; its limiter's rate is that claim. The split is
-even (rate / live instances): instances send the same deliveries from one queue, so nothing
-is gained by weighting them. The rule kept at every moment: the claims in use add up to no
-more than the rate, while instances join, die, or lose the database:
+max-min fair on what each instance ASKS for: an instance asking for less than an even share
+gets what it asks for, and the others split the rest evenly. A sending instance asks for the
+whole rate (instances send the same deliveries from one queue, so among them the split is
+even); a `--web-only` instance asks for what its one-off SMS need (below). The rule kept at
+every moment: the claims in use add up to no more than the rate, while instances join, die,
+or lose the database:
 
 - a claim is GRANTED, never taken: an instance may claim only what the others' live claims
-  leave free (at most its even share), read and written under one lock. A newcomer starts at
+  leave free (at most its fair share), read and written under one lock. A newcomer starts at
   what is free (nothing, when the others use it all) and reaches its share after the others
   cut theirs at their next renewal;
 - a cut is applied to the limiter before it is committed, a raise only after: nobody ever
@@ -23,8 +26,9 @@ more than the rate, while instances join, die, or lose the database:
 A `--web-only` instance sends one-off SMS only (sign-up codes): its keeper runs ON DEMAND.
 It holds no share while nobody asks for a one-off, joins (by the same rule, so it starts
 from what the others give back) when one is asked for, and gives its share back once a lease
-has passed with none asked for. While it holds one, the sending instances send at n/(n+1)
-of the rate.
+has passed with none asked for. It asks for twice what its one-offs took over the last lease,
+and never less than ONE_OFF_FLOOR: sign-ups that trickle in during a crisis take a trickle of
+the rate, not an even share of it from the alerts.
 
 On SQLite there is one instance: it has the whole rate and nothing is written.
 """
@@ -38,10 +42,11 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 
@@ -53,14 +58,40 @@ from alerts.supervise import guarded, wait_for_event
 log = logging.getLogger(__name__)
 SHARES_LOCK = 7312003  # serialises renewals: a claim is read and written as one step
 RENEWALS_PER_LEASE = 5  # renew every lease/5; stop lease/5 before the row expires
+# An on-demand keeper asks for ONE_OFF_HEADROOM times what its one-offs took over the last
+# lease, and at least ONE_OFF_FLOOR a second: the first code after a quiet spell goes within a
+# second of the grant, and a burst is met at the next renewal (a fifth of a lease) rather than
+# queued behind a share sized for the trickle before it.
+ONE_OFF_FLOOR = 1.0
+ONE_OFF_HEADROOM = 2.0
 
 
-def claim(rate: float, others: list[float]) -> float:
-    """What an instance may send at, given the live claims of the others: its even share of
-    the rate among them and itself, but never more than they leave free."""
-    share = rate / (len(others) + 1)
-    free = rate - sum(others)
-    return max(0.0, min(share, free))
+class Share(NamedTuple):
+    """Another instance's live row: what it sends at, and what it asks for (None: the whole
+    rate, as a sending instance does, or one from before asks were kept)."""
+
+    claim: float
+    asks: float | None = None
+
+
+def fair_share(rate: float, asks: float | None, others: list[float | None]) -> float:
+    """Max-min fair: whoever asks for less than an even share of what is left gets what it
+    asks for; the others split the rest evenly. None asks for the whole rate."""
+    wanted = sorted(rate if ask is None else min(ask, rate) for ask in [asks, *others])
+    level, left, count = rate, rate, len(wanted)  # level stays the rate when every ask fits
+    for ask in wanted:
+        if ask * count >= left:
+            level = left / count
+            break
+        left, count = left - ask, count - 1
+    return min(level, rate if asks is None else asks)
+
+
+def claim(rate: float, others: list[Share], asks: float | None = None) -> float:
+    """What an instance may send at, given the others' live rows: its fair share of the rate,
+    but never more than their claims leave free."""
+    free = rate - sum(other.claim for other in others)
+    return max(0.0, min(fair_share(rate, asks, [other.asks for other in others]), free))
 
 
 @dataclass
@@ -107,10 +138,11 @@ class Renewal:
 class Book(Protocol):
     """Where the claims are kept: the `rate_shares` table (SharesTable), or a test's stand-in."""
 
-    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> Renewal:
+    async def renew(self, name: str, rate: float, lease_seconds: float, asks: float | None,
+                    cut: Callable[[float], None]) -> Renewal:
         """In one step under one lock: forget expired claims, claim what the others leave
-        (claim()), lease it to `name` for lease_seconds from the book's now, calling `cut`
-        with the new claim before it is committed (visible to anyone)."""
+        (claim()), lease it to `name` for lease_seconds from the book's now with what it asks
+        for, calling `cut` with the new claim before it is committed (visible to anyone)."""
         ...
 
     async def leave(self, name: str) -> None: ...
@@ -120,7 +152,8 @@ class SharesTable:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def renew(self, name: str, rate: float, lease_seconds: float, cut: Callable[[float], None]) -> Renewal:
+    async def renew(self, name: str, rate: float, lease_seconds: float, asks: float | None,
+                    cut: Callable[[float], None]) -> Renewal:
         async with self.store.write() as conn:
             # Bounded both ways: an instance that froze in the middle of its renewal must not hold
             # the lock (and so every other instance's renewal, and then all sending) for as long
@@ -137,11 +170,11 @@ class SharesTable:
             # now() is the transaction's start: an expiry read against it errs towards alive.
             await conn.execute(rate_shares.delete().where(rate_shares.c.expires_at <= sa.func.now()))
             others = (await conn.execute(
-                sa.select(rate_shares.c.claim,
+                sa.select(rate_shares.c.claim, rate_shares.c.asks,
                           sa.func.extract("epoch", rate_shares.c.expires_at - sa.func.now()).label("left"))
                 .where(rate_shares.c.instance != name))).all()
-            new = claim(rate, [row.claim for row in others])
-            values = dict(claim=new, renewed_at=sa.func.now(),
+            new = claim(rate, [Share(row.claim, row.asks) for row in others], asks)
+            values = dict(claim=new, asks=asks, renewed_at=sa.func.now(),
                           expires_at=sa.func.now() + timedelta(seconds=lease_seconds))
             updated = await conn.execute(rate_shares.update().where(rate_shares.c.instance == name).values(**values))
             if not updated.rowcount:
@@ -175,6 +208,8 @@ class ShareKeeper:
         self._next_expiry: float | None = None  # the first of the others' leases to run out, on our clock
         self._wanted = asyncio.Event()  # on demand: a one-off is asked for (or the keeper stops)
         self._last_wanted = float("-inf")
+        # On demand: (when, units) of each one-off asked for within the last lease.
+        self._one_offs: deque[tuple[float, float]] = deque()
         self._holding = False  # on demand: a share is held, or being asked for
         self._task: asyncio.Task[None] | None = None  # see start()
 
@@ -204,11 +239,24 @@ class ShareKeeper:
         finally:
             await self._give_back()
 
-    def want(self) -> None:
-        """A one-off SMS is to be sent (on demand): hold a share from now until a lease has
-        passed without another."""
+    def want(self, units: float = 1.0) -> None:
+        """A one-off SMS that takes `units` of the rate is to be sent (on demand): hold a share
+        from now until a lease has passed without another."""
         self._last_wanted = self.monotonic()
+        if self.on_demand:  # (only what it asks for reads them)
+            self._one_offs.append((self._last_wanted, units))
         self._wanted.set()
+
+    def asks(self) -> float | None:
+        """What to ask the others for at this renewal: the whole rate (None) for a sending
+        instance; on demand, what the one-offs of the last lease need (see ONE_OFF_HEADROOM)."""
+        if not self.on_demand:
+            return None
+        since = self.monotonic() - self.lease.seconds
+        while self._one_offs and self._one_offs[0][0] < since:
+            self._one_offs.popleft()
+        took = sum(units for _, units in self._one_offs) / self.lease.seconds
+        return min(self.rate, max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * took))
 
     def _wanted_lately(self) -> bool:
         return self.monotonic() - self._last_wanted < self.lease.seconds
@@ -241,7 +289,7 @@ class ShareKeeper:
         holds before anyone can read it; a raise waits for the commit."""
         assert self.book is not None
         started = self.monotonic()
-        renewal = await self.book.renew(self.name, self.rate, self.lease.seconds,
+        renewal = await self.book.renew(self.name, self.rate, self.lease.seconds, self.asks(),
                                         lambda new: self.limiter.set_rate(min(new, self.limiter.rate)))
         new = renewal.claim
         self.lease.renewed(started, new)

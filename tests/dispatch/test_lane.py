@@ -251,6 +251,27 @@ async def test_a_one_off_sms_is_refused_rather_than_kept_waiting_while_this_inst
     assert [kind for _, kind in recorder.sent] == ["one-off"]
 
 
+@pytest.mark.parametrize(("unit", "body", "units"), [
+    ("messages", "Tocsin code: 1", 1),
+    ("segments", "Tocsin code: 1", 1),
+    ("messages", "Ş" * 100, 1),  # UCS-2: two segments, one message
+    ("segments", "Ş" * 100, 2),
+    ("segments", "x" * 400, 3),  # GSM-7: 153 a segment once split
+])
+async def test_a_one_off_sms_is_announced_with_what_it_takes_from_the_rate(unit, body, units):
+    """What a --web-only instance asks the others for is sized from these (alerts.dispatch.shares)."""
+    time = FakeTime()
+    recorder = Recorder(time)
+    lane = _lane(recorder, time)
+    lane.settings = replace(lane.settings, rate_unit=unit)
+    announced: list[float] = []
+    lane.wanted = announced.append
+    message = OutboundMessage(delivery_id=0, to=CODES[0], body=body, expires=datetime.max, language="en",
+                              report_status=False)
+    await lane.send_one(message, datetime.now())
+    assert announced == [units]
+
+
 async def test_stopping_does_not_wait_for_senders_that_hold_no_request(quiet_tocsin):
     """The provider said slow down for a long while (or this instance lost its share of the
     rate): senders wait for their turn with claimed rows in hand. Stopping ends them at once

@@ -1,6 +1,7 @@
-"""One SMS rate for the account, shared by the instances (alerts.dispatch.shares): the even
-split, and the rule that the claims in use never add up to more than the rate while
-instances join, die or lose the database. Time is injected and moved by the test: nothing
+"""One SMS rate for the account, shared by the instances (alerts.dispatch.shares): the fair
+split (even among sending instances, what it asks for to one that asks for less), and the
+rule that the claims in use never add up to more than the rate while instances join, die or
+lose the database. Time is injected and moved by the test: nothing
 sleeps. The table itself is checked against real PostgreSQL at the end."""
 
 from __future__ import annotations
@@ -15,10 +16,23 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from alerts.dispatch.lane import Lane
 from alerts.dispatch.pacing import RateLimiter
-from alerts.dispatch.shares import RENEWALS_PER_LEASE, Lease, Renewal, ShareKeeper, SharesTable, claim
+from alerts.dispatch.shares import (
+    ONE_OFF_FLOOR,
+    ONE_OFF_HEADROOM,
+    RENEWALS_PER_LEASE,
+    Lease,
+    Renewal,
+    Share,
+    ShareKeeper,
+    SharesTable,
+    claim,
+    fair_share,
+)
+from alerts.migrations import alembic_config
 from alerts.schema import rate_shares
 from alerts.store import Store
 from alerts.web.keys import NOTICES
@@ -26,6 +40,7 @@ from channels.base import OutboundMessage, SendResult
 from tests import conftest
 from tests.conftest import FAST
 from tests.helpers import eventually
+from tests.web.test_migration import test_migrated_table_matches_the_schema as _matches
 
 RATE = 60.0
 LEASE = 5.0
@@ -43,7 +58,36 @@ EVERY = LEASE / RENEWALS_PER_LEASE
     ([70.0], 0.0),  # never negative (a rate lowered by a restart with another setting)
 ])
 def test_a_claim_is_the_even_share_but_never_more_than_the_others_leave(others, expected):
-    assert claim(RATE, others) == pytest.approx(expected)
+    assert claim(RATE, [Share(c) for c in others]) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("asks", "others", "expected"), [
+    (None, [None, None], 20.0),  # sending instances: even
+    (None, [2.0, None], 29.0),  # one asks for 2: the two senders split the other 58
+    (2.0, [None, None], 2.0),  # ...and it gets its 2
+    (30.0, [None, None], 20.0),  # an ask above the even share is cut to it
+    (None, [30.0, None], 20.0),
+    (1.0, [], 1.0),  # alone, it still takes only what it asks for
+    (None, [1.0, 2.0], 57.0),  # the rest goes to the one that asks for all
+    (5.0, [1.0, 2.0], 5.0),  # every ask fits: each gets its own
+    (None, [25.0, 25.0, None], 15.0),  # asks above an even share of four: even
+    (None, [10.0, 25.0], 25.0),  # 10 met; the 50 left split between the other two
+    (100.0, [None], 30.0),  # an ask above the rate is the rate: even
+])
+def test_who_asks_for_less_than_an_even_share_gets_it_and_the_others_split_the_rest(asks, others, expected):
+    assert fair_share(RATE, asks, others) == pytest.approx(expected)
+    # Max-min fair: with everyone at their share, the whole rate is handed out, or every ask met.
+    shares = [fair_share(RATE, mine, [a for j, a in enumerate([asks, *others]) if j != i])
+              for i, mine in enumerate([asks, *others])]
+    assert sum(shares) == pytest.approx(RATE) or all(
+        share == pytest.approx(ask) for share, ask in zip(shares, [asks, *others], strict=True) if ask is not None)
+
+
+def test_a_claim_is_the_fair_share_of_what_is_asked_but_never_more_than_the_others_leave():
+    assert claim(RATE, [Share(20.0), Share(20.0, 2.0)], None) == pytest.approx(20.0)  # 29 later, once free
+    assert claim(RATE, [Share(29.0), Share(2.0, 2.0)], None) == pytest.approx(29.0)
+    assert claim(RATE, [Share(30.0), Share(30.0)], 2.0) == 0  # asks, but nothing is free yet
+    assert claim(RATE, [Share(29.0), Share(29.0)], 2.0) == pytest.approx(2.0)
 
 
 def test_the_lease_is_usable_until_a_margin_before_it_expires():
@@ -75,28 +119,28 @@ class FakeBook:
     time: FakeTime
     offset: float = 12345.0
     latency: float = 0.0  # from the renewal's start to the database's now()
-    rows: dict[str, tuple[float, float]] = field(default_factory=dict)  # name: (claim, expires)
+    rows: dict[str, tuple[float, float, float | None]] = field(default_factory=dict)  # name: (claim, expires, asks)
     unreachable: set[str] = field(default_factory=set)
     # Called once a claim is visible to all, before the renewer goes on.
     committed: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def live(self) -> dict[str, float]:
         now = self.time.now + self.offset
-        return {name: c for name, (c, expires) in self.rows.items() if expires > now}
+        return {name: c for name, (c, expires, _) in self.rows.items() if expires > now}
 
-    async def renew(self, name, rate, lease_seconds, cut):
+    async def renew(self, name, rate, lease_seconds, asks, cut):
         if name in self.unreachable:
             raise Unreachable(name)
         if self.latency:
             self.time.now += self.latency
         now = self.time.now + self.offset
         self.rows = {n: row for n, row in self.rows.items() if row[1] > now}
-        new = claim(rate, [c for n, (c, _) in self.rows.items() if n != name])
+        new = claim(rate, [Share(c, a) for n, (c, _, a) in self.rows.items() if n != name], asks)
         cut(new)  # before the commit, as in the table's transaction
-        self.rows[name] = (new, now + lease_seconds)
+        self.rows[name] = (new, now + lease_seconds, asks)
         for check in self.committed:  # the others may read it now, before the renewer goes on
             await check()
-        return Renewal(new, min((e - now for n, (_, e) in self.rows.items() if n != name), default=None))
+        return Renewal(new, min((e - now for n, (_, e, _) in self.rows.items() if n != name), default=None))
 
     async def leave(self, name):
         self.rows.pop(name, None)
@@ -127,9 +171,10 @@ class Fleet:
                 self._nested = False
             self.check()
 
-    def join(self, name: str) -> ShareKeeper:
+    def join(self, name: str, on_demand: bool = False) -> ShareKeeper:
         limiter = RateLimiter(0, monotonic=self.time.monotonic)
-        keeper = ShareKeeper(self.book, limiter, RATE, LEASE, name=name, monotonic=self.time.monotonic)
+        keeper = ShareKeeper(self.book, limiter, RATE, LEASE, name=name, monotonic=self.time.monotonic,
+                             on_demand=on_demand)
         self.keepers[name] = keeper
         return keeper
 
@@ -227,21 +272,24 @@ async def test_an_instance_that_loses_the_database_stops_before_the_others_take_
 @pytest.mark.parametrize("seed", range(12))
 async def test_the_claims_in_use_never_exceed_the_rate_whatever_happens(seed):
     """Joins, kills, partitions and heals at random moments, with renewals out of phase, a
-    database now() that comes late, and other renewals between a commit and what the renewer
-    does next: at every step of 20 ms the rates in use add up to at most
-    the rate (advance() asserts it)."""
+    database now() that comes late, other renewals between a commit and what the renewer
+    does next, and on-demand instances whose asks rise and fall with bursts of sign-ups: at
+    every step of 20 ms the rates in use add up to at most the rate (advance() asserts it)."""
     rng = random.Random(seed)
     fleet = await _fleet("i0")
     fleet.interleave = rng
     names = ["i0"]
     for _ in range(40):
         fleet.book.latency = rng.choice([0.0, 0.0, 0.1, 0.4])
-        action = rng.choice(["join", "join", "kill", "cut off", "heal", "wait"])
+        action = rng.choice(["join", "join", "kill", "cut off", "heal", "wait", "sign-ups"])
         if action == "join" and len(names) < 6:
             name = f"i{len(names)}"
             names.append(name)
-            fleet.join(name)
+            fleet.join(name, on_demand=rng.random() < 0.3)
             await fleet.renew(name)
+        elif action == "sign-ups":
+            for _ in range(rng.randint(1, 200)):
+                fleet.keepers[rng.choice(names)].want()
         elif action == "kill":
             fleet.dead.add(rng.choice(names))
         elif action == "cut off":
@@ -252,8 +300,51 @@ async def test_the_claims_in_use_never_exceed_the_rate_whatever_happens(seed):
     fleet.book.unreachable.clear()
     await fleet.advance(3 * LEASE)
     alive = [n for n in names if n not in fleet.dead]
-    if alive:  # at rest, the living share the whole rate evenly
-        assert [fleet.rate(n) for n in alive] == pytest.approx([RATE / len(alive)] * len(alive))
+    # At rest, each living one has its fair share of what they ask for (the sending ones an
+    # even share of what the on-demand ones, back at the floor, leave).
+    asks = {n: fleet.keepers[n].asks() for n in alive}
+    assert [fleet.rate(n) for n in alive] == pytest.approx(
+        [fair_share(RATE, asks[n], [asks[o] for o in alive if o != n]) for n in alive])
+    assert all(asks[n] in (None, ONE_OFF_FLOOR) for n in alive)
+
+
+async def test_sign_ups_that_trickle_in_take_a_trickle_of_the_rate_and_a_burst_takes_more():
+    """A --web-only instance sending sign-up codes asks for twice what they took over the last
+    lease (at least ONE_OFF_FLOOR a second), not an even share: the alerts keep the rest."""
+    fleet = await _fleet("a", "b")
+    await fleet.advance(LEASE)
+    web = fleet.join("web", on_demand=True)
+    web.want()
+    await fleet.renew("web")
+    assert fleet.rate("web") == 0  # granted only what the others give back
+    await fleet.advance(LEASE)
+    assert fleet.rate("web") == ONE_OFF_FLOOR  # one code in a lease: the floor
+    assert fleet.rate("a") == fleet.rate("b") == pytest.approx((RATE - ONE_OFF_FLOOR) / 2)
+
+    for _ in range(40):  # a burst: 40 codes, 8 a second over the lease, asks for 16
+        web.want()
+    await fleet.advance(2 * EVERY)
+    assert fleet.rate("web") == pytest.approx(ONE_OFF_HEADROOM * 40 / LEASE)
+    assert fleet.rate("a") == fleet.rate("b") == pytest.approx((RATE - ONE_OFF_HEADROOM * 40 / LEASE) / 2)
+
+    for _ in range(200):  # more than the rate can carry: no more than an even share
+        web.want()
+    await fleet.advance(2 * EVERY)
+    assert [fleet.rate(n) for n in ("a", "b", "web")] == pytest.approx([RATE / 3] * 3)
+
+    await fleet.advance(LEASE + EVERY)  # the burst is a lease old: back to the floor
+    assert fleet.rate("web") == ONE_OFF_FLOOR
+    assert fleet.rate("a") == pytest.approx((RATE - ONE_OFF_FLOOR) / 2)
+
+
+async def test_a_multi_segment_one_off_asks_for_its_segments():
+    fleet = await _fleet("a")
+    web = fleet.join("web", on_demand=True)
+    for _ in range(10):
+        web.want(3.0)  # 3 segments each, where the rate counts segments
+    await fleet.renew("web")
+    await fleet.advance(LEASE - EVERY)
+    assert fleet.rate("web") == pytest.approx(ONE_OFF_HEADROOM * 30 / LEASE)
 
 
 # ---- the limiter's side ----
@@ -319,8 +410,8 @@ class Codes:
 
 async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_to_send():
     """A sending instance has the whole rate. A one-off SMS on a --web-only instance asks for a
-    share: it goes once the sender has cut to half, and a lease after the last one-off the share
-    is given back and the sender has the whole rate again. The claims in use never add up to
+    share sized for it: it goes once the sender has cut by that much, and a lease after the last
+    one-off the share is given back and the sender has the whole rate again. The claims in use never add up to
     more than the rate meanwhile (sampled every few ms)."""
     # Real seconds: these keepers run on their own, renewing every 0.2 s. Long enough that a
     # stalled CI machine does not let a row lapse between renewals (that would be legitimate,
@@ -356,7 +447,8 @@ async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_t
         await asyncio.wait_for(lane.send_one(code, datetime.now()), 10)
         assert codes.sent == ["+994555000001"]
         assert web.limiter.rate > 0 and "web" in book.live()
-        await until(lambda: sending.limiter.rate == web.limiter.rate == RATE / 2)
+        asked = max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * 1 / lease)  # one code in the last lease
+        await until(lambda: web.limiter.rate == asked and sending.limiter.rate == RATE - asked)
 
         # No more one-offs: the share goes back a lease later, and the sender takes it again.
         await until(lambda: "web" not in book.rows and sending.limiter.rate == RATE)
@@ -379,6 +471,28 @@ async def test_on_sqlite_one_instance_keeps_the_whole_rate(tmp_path):
         assert keeper.book is None
         await keeper.run()  # returns at once
         assert limiter.rate == RATE
+    finally:
+        await store.close()
+
+
+async def test_the_migrated_table_matches_the_schema_and_0016_comes_off_and_back(db_url):
+    await _matches(db_url, rate_shares)
+    store = Store(db_url)
+
+    async def columns() -> set[str]:
+        async with store.read() as conn:
+            return await conn.run_sync(lambda c: {col["name"] for col in sa.inspect(c).get_columns("rate_shares")})
+
+    async def migrate(step: str, revision: str) -> None:
+        async with store.engine.begin() as conn:
+            await conn.run_sync(lambda sync: getattr(command, step)(alembic_config(sync), revision))
+
+    try:
+        assert "asks" in await columns()
+        await migrate("downgrade", "0015")
+        assert await columns() == {"instance", "claim", "started_at", "renewed_at", "expires_at"}
+        await migrate("upgrade", "heads")
+        assert "asks" in await columns()
     finally:
         await store.close()
 
@@ -419,23 +533,24 @@ async def test_the_table_grants_shares_expires_the_dead_and_forgets_who_left(pos
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite has one instance
 async def test_a_web_only_instance_sends_its_sign_up_codes_within_a_share(db_url, start_tocsin, monkeypatch):
     """The app's wiring: a `tocsin serve --web-only` instance on PostgreSQL holds no share until
-    it has a one-off SMS to send, sends it within one (alone here: the whole rate), and gives
-    it back when it stops."""
+    it has a one-off SMS to send, sends it within one sized for it (what it asks for, written
+    in the table for the others to read), and gives it back when it stops."""
     make_app = conftest.make_app
     monkeypatch.setattr(conftest, "make_app", lambda *a, **kw: make_app(*a, **kw, worker=False))
     web = await start_tocsin()
 
-    async def claims() -> list[float]:
+    async def claims() -> list[tuple[float, float | None]]:
         store = Store(db_url)
         try:
             async with store.read() as conn:
-                return list((await conn.execute(sa.select(rate_shares.c.claim))).scalars())
+                return [tuple(row) for row in await conn.execute(sa.select(rate_shares.c.claim, rate_shares.c.asks))]
         finally:
             await store.close()
 
     assert await claims() == []
     assert await web.app[NOTICES].send("+994555000001", "Tocsin code: 123456", "en", "web_signup")
     assert [m["to"] for m in web.sim.created()] == ["+994555000001"]
-    assert await claims() == [FAST.rate]
+    asked = min(FAST.rate, max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * 1 / FAST.rate_lease))
+    assert await claims() == [(pytest.approx(asked), pytest.approx(asked))]
     await web.close()
     assert await claims() == []
