@@ -522,6 +522,15 @@ async def test_the_table_grants_shares_expires_the_dead_and_forgets_who_left(pos
         await keepers[1].renew()
         await keepers[0].renew()
         assert [k.limiter.rate for k in keepers[:2]] == pytest.approx([RATE / 2] * 2)
+        # A --web-only instance asks for what its one code needs; the two keep the rest.
+        web = ShareKeeper(SharesTable(store), RateLimiter(0), RATE, LEASE, name="web", on_demand=True)
+        web.want()
+        assert await web.renew() == 0  # nothing free yet
+        await keepers[0].renew()
+        await keepers[1].renew()
+        assert await web.renew() == ONE_OFF_FLOOR
+        assert [k.limiter.rate for k in keepers[:2]] == pytest.approx([(RATE - ONE_OFF_FLOOR) / 2] * 2)
+        await web.leave()
         await keepers[1].leave()
         assert await keepers[0].renew() == RATE
         async with store.read() as conn:
