@@ -20,6 +20,13 @@ LATE = 0.03
 # held back, at a few segments a second it would cost up to a third of the rate.
 WINDOW = 1.0
 _INSTANT = 1e-6  # seconds: nearer than this to the end of the window is at it
+# A sender sleeps towards its turn in naps of at most this, and books again when the rate
+# changed or a pause began meanwhile. A cut would hold without it (the turn is booked again
+# when its sleeper wakes, later at the new pace), but not a raise: sign-up codes queued at a
+# small share would go at the old pace, a second apart, long after a burst of sign-ups raised
+# the share; a survivor's senders would keep the old pace for a while after taking a dead
+# instance's share.
+NAP = 0.25
 
 
 class RateLimiter:
@@ -137,7 +144,7 @@ class RateLimiter:
             self._due = due + cost / self.rate
             epoch, shift = self._epoch, self._shift
             while due - self.tolerance > now:
-                await self.sleep(due - self.tolerance - now)
+                await self.sleep(min(due - self.tolerance - now, NAP))
                 if epoch != self._epoch:
                     break  # the rate changed or a pause began meanwhile: book again
                 due += self._shift - shift  # later turns were moved meanwhile
@@ -159,7 +166,7 @@ class RateLimiter:
         False, taking nothing, when the rate changes or a pause begins meanwhile. The turns
         booked after it keep their times: a turn held here does not push the others back."""
         while wait := self._window_wait(now):
-            await self.sleep(wait)
+            await self.sleep(min(wait, NAP))
             if epoch != self._epoch:
                 return False
             now = self.monotonic()
