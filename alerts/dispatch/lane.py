@@ -7,6 +7,7 @@ back all of it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from alerts.dispatch.decisions import Decision, decide
@@ -29,10 +30,11 @@ class Lane:
         self.settings = settings
         self.limiter = limiter or RateLimiter(settings.rate)
         self.senders = Senders(channels, settings.failover_after, settings.failover_cooldown)
-        # Told of every one-off SMS, with what it takes from the rate, before it waits for its
-        # turn: where this instance holds a share of the rate only while it has one-offs to
-        # send (--web-only), that asks for one, sized by what they take.
-        self.wanted: Callable[[float], None] = lambda _units: None
+        # Around every one-off SMS's wait for its turn, with what it takes from the rate: where
+        # this instance holds a share of the rate only while it has one-offs to send
+        # (--web-only, ShareKeeper.one_off), that asks for one sized by what they take, and
+        # keeps it while any waits.
+        self.one_off_share: Callable[[float], AbstractContextManager[None]] = lambda _units: nullcontext()
 
     def cost(self, channel: str, segments: int) -> float:
         """What one message takes from the rate: 1, or its segments when the rate counts them."""
@@ -46,15 +48,15 @@ class Lane:
         """A one-off SMS, outside any alert: paced with the alerts, one attempt (the person
         waiting for it asks again), by whichever SMS sender is current. Raises SendError."""
         cost = self.cost("sms", count(message.body).segments)
-        self.wanted(cost)
-        if self.limiter.paused_for() > ONE_OFF_PATIENCE:
-            raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
-        if not await self.limiter.rated(ONE_OFF_PATIENCE):
-            # No share of the rate (none granted yet, or lost with the database): the person is
-            # told to try again rather than kept waiting. Only this wait is bounded: a turn
-            # behind a broadcast's senders comes, however long the queue.
-            raise SendError(ErrorCode.THROTTLED, "no share of the sending rate now; not kept waiting")
-        await self.limiter.acquire(cost)
+        with self.one_off_share(cost):
+            if self.limiter.paused_for() > ONE_OFF_PATIENCE:
+                raise SendError(ErrorCode.THROTTLED, "the provider asked us to slow down; not kept waiting")
+            if not await self.limiter.rated(ONE_OFF_PATIENCE):
+                # No share of the rate (none granted yet, or lost with the database): the person
+                # is told to try again rather than kept waiting. Only this wait is bounded: a
+                # turn behind a broadcast's senders comes, however long the queue.
+                raise SendError(ErrorCode.THROTTLED, "no share of the sending rate now; not kept waiting")
+            await self.limiter.acquire(cost)
         via = self.senders.pick("sms")
         channel = self.channels.get(via)
         if channel is None:

@@ -26,9 +26,10 @@ or lose the database:
 A `--web-only` instance sends one-off SMS only (sign-up codes): its keeper runs ON DEMAND.
 It holds no share while nobody asks for a one-off, joins (by the same rule, so it starts
 from what the others give back) when one is asked for, and gives its share back once a lease
-has passed with none asked for. It asks for twice what its one-offs took over the last lease,
-and never less than ONE_OFF_FLOOR: sign-ups that trickle in during a crisis take a trickle of
-the rate, not an even share of it from the alerts.
+has passed with none asked for and none waiting for its turn. It asks for twice what its
+one-offs took over the last lease (or what is still queued, if more), and never less than
+ONE_OFF_FLOOR: sign-ups that trickle in during a crisis take a trickle of the rate, not an
+even share of it from the alerts.
 
 On SQLite there is one instance: it has the whole rate and nothing is written.
 """
@@ -43,7 +44,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple, Protocol
@@ -189,7 +190,7 @@ class SharesTable:
 
 class ShareKeeper:
     """Keeps this instance's limiter at its share of the account's rate, from start to stop
-    (on_demand: only from a want() until a lease has passed without one). With no book
+    (on_demand: only while a one-off() waits, and for a lease after). With no book
     (SQLite: one instance) the limiter keeps the whole rate and nothing runs."""
 
     def __init__(self, book: Book | None, limiter: RateLimiter, rate: float, lease_seconds: float,
@@ -208,6 +209,8 @@ class ShareKeeper:
         self._next_expiry: float | None = None  # the first of the others' leases to run out, on our clock
         self._wanted = asyncio.Event()  # on demand: a one-off is asked for (or the keeper stops)
         self._last_wanted = float("-inf")
+        self._waiting = 0  # on demand: one-offs waiting for their turn at the limiter
+        self._waiting_units = 0.0  # and what they take from the rate
         # On demand: (when, units) of each one-off asked for within the last lease.
         self._one_offs: deque[tuple[float, float]] = deque()
         self._holding = False  # on demand: a share is held, or being asked for
@@ -231,7 +234,7 @@ class ShareKeeper:
                         await self._give_back()
                         continue  # a want may have come meanwhile
                     self._wanted.clear()
-                    await self._wanted.wait()  # the next want(), or stop()
+                    await self._wanted.wait()  # the next one-off, or stop()
                     continue
                 self._holding = True
                 await guarded(self.renew, "renewing this instance's share of the SMS rate", log)
@@ -239,9 +242,25 @@ class ShareKeeper:
         finally:
             await self._give_back()
 
-    def want(self, units: float = 1.0) -> None:
-        """A one-off SMS that takes `units` of the rate is to be sent (on demand): hold a share
-        from now until a lease has passed without another."""
+    @contextlib.contextmanager
+    def one_off(self, units: float = 1.0) -> Iterator[None]:
+        """Around a one-off SMS's wait for its turn (Lane.send_one), on demand: a share is held
+        while it waits, however long the queue, and for a lease after the last one has gone.
+        Given back sooner, it would leave those still queued at rate 0 with nothing to ask for
+        another."""
+        self.note_one_off(units)
+        self._waiting += 1
+        self._waiting_units += units
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+            self._waiting_units -= units
+            self._last_wanted = self.monotonic()
+
+    def note_one_off(self, units: float = 1.0) -> None:
+        """A one-off SMS that takes `units` of the rate is to be sent: counted in what this
+        keeper asks for (asks()), and, on demand, a share is asked for now."""
         self._last_wanted = self.monotonic()
         if self.on_demand:  # (only what it asks for reads them)
             self._one_offs.append((self._last_wanted, units))
@@ -249,17 +268,20 @@ class ShareKeeper:
 
     def asks(self) -> float | None:
         """What to ask the others for at this renewal: the whole rate (None) for a sending
-        instance; on demand, what the one-offs of the last lease need (see ONE_OFF_HEADROOM)."""
+        instance; on demand, what the one-offs need (see ONE_OFF_HEADROOM): those asked for in
+        the last lease, or those still queued if more (a burst queued at a small share would
+        otherwise drop back to the floor a lease after it came, long before it had gone)."""
         if not self.on_demand:
             return None
         since = self.monotonic() - self.lease.seconds
         while self._one_offs and self._one_offs[0][0] < since:
             self._one_offs.popleft()
-        took = sum(units for _, units in self._one_offs) / self.lease.seconds
-        return min(self.rate, max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * took))
+        recent = sum(units for _, units in self._one_offs)
+        need = max(recent, self._waiting_units) / self.lease.seconds
+        return min(self.rate, max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * need))
 
     def _wanted_lately(self) -> bool:
-        return self.monotonic() - self._last_wanted < self.lease.seconds
+        return self._waiting > 0 or self.monotonic() - self._last_wanted < self.lease.seconds
 
     async def _give_back(self) -> None:
         # Stopped here before the row goes, so the share is never used by two.

@@ -207,7 +207,7 @@ async def one_off_share_ctx(app: web.Application) -> AsyncIterator[None]:
     lane = app[NOTICES].lane
     keeper = ShareKeeper.for_store(app[STORE], lane.limiter, lane.settings.rate, lane.settings.rate_lease,
                                    on_demand=True)
-    lane.wanted = keeper.want
+    lane.one_off_share = keeper.one_off
     keeper.start()
     yield
     await keeper.stop()

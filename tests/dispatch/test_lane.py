@@ -6,9 +6,10 @@ limiter's own, injected: every send is stamped with it, and the spacing is exact
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 
 from alerts.dispatch import lane as lane_module
 from alerts.dispatch.lane import ONE_OFF_PATIENCE, Lane
-from alerts.dispatch.pacing import LATE, RateLimiter
+from alerts.dispatch.pacing import LATE, NAP, RateLimiter
 from alerts.dispatch.worker import Dispatcher
 from alerts.notices import Notices
 from alerts.schema import deliveries
@@ -265,7 +266,13 @@ async def test_a_one_off_sms_is_announced_with_what_it_takes_from_the_rate(unit,
     lane = _lane(recorder, time)
     lane.settings = replace(lane.settings, rate_unit=unit)
     announced: list[float] = []
-    lane.wanted = announced.append
+
+    @contextlib.contextmanager
+    def one_off_share(units: float) -> Iterator[None]:
+        announced.append(units)
+        yield
+
+    lane.one_off_share = one_off_share
     message = OutboundMessage(delivery_id=0, to=CODES[0], body=body, expires=datetime.max, language="en",
                               report_status=False)
     await lane.send_one(message, datetime.now())
@@ -327,6 +334,32 @@ async def test_a_turn_taken_at_once_is_the_turn_acquire_would_give():
     while limiter.take_now():
         taken += 1
     assert 2 <= taken <= 3  # the turn due now and the burst (its last at the edge of the tolerance)
+
+
+async def test_a_raise_reaches_the_senders_already_waiting_within_a_nap():
+    """Sign-up codes queued at a small share go at the raised one as soon as it comes, not at
+    the turns they booked before it (a cut holds at once as well: see the test above)."""
+    time = FakeTime()
+    limiter = RateLimiter(1.0, monotonic=time.monotonic, sleep=time.sleep)
+    stamps: list[float] = []
+
+    async def send() -> None:
+        await limiter.acquire()
+        stamps.append(time.now)
+        if len(stamps) == 2:
+            limiter.set_rate(10.0)  # the share is raised right after the second send
+
+    time.held = True  # all ten book their turns (0, 1, ... 9 s) before any wakes
+    senders = [asyncio.create_task(send()) for _ in range(10)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    time.held = False
+    await asyncio.gather(*senders)
+    assert stamps[:2] == [0.0, 1.0]  # at 1 a second, until the raise
+    assert stamps[2] <= 1.0 + NAP  # the next one within a nap of it, not at its turn of 2.0
+    assert stamps[-1] <= 1.0 + NAP + 8 / 10.0 + 1e-9
+    gaps = [b - a for a, b in itertools.pairwise(stamps[1:])]
+    assert min(gaps) >= 0.1 - 1e-9  # and never faster than the new rate
 
 
 def _busiest_second(stamps: list[float]) -> int:

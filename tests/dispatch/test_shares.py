@@ -7,6 +7,7 @@ sleeps. The table itself is checked against real PostgreSQL at the end."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import uuid
@@ -289,7 +290,7 @@ async def test_the_claims_in_use_never_exceed_the_rate_whatever_happens(seed):
             await fleet.renew(name)
         elif action == "sign-ups":
             for _ in range(rng.randint(1, 200)):
-                fleet.keepers[rng.choice(names)].want()
+                fleet.keepers[rng.choice(names)].note_one_off()
         elif action == "kill":
             fleet.dead.add(rng.choice(names))
         elif action == "cut off":
@@ -314,7 +315,7 @@ async def test_sign_ups_that_trickle_in_take_a_trickle_of_the_rate_and_a_burst_t
     fleet = await _fleet("a", "b")
     await fleet.advance(LEASE)
     web = fleet.join("web", on_demand=True)
-    web.want()
+    web.note_one_off()
     await fleet.renew("web")
     assert fleet.rate("web") == 0  # granted only what the others give back
     await fleet.advance(LEASE)
@@ -322,13 +323,13 @@ async def test_sign_ups_that_trickle_in_take_a_trickle_of_the_rate_and_a_burst_t
     assert fleet.rate("a") == fleet.rate("b") == pytest.approx((RATE - ONE_OFF_FLOOR) / 2)
 
     for _ in range(40):  # a burst: 40 codes, 8 a second over the lease, asks for 16
-        web.want()
+        web.note_one_off()
     await fleet.advance(2 * EVERY)
     assert fleet.rate("web") == pytest.approx(ONE_OFF_HEADROOM * 40 / LEASE)
     assert fleet.rate("a") == fleet.rate("b") == pytest.approx((RATE - ONE_OFF_HEADROOM * 40 / LEASE) / 2)
 
     for _ in range(200):  # more than the rate can carry: no more than an even share
-        web.want()
+        web.note_one_off()
     await fleet.advance(2 * EVERY)
     assert [fleet.rate(n) for n in ("a", "b", "web")] == pytest.approx([RATE / 3] * 3)
 
@@ -337,11 +338,24 @@ async def test_sign_ups_that_trickle_in_take_a_trickle_of_the_rate_and_a_burst_t
     assert fleet.rate("a") == pytest.approx((RATE - ONE_OFF_FLOOR) / 2)
 
 
+async def test_codes_still_queued_keep_what_is_asked_for_after_the_lease_they_came_in():
+    fleet = await _fleet("a", "b")
+    web = fleet.join("web", on_demand=True)
+    with contextlib.ExitStack() as queued:
+        for _ in range(10):  # ten codes waiting for their turn (Lane.send_one)
+            queued.enter_context(web.one_off())
+        await fleet.renew("web")
+        await fleet.advance(3 * LEASE)  # they came three leases ago, and wait still
+        assert fleet.rate("web") == pytest.approx(ONE_OFF_HEADROOM * 10 / LEASE)
+    await fleet.advance(2 * EVERY)  # gone: nothing asked for lately, nothing waiting
+    assert fleet.rate("web") == ONE_OFF_FLOOR
+
+
 async def test_a_multi_segment_one_off_asks_for_its_segments():
     fleet = await _fleet("a")
     web = fleet.join("web", on_demand=True)
     for _ in range(10):
-        web.want(3.0)  # 3 segments each, where the rate counts segments
+        web.note_one_off(3.0)  # 3 segments each, where the rate counts segments
     await fleet.renew("web")
     await fleet.advance(LEASE - EVERY)
     assert fleet.rate("web") == pytest.approx(ONE_OFF_HEADROOM * 30 / LEASE)
@@ -422,7 +436,7 @@ async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_t
     codes = Codes()
     lane = Lane({"sms": codes}, replace(FAST, rate=RATE), RateLimiter(0))  # type: ignore[dict-item]
     web = ShareKeeper(book, lane.limiter, RATE, lease, name="web", on_demand=True)
-    lane.wanted = web.want
+    lane.one_off_share = web.one_off
     over: list[float] = []
 
     async def watch() -> None:
@@ -458,6 +472,32 @@ async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_t
         for keeper in (sending, web):
             await keeper.stop()
         tasks[-1].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_web_only_instance_keeps_its_share_while_codes_wait_longer_than_a_lease():
+    """A burst of codes at a small share takes several leases to go out: the share is held
+    until the last has gone. Given back a lease after they were asked for, those still queued
+    would wait at rate 0 for good, with nothing left to ask for another."""
+    lease, rate = 0.5, 6.0  # the web-only's fair share is 3 a second: 9 codes take 3 s, six leases
+    book = FakeBook(RealTime())  # type: ignore[arg-type]
+    sending = ShareKeeper(book, RateLimiter(0), rate, lease, name="worker")
+    codes = Codes()
+    lane = Lane({"sms": codes}, replace(FAST, rate=rate), RateLimiter(0))  # type: ignore[dict-item]
+    web = ShareKeeper(book, lane.limiter, rate, lease, name="web", on_demand=True)
+    lane.one_off_share = web.one_off
+    tasks = [asyncio.create_task(k.run()) for k in (sending, web)]
+    try:
+        async def worker_has_it_all() -> bool:
+            return sending.limiter.rate == rate
+        await eventually(worker_has_it_all, timeout=10, interval=0.01)
+        burst = [OutboundMessage(delivery_id=0, to=f"+99455500{i:04d}", body="Tocsin code: 123456",
+                                 expires=datetime.max, language="en", report_status=False) for i in range(9)]
+        await asyncio.wait_for(asyncio.gather(*(lane.send_one(code, datetime.now()) for code in burst)), 30)
+        assert sorted(codes.sent) == sorted(code.to for code in burst)
+    finally:
+        for keeper in (sending, web):
+            await keeper.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
@@ -524,7 +564,7 @@ async def test_the_table_grants_shares_expires_the_dead_and_forgets_who_left(pos
         assert [k.limiter.rate for k in keepers[:2]] == pytest.approx([RATE / 2] * 2)
         # A --web-only instance asks for what its one code needs; the two keep the rest.
         web = ShareKeeper(SharesTable(store), RateLimiter(0), RATE, LEASE, name="web", on_demand=True)
-        web.want()
+        web.note_one_off()
         assert await web.renew() == 0  # nothing free yet
         await keepers[0].renew()
         await keepers[1].renew()
