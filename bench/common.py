@@ -133,6 +133,10 @@ class SimProcess:
         """Receive times (this machine's monotonic clock) of every Messages POST, in order."""
         return (await self._get("/_bench/posts"))["posts"]
 
+    async def posts_to(self) -> list[tuple[float, str]]:
+        """(receive time, To) of every Messages POST, in order."""
+        return [(at, to) for at, to in (await self._get("/_bench/posts?with=to"))["posts"]]
+
     async def count(self) -> int:
         return (await self._get("/_bench/count"))["received"]
 

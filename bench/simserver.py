@@ -4,7 +4,8 @@ serves until stdin closes or SIGTERM.
 
 Besides the simulator's own routes it answers GET /_bench/posts: the receive times
 (time.monotonic(), which on Linux is one clock for every process) of the Messages POSTs, in
-order, without the request bodies, so a large run can be fetched cheaply."""
+order, without the request bodies, so a large run can be fetched cheaply (`?with=to`: each
+with the number it went to)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,11 @@ def build() -> tuple[Simulator, web.Application]:
 
     async def posts(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
-        ats = [r.at for r in sim.received[since:] if r.method == "POST" and r.path.endswith("/Messages.json")]
-        return web.json_response({"received": len(sim.received), "posts": ats})
+        messages = [r for r in sim.received[since:] if r.method == "POST" and r.path.endswith("/Messages.json")]
+        if request.query.get("with") == "to":  # who each went to: [at, To] pairs
+            return web.json_response({"received": len(sim.received),
+                                      "posts": [[r.at, r.params.get("To", "")] for r in messages]})
+        return web.json_response({"received": len(sim.received), "posts": [r.at for r in messages]})
 
     async def count(request: web.Request) -> web.Response:
         return web.json_response({"received": len(sim.received), "messages": len(sim.messages)})
