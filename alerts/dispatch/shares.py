@@ -264,7 +264,13 @@ class ShareKeeper:
         self._last_wanted = self.monotonic()
         if self.on_demand:  # (only what it asks for reads them)
             self._one_offs.append((self._last_wanted, units))
+            self._forget_one_offs_before(self._last_wanted - self.lease.seconds)
         self._wanted.set()
+
+    def _forget_one_offs_before(self, since: float) -> None:
+        # Here as well as in asks(): where nothing renews (SQLite), nothing else would.
+        while self._one_offs and self._one_offs[0][0] < since:
+            self._one_offs.popleft()
 
     def asks(self) -> float | None:
         """What to ask the others for at this renewal: the whole rate (None) for a sending
@@ -273,9 +279,7 @@ class ShareKeeper:
         otherwise drop back to the floor a lease after it came, long before it had gone)."""
         if not self.on_demand:
             return None
-        since = self.monotonic() - self.lease.seconds
-        while self._one_offs and self._one_offs[0][0] < since:
-            self._one_offs.popleft()
+        self._forget_one_offs_before(self.monotonic() - self.lease.seconds)
         recent = sum(units for _, units in self._one_offs)
         need = max(recent, self._waiting_units) / self.lease.seconds
         return min(self.rate, max(ONE_OFF_FLOOR, ONE_OFF_HEADROOM * need))

@@ -351,6 +351,16 @@ async def test_codes_still_queued_keep_what_is_asked_for_after_the_lease_they_ca
     assert fleet.rate("web") == ONE_OFF_FLOOR
 
 
+def test_an_on_demand_keeper_keeps_only_the_last_leases_one_offs_even_where_nothing_renews():
+    time = FakeTime()
+    keeper = ShareKeeper(None, RateLimiter(RATE), RATE, LEASE, monotonic=time.monotonic, on_demand=True)
+    for _ in range(1000):  # a --web-only instance on SQLite: a sign-up a second, no renewals
+        with keeper.one_off():
+            time.now += 1.0
+    assert len(keeper._one_offs) <= LEASE + 1  # what asks() counts, and no more kept
+    assert keeper.asks() == pytest.approx(ONE_OFF_HEADROOM * LEASE / LEASE)
+
+
 async def test_a_multi_segment_one_off_asks_for_its_segments():
     fleet = await _fleet("a")
     web = fleet.join("web", on_demand=True)
