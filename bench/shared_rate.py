@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,9 @@ from bench.common import (
     SIM_SID,
     SIM_TOKEN,
     Databases,
+    People,
     ServeProcess,
+    SimProcess,
     approve,
     free_port,
     generate_subscribers,
@@ -50,6 +55,46 @@ def start_instance(db_url: str, sim_base: str, var: Path, rate: float, lease: fl
     return ServeProcess(env, var / f"instance-{port}.log", *args)
 
 
+@dataclass
+class Fleet:
+    sim: SimProcess
+    store: Any
+    people: People
+    alert_id: int
+    instances: list[ServeProcess]
+
+
+@contextlib.asynccontextmanager
+async def fleet(rate: float, lease: float, subscribers: int, *flags: tuple[str, ...]) -> AsyncIterator[Fleet]:
+    """One PostgreSQL database with `subscribers` and an alert one approve away from sending,
+    the simulator in a process of its own, and a healthy `tocsin serve` per entry of `flags`
+    (its command-line flags) sharing `rate`; everything closed at the end."""
+    from alerts.store import Store
+
+    dbs = Databases()
+    instances: list[ServeProcess] = []
+    var = Path(tempfile.mkdtemp(prefix="tocsin-fleet-"))
+    try:
+        with simulator() as sim:
+            db_url = await dbs.new("postgresql")
+            store = Store(db_url)
+            try:
+                await generate_subscribers(store, subscribers)
+                people = await make_people(store)
+                alert_id = await submitted_alert(store, people)
+                instances = [start_instance(db_url, sim.base, var, rate, lease, *args) for args in flags]
+                for instance in instances:
+                    await instance.healthy()
+                yield Fleet(sim, store, people, alert_id, instances)
+            finally:
+                await store.close()
+                await sim.aclose()
+    finally:
+        for instance in instances:
+            instance.close()
+        dbs.close()
+
+
 async def live_claims(store: Any) -> list[float]:
     from alerts.schema import rate_shares
 
@@ -59,50 +104,26 @@ async def live_claims(store: Any) -> list[float]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from alerts.store import Store
-
     rate, n = args.rate, args.instances
     total = int(rate * (args.before + args.after + args.lease + 2))
-    dbs = Databases()
-    instances: list[ServeProcess] = []
-    var = Path(tempfile.mkdtemp(prefix="tocsin-shared-rate-"))
-    try:
-        with simulator() as sim:
-            db_url = await dbs.new("postgresql")
-            store = Store(db_url)
-            try:
-                await generate_subscribers(store, total)
-                people = await make_people(store)
-                alert_id = await submitted_alert(store, people)
-                instances = [start_instance(db_url, sim.base, var, rate, args.lease)]
-                instances += [start_instance(db_url, sim.base, var, rate, args.lease, "--worker-only")
-                              for _ in range(n - 1)]
-                for instance in instances:
-                    await instance.healthy()
-                while await live_claims(store) != [rate / n] * n:  # everyone joined
-                    await asyncio.sleep(0.1)
-                await sim.reset()
-                await approve(store, people, alert_id)
-                await sim.wait_posts(int(rate * args.before), timeout=args.before * 4 + 60, poll=0.1)
-                killed_at = time.monotonic()
-                instances[-1].kill()
-                taken_at = None
-                while taken_at is None:  # the survivors' claims, as the table has them
-                    if await live_claims(store) == [rate / (n - 1)] * (n - 1):
-                        taken_at = time.monotonic()
-                    else:
-                        await asyncio.sleep(0.01)  # the takeover seen at most 10 ms late (plus a query)
-                # Every message: counted on the POSTs (the reconciliation's GETs are requests too).
-                deadline = time.monotonic() + total / rate * 4 + 60
-                while len(posts := await sim.posts()) < total and time.monotonic() < deadline:
-                    await asyncio.sleep(0.25)
-            finally:
-                await store.close()
-                await sim.aclose()
-    finally:
-        for instance in instances:
-            instance.close()
-        dbs.close()
+    async with fleet(rate, args.lease, total, (), *[("--worker-only",)] * (n - 1)) as f:
+        while await live_claims(f.store) != [rate / n] * n:  # everyone joined
+            await asyncio.sleep(0.1)
+        await f.sim.reset()
+        await approve(f.store, f.people, f.alert_id)
+        await f.sim.wait_posts(int(rate * args.before), timeout=args.before * 4 + 60, poll=0.1)
+        killed_at = time.monotonic()
+        f.instances[-1].kill()
+        taken_at = None
+        while taken_at is None:  # the survivors' claims, as the table has them
+            if await live_claims(f.store) == [rate / (n - 1)] * (n - 1):
+                taken_at = time.monotonic()
+            else:
+                await asyncio.sleep(0.01)  # the takeover seen at most 10 ms late (plus a query)
+        # Every message: counted on the POSTs (the reconciliation's GETs are requests too).
+        deadline = time.monotonic() + total / rate * 4 + 60
+        while len(posts := await f.sim.posts()) < total and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
     return {"posts": posts, "killed_at": killed_at, "taken_at": taken_at}
 
 

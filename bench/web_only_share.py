@@ -17,30 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
 
-from bench.common import (
-    REGION,
-    Databases,
-    ServeProcess,
-    approve,
-    generate_subscribers,
-    machine,
-    make_people,
-    quiet,
-    simulator,
-    submitted_alert,
-    table,
-    verdict,
-)
+from bench.common import REGION, approve, machine, quiet, table, verdict
 from bench.pacing import max_window
-from bench.shared_rate import start_instance
+from bench.shared_rate import fleet
 
 ALERT_PREFIX = "+99450"  # bench.common.generate_subscribers
 CODE_PREFIX = "+99455"
@@ -77,62 +62,33 @@ async def watch_claims(store: Any, samples: list[tuple[float, dict[str, tuple[fl
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from alerts.store import Store
-
     rate = args.rate
     seconds = QUIET + TRICKLE + BURST + args.after
-    total = int(rate * (seconds + 4))
-    dbs = Databases()
-    instances: list[ServeProcess] = []
-    var = Path(tempfile.mkdtemp(prefix="tocsin-web-only-share-"))
     sent: list[tuple[str, float, float, int]] = []
     samples: list[tuple[float, dict[str, tuple[float, Any]]]] = []
-    try:
-        with simulator() as sim:
-            db_url = await dbs.new("postgresql")
-            store = Store(db_url)
-            stop = asyncio.Event()
-            try:
-                await generate_subscribers(store, total)
-                people = await make_people(store)
-                alert_id = await submitted_alert(store, people)
-                instances = [start_instance(db_url, sim.base, var, rate, args.lease),
-                             start_instance(db_url, sim.base, var, rate, args.lease, "--worker-only"),
-                             start_instance(db_url, sim.base, var, rate, args.lease, "--web-only")]
-                for instance in instances:
-                    await instance.healthy()
-                web = f"http://127.0.0.1:{instances[-1].port}"
-                watcher = asyncio.create_task(watch_claims(store, samples, stop))
-                while not samples or sorted(claim for claim, _ in samples[-1][1].values()) != [rate / 2] * 2:
-                    await asyncio.sleep(0.1)  # the two sending instances have joined; the web-only holds none
-                await sim.reset()
-                await approve(store, people, alert_id)
-                approved = time.monotonic()
-                async with aiohttp.ClientSession() as session:
-                    asked: list[asyncio.Task[None]] = []
-                    await asyncio.sleep(QUIET)
-                    i = 0
-                    for _ in range(int(TRICKLE / TRICKLE_EVERY)):
-                        asked.append(asyncio.create_task(sign_up(session, web, i, sent, "trickle")))
-                        i += 1
-                        await asyncio.sleep(TRICKLE_EVERY)
-                    for _ in range(BURST_CODES):
-                        asked.append(asyncio.create_task(sign_up(session, web, i, sent, "burst")))
-                        i += 1
-                        await asyncio.sleep(BURST / BURST_CODES)
-                    await asyncio.gather(*asked)
-                    await asyncio.sleep(max(0.0, approved + seconds - time.monotonic()))
-                stop.set()
-                await watcher
-                posts = await sim.posts_to()
-            finally:
-                stop.set()
-                await store.close()
-                await sim.aclose()
-    finally:
-        for instance in instances:
-            instance.close()
-        dbs.close()
+    stop = asyncio.Event()
+    async with fleet(rate, args.lease, int(rate * (seconds + 4)), (), ("--worker-only",), ("--web-only",)) as f:
+        web = f"http://127.0.0.1:{f.instances[-1].port}"
+        watcher = asyncio.create_task(watch_claims(f.store, samples, stop))
+        try:
+            while not samples or sorted(claim for claim, _ in samples[-1][1].values()) != [rate / 2] * 2:
+                await asyncio.sleep(0.1)  # the two sending instances have joined; the web-only holds none
+            await f.sim.reset()
+            await approve(f.store, f.people, f.alert_id)
+            approved = time.monotonic()
+            async with aiohttp.ClientSession() as session:
+                asked: list[asyncio.Task[None]] = []
+                await asyncio.sleep(QUIET)
+                for i in range(int(TRICKLE / TRICKLE_EVERY) + BURST_CODES):
+                    trickle = i < TRICKLE / TRICKLE_EVERY
+                    asked.append(asyncio.create_task(sign_up(session, web, i, sent, "trickle" if trickle else "burst")))
+                    await asyncio.sleep(TRICKLE_EVERY if trickle else BURST / BURST_CODES)
+                await asyncio.gather(*asked)
+                await asyncio.sleep(max(0.0, approved + seconds - time.monotonic()))
+        finally:
+            stop.set()
+            await watcher
+        posts = await f.sim.posts_to()
     return {"posts": posts, "sent": sent, "samples": samples, "approved": approved}
 
 
