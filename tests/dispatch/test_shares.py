@@ -432,6 +432,18 @@ class Codes:
         pass
 
 
+def _worker_and_web_only(rate: float, lease: float) -> tuple[FakeBook, ShareKeeper, ShareKeeper, Lane, Codes]:
+    """A sending instance's keeper and a --web-only one's, wired to its lane as the app wires
+    it, sharing one book on real time (their own loops renew)."""
+    book = FakeBook(RealTime())  # type: ignore[arg-type]
+    sending = ShareKeeper(book, RateLimiter(0), rate, lease, name="worker")
+    codes = Codes()
+    lane = Lane({"sms": codes}, replace(FAST, rate=rate), RateLimiter(0))  # type: ignore[dict-item]
+    web = ShareKeeper(book, lane.limiter, rate, lease, name="web", on_demand=True)
+    lane.one_off_share = web.one_off
+    return book, sending, web, lane, codes
+
+
 async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_to_send():
     """A sending instance has the whole rate. A one-off SMS on a --web-only instance asks for a
     share sized for it: it goes once the sender has cut by that much, and a lease after the last
@@ -441,12 +453,7 @@ async def test_a_web_only_instance_holds_a_share_only_while_it_has_one_off_sms_t
     # stalled CI machine does not let a row lapse between renewals (that would be legitimate,
     # and change who holds what, but not the sum this test watches).
     lease = 1.0
-    book = FakeBook(RealTime())  # type: ignore[arg-type]
-    sending = ShareKeeper(book, RateLimiter(0), RATE, lease, name="worker")
-    codes = Codes()
-    lane = Lane({"sms": codes}, replace(FAST, rate=RATE), RateLimiter(0))  # type: ignore[dict-item]
-    web = ShareKeeper(book, lane.limiter, RATE, lease, name="web", on_demand=True)
-    lane.one_off_share = web.one_off
+    book, sending, web, lane, codes = _worker_and_web_only(RATE, lease)
     over: list[float] = []
 
     async def watch() -> None:
@@ -490,12 +497,7 @@ async def test_a_web_only_instance_keeps_its_share_while_codes_wait_longer_than_
     until the last has gone. Given back a lease after they were asked for, those still queued
     would wait at rate 0 for good, with nothing left to ask for another."""
     lease, rate = 0.5, 6.0  # the web-only's fair share is 3 a second: 9 codes take 3 s, six leases
-    book = FakeBook(RealTime())  # type: ignore[arg-type]
-    sending = ShareKeeper(book, RateLimiter(0), rate, lease, name="worker")
-    codes = Codes()
-    lane = Lane({"sms": codes}, replace(FAST, rate=rate), RateLimiter(0))  # type: ignore[dict-item]
-    web = ShareKeeper(book, lane.limiter, rate, lease, name="web", on_demand=True)
-    lane.one_off_share = web.one_off
+    _, sending, web, lane, codes = _worker_and_web_only(rate, lease)
     tasks = [asyncio.create_task(k.run()) for k in (sending, web)]
     try:
         async def worker_has_it_all() -> bool:
