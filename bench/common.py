@@ -76,11 +76,14 @@ class ServeProcess:
     and the tests' (tests/dispatch). `env` is laid over this process's environment; a
     TOCSIN_FAILPOINT is taken only from `env`, never inherited."""
 
-    def __init__(self, env: dict[str, str], log_path: Any, *args: str) -> None:
+    def __init__(self, env: dict[str, str], log_path: Any, *args: str, niceness: int = 0) -> None:
         self.port = int(env["TOCSIN_PORT"])
         self.log = open(log_path, "w")
         full_env = {k: v for k, v in os.environ.items() if k != "TOCSIN_FAILPOINT"} | env
-        self.proc = subprocess.Popen([sys.executable, "-m", "alerts.web.main", "serve", *args], cwd=ROOT,
+        # A niceness set before the interpreter starts, so the queue process it starts inherits
+        # it too. Below 0 only for root (as in CI): otherwise the process runs as it is.
+        nice = ["nice", "-n", str(niceness)] if niceness > 0 or (niceness < 0 and os.geteuid() == 0) else []
+        self.proc = subprocess.Popen([*nice, sys.executable, "-m", "alerts.web.main", "serve", *args], cwd=ROOT,
                                      env=full_env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
 
